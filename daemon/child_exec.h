@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The only code that runs between fork/clone and execve. See child_exec.c
+ * for the async-signal-safety contract and DESIGN.md section 3 for the order.
+ */
+#ifndef SPAWND_CHILD_EXEC_H
+#define SPAWND_CHILD_EXEC_H
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fdmap.h"
+
+/* Values equal the wire's Stage enum (static_assert in spawn.c). */
+enum child_stage {
+	CHILD_STAGE_FD_SETUP = 7,
+	CHILD_STAGE_SIGNALS = 8,
+	CHILD_STAGE_SETSID = 9,
+	CHILD_STAGE_SETGROUPS = 10,
+	CHILD_STAGE_SETGID = 11,
+	CHILD_STAGE_SETUID = 12,
+	CHILD_STAGE_CHDIR = 13,
+	CHILD_STAGE_RLIMIT = 14,
+	CHILD_STAGE_OOM_ADJ = 15,
+	CHILD_STAGE_CLOSE_FDS = 16,
+	CHILD_STAGE_EXEC = 17,
+};
+
+/* The fixed-size record written to the errpipe on failure (< PIPE_BUF). */
+struct child_report {
+	int32_t stage; /* enum child_stage */
+	int32_t err;   /* positive errno */
+};
+
+/* Everything the child needs, computed and allocated in the parent. */
+struct child_plan {
+	const char *path;   /* absolute path to execve (no PATH search) */
+	char *const *argv;  /* NULL-terminated */
+	char *const *envp;  /* NULL-terminated */
+	const struct fd_move *fds; /* sorted by dst, unique dst */
+	size_t n_fds;
+	int max_dst;        /* highest dst in fds */
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups; /* setgroups() list, always applied (may be empty) */
+	size_t n_groups;
+	const char *cwd;    /* absolute; entered after the credential switch */
+	mode_t umask;
+	int errpipe;        /* write end, O_CLOEXEC */
+	bool set_nofile;    /* apply `nofile` (the daemon raised its own limit) */
+	struct rlimit nofile;
+	bool write_oom_adj; /* write "0" to /proc/self/oom_score_adj */
+	bool raw_syscalls;  /* after CLONE_VM: no libc set*id/setgroups */
+	sigset_t sigmask;   /* the mask to install right before execve (empty) */
+};
+
+/* Never returns: execve()s or writes a child_report and _exit(127)s. */
+_Noreturn void child_exec(const struct child_plan *p);
+
+#endif

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The policy: rules from the config file (config.c parses them) and the
+ * decision for a peer. Pure: matching uses only data resolved at load time
+ * and the peer's kernel-supplied credentials. See DESIGN.md section 5.
+ *
+ *   permit|deny [options] IDENTITY [as TARGET] [cmd COMMAND [args [ARG ...]]]
+ *
+ * The last matching rule wins; no match = deny.
+ */
+#ifndef SPAWND_POLICY_H
+#define SPAWND_POLICY_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* One entry of `setenv { NAME NAME=VALUE -NAME }` (doas semantics). */
+enum env_action {
+	ENV_PASS,   /* NAME: may come from the client (inherited or explicit), even if denylisted */
+	ENV_SET,    /* NAME=VALUE: set by the admin */
+	ENV_REMOVE, /* -NAME: never set */
+};
+
+struct env_rule {
+	enum env_action action;
+	char *name;
+	char *value; /* ENV_SET only */
+};
+
+struct policy_rule {
+	bool permit;
+	unsigned line;
+
+	/* Identity: a user (uid) or, with is_group, a group (gid). valid is
+	 * false when the name did not resolve at load time: the rule never
+	 * matches. */
+	bool is_group;
+	bool ident_valid;
+	uid_t ident_uid;
+	gid_t ident_gid;
+	char *ident_name; /* as written, without the ':' */
+
+	/* `as TARGET`: when has_target, only this uid (never matches if !target_valid). */
+	bool has_target;
+	bool target_valid;
+	uid_t target_uid;
+	char *target_name;
+
+	/* `cmd PATH`: NULL = any command. */
+	char *cmd;
+	/* `args ...`: when has_args, argv[1..] must equal args exactly. */
+	bool has_args;
+	char **args; /* NULL-terminated */
+	size_t n_args;
+
+	bool keepenv;
+	struct env_rule *env;
+	size_t n_env;
+};
+
+struct policy {
+	char *path;
+	struct policy_rule *rules;
+	size_t n_rules;
+};
+
+/* The client as the kernel reported it (SO_PEERCRED + SO_PEERGROUPS). */
+struct peer_cred {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t n_groups;
+};
+
+/*
+ * The last rule matching who/target/exec_path/argv, or NULL (= deny).
+ * exec_path is the literal absolute path the daemon will exec (after
+ * resolving a bare name on the fixed PATH); argv[0] is not compared,
+ * argv[1..] is compared with `args`. The caller permits only if the result
+ * is non-NULL and ->permit.
+ */
+const struct policy_rule *policy_match(const struct policy *p, const struct peer_cred *who,
+				       uid_t target_uid, const char *exec_path, char *const *argv);
+
+/* NULL-safe; returns NULL. */
+struct policy *policy_free(struct policy *p);
+
+#endif

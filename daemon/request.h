@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Decode and validate one request datagram into plain C data. Pure: no I/O,
+ * no policy, no lookups. This is the fuzz target. Everything a later stage
+ * relies on (argc >= 1, no NUL bytes, absolute paths, fd indices in range,
+ * well-formed environment entries, caps) is checked here, so policy, log
+ * and exec all see exactly the same bytes.
+ */
+#ifndef SPAWND_REQUEST_H
+#define SPAWND_REQUEST_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum request_kind {
+	REQUEST_SPAWN,
+	REQUEST_SIGNAL,
+};
+
+enum on_disconnect {
+	ON_DISCONNECT_TERMINATE,
+	ON_DISCONNECT_KEEP,
+};
+
+/* Received fd number `index` (position in the SCM_RIGHTS array) -> child fd `target`. */
+struct fd_map {
+	unsigned index;
+	int target;
+};
+
+struct spawn_request {
+	char **argv; /* NULL-terminated; argc >= 1; argv[0] non-empty */
+	size_t argc;
+	char *user;  /* target as sent: a name or a decimal uid; never NULL */
+	char *group; /* primary group (name or gid); NULL = the target's own */
+	char **groups; /* NULL-terminated supplementary groups; NULL = all of the target's */
+	size_t n_groups;
+	char *cwd; /* absolute; "/" when the request had none */
+	mode_t umask;
+	struct fd_map *fds; /* targets unique; every received fd used at least once */
+	size_t n_fds;
+	char **env_inherit; /* NULL-terminated NAME=VALUE, well-formed, unique names */
+	size_t n_env_inherit;
+	char **env_set; /* NULL-terminated NAME=VALUE, well-formed, unique names */
+	size_t n_env_set;
+	enum on_disconnect on_disconnect;
+	uint64_t timeout_usec; /* 0 = none */
+};
+
+struct signal_request {
+	uint64_t spawn_id;
+	int signo; /* 1.._NSIG-1 */
+	bool process_group;
+};
+
+struct request {
+	uint64_t id;
+	enum request_kind kind;
+	union {
+		struct spawn_request spawn;
+		struct signal_request signal;
+	};
+};
+
+/*
+ * Decode buf (one datagram that arrived with n_fds fds) into *ret.
+ * On failure returns -EBADMSG (undecodable), -EPROTONOSUPPORT (version),
+ * -EINVAL (decoded but invalid), -E2BIG (over a cap); *ret_error is set to
+ * a static human-readable reason and *ret_id to the request id when the
+ * envelope could be read (else 0). The fds themselves are not touched.
+ */
+int request_decode(const uint8_t *buf, size_t len, size_t n_fds, struct request **ret,
+		   uint64_t *ret_id, const char **ret_error);
+
+/* NULL-safe; returns NULL. */
+struct request *request_free(struct request *r);
+
+#endif

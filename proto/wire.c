@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SOCK_SEQPACKET framing with SCM_RIGHTS. The rules (docs/protocol.md):
+ * receive with MSG_CMSG_CLOEXEC so no fd is ever inheritable by accident;
+ * MSG_TRUNC, MSG_CTRUNC and any control message that is not SCM_RIGHTS are
+ * protocol errors, and every fd that did arrive is closed before returning
+ * (systemd#15457: a truncated cmsg still installs the fds that fit).
+ */
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wire.h"
+
+int
+wire_send(int fd, const void *buf, size_t len, const int *fds, size_t n_fds)
+{
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * SPAWND_MAX_FDS)];
+	} control;
+
+	if (len > SPAWND_MAX_MESSAGE_BYTES || n_fds > SPAWND_MAX_FDS)
+		return -EMSGSIZE;
+
+	if (n_fds > 0) {
+		struct cmsghdr *cmsg;
+
+		memset(&control, 0, sizeof(control));
+		mh.msg_control = control.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+		cmsg = CMSG_FIRSTHDR(&mh);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * n_fds);
+	}
+
+	for (;;) {
+		ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n >= 0)
+			return (size_t)n == len ? 0 : -EMSGSIZE;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+void
+wire_close_fds(int *fds, size_t n)
+{
+	int saved = errno;
+
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			(void)close(fds[i]);
+		fds[i] = -EBADF;
+	}
+	errno = saved;
+}
+
+int
+wire_recv(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t *ret_n_fds)
+{
+	struct iovec iov = {.iov_base = buf, .iov_len = size};
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * SPAWND_MAX_FDS)];
+	} control;
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	size_t n_fds = 0;
+	bool bad = false;
+	ssize_t n;
+
+	do
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+
+	/*
+	 * Collect every fd that arrived before judging the message, so that
+	 * an error path can close them all. A message may carry several
+	 * SCM_RIGHTS headers; together they must fit the cap.
+	 */
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			const unsigned char *data = CMSG_DATA(c);
+
+			for (size_t i = 0; i < k; i++) {
+				int f;
+
+				memcpy(&f, data + i * sizeof(int), sizeof(int));
+				if (n_fds < SPAWND_MAX_FDS)
+					ret_fds[n_fds++] = f;
+				else {
+					(void)close(f);
+					bad = true;
+				}
+			}
+		} else
+			/* SCM_CREDENTIALS and friends: identity comes from
+			 * SO_PEERCRED only, never from a message. */
+			bad = true;
+	}
+
+	if (bad || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n > SPAWND_MAX_MESSAGE_BYTES) {
+		wire_close_fds(ret_fds, n_fds);
+		*ret_n_fds = 0;
+		return -EBADMSG;
+	}
+
+	/* A zero-length datagram with no fds is how SEQPACKET reports EOF. */
+	if (n == 0 && n_fds == 0)
+		return 0;
+
+	*ret_len = (size_t)n;
+	*ret_n_fds = n_fds;
+	return 1;
+}
+
+/*
+ * A ProtobufCAllocator that refuses to hand out more than a fixed budget per
+ * message, so that a small datagram cannot make protobuf-c allocate without
+ * bound (protobuf-c #796/#799: repeated fields of empty entries amplify).
+ */
+struct counting_allocator {
+	size_t used;
+	size_t budget;
+	bool refused; /* an allocation hit the budget */
+};
+
+static void *
+counting_alloc(void *data, size_t size)
+{
+	struct counting_allocator *a = data;
+	size_t *p;
+
+	if (size > a->budget - a->used || sizeof(size_t) + size > a->budget - a->used) {
+		a->refused = true;
+		return NULL;
+	}
+	p = malloc(sizeof(size_t) * 2 + size);
+	if (!p)
+		return NULL;
+	a->used += size + sizeof(size_t);
+	p[0] = size;
+	return p + 2; /* keep 16-byte alignment */
+}
+
+static void
+counting_free(void *data, void *ptr)
+{
+	struct counting_allocator *a = data;
+	size_t *p;
+
+	if (!ptr)
+		return;
+	p = (size_t *)ptr - 2;
+	a->used -= p[0] + sizeof(size_t);
+	free(p);
+}
+
+bool
+wire_has_unknown_fields(const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d;
+
+	if (!m)
+		return false;
+	if (m->n_unknown_fields > 0)
+		return true;
+	d = m->descriptor;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)m;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)(base + f->offset);
+
+			for (size_t k = 0; k < n; k++)
+				if (wire_has_unknown_fields(arr[k]))
+					return true;
+		} else {
+			const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + f->offset);
+
+			/* Oneof members share storage: only the selected one is valid. */
+			if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+				uint32_t which = *(const uint32_t *)(base + f->quantifier_offset);
+
+				if (which != f->id)
+					continue;
+			}
+			if (wire_has_unknown_fields(sub))
+				return true;
+		}
+	}
+	return false;
+}
+
+static int
+unpack_capped(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
+	      ProtobufCMessage **ret)
+{
+	struct counting_allocator state = {.budget = SPAWND_MAX_UNPACK_BYTES};
+	ProtobufCAllocator a = {
+		.alloc = counting_alloc,
+		.free = counting_free,
+		.allocator_data = &state,
+	};
+	ProtobufCMessage *m;
+
+	if (len > SPAWND_MAX_MESSAGE_BYTES)
+		return -EBADMSG;
+	m = protobuf_c_message_unpack(desc, &a, len, buf);
+	if (!m)
+		return state.refused ? -E2BIG : -EBADMSG;
+	if (wire_has_unknown_fields(m)) {
+		protobuf_c_message_free_unpacked(m, &a);
+		return -EBADMSG;
+	}
+	*ret = m;
+	return 0;
+}
+
+/*
+ * protobuf-c needs an allocator at free time. Every block carries its size
+ * header, and releasing the header is all counting_free does besides
+ * bookkeeping, so a throwaway budget is enough to free a message.
+ */
+static void
+free_capped(ProtobufCMessage *m)
+{
+	struct counting_allocator state = {.used = SIZE_MAX / 2, .budget = SIZE_MAX};
+	ProtobufCAllocator a = {
+		.alloc = counting_alloc,
+		.free = counting_free,
+		.allocator_data = &state,
+	};
+
+	if (m)
+		protobuf_c_message_free_unpacked(m, &a);
+}
+
+static int
+unpack_versioned(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
+		 ProtobufCMessage **ret)
+{
+	ProtobufCMessage *m = NULL;
+	uint32_t version;
+	int r;
+
+	r = unpack_capped(desc, buf, len, &m);
+	if (r < 0)
+		return r;
+	/* Both Request and Reply carry `version` as their first field. */
+	if (desc == &spawnd__v1__request__descriptor)
+		version = ((Spawnd__V1__Request *)m)->version;
+	else
+		version = ((Spawnd__V1__Reply *)m)->version;
+	if (version != SPAWND_PROTOCOL_VERSION) {
+		free_capped(m);
+		return -EPROTONOSUPPORT;
+	}
+	*ret = m;
+	return 0;
+}
+
+int
+wire_request_unpack(const uint8_t *buf, size_t len, Spawnd__V1__Request **ret)
+{
+	ProtobufCMessage *m;
+	int r = unpack_versioned(&spawnd__v1__request__descriptor, buf, len, &m);
+
+	if (r < 0)
+		return r;
+	*ret = (Spawnd__V1__Request *)m;
+	return 0;
+}
+
+void
+wire_request_free(Spawnd__V1__Request *r)
+{
+	free_capped(r ? &r->base : NULL);
+}
+
+int
+wire_reply_unpack(const uint8_t *buf, size_t len, Spawnd__V1__Reply **ret)
+{
+	ProtobufCMessage *m;
+	int r = unpack_versioned(&spawnd__v1__reply__descriptor, buf, len, &m);
+
+	if (r < 0)
+		return r;
+	*ret = (Spawnd__V1__Reply *)m;
+	return 0;
+}
+
+void
+wire_reply_free(Spawnd__V1__Reply *r)
+{
+	free_capped(r ? &r->base : NULL);
+}
+
+int
+wire_pack(const ProtobufCMessage *m, uint8_t **ret_buf, size_t *ret_len)
+{
+	size_t len = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf;
+
+	if (len > SPAWND_MAX_MESSAGE_BYTES)
+		return -E2BIG;
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return -ENOMEM;
+	if (protobuf_c_message_pack(m, buf) != len) {
+		free(buf);
+		return -EINVAL;
+	}
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Framing shared by the daemon and libspawnd: one SOCK_SEQPACKET datagram is
+ * one protobuf message plus the fds that ride on it (SCM_RIGHTS). No policy
+ * lives here. Every client-controlled quantity has its hard cap in this file.
+ * See docs/protocol.md.
+ */
+#ifndef SPAWND_WIRE_H
+#define SPAWND_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spawnd.pb-c.h"
+
+/* Protocol major version carried by every message; an unknown one is refused. */
+#define SPAWND_PROTOCOL_VERSION 1u
+
+/*
+ * Hard caps. A request must fit one datagram; the kernel caps a SEQPACKET
+ * send at the sender's SO_SNDBUF (about 208 KiB by default), so the message
+ * cap stays below that and the client library refuses bigger requests with
+ * E2BIG before sending.
+ */
+#define SPAWND_MAX_MESSAGE_BYTES (192u * 1024u) /* one datagram */
+#define SPAWND_MAX_UNPACK_BYTES (1024u * 1024u) /* protobuf-c heap per message */
+#define SPAWND_MAX_FDS 64u                      /* fds per message */
+#define SPAWND_MAX_TARGET_FD 1023u              /* highest child fd number */
+#define SPAWND_MAX_ARGV 8192u                   /* argv entries */
+#define SPAWND_MAX_ENV 4096u                    /* entries per environment list */
+#define SPAWND_MAX_GROUPS 256u                  /* requested supplementary groups */
+#define SPAWND_MAX_STRING_BYTES (128u * 1024u)  /* one argv/env/path entry */
+#define SPAWND_MAX_EXEC_BYTES (256u * 1024u)    /* argv + envp bytes (ARG_MAX-like) */
+#define SPAWND_MAX_TIMEOUT_MS (30ull * 24 * 3600 * 1000) /* 30 days */
+
+#define SPAWND_MAX_CONNECTIONS 1024u         /* in total */
+#define SPAWND_MAX_CONNECTIONS_PER_UID 64u   /* per client uid */
+#define SPAWND_MAX_CHILDREN 16384u           /* live children in total */
+#define SPAWND_MAX_CHILDREN_PER_UID 1024u    /* live children per client uid */
+#define SPAWND_MAX_QUEUED_REPLIES 4096u      /* unsent replies per connection */
+
+/* Seconds between SIGTERM and SIGKILL for timeouts, disconnects and stop. */
+#define SPAWND_KILL_GRACE_SEC 5
+
+#define SPAWND_DEFAULT_SOCKET "/run/spawnd.sock"
+#define SPAWND_SOCKET_ENV "SPAWND_SOCKET"
+
+/*
+ * Send one datagram with fds (may be NULL/0). MSG_NOSIGNAL|MSG_DONTWAIT:
+ * returns 0, -EAGAIN when the peer's queue is full, -EMSGSIZE when len is
+ * over the cap, or another -errno.
+ */
+int wire_send(int fd, const void *buf, size_t len, const int *fds, size_t n_fds);
+
+/*
+ * Receive one datagram into buf (size >= SPAWND_MAX_MESSAGE_BYTES + 1) and up
+ * to SPAWND_MAX_FDS fds into ret_fds, all O_CLOEXEC (MSG_CMSG_CLOEXEC).
+ * Non-blocking (MSG_DONTWAIT). Returns 1 with *ret_len and *ret_n_fds set,
+ * 0 on EOF, -EAGAIN when nothing is queued, -EBADMSG for MSG_TRUNC,
+ * MSG_CTRUNC or a control message that is not SCM_RIGHTS (every fd that
+ * arrived is closed first), or another -errno.
+ */
+int wire_recv(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t *ret_n_fds);
+
+/* Close n fds (best effort, errno preserved) and fill the array with -EBADF. */
+void wire_close_fds(int *fds, size_t n);
+
+/*
+ * Decode a Request. Heap use is capped at SPAWND_MAX_UNPACK_BYTES; a message
+ * with unknown fields anywhere (an old daemon must not ignore a new security
+ * option) or with another protocol version is refused. Returns 0, -EBADMSG
+ * (malformed or unknown fields), -EPROTONOSUPPORT (version), -E2BIG (the
+ * decoded message would exceed the heap budget).
+ * Free with wire_request_free().
+ */
+int wire_request_unpack(const uint8_t *buf, size_t len, Spawnd__V1__Request **ret);
+void wire_request_free(Spawnd__V1__Request *r);
+
+/* The same for a Reply (client side). */
+int wire_reply_unpack(const uint8_t *buf, size_t len, Spawnd__V1__Reply **ret);
+void wire_reply_free(Spawnd__V1__Reply *r);
+
+/*
+ * Pack any message into a freshly malloc'd buffer. Returns 0 or -ENOMEM,
+ * -E2BIG when the packed size exceeds SPAWND_MAX_MESSAGE_BYTES.
+ */
+int wire_pack(const ProtobufCMessage *m, uint8_t **ret_buf, size_t *ret_len);
+
+/* True when m or any message nested in it carries unknown fields. */
+bool wire_has_unknown_fields(const ProtobufCMessage *m);
+
+#endif
