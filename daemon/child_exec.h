@@ -31,6 +31,14 @@ enum child_stage {
 	CHILD_STAGE_EXEC = 17,
 };
 
+/*
+ * Most entries a child_plan's fd table may have: the child keeps a scratch
+ * array of this many ints on its stack (it cannot malloc). Every target is
+ * unique and <= SPAWND_MAX_TARGET_FD, so fdmap_plan() never produces more
+ * (static_assert in spawn.c). A vfork engine's child stack must have room.
+ */
+#define CHILD_MAX_FDS 1024
+
 /* The fixed-size record written to the errpipe on failure (< PIPE_BUF). */
 struct child_report {
 	int32_t stage; /* enum child_stage */

@@ -1,1 +1,429 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+/*
+ * One client connection: receive datagrams (each a whole request with its
+ * fds), hand them to dispatch.c, queue and send replies.
+ *
+ * The loop never blocks on a client: the socket is non-blocking, a reply
+ * that does not fit the peer's queue waits in an in-memory queue with
+ * EV_WRITE armed, and a client that lets SPAWND_MAX_QUEUED_REPLIES pile up
+ * is dropped. Sends use MSG_NOSIGNAL, so a vanished client costs an EPIPE,
+ * never a SIGPIPE.
+ */
+#define _GNU_SOURCE
+
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "log.h"
+#include "reaper.h"
+#include "server.h"
+#include "user.h"
+#include "util/cleanup.h"
+#include "wire.h"
+
+/* Datagrams handled per wakeup, so one busy client cannot starve others. */
+#define CONN_BURST 32
+
+struct outmsg {
+	uint8_t *buf;
+	size_t len;
+	struct outmsg *next;
+};
+
+/* One receive buffer for the whole (single-threaded) daemon; +1 byte so
+ * that an oversized datagram is seen as MSG_TRUNC. */
+static uint8_t recv_buf[SPAWND_MAX_MESSAGE_BYTES + 1];
+
+static void
+outmsg_free_all(struct conn *c)
+{
+	while (c->out_head) {
+		struct outmsg *m = c->out_head;
+
+		c->out_head = m->next;
+		free(m->buf);
+		free(m);
+	}
+	c->out_tail = NULL;
+	c->n_out = 0;
+}
+
+/* Try to send queued replies; arm EV_WRITE while some remain. */
+static void
+flush(struct conn *c)
+{
+	while (c->out_head) {
+		struct outmsg *m = c->out_head;
+		int r = wire_send(c->fd, m->buf, m->len, NULL, 0);
+
+		if (r == -EAGAIN)
+			break;
+		if (r < 0) {
+			log_debug_errno(r, "Client pid %d: send failed, closing: %m",
+					(int)c->cred.pid);
+			conn_close_later(c);
+			return;
+		}
+		c->out_head = m->next;
+		if (!c->out_head)
+			c->out_tail = NULL;
+		c->n_out--;
+		free(m->buf);
+		free(m);
+	}
+	if (c->out_head)
+		(void)event_add(c->ev_write, NULL);
+	else
+		(void)event_del(c->ev_write);
+}
+
+static void
+queue_reply(struct conn *c, Spawnd__V1__Reply *reply)
+{
+	struct outmsg *m;
+	uint8_t *buf;
+	size_t len;
+	int r;
+
+	if (!c || c->closing)
+		return;
+	reply->version = SPAWND_PROTOCOL_VERSION;
+	r = wire_pack(&reply->base, &buf, &len);
+	if (r < 0) {
+		log_error_errno(r, "Failed to pack a reply for pid %d, closing: %m",
+				(int)c->cred.pid);
+		conn_close_later(c);
+		return;
+	}
+	if (c->n_out >= SPAWND_MAX_QUEUED_REPLIES) {
+		log_warning("Client pid %d does not read its replies, closing", (int)c->cred.pid);
+		free(buf);
+		conn_close_later(c);
+		return;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		free(buf);
+		conn_close_later(c);
+		return;
+	}
+	m->buf = buf;
+	m->len = len;
+	if (c->out_tail)
+		c->out_tail->next = m;
+	else
+		c->out_head = m;
+	c->out_tail = m;
+	c->n_out++;
+	flush(c);
+}
+
+void
+conn_reply_started(struct conn *c, uint64_t id, pid_t pid)
+{
+	Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
+	Spawnd__V1__Started started = SPAWND__V1__STARTED__INIT;
+
+	started.pid = pid;
+	reply.id = id;
+	reply.body_case = SPAWND__V1__REPLY__BODY_STARTED;
+	reply.started = &started;
+	queue_reply(c, &reply);
+}
+
+void
+conn_reply_failed(struct conn *c, uint64_t id, int stage, int error, const char *detail)
+{
+	Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
+	Spawnd__V1__Failed failed = SPAWND__V1__FAILED__INIT;
+
+	failed.stage = (Spawnd__V1__Stage)stage;
+	failed.errnum = error < 0 ? -error : error;
+	failed.detail = (char *)(detail ? detail : "");
+	reply.id = id;
+	reply.body_case = SPAWND__V1__REPLY__BODY_FAILED;
+	reply.failed = &failed;
+	queue_reply(c, &reply);
+}
+
+static uint64_t
+timeval_usec(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * 1000000u + (uint64_t)tv->tv_usec;
+}
+
+void
+conn_reply_exited(struct conn *c, uint64_t id, pid_t pid, int status, const struct rusage *ru,
+		  uint64_t wall_usec, bool timed_out)
+{
+	Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
+	Spawnd__V1__Exited exited = SPAWND__V1__EXITED__INIT;
+
+	exited.pid = pid;
+	if (WIFEXITED(status)) {
+		exited.has_exit_code = true;
+		exited.exit_code = WEXITSTATUS(status);
+	} else if (WIFSIGNALED(status)) {
+		exited.has_signal = true;
+		exited.signal = WTERMSIG(status);
+		exited.has_core_dumped = true;
+		exited.core_dumped = WCOREDUMP(status) != 0;
+	}
+	exited.has_user_cpu_us = exited.has_sys_cpu_us = exited.has_max_rss_kb = true;
+	exited.user_cpu_us = timeval_usec(&ru->ru_utime);
+	exited.sys_cpu_us = timeval_usec(&ru->ru_stime);
+	exited.max_rss_kb = ru->ru_maxrss > 0 ? (uint64_t)ru->ru_maxrss : 0;
+	exited.has_wall_us = true;
+	exited.wall_us = wall_usec;
+	exited.has_timed_out = true;
+	exited.timed_out = timed_out;
+	reply.id = id;
+	reply.body_case = SPAWND__V1__REPLY__BODY_EXITED;
+	reply.exited = &exited;
+	queue_reply(c, &reply);
+}
+
+void
+conn_reply_signal_sent(struct conn *c, uint64_t id)
+{
+	Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
+	Spawnd__V1__SignalSent sent = SPAWND__V1__SIGNAL_SENT__INIT;
+
+	reply.id = id;
+	reply.body_case = SPAWND__V1__REPLY__BODY_SIGNAL_SENT;
+	reply.signal_sent = &sent;
+	queue_reply(c, &reply);
+}
+
+static void
+on_readable(evutil_socket_t fd, short what, void *userdata)
+{
+	struct conn *c = userdata;
+
+	(void)what;
+	for (int i = 0; i < CONN_BURST && !c->closing; i++) {
+		int fds[SPAWND_MAX_FDS];
+		size_t len = 0, n_fds = 0;
+		int r;
+
+		r = wire_recv(fd, recv_buf, sizeof(recv_buf), &len, fds, &n_fds);
+		if (r == -EAGAIN)
+			return;
+		if (r == 0) {
+			log_debug("Client pid %d disconnected", (int)c->cred.pid);
+			conn_close_later(c);
+			return;
+		}
+		if (r < 0) {
+			/* Framing error: wire_recv closed every fd that came. */
+			log_warning_errno(r, "Client uid %u pid %d sent a malformed datagram, "
+					     "dropping the connection: %m",
+					  (unsigned)c->cred.uid, (int)c->cred.pid);
+			conn_reply_failed(c, 0, SPAWND__V1__STAGE__STAGE_PROTOCOL, -r,
+					  "malformed datagram");
+			conn_close_later(c);
+			return;
+		}
+		/* dispatch owns the fds from here and closes them on every path. */
+		dispatch_message(c, recv_buf, len, fds, n_fds);
+	}
+}
+
+static void
+on_writable(evutil_socket_t fd, short what, void *userdata)
+{
+	(void)fd;
+	(void)what;
+	flush(userdata);
+}
+
+static void
+on_close(evutil_socket_t fd, short what, void *userdata)
+{
+	(void)fd;
+	(void)what;
+	(void)conn_free(userdata);
+}
+
+void
+conn_close_later(struct conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	(void)event_del(c->ev_read);
+	(void)event_del(c->ev_write);
+	event_active(c->ev_close, EV_TIMEOUT, 0);
+}
+
+/* SO_PEERCRED + SO_PEERGROUPS: the only source of the client's identity. */
+static int
+read_peer(struct conn *c)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	gid_t *groups = NULL;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
+		return -errno;
+	if (len != sizeof(uc) || uc.pid <= 0)
+		return -EPROTO;
+
+	/* SO_PEERGROUPS reports ERANGE with the needed size first. */
+	len = 0;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &len) < 0 && errno != ERANGE)
+		return -errno;
+	for (int attempt = 0; attempt < 3 && len > 0; attempt++) {
+		gid_t *g = realloc(groups, len);
+
+		if (!g) {
+			free(groups);
+			return -ENOMEM;
+		}
+		groups = g;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
+			break;
+		if (errno != ERANGE) {
+			free(groups);
+			return -errno;
+		}
+	}
+
+	c->cred.pid = uc.pid;
+	c->cred.uid = uc.uid;
+	c->cred.gid = uc.gid;
+	c->groups = groups;
+	c->cred.groups = groups;
+	c->cred.n_groups = groups ? len / sizeof(gid_t) : 0;
+	return 0;
+}
+
+int
+conn_new(struct server *s, int fd, struct conn **ret)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	struct uid_usage *u;
+	int r;
+
+	if (!c) {
+		(void)safe_close(fd);
+		return -ENOMEM;
+	}
+	c->server = s;
+	c->fd = fd;
+	r = read_peer(c);
+	if (r < 0)
+		goto fail;
+
+	u = server_usage(s, c->cred.uid, true);
+	if (!u) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (s->n_conns >= SPAWND_MAX_CONNECTIONS || u->conns >= SPAWND_MAX_CONNECTIONS_PER_UID) {
+		/* Say why before closing; best effort (non-blocking). */
+		Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
+		Spawnd__V1__Failed failed = SPAWND__V1__FAILED__INIT;
+		uint8_t *buf;
+		size_t len;
+
+		failed.stage = SPAWND__V1__STAGE__STAGE_LIMIT;
+		failed.errnum = EAGAIN;
+		failed.detail = (char *)"too many connections";
+		reply.version = SPAWND_PROTOCOL_VERSION;
+		reply.body_case = SPAWND__V1__REPLY__BODY_FAILED;
+		reply.failed = &failed;
+		if (wire_pack(&reply.base, &buf, &len) == 0) {
+			(void)wire_send(fd, buf, len, NULL, 0);
+			free(buf);
+		}
+		log_warning("Refusing a connection from uid %u pid %d: connection cap reached",
+			    (unsigned)c->cred.uid, (int)c->cred.pid);
+		server_usage_release(s, u);
+		r = -EAGAIN;
+		goto fail;
+	}
+
+	c->user_name = user_name_of(c->cred.uid);
+	c->ev_read = event_new(s->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+	c->ev_write = event_new(s->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
+	c->ev_close = evtimer_new(s->base, on_close, c);
+	if (!c->user_name || !c->ev_read || !c->ev_write || !c->ev_close ||
+	    event_add(c->ev_read, NULL) < 0) {
+		server_usage_release(s, u);
+		r = -ENOMEM;
+		goto fail;
+	}
+
+	u->conns++;
+	s->n_conns++;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	log_debug("Connection from uid %u pid %d", (unsigned)c->cred.uid, (int)c->cred.pid);
+	*ret = c;
+	return 0;
+
+fail:
+	if (c->ev_read)
+		event_free(c->ev_read);
+	if (c->ev_write)
+		event_free(c->ev_write);
+	if (c->ev_close)
+		event_free(c->ev_close);
+	free(c->user_name);
+	free(c->groups);
+	(void)safe_close(c->fd);
+	free(c);
+	return r;
+}
+
+struct conn *
+conn_free(struct conn *c)
+{
+	struct server *s;
+	struct uid_usage *u;
+
+	if (!c)
+		return NULL;
+	s = c->server;
+
+	/* Children follow their on_disconnect choice. */
+	while (c->children)
+		child_orphan(c->children);
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->n_conns--;
+	u = server_usage(s, c->cred.uid, false);
+	if (u) {
+		u->conns--;
+		server_usage_release(s, u);
+	}
+
+	outmsg_free_all(c);
+	event_free(c->ev_read);
+	event_free(c->ev_write);
+	event_free(c->ev_close);
+	(void)safe_close(c->fd);
+	free(c->user_name);
+	free(c->groups);
+	free(c);
+	server_maybe_exit(s);
+	return NULL;
+}

@@ -1,1 +1,394 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+/*
+ * spawnd: command line, start-up and the event loop. No protocol logic here.
+ * Contract: DESIGN.md section 6 and spawnd(8).
+ */
+#define _GNU_SOURCE
+
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "log.h"
+#include "query.h"
+#include "server.h"
+#include "spawnd/version.h"
+#include "util/cleanup.h"
+#include "wire.h"
+
+#define DEFAULT_CONFIG "/etc/spawnd.conf"
+
+struct options {
+	const char *socket_path;
+	const char *config_path;
+	enum spawn_engine engine;
+	unsigned exit_idle_sec;
+	int log_level;
+	bool check_config;
+	bool query;
+	char **query_args; /* CLIENT TARGET CMD [ARG...] */
+};
+
+static void
+usage(FILE *f)
+{
+	(void)fprintf(f,
+		      "Usage: spawnd [OPTIONS]\n"
+		      "       spawnd [-c FILE] --check-config\n"
+		      "       spawnd [-c FILE] --query CLIENT TARGET -- CMD [ARG...]\n"
+		      "\n"
+		      "Privileged spawn daemon: starts programs as other users for local\n"
+		      "clients, as the policy allows.\n"
+		      "\n"
+		      "  -s, --socket PATH     listen on PATH (default $SPAWND_SOCKET or %s);\n"
+		      "                        with LISTEN_FDS (socket activation) the passed\n"
+		      "                        socket is served instead\n"
+		      "  -c, --config FILE     policy file (default %s)\n"
+		      "      --engine ENGINE   fork (default) or vfork\n"
+		      "      --exit-idle SECS  exit after SECS with no connection and no child\n"
+		      "      --log-level LEVEL err, warning, notice, info (default), debug\n"
+		      "      --check-config    validate the policy file and exit\n"
+		      "      --query CLIENT TARGET -- CMD [ARG...]\n"
+		      "                        print the decision for CLIENT running CMD as TARGET\n"
+		      "  -h, --help            show this help\n"
+		      "      --version         show the version\n",
+		      SPAWND_DEFAULT_SOCKET, DEFAULT_CONFIG);
+}
+
+/* Strict decimal seconds: digits only, 1..86400*365. */
+static int
+parse_seconds(const char *s, unsigned *ret)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(*p - '0');
+		if (v > 86400ul * 365)
+			return -ERANGE;
+	}
+	if (v == 0)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+/* Returns -1 to continue, else an exit code. */
+static int
+parse_argv(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_ENGINE = 0x100,
+		OPT_EXIT_IDLE,
+		OPT_LOG_LEVEL,
+		OPT_CHECK_CONFIG,
+		OPT_QUERY,
+		OPT_VERSION,
+	};
+	static const struct option longopts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"config", required_argument, NULL, 'c'},
+		{"engine", required_argument, NULL, OPT_ENGINE},
+		{"exit-idle", required_argument, NULL, OPT_EXIT_IDLE},
+		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+		{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
+		{"query", no_argument, NULL, OPT_QUERY},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{0},
+	};
+	int c;
+
+	o->socket_path = getenv(SPAWND_SOCKET_ENV);
+	if (!o->socket_path || !*o->socket_path)
+		o->socket_path = SPAWND_DEFAULT_SOCKET;
+	o->config_path = DEFAULT_CONFIG;
+	o->engine = SPAWN_ENGINE_FORK;
+	o->log_level = LOG_INFO;
+
+	while ((c = getopt_long(argc, argv, "+s:c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o->socket_path = optarg;
+			break;
+		case 'c':
+			o->config_path = optarg;
+			break;
+		case OPT_ENGINE:
+			if (strcmp(optarg, "fork") == 0)
+				o->engine = SPAWN_ENGINE_FORK;
+			else if (strcmp(optarg, "vfork") == 0)
+				o->engine = SPAWN_ENGINE_VFORK;
+			else {
+				(void)fprintf(stderr, "spawnd: unknown engine '%s' (fork, vfork)\n",
+					      optarg);
+				return 2;
+			}
+			break;
+		case OPT_EXIT_IDLE:
+			if (parse_seconds(optarg, &o->exit_idle_sec) < 0) {
+				(void)fprintf(stderr, "spawnd: invalid --exit-idle '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_LOG_LEVEL:
+			o->log_level = log_level_from_string(optarg);
+			if (o->log_level < 0) {
+				(void)fprintf(stderr, "spawnd: invalid --log-level '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_CHECK_CONFIG:
+			o->check_config = true;
+			break;
+		case OPT_QUERY:
+			o->query = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			(void)printf("spawnd %s\n", SPAWND_VERSION_STRING);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (o->query) {
+		/* CLIENT TARGET [--] CMD [ARG...]: getopt already ate a "--". */
+		if (argc - optind < 3) {
+			(void)fprintf(stderr, "spawnd: --query needs CLIENT TARGET -- CMD [ARG...]\n");
+			return 2;
+		}
+		o->query_args = argv + optind;
+		if (strcmp(o->query_args[2], "--") == 0) {
+			if (argc - optind < 4) {
+				(void)fprintf(stderr, "spawnd: --query needs a command\n");
+				return 2;
+			}
+			/* Shift CLIENT TARGET over the "--". */
+			o->query_args[2] = o->query_args[1];
+			o->query_args[1] = o->query_args[0];
+			o->query_args++;
+		}
+	} else if (optind < argc) {
+		(void)fprintf(stderr, "spawnd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return -1;
+}
+
+/* Bind our own socket, mode 0666: the policy is the gate, not the mode. */
+static int
+bind_socket(const char *path, int *ret_fd)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	mode_t old_umask;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return log_error_errno(ENAMETOOLONG, "Socket path %s: %m", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return log_error_errno(errno, "socket(): %m");
+
+	/* A stale socket from a previous run is replaced; anything else at
+	 * that path is left alone and is an error. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		(void)unlink(path);
+
+	old_umask = umask(0111);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	(void)umask(old_umask);
+	if (r < 0) {
+		r = log_error_errno(errno, "Failed to bind %s: %m", path);
+		(void)safe_close(fd);
+		return r;
+	}
+	if (listen(fd, SOMAXCONN) < 0) {
+		r = log_error_errno(errno, "listen(%s): %m", path);
+		(void)safe_close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+/* One passed socket (socket activation); it must be a listening SEQPACKET one. */
+static int
+passed_socket(int n, int *ret_fd)
+{
+	int fd = SD_LISTEN_FDS_START;
+
+	if (n != 1)
+		return log_error_errno(EINVAL, "Expected exactly one socket from LISTEN_FDS, got %d",
+				       n);
+	if (sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) <= 0)
+		return log_error_errno(EINVAL, "The passed socket (fd %d) is not a listening "
+					       "AF_UNIX SOCK_SEQPACKET socket",
+				       fd);
+	*ret_fd = fd;
+	return 0;
+}
+
+/*
+ * Children get RLIMIT_NOFILE soft <= 1024 (select() users break above it),
+ * while the daemon raises its own soft limit to the hard one for its
+ * clients' fds.
+ */
+static void
+setup_limits(struct spawn_env *env)
+{
+	struct rlimit rl;
+	char buf[32] = "";
+	int fd;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		env->set_nofile = true;
+		env->nofile.rlim_cur = rl.rlim_cur < 1024 ? rl.rlim_cur : 1024;
+		env->nofile.rlim_max = rl.rlim_max;
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+				log_warning_errno(errno, "Failed to raise RLIMIT_NOFILE, ignoring: %m");
+		}
+	}
+
+	/* The unit may protect the daemon from the OOM killer; its children
+	 * must not inherit that. */
+	fd = open("/proc/self/oom_score_adj", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+		if (n > 0) {
+			buf[n] = '\0';
+			env->write_oom_adj = atoi(buf) != 0;
+		}
+		(void)safe_close(fd);
+	}
+}
+
+static void
+warn_config(void *userdata, const char *message)
+{
+	(void)userdata;
+	log_warning("%s", message);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = {0};
+	struct spawn_env env = {.devnull = -EBADF};
+	struct event_base *base = NULL;
+	struct server *server = NULL;
+	struct policy *policy = NULL;
+	_cleanup_free_ char *error = NULL;
+	bool own_socket = false;
+	int listen_fd = -EBADF, n, r, ret = 1;
+
+	r = parse_argv(argc, argv, &o);
+	if (r >= 0)
+		return r;
+	log_init();
+	log_set_max_level(o.log_level);
+
+	if (o.check_config)
+		return query_check_config(o.config_path);
+	if (o.query)
+		return query_decide(o.config_path, o.query_args[0], o.query_args[1],
+				    o.query_args + 2);
+
+	if (geteuid() != 0)
+		log_warning("Not running as root: only spawns as the daemon's own user can work");
+
+	r = config_load(o.config_path, true, warn_config, NULL, &policy, &error);
+	if (r < 0) {
+		(void)fprintf(stderr, "spawnd: %s\n", error ? error : strerror(-r));
+		return 1;
+	}
+
+	/* A send to a vanished client must never kill the daemon. */
+	(void)signal(SIGPIPE, SIG_IGN);
+
+	n = sd_listen_fds(1);
+	if (n < 0) {
+		log_error_errno(n, "Failed to read LISTEN_FDS: %m");
+		goto out;
+	}
+	if (n > 0)
+		r = passed_socket(n, &listen_fd);
+	else {
+		r = bind_socket(o.socket_path, &listen_fd);
+		own_socket = r >= 0;
+	}
+	if (r < 0)
+		goto out;
+
+	env.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (env.devnull < 0) {
+		log_error_errno(errno, "Failed to open /dev/null: %m");
+		goto out;
+	}
+	setup_limits(&env);
+
+	base = event_base_new();
+	if (!base) {
+		log_error("Failed to create the event loop");
+		goto out;
+	}
+	r = server_new(base, TAKE_FD(listen_fd), TAKE_PTR(policy), o.config_path, &env, o.engine,
+		       &server);
+	if (r < 0) {
+		log_error_errno(r, "Failed to set up the server: %m");
+		goto out;
+	}
+	server->exit_idle_sec = o.exit_idle_sec;
+	r = server_start_idle_timer(server);
+	if (r < 0)
+		goto out;
+
+	log_info("spawnd %s ready on %s (engine %s)", SPAWND_VERSION_STRING,
+		 n > 0 ? "the passed socket" : o.socket_path,
+		 o.engine == SPAWN_ENGINE_FORK ? "fork" : "vfork");
+	(void)sd_notify(0, "READY=1");
+
+	if (event_base_dispatch(base) < 0) {
+		log_error("The event loop failed");
+		goto out;
+	}
+	(void)sd_notify(0, "STOPPING=1");
+	ret = server->exit_code;
+	log_info("Stopped");
+out:
+	server = server_free(server);
+	if (base)
+		event_base_free(base);
+	(void)policy_free(policy);
+	(void)safe_close(listen_fd);
+	(void)safe_close(env.devnull);
+	if (own_socket)
+		(void)unlink(o.socket_path);
+	return ret;
+}

@@ -1,1 +1,120 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+/*
+ * The policy decision (policy.h): which rule, if any, decides a request.
+ *
+ * Pure: it compares the peer's kernel-supplied credentials and the literal
+ * exec path with data resolved when the config was loaded. No NSS, no file
+ * system, so a decision can neither block nor depend on a lookup that an
+ * attacker can influence at request time. Like doas permit(), the last
+ * matching rule wins and no match means deny.
+ */
+#include "policy.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A peer is a member of a group through its primary gid or SO_PEERGROUPS. */
+static bool
+peer_in_group(const struct peer_cred *who, gid_t gid)
+{
+	if (who->gid == gid)
+		return true;
+	for (size_t i = 0; i < who->n_groups; i++)
+		if (who->groups[i] == gid)
+			return true;
+	return false;
+}
+
+static bool
+identity_matches(const struct policy_rule *rule, const struct peer_cred *who)
+{
+	/* A name that did not resolve at load time matches nobody. */
+	if (!rule->ident_valid)
+		return false;
+	if (rule->is_group)
+		return peer_in_group(who, rule->ident_gid);
+	return who->uid == rule->ident_uid;
+}
+
+static bool
+target_matches(const struct policy_rule *rule, uid_t target_uid)
+{
+	if (!rule->has_target)
+		return true;
+	return rule->target_valid && rule->target_uid == target_uid;
+}
+
+/*
+ * `args` pins argv[1..] exactly: same count, same bytes. A bare `args`
+ * therefore permits only the command without arguments.
+ */
+static bool
+args_match(const struct policy_rule *rule, char *const *argv)
+{
+	char *const *given = argv && argv[0] ? argv + 1 : NULL;
+	size_t i;
+
+	if (!rule->has_args)
+		return true;
+	for (i = 0; i < rule->n_args; i++)
+		if (!given || !given[i] || strcmp(given[i], rule->args[i]) != 0)
+			return false;
+	return !given || !given[i];
+}
+
+static bool
+command_matches(const struct policy_rule *rule, const char *exec_path, char *const *argv)
+{
+	/* The literal path: the daemon never canonicalizes a client path. */
+	if (rule->cmd && (!exec_path || strcmp(rule->cmd, exec_path) != 0))
+		return false;
+	return args_match(rule, argv);
+}
+
+const struct policy_rule *
+policy_match(const struct policy *p, const struct peer_cred *who, uid_t target_uid,
+	     const char *exec_path, char *const *argv)
+{
+	const struct policy_rule *last = NULL;
+
+	if (!p || !who)
+		return NULL;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *rule = &p->rules[i];
+
+		if (identity_matches(rule, who) && target_matches(rule, target_uid) &&
+		    command_matches(rule, exec_path, argv))
+			last = rule;
+	}
+	return last;
+}
+
+static void
+policy_rule_done(struct policy_rule *rule)
+{
+	free(rule->ident_name);
+	free(rule->target_name);
+	free(rule->cmd);
+	if (rule->args)
+		for (size_t i = 0; i < rule->n_args; i++)
+			free(rule->args[i]);
+	free(rule->args);
+	for (size_t i = 0; i < rule->n_env; i++) {
+		free(rule->env[i].name);
+		free(rule->env[i].value);
+	}
+	free(rule->env);
+}
+
+struct policy *
+policy_free(struct policy *p)
+{
+	if (!p)
+		return NULL;
+	for (size_t i = 0; i < p->n_rules; i++)
+		policy_rule_done(&p->rules[i]);
+	free(p->rules);
+	free(p->path);
+	free(p);
+	return NULL;
+}

@@ -1,1 +1,489 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+/*
+ * Child lifecycle from fork to reap (see reaper.h). Ordering rules:
+ *  - Started must reach the client before Exited. A child can exec and exit
+ *    before the loop saw its errpipe EOF, so the exit path first drains the
+ *    errpipe: once the child is dead every write end is closed (it was
+ *    O_CLOEXEC, and the daemon closed its copy right after fork), so that
+ *    read is final and does not block.
+ *  - The pid stays ours until we reap it, so pidfd_send_signal() and
+ *    kill(-pgid) on an unreaped child can never hit a recycled pid.
+ *  - SIGCHLD is a safety net: it peeks with WNOWAIT, hands tracked children
+ *    to the normal path and reaps anything else, so no zombie survives even
+ *    if a pidfd event were missed.
+ */
+#define _GNU_SOURCE
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "audit.h"
+#include "conn.h"
+#include "log.h"
+#include "reaper.h"
+#include "server.h"
+#include "spawn.h"
+#include "util/cleanup.h"
+#include "wire.h"
+
+#define REAPER_BUCKETS 4096u
+
+struct reaper {
+	struct server *server;
+	struct event *sigchld;
+	struct child *buckets[REAPER_BUCKETS];
+	unsigned n_children;
+	unsigned n_terminating;
+};
+
+static const char *
+stage_name(int stage)
+{
+	switch (stage) {
+	case CHILD_STAGE_FD_SETUP:
+		return "fd setup";
+	case CHILD_STAGE_SIGNALS:
+		return "signals";
+	case CHILD_STAGE_SETSID:
+		return "setsid";
+	case CHILD_STAGE_SETGROUPS:
+		return "setgroups";
+	case CHILD_STAGE_SETGID:
+		return "setgid";
+	case CHILD_STAGE_SETUID:
+		return "setuid";
+	case CHILD_STAGE_CHDIR:
+		return "chdir";
+	case CHILD_STAGE_RLIMIT:
+		return "rlimit";
+	case CHILD_STAGE_OOM_ADJ:
+		return "oom_score_adj";
+	case CHILD_STAGE_CLOSE_FDS:
+		return "close fds";
+	case CHILD_STAGE_EXEC:
+		return "exec";
+	default:
+		return "unknown";
+	}
+}
+
+static unsigned
+bucket_of(pid_t pid)
+{
+	return (unsigned)pid % REAPER_BUCKETS;
+}
+
+static struct child *
+reaper_find(struct reaper *r, pid_t pid)
+{
+	for (struct child *c = r->buckets[bucket_of(pid)]; c; c = c->hash_next)
+		if (c->pid == pid)
+			return c;
+	return NULL;
+}
+
+static void
+hash_remove(struct reaper *r, struct child *c)
+{
+	for (struct child **p = &r->buckets[bucket_of(c->pid)]; *p; p = &(*p)->hash_next)
+		if (*p == c) {
+			*p = c->hash_next;
+			return;
+		}
+}
+
+static void
+owner_unlink(struct child *c)
+{
+	if (!c->owner)
+		return;
+	if (c->owner_prev)
+		c->owner_prev->owner_next = c->owner_next;
+	else
+		c->owner->children = c->owner_next;
+	if (c->owner_next)
+		c->owner_next->owner_prev = c->owner_prev;
+	c->owner = NULL;
+	c->owner_prev = c->owner_next = NULL;
+}
+
+static void
+child_free(struct child *c)
+{
+	struct reaper *r = c->reaper;
+	struct server *s = r->server;
+	struct uid_usage *u;
+
+	owner_unlink(c);
+	hash_remove(r, c);
+	if (c->terminating)
+		r->n_terminating--;
+	r->n_children--;
+	s->n_children--;
+	u = server_usage(s, c->client_uid, false);
+	if (u) {
+		u->children--;
+		server_usage_release(s, u);
+	}
+	if (c->ev_pidfd)
+		event_free(c->ev_pidfd);
+	if (c->ev_errpipe)
+		event_free(c->ev_errpipe);
+	if (c->ev_timer)
+		event_free(c->ev_timer);
+	(void)safe_close(c->pidfd);
+	(void)safe_close(c->errpipe);
+	free(c->exec_path);
+	free(c->cwd);
+	free(c->target);
+	free(c);
+}
+
+static uint64_t
+usec_since(const struct timespec *t0)
+{
+	struct timespec now;
+	int64_t us;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (int64_t)(now.tv_sec - t0->tv_sec) * 1000000 + (now.tv_nsec - t0->tv_nsec) / 1000;
+	return us > 0 ? (uint64_t)us : 0;
+}
+
+/*
+ * Act on what the errpipe says. Returns true once it said something final
+ * (EOF or a record); false while nothing is there yet.
+ */
+static bool
+errpipe_process(struct child *c)
+{
+	struct child_report rep;
+	struct audit_subject subj = {
+		.client_pid = c->client_pid,
+		.client_uid = c->client_uid,
+		.id = c->id,
+		.target = c->target,
+		.exec_path = c->exec_path,
+	};
+	const char *detail;
+	int r;
+
+	if (c->exec_done)
+		return true;
+	r = spawn_read_report(c->errpipe, &rep);
+	if (r == -EAGAIN)
+		return false;
+
+	c->exec_done = true;
+	if (c->ev_errpipe) {
+		event_free(c->ev_errpipe);
+		c->ev_errpipe = NULL;
+	}
+	c->errpipe = safe_close(c->errpipe);
+
+	if (r == 0) {
+		c->exec_ok = true;
+		audit_started(&subj, c->pid);
+		conn_reply_started(c->owner, c->id, c->pid);
+		return true;
+	}
+	if (r < 0) {
+		/* A short record or a read error: the child did not report
+		 * sanely. Refuse rather than claim success. */
+		rep.stage = CHILD_STAGE_EXEC;
+		rep.err = r == -EBADMSG ? EPROTO : -r;
+	}
+	detail = rep.stage == CHILD_STAGE_CHDIR  ? c->cwd
+	       : rep.stage == CHILD_STAGE_EXEC ? c->exec_path
+					       : "";
+	audit_failed(&subj, stage_name(rep.stage), rep.err, detail);
+	conn_reply_failed(c->owner, c->id, rep.stage, rep.err, detail);
+	return true;
+}
+
+/* Reap c if it has exited; returns true when it was reaped (and freed). */
+static bool
+child_collect(struct child *c)
+{
+	struct reaper *r = c->reaper;
+	struct rusage ru;
+	int status = 0;
+	pid_t p;
+
+	do
+		p = wait4(c->pid, &status, WNOHANG, &ru);
+	while (p < 0 && errno == EINTR);
+	if (p == 0)
+		return false;
+	if (p < 0) {
+		/* ECHILD cannot happen for a child we track; if it does, the
+		 * bookkeeping is wrong: drop the entry rather than spin. */
+		log_error_errno(errno, "wait4(%d) failed, forgetting the child: %m", (int)c->pid);
+		child_free(c);
+		server_maybe_exit(r->server);
+		return true;
+	}
+
+	/* Dead: the errpipe now holds its final word (see the top comment). */
+	(void)errpipe_process(c);
+	if (!c->exec_done) {
+		c->exec_done = true;
+		conn_reply_failed(c->owner, c->id, CHILD_STAGE_EXEC, EPROTO, c->exec_path);
+	}
+	if (c->exec_ok) {
+		audit_exited(c->client_uid, c->id, c->pid, status, c->timed_out);
+		conn_reply_exited(c->owner, c->id, c->pid, status, &ru, usec_since(&c->started_at),
+				  c->timed_out);
+	}
+	child_free(c);
+	server_maybe_exit(r->server);
+	return true;
+}
+
+static void
+on_errpipe(evutil_socket_t fd, short what, void *userdata)
+{
+	struct child *c = userdata;
+
+	(void)fd;
+	(void)what;
+	(void)errpipe_process(c);
+}
+
+static void
+on_pidfd(evutil_socket_t fd, short what, void *userdata)
+{
+	(void)fd;
+	(void)what;
+	(void)child_collect(userdata);
+}
+
+static void
+on_sigchld(evutil_socket_t sig, short what, void *userdata)
+{
+	struct reaper *r = userdata;
+
+	(void)sig;
+	(void)what;
+	for (;;) {
+		siginfo_t si = {0};
+		struct child *c;
+
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+			return;
+		c = reaper_find(r, si.si_pid);
+		if (c) {
+			if (!child_collect(c))
+				return; /* cannot happen after WNOWAIT saw it; avoid spinning */
+		} else {
+			log_warning("Reaping untracked child %d", (int)si.si_pid);
+			(void)waitpid(si.si_pid, NULL, WNOHANG);
+		}
+	}
+}
+
+static int
+pidfd_signal(int pidfd, int signo)
+{
+	if (syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *userdata)
+{
+	struct child *c = userdata;
+
+	(void)fd;
+	(void)what;
+	if (c->terminating) {
+		log_notice("Child %d did not exit %d s after SIGTERM, sending SIGKILL", (int)c->pid,
+			   SPAWND_KILL_GRACE_SEC);
+		(void)pidfd_signal(c->pidfd, SIGKILL);
+		return;
+	}
+	/* The run-time limit fired. */
+	log_notice("Child %d reached its time limit, terminating", (int)c->pid);
+	c->timed_out = true;
+	child_terminate(c);
+}
+
+int
+reaper_new(struct server *s, struct reaper **ret)
+{
+	struct reaper *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	r->server = s;
+	r->sigchld = evsignal_new(s->base, SIGCHLD, on_sigchld, r);
+	if (!r->sigchld || event_add(r->sigchld, NULL) < 0) {
+		if (r->sigchld)
+			event_free(r->sigchld);
+		free(r);
+		return -ENOMEM;
+	}
+	*ret = r;
+	return 0;
+}
+
+struct reaper *
+reaper_free(struct reaper *r)
+{
+	if (!r)
+		return NULL;
+	for (unsigned i = 0; i < REAPER_BUCKETS; i++)
+		while (r->buckets[i])
+			child_free(r->buckets[i]);
+	event_free(r->sigchld);
+	free(r);
+	return NULL;
+}
+
+int
+reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_pid, uint64_t id,
+	   pid_t pid, int pidfd, int errpipe, char *exec_path, char *cwd, char *target,
+	   enum on_disconnect on_disconnect, uint64_t timeout_usec)
+{
+	struct server *s = r->server;
+	struct uid_usage *u;
+	struct child *c;
+
+	c = calloc(1, sizeof(*c));
+	u = server_usage(s, client_uid, true);
+	if (!c || !u) {
+		free(c);
+		free(exec_path);
+		free(cwd);
+		free(target);
+		/* Untrackable: kill it; the SIGCHLD net reaps it (never a
+		 * blocking wait: a child stuck on FUSE would stall the loop). */
+		(void)pidfd_signal(pidfd, SIGKILL);
+		(void)safe_close(pidfd);
+		(void)safe_close(errpipe);
+		return -ENOMEM;
+	}
+	*c = (struct child){
+		.reaper = r,
+		.client_uid = client_uid,
+		.client_pid = client_pid,
+		.id = id,
+		.pid = pid,
+		.pidfd = pidfd,
+		.errpipe = errpipe,
+		.exec_path = exec_path,
+		.cwd = cwd,
+		.target = target,
+		.on_disconnect = on_disconnect,
+		.timeout_usec = timeout_usec,
+	};
+	(void)clock_gettime(CLOCK_MONOTONIC, &c->started_at);
+
+	/* Count it before anything can fail so that child_free() balances. */
+	c->hash_next = r->buckets[bucket_of(pid)];
+	r->buckets[bucket_of(pid)] = c;
+	r->n_children++;
+	s->n_children++;
+	u->children++;
+	if (owner) {
+		c->owner = owner;
+		c->owner_next = owner->children;
+		if (owner->children)
+			owner->children->owner_prev = c;
+		owner->children = c;
+	}
+
+	c->ev_pidfd = event_new(s->base, pidfd, EV_READ | EV_PERSIST, on_pidfd, c);
+	c->ev_errpipe = event_new(s->base, errpipe, EV_READ | EV_PERSIST, on_errpipe, c);
+	c->ev_timer = evtimer_new(s->base, on_timer, c);
+	if (!c->ev_pidfd || !c->ev_errpipe || !c->ev_timer || event_add(c->ev_pidfd, NULL) < 0 ||
+	    event_add(c->ev_errpipe, NULL) < 0)
+		goto fail;
+	if (timeout_usec > 0) {
+		struct timeval tv = {
+			.tv_sec = (time_t)(timeout_usec / 1000000),
+			.tv_usec = (suseconds_t)(timeout_usec % 1000000),
+		};
+
+		if (event_add(c->ev_timer, &tv) < 0)
+			goto fail;
+	}
+	return 0;
+
+fail:
+	/* Once out of the table, the SIGCHLD net reaps it. */
+	(void)pidfd_signal(pidfd, SIGKILL);
+	child_free(c);
+	return -ENOMEM;
+}
+
+struct child *
+reaper_find_by_id(struct conn *owner, uint64_t id)
+{
+	for (struct child *c = owner->children; c; c = c->owner_next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+int
+child_signal(struct child *c, int signo, bool process_group)
+{
+	/* Each child leads its own session and group (setsid), and its pid
+	 * cannot be recycled before we reap it, so -pid names its group. */
+	if (process_group)
+		return kill(-c->pid, signo) < 0 ? -errno : 0;
+	return pidfd_signal(c->pidfd, signo);
+}
+
+void
+child_terminate(struct child *c)
+{
+	struct timeval grace = {.tv_sec = SPAWND_KILL_GRACE_SEC};
+	int r;
+
+	if (c->terminating)
+		return;
+	r = pidfd_signal(c->pidfd, SIGTERM);
+	if (r < 0)
+		log_warning_errno(r, "Failed to send SIGTERM to child %d, ignoring: %m", (int)c->pid);
+	c->terminating = true;
+	c->reaper->n_terminating++;
+	if (event_add(c->ev_timer, &grace) < 0) {
+		log_error("Failed to arm the kill timer of child %d, sending SIGKILL now",
+			  (int)c->pid);
+		(void)pidfd_signal(c->pidfd, SIGKILL);
+	}
+}
+
+void
+child_orphan(struct child *c)
+{
+	owner_unlink(c);
+	if (c->on_disconnect == ON_DISCONNECT_TERMINATE)
+		child_terminate(c);
+}
+
+unsigned
+reaper_terminating(const struct reaper *r)
+{
+	return r->n_terminating;
+}
+
+void
+reaper_orphan_all(struct reaper *r)
+{
+	for (unsigned i = 0; i < REAPER_BUCKETS; i++)
+		for (struct child *c = r->buckets[i]; c; c = c->hash_next)
+			child_orphan(c);
+}

@@ -1,1 +1,316 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+/*
+ * The listening side. Accept failures with EMFILE/ENFILE/ENOBUFS/ENOMEM
+ * leave the pending connection in the backlog, so a level-triggered loop
+ * would spin on it at 100% CPU (libuv#315, libevent listener.c). Instead
+ * the listener is disabled and re-enabled by a timer, while existing
+ * clients keep being served (ldapd control.c does the same).
+ */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "reaper.h"
+#include "server.h"
+#include "util/cleanup.h"
+#include "wire.h"
+
+#define ACCEPT_RETRY_MSEC 250
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen,
+	  void *userdata)
+{
+	struct server *s = userdata;
+	struct conn *c;
+	int r;
+
+	(void)l;
+	(void)sa;
+	(void)socklen;
+	r = conn_new(s, fd, &c);
+	if (r < 0 && r != -EAGAIN)
+		log_warning_errno(r, "Failed to set up a new connection, ignoring: %m");
+}
+
+static void
+on_accept_error(struct evconnlistener *l, void *userdata)
+{
+	struct server *s = userdata;
+	int error = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = {.tv_sec = 0, .tv_usec = ACCEPT_RETRY_MSEC * 1000};
+
+	if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+		log_warning_errno(error, "accept() failed, pausing the listener for %d ms: %m",
+				  ACCEPT_RETRY_MSEC);
+		(void)evconnlistener_disable(l);
+		(void)event_add(s->accept_retry, &tv);
+		return;
+	}
+	log_warning_errno(error, "accept() failed, ignoring: %m");
+}
+
+static void
+on_accept_retry(evutil_socket_t fd, short what, void *userdata)
+{
+	struct server *s = userdata;
+
+	(void)fd;
+	(void)what;
+	if (!s->stopping)
+		(void)evconnlistener_enable(s->listener);
+}
+
+static void
+on_stop_signal(evutil_socket_t sig, short what, void *userdata)
+{
+	(void)what;
+	log_info("Received signal %d, stopping", (int)sig);
+	server_stop(userdata);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *userdata)
+{
+	(void)sig;
+	(void)what;
+	(void)server_reload(userdata);
+}
+
+static void
+on_stop_deadline(evutil_socket_t fd, short what, void *userdata)
+{
+	struct server *s = userdata;
+
+	(void)fd;
+	(void)what;
+	log_warning("%u children still terminating at the stop deadline, exiting anyway",
+		    reaper_terminating(s->reaper));
+	(void)event_base_loopbreak(s->base);
+}
+
+static void
+on_idle_check(evutil_socket_t fd, short what, void *userdata)
+{
+	struct server *s = userdata;
+	struct timespec now;
+
+	(void)fd;
+	(void)what;
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	if (s->n_conns > 0 || s->n_children > 0 || s->stopping) {
+		s->last_busy = now;
+		return;
+	}
+	if (now.tv_sec - s->last_busy.tv_sec >= (time_t)s->exit_idle_sec) {
+		log_info("Idle for %u s, exiting", s->exit_idle_sec);
+		server_stop(s);
+	}
+}
+
+int
+server_start_idle_timer(struct server *s)
+{
+	struct timeval second = {.tv_sec = 1};
+
+	if (s->exit_idle_sec == 0)
+		return 0;
+	(void)clock_gettime(CLOCK_MONOTONIC, &s->last_busy);
+	s->idle_check = event_new(s->base, -1, EV_PERSIST, on_idle_check, s);
+	if (!s->idle_check || event_add(s->idle_check, &second) < 0)
+		return log_error_errno(ENOMEM, "Failed to set up the idle timer");
+	return 0;
+}
+
+struct uid_usage *
+server_usage(struct server *s, uid_t uid, bool create)
+{
+	struct uid_usage *u;
+
+	for (u = s->usage; u; u = u->next)
+		if (u->uid == uid)
+			return u;
+	if (!create)
+		return NULL;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	u->uid = uid;
+	u->next = s->usage;
+	s->usage = u;
+	return u;
+}
+
+void
+server_usage_release(struct server *s, struct uid_usage *u)
+{
+	if (u->conns > 0 || u->children > 0)
+		return;
+	for (struct uid_usage **p = &s->usage; *p; p = &(*p)->next)
+		if (*p == u) {
+			*p = u->next;
+			free(u);
+			return;
+		}
+}
+
+static void
+warn_config(void *userdata, const char *message)
+{
+	(void)userdata;
+	log_warning("%s", message);
+}
+
+int
+server_reload(struct server *s)
+{
+	struct policy *p = NULL;
+	_cleanup_free_ char *error = NULL;
+	int r;
+
+	r = config_load(s->config_path, true, warn_config, NULL, &p, &error);
+	if (r < 0) {
+		log_error("Reload failed, keeping the old policy: %s", error ? error : "");
+		return r;
+	}
+	(void)policy_free(s->policy);
+	s->policy = p;
+	log_notice("Reloaded the policy from %s (%zu rules)", s->config_path, p->n_rules);
+	return 0;
+}
+
+void
+server_maybe_exit(struct server *s)
+{
+	if (s->stopping && reaper_terminating(s->reaper) == 0)
+		(void)event_base_loopbreak(s->base);
+}
+
+void
+server_stop(struct server *s)
+{
+	struct timeval deadline = {.tv_sec = SPAWND_KILL_GRACE_SEC + 2};
+
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	(void)evconnlistener_disable(s->listener);
+	(void)event_del(s->accept_retry);
+	if (s->idle_check)
+		(void)event_del(s->idle_check);
+
+	/* Every connection goes; each child follows its on_disconnect. */
+	while (s->conns)
+		(void)conn_free(s->conns);
+
+	(void)event_add(s->stop_deadline, &deadline);
+	server_maybe_exit(s);
+}
+
+int
+server_new(struct event_base *base, int listen_fd, struct policy *policy, const char *config_path,
+	   const struct spawn_env *env, enum spawn_engine engine, struct server **ret)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	int flags, r;
+
+	if (!s) {
+		(void)safe_close(listen_fd);
+		(void)policy_free(policy);
+		return -ENOMEM;
+	}
+	s->base = base;
+	s->policy = policy;
+	s->spawn_env = *env;
+	s->engine = engine;
+	s->config_path = strdup(config_path);
+	if (!s->config_path) {
+		(void)safe_close(listen_fd);
+		r = -ENOMEM;
+		goto fail;
+	}
+
+	flags = fcntl(listen_fd, F_GETFL);
+	if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		r = -errno;
+		(void)safe_close(listen_fd);
+		goto fail;
+	}
+	/* backlog 0: the socket is already listening (ours or systemd's). */
+	s->listener = evconnlistener_new(base, on_accept, s,
+					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
+					 listen_fd);
+	if (!s->listener) {
+		(void)safe_close(listen_fd);
+		r = -ENOMEM;
+		goto fail;
+	}
+	evconnlistener_set_error_cb(s->listener, on_accept_error);
+
+	s->accept_retry = evtimer_new(base, on_accept_retry, s);
+	s->stop_deadline = evtimer_new(base, on_stop_deadline, s);
+	s->sig_term = evsignal_new(base, SIGTERM, on_stop_signal, s);
+	s->sig_int = evsignal_new(base, SIGINT, on_stop_signal, s);
+	s->sig_hup = evsignal_new(base, SIGHUP, on_hup, s);
+	if (!s->accept_retry || !s->stop_deadline || !s->sig_term || !s->sig_int || !s->sig_hup ||
+	    event_add(s->sig_term, NULL) < 0 || event_add(s->sig_int, NULL) < 0 ||
+	    event_add(s->sig_hup, NULL) < 0) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = reaper_new(s, &s->reaper);
+	if (r < 0)
+		goto fail;
+
+	*ret = s;
+	return 0;
+
+fail:
+	(void)server_free(s);
+	return r;
+}
+
+struct server *
+server_free(struct server *s)
+{
+	if (!s)
+		return NULL;
+	while (s->conns)
+		(void)conn_free(s->conns);
+	s->reaper = reaper_free(s->reaper);
+	if (s->listener)
+		evconnlistener_free(s->listener);
+	if (s->accept_retry)
+		event_free(s->accept_retry);
+	if (s->stop_deadline)
+		event_free(s->stop_deadline);
+	if (s->idle_check)
+		event_free(s->idle_check);
+	if (s->sig_term)
+		event_free(s->sig_term);
+	if (s->sig_int)
+		event_free(s->sig_int);
+	if (s->sig_hup)
+		event_free(s->sig_hup);
+	while (s->usage) {
+		struct uid_usage *u = s->usage;
+
+		s->usage = u->next;
+		free(u);
+	}
+	(void)policy_free(s->policy);
+	free(s->config_path);
+	free(s);
+	return NULL;
+}

@@ -1,1 +1,375 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+/*
+ * Strict user/group id parsing and target-user resolution (user.h).
+ *
+ * All NSS lookups of the daemon happen here, in the parent: a child never
+ * calls getpw*() or getgrouplist() (sudo CVE-2025-32463). Numbers are parsed
+ * strictly so that "0x0", "+0", " 0" or "01" can never be read as root
+ * (systemd#11026), and (uid_t)-1 is refused everywhere (sudo CVE-2019-14287).
+ */
+/* asprintf(), vasprintf() */
+#define _GNU_SOURCE
+
+#include "user.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+/* The largest id we accept: (uid_t)-1 means "unchanged" to set*id(). */
+#define ID_MAX UINT32_C(4294967294)
+
+/* NSS records are small; this bounds the ERANGE retry loop. */
+#define NSS_BUF_MAX (1024 * 1024)
+
+/* getgrouplist() results beyond this are refused rather than allocated. */
+#define GROUPS_MAX 65536
+
+bool
+user_is_numeric(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+int
+user_parse_id(const char *s, uint32_t *ret)
+{
+	uint64_t v = 0;
+
+	/* Digits only: strtoul() would accept sign, spaces and "0x". */
+	if (!user_is_numeric(s))
+		return -EINVAL;
+	/* A leading zero hints at octal or padding; only "0" itself is zero. */
+	if (s[0] == '0' && s[1])
+		return -EINVAL;
+	for (; *s; s++) {
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > ID_MAX)
+			return -EINVAL;
+	}
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+/*
+ * The reentrant NSS calls report "not found" in several ways: 0 with a NULL
+ * result, or one of ENOENT, ESRCH, EBADF, EPERM depending on the backend
+ * (getpwnam_r(3), RETURN VALUE). Fold all of those into -ESRCH so callers can
+ * tell an unknown name from a real lookup failure (EIO, EMFILE, ...).
+ */
+static int
+nss_result(int r, const void *found)
+{
+	if (r == 0)
+		return found ? 0 : -ESRCH;
+	if (r == ENOENT || r == ESRCH || r == EBADF || r == EPERM)
+		return -ESRCH;
+	return -r;
+}
+
+static size_t
+nss_buf_start(int which)
+{
+	long n = sysconf(which);
+
+	return n > 0 && n < NSS_BUF_MAX ? (size_t)n : 1024;
+}
+
+/*
+ * Look up a passwd entry by name (name != NULL) or by uid. On success *ret_buf
+ * holds the storage the entry points into; the caller frees it.
+ */
+static int
+passwd_get(const char *name, uid_t uid, struct passwd *ret_pw, char **ret_buf)
+{
+	size_t size = nss_buf_start(_SC_GETPW_R_SIZE_MAX);
+
+	for (;;) {
+		_cleanup_free_ char *buf = malloc(size);
+		struct passwd pw, *found = NULL;
+		int r;
+
+		if (!buf)
+			return -ENOMEM;
+		if (name)
+			r = getpwnam_r(name, &pw, buf, size, &found);
+		else
+			r = getpwuid_r(uid, &pw, buf, size, &found);
+		if (r == ERANGE && size < NSS_BUF_MAX) {
+			size *= 2;
+			continue;
+		}
+		r = nss_result(r, found);
+		if (r < 0)
+			return r;
+		*ret_pw = pw;
+		*ret_buf = TAKE_PTR(buf);
+		return 0;
+	}
+}
+
+/* Look up a group name; only the gid is needed, so no storage escapes. */
+static int
+group_get_gid(const char *name, gid_t *ret_gid)
+{
+	size_t size = nss_buf_start(_SC_GETGR_R_SIZE_MAX);
+
+	for (;;) {
+		_cleanup_free_ char *buf = malloc(size);
+		struct group gr, *found = NULL;
+		int r;
+
+		if (!buf)
+			return -ENOMEM;
+		r = getgrnam_r(name, &gr, buf, size, &found);
+		if (r == ERANGE && size < NSS_BUF_MAX) {
+			size *= 2;
+			continue;
+		}
+		r = nss_result(r, found);
+		if (r < 0)
+			return r;
+		if (gr.gr_gid == (gid_t)-1)
+			return -EINVAL;
+		*ret_gid = gr.gr_gid;
+		return 0;
+	}
+}
+
+int
+user_lookup_uid(const char *spec, uid_t *ret_uid)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct passwd pw;
+	int r;
+
+	if (!spec || !*spec)
+		return -EINVAL;
+	if (user_is_numeric(spec)) {
+		uint32_t id;
+
+		r = user_parse_id(spec, &id);
+		if (r < 0)
+			return r;
+		r = passwd_get(NULL, (uid_t)id, &pw, &buf);
+	} else
+		r = passwd_get(spec, 0, &pw, &buf);
+	if (r < 0)
+		return r;
+	if (pw.pw_uid == (uid_t)-1)
+		return -EINVAL;
+	*ret_uid = pw.pw_uid;
+	return 0;
+}
+
+int
+user_lookup_gid(const char *spec, gid_t *ret_gid)
+{
+	if (!spec || !*spec)
+		return -EINVAL;
+	if (user_is_numeric(spec)) {
+		uint32_t id;
+		int r = user_parse_id(spec, &id);
+
+		if (r < 0)
+			return r;
+		*ret_gid = (gid_t)id;
+		return 0;
+	}
+	return group_get_gid(spec, ret_gid);
+}
+
+/*
+ * All groups of `name` as the system sees them at login: getgrouplist()
+ * always includes `gid` itself. Retries while the list grows between calls.
+ */
+static int
+user_grouplist(const char *name, gid_t gid, gid_t **ret, size_t *ret_n)
+{
+	int n = 32;
+
+	for (;;) {
+		_cleanup_free_ gid_t *list = calloc((size_t)n, sizeof(gid_t));
+		int got = n;
+
+		if (!list)
+			return -ENOMEM;
+		if (getgrouplist(name, gid, list, &got) >= 0) {
+			*ret = TAKE_PTR(list);
+			*ret_n = (size_t)got;
+			return 0;
+		}
+		/* On -1 glibc stores the needed size in got. */
+		if (got <= n)
+			n *= 2;
+		else
+			n = got;
+		if (n > GROUPS_MAX)
+			return -E2BIG;
+	}
+}
+
+static bool
+gid_in(gid_t gid, const gid_t *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == gid)
+			return true;
+	return false;
+}
+
+/*
+ * Resolve one requested group (name or strict number) and check that it is
+ * one of `own`: a client may narrow the target's groups, never add to them.
+ */
+static int
+resolve_own_group(const char *spec, const gid_t *own, size_t n_own, gid_t *ret_gid,
+		  const char **ret_what)
+{
+	gid_t gid;
+	int r;
+
+	r = user_lookup_gid(spec, &gid);
+	if (r < 0) {
+		*ret_what = spec;
+		return r;
+	}
+	if (!gid_in(gid, own, n_own)) {
+		*ret_what = spec;
+		return -EPERM;
+	}
+	*ret_gid = gid;
+	return 0;
+}
+
+static char *
+strdup_or(const char *s, const char *fallback)
+{
+	return strdup(s && *s ? s : fallback);
+}
+
+int
+user_resolve_target(const char *user, const char *group, char *const *groups,
+		    struct target_user *ret, const char **ret_what)
+{
+	_cleanup_free_ char *pwbuf = NULL;
+	_cleanup_free_ gid_t *own = NULL;
+	struct target_user t = {};
+	const char *what = user;
+	struct passwd pw;
+	size_t n_own = 0;
+	int r;
+
+	if (!user || !*user) {
+		what = "user";
+		r = -EINVAL;
+		goto fail;
+	}
+	if (user_is_numeric(user)) {
+		uint32_t id;
+
+		r = user_parse_id(user, &id);
+		if (r < 0)
+			goto fail;
+		/* A number must name a real account: its passwd entry gives
+		 * HOME, SHELL and the group list. */
+		r = passwd_get(NULL, (uid_t)id, &pw, &pwbuf);
+	} else
+		r = passwd_get(user, 0, &pw, &pwbuf);
+	if (r < 0)
+		goto fail;
+	if (pw.pw_uid == (uid_t)-1 || pw.pw_gid == (gid_t)-1) {
+		r = -EINVAL;
+		goto fail;
+	}
+
+	r = user_grouplist(pw.pw_name, pw.pw_gid, &own, &n_own);
+	if (r < 0)
+		goto fail;
+
+	t.uid = pw.pw_uid;
+	t.gid = pw.pw_gid;
+	if (group) {
+		r = resolve_own_group(group, own, n_own, &t.gid, &what);
+		if (r < 0)
+			goto fail;
+	}
+
+	if (groups) {
+		size_t n = strv_length(groups);
+
+		t.groups = calloc(n ? n : 1, sizeof(gid_t));
+		if (!t.groups) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < n; i++) {
+			gid_t gid;
+
+			r = resolve_own_group(groups[i], own, n_own, &gid, &what);
+			if (r < 0)
+				goto fail;
+			/* setgroups() does not care, but a clean list reads
+			 * better in logs and in the child's /proc status. */
+			if (!gid_in(gid, t.groups, t.n_groups))
+				t.groups[t.n_groups++] = gid;
+		}
+	} else {
+		t.groups = TAKE_PTR(own);
+		t.n_groups = n_own;
+	}
+
+	t.name = strdup(pw.pw_name);
+	t.home = strdup_or(pw.pw_dir, "/");
+	/* An empty shell field means /bin/sh (passwd(5)). */
+	t.shell = strdup_or(pw.pw_shell, "/bin/sh");
+	if (!t.name || !t.home || !t.shell) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	*ret = t;
+	return 0;
+
+fail:
+	target_user_done(&t);
+	if (ret_what)
+		*ret_what = r == -ENOMEM ? "memory" : what;
+	return r;
+}
+
+void
+target_user_done(struct target_user *t)
+{
+	if (!t)
+		return;
+	free(t->name);
+	free(t->home);
+	free(t->shell);
+	free(t->groups);
+	*t = (struct target_user){};
+}
+
+char *
+user_name_of(uid_t uid)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct passwd pw;
+	char *s;
+
+	if (passwd_get(NULL, uid, &pw, &buf) >= 0)
+		return strdup(pw.pw_name);
+	if (asprintf(&s, "%u", (unsigned)uid) < 0)
+		return NULL;
+	return s;
+}

@@ -44,6 +44,19 @@ struct target_user {
 int user_resolve_target(const char *user, const char *group, char *const *groups,
 			struct target_user *ret, const char **ret_what);
 
+/*
+ * Resolve a user name or strict number to a uid that exists in passwd.
+ * Returns 0, -ESRCH (unknown), -EINVAL (malformed number, uid -1), or another
+ * -errno when NSS itself fails (so a caller can fail closed on an outage).
+ */
+int user_lookup_uid(const char *spec, uid_t *ret_uid);
+
+/*
+ * Resolve a group name to a gid, or parse a strict number (a number need not
+ * exist in the group database). Returns 0, -ESRCH, -EINVAL or -errno.
+ */
+int user_lookup_gid(const char *spec, gid_t *ret_gid);
+
 /* Free the contents (not the struct); safe on a zeroed struct. */
 void target_user_done(struct target_user *t);
 

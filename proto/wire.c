@@ -6,6 +6,8 @@
  * protocol errors, and every fd that did arrive is closed before returning
  * (systemd#15457: a truncated cmsg still installs the fds that fit).
  */
+#define _GNU_SOURCE
+
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -189,20 +191,26 @@ wire_has_unknown_fields(const ProtobufCMessage *m)
 
 		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
 			continue;
+		/* Field storage is found by descriptor offsets; memcpy reads it
+		 * without claiming an alignment the char pointer does not have. */
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t n = *(const size_t *)(base + f->quantifier_offset);
-			ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)(base + f->offset);
+			ProtobufCMessage **arr;
+			size_t n;
 
+			memcpy(&n, base + f->quantifier_offset, sizeof(n));
+			memcpy(&arr, base + f->offset, sizeof(arr));
 			for (size_t k = 0; k < n; k++)
 				if (wire_has_unknown_fields(arr[k]))
 					return true;
 		} else {
-			const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + f->offset);
+			const ProtobufCMessage *sub;
 
+			memcpy(&sub, base + f->offset, sizeof(sub));
 			/* Oneof members share storage: only the selected one is valid. */
 			if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-				uint32_t which = *(const uint32_t *)(base + f->quantifier_offset);
+				uint32_t which;
 
+				memcpy(&which, base + f->quantifier_offset, sizeof(which));
 				if (which != f->id)
 					continue;
 			}

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>

@@ -83,8 +83,9 @@ typedef void (*spawnd_spawn_cb)(spawnd_client *c, const spawnd_result *r, void *
 /*
  * Connect to the daemon at path (NULL: $SPAWND_SOCKET, else
  * /run/spawnd.sock). flags must be 0. The socket is non-blocking and
- * close-on-exec. Returns 0 with *ret set, or -EINVAL, -ENOMEM, or the
- * connect(2) error (-ENOENT, -ECONNREFUSED, -EACCES...).
+ * close-on-exec. Returns 0 with *ret set, or -EINVAL, -ENOMEM,
+ * -ENAMETOOLONG, or the connect(2) error (-ENOENT, -ECONNREFUSED,
+ * -EACCES..., or -EAGAIN when the daemon's listen backlog is full: retry).
  */
 SPAWND_EXPORT int spawnd_client_open(spawnd_client **ret, const char *path, unsigned flags);
 
@@ -105,7 +106,10 @@ SPAWND_EXPORT int spawnd_client_get_events(spawnd_client *c);
  * Send what is queued and read every reply available without blocking,
  * running callbacks. Returns the number of replies dispatched (>= 0),
  * -ECONNRESET when the daemon closed the connection (pending spawns then
- * get a FAILED callback with stage PROTOCOL), or another -errno.
+ * get a FAILED callback with stage PROTOCOL), -EBADMSG when the daemon
+ * sent something malformed (the library then hangs up, with the same
+ * callbacks), or another -errno. Once the connection has ended, every call
+ * returns that same error.
  */
 SPAWND_EXPORT int spawnd_client_process(spawnd_client *c);
 
@@ -129,7 +133,11 @@ SPAWND_EXPORT spawnd_options *spawnd_options_free(spawnd_options *o);
  */
 SPAWND_EXPORT int spawnd_options_set_argv(spawnd_options *o, const char *const *argv);
 
-/* Target user: a name or a decimal uid. Default "root". Copied. */
+/*
+ * Target user: a name or a decimal uid. Default "root". Copied. In this and
+ * the other single-value string setters (group, cwd), NULL restores the
+ * default and "" is -EINVAL.
+ */
 SPAWND_EXPORT int spawnd_options_set_user(spawnd_options *o, const char *user);
 /* Primary group: a name or decimal gid; must be one of the target's. */
 SPAWND_EXPORT int spawnd_options_set_group(spawnd_options *o, const char *group);
@@ -142,10 +150,12 @@ SPAWND_EXPORT int spawnd_options_set_umask(spawnd_options *o, unsigned mask);
 
 /*
  * Give the child the caller's fd `fd` as fd number `child_fd`. The fd is
- * not taken: the library dup()s nothing and sends it when the request is
- * sent, so keep it open until spawnd_spawn_async() returns. Child fds 0/1/2
- * not mapped get /dev/null. Returns 0, -EINVAL (bad number or child_fd
- * mapped twice), -E2BIG (too many), -ENOMEM.
+ * not taken, and it is used when spawnd_spawn_async() runs: sent at once,
+ * or, if the request has to wait in the send queue, duplicated
+ * (close-on-exec) and sent later. Keep it open until spawnd_spawn_async()
+ * returns; after that the caller may close it. Child fds 0/1/2 not mapped
+ * get /dev/null. Returns 0, -EINVAL (bad number or child_fd mapped twice),
+ * -E2BIG (too many), -ENOMEM.
  */
 SPAWND_EXPORT int spawnd_options_add_fd(spawnd_options *o, int child_fd, int fd);
 
@@ -172,8 +182,13 @@ SPAWND_EXPORT int spawnd_options_set_timeout(spawnd_options *o, uint64_t timeout
 /*
  * Queue a spawn request and try to send it. cb (may be NULL) is called
  * for its replies from spawnd_client_process(). *ret_id (may be NULL)
- * identifies the spawn. Returns 0, -EINVAL (no argv), -E2BIG (the request
- * does not fit one message), -ENOMEM, or a send error.
+ * identifies the spawn; ids increase from 1 per connection. With a
+ * callback, the library forgets the spawn after its final (FAILED or
+ * EXITED) callback unless spawnd_wait() is waiting for it; without one,
+ * the final result is kept until spawnd_wait() collects it or the client
+ * is closed. Returns 0, -EINVAL (no argv), -E2BIG (the request does not
+ * fit one message), -ENOMEM, -EBADF (a bad fd), -ECONNRESET (the
+ * connection has ended), or another send error.
  */
 SPAWND_EXPORT int spawnd_spawn_async(spawnd_client *c, const spawnd_options *o, spawnd_spawn_cb cb,
 				     void *userdata, uint64_t *ret_id);
@@ -182,14 +197,19 @@ SPAWND_EXPORT int spawnd_spawn_async(spawnd_client *c, const spawnd_options *o, 
  * Synchronous spawn: send and wait until the child started or the request
  * failed, at most timeout_usec (UINT64_MAX = forever). Returns 0 with *ret
  * a STARTED or FAILED result (free it with spawnd_result_free()), or
- * -ETIMEDOUT, -ECONNRESET, ... Use spawnd_wait() for the exit.
+ * -ETIMEDOUT, -EINTR, -ECONNRESET, ... Use spawnd_wait() for the exit.
+ * After an error the spawn is abandoned: its late replies are dropped and
+ * a child that does start runs until it exits or the connection closes.
  */
 SPAWND_EXPORT int spawnd_spawn(spawnd_client *c, const spawnd_options *o, uint64_t timeout_usec,
 			       spawnd_result **ret);
 
 /*
  * Wait for the spawn `id` (from spawnd_result_get_id()) to exit. Returns 0
- * with *ret an EXITED result, -ETIMEDOUT, -ESRCH (unknown id), -ECONNRESET.
+ * with *ret an EXITED result (or the FAILED result of a spawn from
+ * spawnd_spawn_async() that never started), -ETIMEDOUT, -EINTR, -ESRCH
+ * (unknown id, or its final result was already delivered or collected),
+ * -ECONNRESET.
  */
 SPAWND_EXPORT int spawnd_wait(spawnd_client *c, uint64_t id, uint64_t timeout_usec,
 			      spawnd_result **ret);
@@ -198,7 +218,8 @@ SPAWND_EXPORT int spawnd_wait(spawnd_client *c, uint64_t id, uint64_t timeout_us
  * Ask the daemon to send signo to the child of spawn `id` (or its process
  * group when process_group is 1). Asynchronous: the outcome is not
  * reported to a spawn callback; use spawnd_signal() to wait for it.
- * Returns 0 or -errno.
+ * Returns 0, -EINVAL (bad signo), -ESRCH (not a spawn of this connection
+ * that may still run), or another -errno.
  */
 SPAWND_EXPORT int spawnd_signal_async(spawnd_client *c, uint64_t id, int signo, int process_group);
 

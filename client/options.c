@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The request builder. Options are opaque and set through functions so
+ * that fields can be added without an ABI break (STYLE.md section 7).
+ * Every setter validates what the client can know for sure and copies its
+ * input; the daemon still validates everything again, because it must not
+ * trust any client.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "wire.h"
+
+static void
+strv_free_n(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+SPAWND_EXPORT int
+spawnd_options_new(spawnd_options **ret)
+{
+	spawnd_options *o;
+
+	if (!ret)
+		return -EINVAL;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	*ret = o;
+	return 0;
+}
+
+SPAWND_EXPORT spawnd_options *
+spawnd_options_free(spawnd_options *o)
+{
+	if (!o)
+		return NULL;
+	strv_free_n(o->argv, o->n_argv);
+	free(o->user);
+	free(o->group);
+	strv_free_n(o->groups, o->n_groups);
+	free(o->cwd);
+	free(o->fds);
+	strv_free_n(o->env_inherit, o->n_env_inherit);
+	strv_free_n(o->env_set, o->n_env_set);
+	free(o);
+	return NULL;
+}
+
+SPAWND_EXPORT int
+spawnd_options_set_argv(spawnd_options *o, const char *const *argv)
+{
+	char **copy;
+	size_t n = 0;
+
+	if (!o || !argv || !argv[0] || !argv[0][0])
+		return -EINVAL;
+	while (argv[n]) {
+		if (++n > SPAWND_MAX_ARGV)
+			return -E2BIG;
+	}
+
+	/* Build the whole copy first so that a failure leaves o unchanged. */
+	copy = calloc(n + 1, sizeof(char *));
+	if (!copy)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		copy[i] = strdup(argv[i]);
+		if (!copy[i]) {
+			strv_free_n(copy, i);
+			return -ENOMEM;
+		}
+	}
+	strv_free_n(o->argv, o->n_argv);
+	o->argv = copy;
+	o->n_argv = n;
+	return 0;
+}
+
+/* Replace *slot with a copy of s; NULL s resets to the default. */
+static int
+set_string(char **slot, const char *s)
+{
+	char *copy = NULL;
+
+	if (s) {
+		if (!s[0])
+			return -EINVAL;
+		copy = strdup(s);
+		if (!copy)
+			return -ENOMEM;
+	}
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+/* Append a copy of s to a string list of at most max entries. */
+static int
+strv_append(char ***v, size_t *n, size_t max, const char *s)
+{
+	char **grown;
+	char *copy;
+
+	if (*n >= max)
+		return -E2BIG;
+	copy = strdup(s);
+	if (!copy)
+		return -ENOMEM;
+	grown = realloc(*v, (*n + 1) * sizeof(char *));
+	if (!grown) {
+		free(copy);
+		return -ENOMEM;
+	}
+	grown[(*n)++] = copy;
+	*v = grown;
+	return 0;
+}
+
+SPAWND_EXPORT int
+spawnd_options_set_user(spawnd_options *o, const char *user)
+{
+	if (!o)
+		return -EINVAL;
+	return set_string(&o->user, user);
+}
+
+SPAWND_EXPORT int
+spawnd_options_set_group(spawnd_options *o, const char *group)
+{
+	if (!o)
+		return -EINVAL;
+	return set_string(&o->group, group);
+}
+
+SPAWND_EXPORT int
+spawnd_options_add_group(spawnd_options *o, const char *group)
+{
+	if (!o || !group || !group[0])
+		return -EINVAL;
+	return strv_append(&o->groups, &o->n_groups, SPAWND_MAX_GROUPS, group);
+}
+
+SPAWND_EXPORT int
+spawnd_options_set_cwd(spawnd_options *o, const char *cwd)
+{
+	if (!o)
+		return -EINVAL;
+	/* The daemon never resolves a relative directory against its own cwd. */
+	if (cwd && cwd[0] != '/')
+		return -EINVAL;
+	return set_string(&o->cwd, cwd);
+}
+
+SPAWND_EXPORT int
+spawnd_options_set_umask(spawnd_options *o, unsigned mask)
+{
+	if (!o || mask > 0777)
+		return -EINVAL;
+	o->has_umask = true;
+	o->umask = mask;
+	return 0;
+}
+
+SPAWND_EXPORT int
+spawnd_options_add_fd(spawnd_options *o, int child_fd, int fd)
+{
+	struct client_fd_map *grown;
+
+	if (!o || child_fd < 0 || (unsigned)child_fd > SPAWND_MAX_TARGET_FD || fd < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < o->n_fds; i++)
+		if (o->fds[i].child_fd == child_fd)
+			return -EINVAL;
+	if (o->n_fds >= SPAWND_MAX_FDS)
+		return -E2BIG;
+	grown = realloc(o->fds, (o->n_fds + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	grown[o->n_fds++] = (struct client_fd_map){.child_fd = child_fd, .fd = fd};
+	o->fds = grown;
+	return 0;
+}
+
+/* NAME=VALUE with a non-empty name; the daemon refuses anything else. */
+static bool
+env_entry_valid(const char *entry)
+{
+	const char *eq;
+
+	if (!entry)
+		return false;
+	eq = strchr(entry, '=');
+	return eq && eq != entry;
+}
+
+SPAWND_EXPORT int
+spawnd_options_add_inherited_env(spawnd_options *o, const char *entry)
+{
+	if (!o || !env_entry_valid(entry))
+		return -EINVAL;
+	return strv_append(&o->env_inherit, &o->n_env_inherit, SPAWND_MAX_ENV, entry);
+}
+
+/* True when the inherited list already has a variable named like entry. */
+static bool
+env_inherit_has(const spawnd_options *o, const char *entry)
+{
+	size_t len = (size_t)(strchr(entry, '=') - entry) + 1; /* name and '=' */
+
+	for (size_t i = 0; i < o->n_env_inherit; i++)
+		if (strncmp(o->env_inherit[i], entry, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * environ can hold entries the daemon would refuse (no '=', or a name seen
+ * twice, which putenv/execve permit). Such entries are skipped: the first
+ * occurrence is the one getenv() returns, so that is the one we keep, and
+ * one odd variable must not make every spawn of this process fail.
+ */
+SPAWND_EXPORT int
+spawnd_options_inherit_environ(spawnd_options *o, char *const *envp)
+{
+	if (!o || !envp)
+		return -EINVAL;
+	for (size_t i = 0; envp[i]; i++) {
+		int r;
+
+		if (!env_entry_valid(envp[i]) || env_inherit_has(o, envp[i]))
+			continue;
+		r = strv_append(&o->env_inherit, &o->n_env_inherit, SPAWND_MAX_ENV, envp[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+SPAWND_EXPORT int
+spawnd_options_setenv(spawnd_options *o, const char *entry)
+{
+	if (!o || !env_entry_valid(entry))
+		return -EINVAL;
+	return strv_append(&o->env_set, &o->n_env_set, SPAWND_MAX_ENV, entry);
+}
+
+SPAWND_EXPORT int
+spawnd_options_set_keep(spawnd_options *o, int keep)
+{
+	if (!o)
+		return -EINVAL;
+	o->keep = keep != 0;
+	return 0;
+}
+
+SPAWND_EXPORT int
+spawnd_options_set_timeout(spawnd_options *o, uint64_t timeout_usec)
+{
+	uint64_t ms;
+
+	if (!o)
+		return -EINVAL;
+	/* Round up, so that a tiny timeout never turns into "none" (0). */
+	ms = timeout_usec / 1000 + (timeout_usec % 1000 != 0);
+	if (ms > SPAWND_MAX_TIMEOUT_MS)
+		return -EINVAL;
+	o->timeout_ms = ms;
+	return 0;
+}

@@ -1,0 +1,678 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * spawnctl: run one command through spawnd and wait for it, like sudo or
+ * run0 but without a set-uid binary. The command-line contract (options,
+ * exit codes 124..127, the one-line error format) is DESIGN.md section 6.
+ *
+ * Only main() exits. Signals to forward are blocked and read from a
+ * signalfd in the same poll loop as the daemon connection, so that there
+ * is no handler and no race between a signal and the poll.
+ */
+#define _GNU_SOURCE
+
+#include <sys/signalfd.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spawnd/spawnd.h"
+#include "spawnd/version.h"
+
+#define EXIT_TIMED_OUT 124
+#define EXIT_REFUSED 125
+#define EXIT_CANNOT_RUN 126
+#define EXIT_NOT_FOUND 127
+
+#define DEFAULT_SOCKET "/run/spawnd.sock"
+#define SOCKET_ENV "SPAWND_SOCKET"
+
+/* How long to retry while the daemon's listen backlog is full. */
+#define CONNECT_RETRY_USEC (5u * 1000000u)
+
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+#define N_FORWARDED (sizeof(forwarded_signals) / sizeof(forwarded_signals[0]))
+
+static const char usage_line[] =
+	"Usage: spawnctl [-s PATH] [-u USER] [-g GROUP] [-G G1,G2...] [-D DIR] [-E NAME=VALUE]... "
+	"[--umask MODE] [--fd N[=M]]... [--detach] [--timeout SECS] [--report] [--json] [--] "
+	"COMMAND [ARG...]";
+
+struct ctl {
+	const char *socket_path;
+	const char *user; /* for messages; what was sent */
+	bool detach;
+	bool report;
+	bool json;
+	spawnd_options *opts;
+
+	spawnd_client *client;
+	uint64_t id;
+	bool started;
+	bool finished;
+	bool out_of_memory;
+	pid_t pid;
+	spawnd_result *final; /* FAILED or EXITED */
+	/* Signals that arrived before the child existed, in arrival order. */
+	int pending[N_FORWARDED];
+	size_t n_pending;
+};
+
+static void
+help(void)
+{
+	printf("%s\n\n"
+	       "Run COMMAND as another user through the spawnd daemon and wait for it.\n\n"
+	       "  -s PATH              daemon socket (default $" SOCKET_ENV " or " DEFAULT_SOCKET
+	       ")\n"
+	       "  -u, --user USER      target user, a name or uid (default root)\n"
+	       "  -g, --group GROUP    primary group, one of the target's groups\n"
+	       "  -G, --groups G1,G2   supplementary groups (default: all of the target's)\n"
+	       "  -D, --chdir DIR      absolute working directory (default /)\n"
+	       "  -E, --setenv NAME=VALUE\n"
+	       "                       set a variable; the policy must allow it\n"
+	       "      --umask MODE     octal file creation mask (default 022)\n"
+	       "      --fd N[=M]       pass own fd M (default N) as the child's fd N\n"
+	       "      --detach         print the pid and exit; the child keeps running\n"
+	       "      --timeout SECS   terminate the child after SECS (exit 124)\n"
+	       "      --report         print exit status and resource usage on stderr\n"
+	       "      --json           the report as one JSON object\n"
+	       "  -h, --help           show this help\n"
+	       "      --version        show the version\n\n"
+	       "Exit status: the command's, 128+N if killed by signal N, 124 timed out,\n"
+	       "125 refused or failed before the command started, 126 the command could not\n"
+	       "be run, 127 command not found.\n",
+	       usage_line);
+}
+
+/* A bad command line: say what is wrong, show the usage, exit 125. */
+static void bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("spawnctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s\n", usage_line);
+}
+
+/*
+ * Strict unsigned parse: digits of the base only, no sign, no spaces, no
+ * empty string, at most max. Returns false on anything else.
+ */
+static bool
+parse_unsigned(const char *s, unsigned base, unsigned long max, unsigned long *ret)
+{
+	unsigned long v = 0;
+
+	if (!s[0])
+		return false;
+	for (; *s; s++) {
+		unsigned d;
+
+		if (*s < '0' || *s > '9')
+			return false;
+		d = (unsigned)(*s - '0');
+		if (d >= base || v > (max - d) / base)
+			return false;
+		v = v * base + d;
+	}
+	*ret = v;
+	return true;
+}
+
+/*
+ * SECS as decimal seconds with an optional fraction ("2", "0.5", "1.25").
+ * Parsed by hand: strtod would depend on the locale's decimal point.
+ * Digits beyond microseconds are accepted and ignored.
+ */
+static bool
+parse_seconds(const char *s, uint64_t *ret_usec)
+{
+	const uint64_t max_sec = UINT64_MAX / 1000000u - 1;
+	uint64_t sec = 0, frac = 0, scale = 100000u;
+	bool digits = false;
+
+	for (; *s >= '0' && *s <= '9'; s++) {
+		sec = sec * 10 + (uint64_t)(*s - '0');
+		if (sec > max_sec)
+			return false;
+		digits = true;
+	}
+	if (*s == '.') {
+		for (s++; *s >= '0' && *s <= '9'; s++) {
+			frac += (uint64_t)(*s - '0') * scale;
+			scale /= 10;
+			digits = true;
+		}
+	}
+	if (*s || !digits)
+		return false;
+	*ret_usec = sec * 1000000u + frac;
+	return true;
+}
+
+static bool
+fd_is_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+enum {
+	OPT_UMASK = 0x100,
+	OPT_FD,
+	OPT_DETACH,
+	OPT_TIMEOUT,
+	OPT_REPORT,
+	OPT_JSON,
+	OPT_VERSION,
+};
+
+/*
+ * Parse the command line into ctl and its options. Returns -1 to go on,
+ * or the exit code when done (help, version, bad usage).
+ */
+static int
+parse_args(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"user", required_argument, NULL, 'u'},
+		{"group", required_argument, NULL, 'g'},
+		{"groups", required_argument, NULL, 'G'},
+		{"chdir", required_argument, NULL, 'D'},
+		{"setenv", required_argument, NULL, 'E'},
+		{"umask", required_argument, NULL, OPT_UMASK},
+		{"fd", required_argument, NULL, OPT_FD},
+		{"detach", no_argument, NULL, OPT_DETACH},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"report", no_argument, NULL, OPT_REPORT},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	bool mapped[3] = {false, false, false};
+	int c, r;
+
+	/* '+': stop at the command, whose own options are not ours. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:hs:u:g:G:D:E:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			help();
+			return 0;
+		case OPT_VERSION:
+			printf("spawnctl %s\n", SPAWND_VERSION_STRING);
+			return 0;
+		case 's':
+			if (!optarg[0]) {
+				bad_usage("-s needs a socket path");
+				return EXIT_REFUSED;
+			}
+			ctl->socket_path = optarg;
+			break;
+		case 'u':
+			r = spawnd_options_set_user(ctl->opts, optarg);
+			if (r < 0) {
+				bad_usage("invalid user '%s'", optarg);
+				return EXIT_REFUSED;
+			}
+			ctl->user = optarg;
+			break;
+		case 'g':
+			r = spawnd_options_set_group(ctl->opts, optarg);
+			if (r < 0) {
+				bad_usage("invalid group '%s'", optarg);
+				return EXIT_REFUSED;
+			}
+			break;
+		case 'G': {
+			char *list = strdup(optarg), *save = NULL;
+
+			if (!list) {
+				fprintf(stderr, "spawnctl: %s\n", strerror(ENOMEM));
+				return EXIT_REFUSED;
+			}
+			/* strtok_r would skip empty names; "a,,b" is a typo, refuse it. */
+			r = 0;
+			for (char *g = list; g; g = save) {
+				save = strchr(g, ',');
+				if (save)
+					*save++ = '\0';
+				r = spawnd_options_add_group(ctl->opts, g);
+				if (r < 0)
+					break;
+			}
+			free(list);
+			if (r < 0) {
+				bad_usage("invalid group list '%s'", optarg);
+				return EXIT_REFUSED;
+			}
+			break;
+		}
+		case 'D':
+			r = spawnd_options_set_cwd(ctl->opts, optarg);
+			if (r < 0) {
+				bad_usage("--chdir needs an absolute path, not '%s'", optarg);
+				return EXIT_REFUSED;
+			}
+			break;
+		case 'E':
+			r = spawnd_options_setenv(ctl->opts, optarg);
+			if (r < 0) {
+				bad_usage("invalid --setenv '%s': expected NAME=VALUE", optarg);
+				return EXIT_REFUSED;
+			}
+			break;
+		case OPT_UMASK: {
+			unsigned long mask;
+
+			if (!parse_unsigned(optarg, 8, 0777, &mask) ||
+			    spawnd_options_set_umask(ctl->opts, (unsigned)mask) < 0) {
+				bad_usage("invalid --umask '%s': expected octal 0..777", optarg);
+				return EXIT_REFUSED;
+			}
+			break;
+		}
+		case OPT_FD: {
+			char *eq = strchr(optarg, '=');
+			unsigned long child_fd, own_fd;
+			bool ok;
+
+			if (eq) {
+				*eq = '\0';
+				ok = parse_unsigned(optarg, 10, INT_MAX, &child_fd) &&
+				     parse_unsigned(eq + 1, 10, INT_MAX, &own_fd);
+				*eq = '=';
+			} else {
+				ok = parse_unsigned(optarg, 10, INT_MAX, &child_fd);
+				own_fd = child_fd;
+			}
+			if (!ok) {
+				bad_usage("invalid --fd '%s': expected N or N=M", optarg);
+				return EXIT_REFUSED;
+			}
+			if (!fd_is_open((int)own_fd)) {
+				fprintf(stderr, "spawnctl: --fd %s: %s\n", optarg, strerror(EBADF));
+				return EXIT_REFUSED;
+			}
+			r = spawnd_options_add_fd(ctl->opts, (int)child_fd, (int)own_fd);
+			if (r == -E2BIG) {
+				bad_usage("too many --fd options");
+				return EXIT_REFUSED;
+			}
+			if (r < 0) {
+				bad_usage("invalid --fd '%s': fd out of range or given twice",
+					  optarg);
+				return EXIT_REFUSED;
+			}
+			if (child_fd < 3)
+				mapped[child_fd] = true;
+			break;
+		}
+		case OPT_DETACH:
+			ctl->detach = true;
+			break;
+		case OPT_TIMEOUT: {
+			uint64_t usec;
+
+			if (!parse_seconds(optarg, &usec) ||
+			    spawnd_options_set_timeout(ctl->opts, usec) < 0) {
+				bad_usage("invalid --timeout '%s': expected seconds", optarg);
+				return EXIT_REFUSED;
+			}
+			break;
+		}
+		case OPT_REPORT:
+			ctl->report = true;
+			break;
+		case OPT_JSON:
+			/* --json only changes the report's format, so it implies it. */
+			ctl->report = true;
+			ctl->json = true;
+			break;
+		case ':':
+			bad_usage("option '%s' needs an argument", argv[optind - 1]);
+			return EXIT_REFUSED;
+		default:
+			if (optopt)
+				bad_usage("unknown option '-%c'", optopt);
+			else
+				bad_usage("unknown option '%s'", argv[optind - 1]);
+			return EXIT_REFUSED;
+		}
+	}
+
+	if (optind >= argc) {
+		bad_usage("no command given");
+		return EXIT_REFUSED;
+	}
+	r = spawnd_options_set_argv(ctl->opts, (const char *const *)(argv + optind));
+	if (r < 0) {
+		if (r == -E2BIG)
+			fprintf(stderr, "spawnctl: too many arguments: %s\n", strerror(E2BIG));
+		else
+			bad_usage("invalid command '%s'", argv[optind]);
+		return EXIT_REFUSED;
+	}
+
+	/*
+	 * Our own stdio becomes the child's, but only what is open: a closed
+	 * stdio fd is simply not mapped, and the daemon gives /dev/null.
+	 */
+	for (int fd = 0; fd < 3; fd++) {
+		if (mapped[fd] || !fd_is_open(fd))
+			continue;
+		r = spawnd_options_add_fd(ctl->opts, fd, fd);
+		if (r < 0) {
+			fprintf(stderr, "spawnctl: fd %d: %s\n", fd, strerror(-r));
+			return EXIT_REFUSED;
+		}
+	}
+
+	r = spawnd_options_inherit_environ(ctl->opts, environ);
+	if (r < 0) {
+		fprintf(stderr, "spawnctl: environment: %s\n", strerror(-r));
+		return EXIT_REFUSED;
+	}
+	if (ctl->detach)
+		(void)spawnd_options_set_keep(ctl->opts, 1);
+	return -1;
+}
+
+static void
+forward(struct ctl *ctl, int signo)
+{
+	/* ESRCH (the child just exited) is expected and harmless. */
+	(void)spawnd_signal_async(ctl->client, ctl->id, signo, 0);
+}
+
+static void
+on_reply(spawnd_client *c, const spawnd_result *r, void *userdata)
+{
+	struct ctl *ctl = userdata;
+
+	(void)c;
+	switch (spawnd_result_get_state(r)) {
+	case SPAWND_STATE_STARTED:
+		ctl->started = true;
+		ctl->pid = spawnd_result_get_pid(r);
+		if (ctl->detach) {
+			ctl->finished = true;
+			break;
+		}
+		/* A signal that came before the child existed goes out now. */
+		for (size_t i = 0; i < ctl->n_pending; i++)
+			forward(ctl, ctl->pending[i]);
+		ctl->n_pending = 0;
+		break;
+	case SPAWND_STATE_FAILED:
+	case SPAWND_STATE_EXITED:
+		ctl->final = spawnd_result_dup(r);
+		if (!ctl->final)
+			ctl->out_of_memory = true;
+		ctl->finished = true;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Read every queued signal: forward it, or remember it until Started. */
+static void
+drain_signals(struct ctl *ctl, int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		int signo = (int)si.ssi_signo;
+		bool seen = false;
+
+		if (ctl->started) {
+			forward(ctl, signo);
+			continue;
+		}
+		for (size_t i = 0; i < ctl->n_pending; i++)
+			seen = seen || ctl->pending[i] == signo;
+		if (!seen && ctl->n_pending < N_FORWARDED)
+			ctl->pending[ctl->n_pending++] = signo;
+	}
+}
+
+/*
+ * Connect, retrying briefly with backoff while the daemon's backlog is
+ * full (EAGAIN): that is load, not an error worth failing a command for.
+ */
+static int
+connect_daemon(struct ctl *ctl)
+{
+	struct timespec delay = {.tv_sec = 0, .tv_nsec = 1000000};
+	uint64_t waited = 0;
+	int r;
+
+	for (;;) {
+		r = spawnd_client_open(&ctl->client, ctl->socket_path, 0);
+		if (r != -EAGAIN || waited >= CONNECT_RETRY_USEC)
+			return r;
+		(void)nanosleep(&delay, NULL);
+		waited += (uint64_t)delay.tv_nsec / 1000u;
+		if (delay.tv_nsec < 100000000)
+			delay.tv_nsec *= 2;
+	}
+}
+
+static int
+failed_exit_code(spawnd_stage stage, int err)
+{
+	if (stage == SPAWND_STAGE_RESOLVE || (stage == SPAWND_STAGE_EXEC && err == ENOENT))
+		return EXIT_NOT_FOUND;
+	if (stage >= SPAWND_STAGE_FD_SETUP && stage <= SPAWND_STAGE_EXEC)
+		return EXIT_CANNOT_RUN;
+	return EXIT_REFUSED;
+}
+
+/* One line on stderr naming the stage, what failed and why. */
+static void
+print_failure(const struct ctl *ctl, const spawnd_result *r)
+{
+	spawnd_stage stage = spawnd_result_get_stage(r);
+	const char *detail = spawnd_result_get_detail(r);
+	int err = spawnd_result_get_errno(r);
+
+	if (stage == SPAWND_STAGE_POLICY) {
+		fprintf(stderr, "spawnctl: denied by policy: %s\n",
+			detail[0] ? detail : "no matching rule");
+		return;
+	}
+	if (stage == SPAWND_STAGE_PROTOCOL && !detail[0]) {
+		fprintf(stderr, "spawnctl: connection to %s: %s\n", ctl->socket_path,
+			strerror(err));
+		return;
+	}
+	fprintf(stderr, "spawnctl: %s%s%s: %s (as %s)\n", spawnd_stage_to_string(stage),
+		detail[0] ? " " : "", detail, strerror(err), ctl->user);
+}
+
+static void
+print_report(const struct ctl *ctl, const spawnd_result *r)
+{
+	uint64_t user = spawnd_result_get_user_cpu_usec(r);
+	uint64_t sys = spawnd_result_get_sys_cpu_usec(r);
+	uint64_t rss = spawnd_result_get_max_rss_kb(r);
+	uint64_t wall = spawnd_result_get_wall_usec(r);
+	int signo = spawnd_result_get_signal(r);
+	bool timed_out = spawnd_result_get_timed_out(r);
+
+	if (ctl->json) {
+		fputc('{', stderr);
+		if (signo > 0)
+			fprintf(stderr, "\"signal\":%d", signo);
+		else
+			fprintf(stderr, "\"exit_code\":%d", spawnd_result_get_exit_code(r));
+		fprintf(stderr,
+			",\"user_cpu_us\":%" PRIu64 ",\"sys_cpu_us\":%" PRIu64
+			",\"max_rss_kb\":%" PRIu64 ",\"wall_us\":%" PRIu64 ",\"timed_out\":%s}\n",
+			user, sys, rss, wall, timed_out ? "true" : "false");
+		return;
+	}
+
+	if (signo > 0)
+		fprintf(stderr, "spawnctl: killed by signal %d (%s)%s", signo, strsignal(signo),
+			spawnd_result_get_core_dumped(r) ? ", core dumped" : "");
+	else
+		fprintf(stderr, "spawnctl: exit status %d", spawnd_result_get_exit_code(r));
+	fprintf(stderr,
+		"%s; user %" PRIu64 ".%06" PRIu64 " s, system %" PRIu64 ".%06" PRIu64
+		" s, max RSS %" PRIu64 " KiB, wall %" PRIu64 ".%06" PRIu64 " s\n",
+		timed_out ? " (timed out)" : "", user / 1000000u, user % 1000000u, sys / 1000000u,
+		sys % 1000000u, rss, wall / 1000000u, wall % 1000000u);
+}
+
+/* The exit code of spawnctl for a finished request (and its messages). */
+static int
+finish(struct ctl *ctl)
+{
+	const spawnd_result *r = ctl->final;
+	int signo;
+
+	if (ctl->detach && ctl->started) {
+		printf("%d\n", (int)ctl->pid);
+		if (fflush(stdout) != 0) {
+			fprintf(stderr, "spawnctl: cannot print pid %d: %s\n", (int)ctl->pid,
+				strerror(errno));
+			return EXIT_REFUSED;
+		}
+		return 0;
+	}
+	if (!r) {
+		fprintf(stderr, "spawnctl: %s\n", strerror(ENOMEM));
+		return EXIT_REFUSED;
+	}
+	if (spawnd_result_get_state(r) == SPAWND_STATE_FAILED) {
+		print_failure(ctl, r);
+		return failed_exit_code(spawnd_result_get_stage(r), spawnd_result_get_errno(r));
+	}
+
+	if (ctl->report)
+		print_report(ctl, r);
+	if (spawnd_result_get_timed_out(r))
+		return EXIT_TIMED_OUT;
+	signo = spawnd_result_get_signal(r);
+	if (signo > 0)
+		return 128 + signo;
+	return spawnd_result_get_exit_code(r) & 0xff;
+}
+
+/* Send the request and run the poll loop until the child is done. */
+static int
+run(struct ctl *ctl)
+{
+	sigset_t mask;
+	int sfd, r;
+
+	/*
+	 * Block the forwarded signals first, so that one arriving at any point
+	 * from here on is queued for the signalfd instead of killing us (which
+	 * would make the daemon terminate the child).
+	 */
+	sigemptyset(&mask);
+	for (size_t i = 0; i < N_FORWARDED; i++)
+		sigaddset(&mask, forwarded_signals[i]);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+		fprintf(stderr, "spawnctl: signalfd: %s\n", strerror(errno));
+		return EXIT_REFUSED;
+	}
+
+	r = connect_daemon(ctl);
+	if (r < 0) {
+		fprintf(stderr, "spawnctl: cannot connect to %s: %s\n", ctl->socket_path,
+			strerror(-r));
+		(void)close(sfd);
+		return EXIT_REFUSED;
+	}
+
+	r = spawnd_spawn_async(ctl->client, ctl->opts, on_reply, ctl, &ctl->id);
+	if (r < 0) {
+		fprintf(stderr, "spawnctl: cannot send request to %s: %s\n", ctl->socket_path,
+			strerror(-r));
+		(void)close(sfd);
+		return EXIT_REFUSED;
+	}
+
+	while (!ctl->finished) {
+		struct pollfd p[2] = {
+			{.fd = spawnd_client_get_fd(ctl->client),
+			 .events = (short)spawnd_client_get_events(ctl->client)},
+			{.fd = sfd, .events = POLLIN},
+		};
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "spawnctl: poll: %s\n", strerror(errno));
+			(void)close(sfd);
+			return EXIT_REFUSED;
+		}
+		if (p[1].revents)
+			drain_signals(ctl, sfd);
+		if (p[0].revents) {
+			r = spawnd_client_process(ctl->client);
+			/* A lost connection fails the spawn through on_reply. */
+			if (r < 0 && !ctl->finished) {
+				fprintf(stderr, "spawnctl: connection to %s: %s\n",
+					ctl->socket_path, strerror(-r));
+				(void)close(sfd);
+				return EXIT_REFUSED;
+			}
+		}
+	}
+	(void)close(sfd);
+	return finish(ctl);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl ctl = {.user = "root"};
+	int r;
+
+	/* Our stderr may be a closed pipe; a failed write must not kill us. */
+	(void)signal(SIGPIPE, SIG_IGN);
+
+	r = spawnd_options_new(&ctl.opts);
+	if (r < 0) {
+		fprintf(stderr, "spawnctl: %s\n", strerror(-r));
+		return EXIT_REFUSED;
+	}
+	r = parse_args(&ctl, argc, argv);
+	if (r < 0) {
+		if (!ctl.socket_path) {
+			const char *env = getenv(SOCKET_ENV);
+
+			ctl.socket_path = env && env[0] ? env : DEFAULT_SOCKET;
+		}
+		r = run(&ctl);
+	}
+
+	ctl.final = spawnd_result_free(ctl.final);
+	ctl.client = spawnd_client_close(ctl.client);
+	ctl.opts = spawnd_options_free(ctl.opts);
+	return r;
+}

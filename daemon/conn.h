@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One client connection: a plain `struct event` + recvmsg (never a
+ * bufferevent: each datagram is a whole message with its fds), the peer's
+ * kernel-reported credentials, its children, and a queue of replies that
+ * could not be sent yet (the loop never blocks on a client).
+ */
+#ifndef SPAWND_CONN_H
+#define SPAWND_CONN_H
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+struct server;
+struct child;
+struct event;
+struct outmsg;
+
+struct conn {
+	struct server *server;
+	int fd;
+	struct event *ev_read;
+	struct event *ev_write;
+	struct event *ev_close; /* deferred free, so no callback frees its own caller */
+
+	struct peer_cred cred; /* SO_PEERCRED + SO_PEERGROUPS at accept */
+	gid_t *groups;
+	char *user_name;       /* the client's user name (for SPAWND_USER) */
+
+	struct child *children; /* this connection's live children */
+
+	struct outmsg *out_head, *out_tail;
+	unsigned n_out;
+
+	bool closing;
+	struct conn *prev, *next;
+};
+
+/* Take fd (a freshly accepted client); read its credentials. */
+int conn_new(struct server *s, int fd, struct conn **ret);
+/* Close the connection; its children follow their on_disconnect. NULL-safe. */
+struct conn *conn_free(struct conn *c);
+/* Mark for closing and free from a fresh loop iteration. */
+void conn_close_later(struct conn *c);
+
+/* Replies. A NULL conn (client gone) is ignored. */
+void conn_reply_started(struct conn *c, uint64_t id, pid_t pid);
+void conn_reply_failed(struct conn *c, uint64_t id, int stage, int error, const char *detail);
+void conn_reply_exited(struct conn *c, uint64_t id, pid_t pid, int status,
+		       const struct rusage *ru, uint64_t wall_usec, bool timed_out);
+void conn_reply_signal_sent(struct conn *c, uint64_t id);
+
+#endif

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Request pipeline (see dispatch.h). The order matters:
+ *  1. decode + validate (pure) — a framing-level failure drops the
+ *     connection, a decoded-but-invalid request gets Failed{DECODE} and the
+ *     connection stays usable for its other spawns;
+ *  2. caps before any work that costs the daemon;
+ *  3. resolve the command: a bare name on the fixed PATH only, an absolute
+ *     path literally (never stat'ed here: a FUSE path could hang the loop);
+ *  4. the target user and groups (NSS, in the parent, never in the child);
+ *  5. policy on the peer's SO_PEERCRED identity and the literal exec path;
+ *  6. the environment, built from empty;
+ *  7. fork; the parent closes the received fds at once.
+ */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "command.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "environ.h"
+#include "log.h"
+#include "reaper.h"
+#include "request.h"
+#include "server.h"
+#include "spawn.h"
+#include "user.h"
+#include "util/cleanup.h"
+#include "wire.h"
+
+static void
+refuse(struct conn *c, const struct audit_subject *subj, int stage, int error, const char *detail)
+{
+	static const char *const names[] = {
+		[SPAWND__V1__STAGE__STAGE_DECODE] = "decode",
+		[SPAWND__V1__STAGE__STAGE_POLICY] = "policy",
+		[SPAWND__V1__STAGE__STAGE_PREPARE] = "prepare",
+		[SPAWND__V1__STAGE__STAGE_RESOLVE] = "resolve",
+		[SPAWND__V1__STAGE__STAGE_LIMIT] = "limit",
+		[SPAWND__V1__STAGE__STAGE_FORK] = "fork",
+		[SPAWND__V1__STAGE__STAGE_SIGNAL] = "signal",
+	};
+	const char *name = (size_t)stage < ELEMENTSOF(names) && names[stage] ? names[stage] : "?";
+
+	audit_failed(subj, name, error, detail);
+	conn_reply_failed(c, subj->id, stage, error, detail);
+}
+
+static void
+handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n_fds)
+{
+	struct server *s = c->server;
+	const struct spawn_request *sr = &req->spawn;
+	struct audit_subject subj = {
+		.client_pid = c->cred.pid,
+		.client_uid = c->cred.uid,
+		.id = req->id,
+		.target = sr->user,
+		.argv = sr->argv,
+	};
+	struct target_user target = {0};
+	_cleanup_free_ char *path = NULL, *refused = NULL;
+	_cleanup_strv_free_ char **envp = NULL;
+	const struct policy_rule *rule;
+	struct spawn_prepared *sp = NULL;
+	struct uid_usage *u;
+	const char *what = NULL;
+	char detail[512];
+	pid_t pid = 0;
+	int pidfd = -EBADF, errpipe = -EBADF;
+	int r;
+
+	if (s->stopping) {
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, ESHUTDOWN, "daemon is stopping");
+		return;
+	}
+	u = server_usage(s, c->cred.uid, false);
+	if (s->n_children >= SPAWND_MAX_CHILDREN ||
+	    (u && u->children >= SPAWND_MAX_CHILDREN_PER_UID)) {
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN, "too many live children");
+		return;
+	}
+
+	r = command_resolve(sr->argv[0], &path);
+	if (r < 0) {
+		refuse(c, &subj,
+		       r == -EINVAL ? SPAWND__V1__STAGE__STAGE_DECODE
+				    : SPAWND__V1__STAGE__STAGE_RESOLVE,
+		       r, sr->argv[0]);
+		return;
+	}
+	subj.exec_path = path;
+
+	r = user_resolve_target(sr->user, sr->group, sr->groups, &target, &what);
+	if (r < 0) {
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, what ? what : sr->user);
+		goto out;
+	}
+
+	rule = policy_match(s->policy, &c->cred, target.uid, path, sr->argv);
+	if (rule)
+		(void)snprintf(detail, sizeof(detail), "%s as %s: rule %s:%u", path, target.name,
+			       s->policy->path, rule->line);
+	else
+		(void)snprintf(detail, sizeof(detail), "%s as %s: no matching rule", path,
+			       target.name);
+	if (!rule || !rule->permit) {
+		audit_decision(&subj, false, detail);
+		conn_reply_failed(c, req->id, SPAWND__V1__STAGE__STAGE_POLICY, EPERM, detail);
+		goto out;
+	}
+	audit_decision(&subj, true, detail);
+	/* path is handed over below; later audit lines do not need it. */
+	subj.exec_path = NULL;
+
+	r = env_build(rule, &target, c->cred.uid, c->user_name, sr->env_inherit, sr->env_set,
+		      &envp, &refused);
+	if (r < 0) {
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, refused ? refused : "environment");
+		goto out;
+	}
+
+	{
+		_cleanup_free_ char *exec_path = strdup(path);
+		_cleanup_free_ char *cwd = strdup(sr->cwd);
+		_cleanup_free_ char *target_name = strdup(target.name);
+
+		if (!exec_path || !cwd || !target_name) {
+			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, ENOMEM, "");
+			goto out;
+		}
+		r = spawn_prepare(sr, &target, TAKE_PTR(path), TAKE_PTR(envp), fds, n_fds,
+				  &s->spawn_env, &sp);
+		if (r < 0) {
+			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, "");
+			goto out;
+		}
+		r = spawn_start(sp, s->engine, &pid, &pidfd, &errpipe);
+		sp = spawn_prepared_free(sp);
+		if (r < 0) {
+			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_FORK, r, "");
+			goto out;
+		}
+		r = reaper_add(s->reaper, c, c->cred.uid, c->cred.pid, req->id, pid, pidfd, errpipe,
+			       TAKE_PTR(exec_path), TAKE_PTR(cwd), TAKE_PTR(target_name),
+			       sr->on_disconnect, sr->timeout_usec);
+		if (r < 0) {
+			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_FORK, r, "cannot track child");
+			goto out;
+		}
+		s->n_spawns++;
+	}
+out:
+	target_user_done(&target);
+}
+
+static void
+handle_signal(struct conn *c, const struct request *req)
+{
+	struct audit_subject subj = {
+		.client_pid = c->cred.pid,
+		.client_uid = c->cred.uid,
+		.id = req->id,
+	};
+	struct child *child = reaper_find_by_id(c, req->signal.spawn_id);
+	int r;
+
+	/* Only this connection's children, and only until they are reaped
+	 * (reaped children leave the list), so no pid can be reused under us. */
+	if (!child) {
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_SIGNAL, ESRCH, "no such child");
+		return;
+	}
+	r = child_signal(child, req->signal.signo, req->signal.process_group);
+	if (r < 0) {
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_SIGNAL, r, "");
+		return;
+	}
+	log_debug("Client pid %d: signal %d sent to child %d%s", (int)c->cred.pid,
+		  req->signal.signo, (int)child->pid,
+		  req->signal.process_group ? " (process group)" : "");
+	conn_reply_signal_sent(c, req->id);
+}
+
+void
+dispatch_message(struct conn *c, const uint8_t *buf, size_t len, int *fds, size_t n_fds)
+{
+	struct request *req = NULL;
+	const char *error = NULL;
+	uint64_t id = 0;
+	int r;
+
+	r = request_decode(buf, len, n_fds, &req, &id, &error);
+	if (r == -EBADMSG || r == -EPROTONOSUPPORT) {
+		/* Not a request we can talk about: fail closed, drop the peer. */
+		log_warning("Client uid %u pid %d: %s, dropping the connection",
+			    (unsigned)c->cred.uid, (int)c->cred.pid, error);
+		conn_reply_failed(c, 0, SPAWND__V1__STAGE__STAGE_PROTOCOL, -r, error);
+		conn_close_later(c);
+	} else if (r < 0) {
+		struct audit_subject subj = {
+			.client_pid = c->cred.pid,
+			.client_uid = c->cred.uid,
+			.id = id,
+		};
+
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_DECODE, r, error);
+	} else if (req->kind == REQUEST_SPAWN)
+		handle_spawn(c, req, fds, n_fds);
+	else
+		handle_signal(c, req);
+
+	/* The child (if any) has its own copies now. */
+	wire_close_fds(fds, n_fds);
+	(void)request_free(req);
+}

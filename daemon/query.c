@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "command.h"
+#include "config.h"
+#include "policy.h"
+#include "query.h"
+#include "user.h"
+#include "util/cleanup.h"
+
+static void
+print_warning(void *userdata, const char *message)
+{
+	(void)userdata;
+	(void)fprintf(stderr, "%s\n", message);
+}
+
+int
+query_check_config(const char *config_path)
+{
+	struct policy *p = NULL;
+	_cleanup_free_ char *error = NULL;
+	int r;
+
+	r = config_load(config_path, true, print_warning, NULL, &p, &error);
+	if (r < 0) {
+		(void)fprintf(stderr, "%s\n", error ? error : strerror(-r));
+		return 1;
+	}
+	(void)policy_free(p);
+	return 0;
+}
+
+/*
+ * The peer a real connection from CLIENT would have: its uid, primary gid
+ * and, standing in for SO_PEERGROUPS, its groups from getgrouplist().
+ */
+static int
+peer_of(const char *client, struct peer_cred *ret, gid_t **ret_groups)
+{
+	struct passwd pw, *res = NULL;
+	char buf[16384];
+	gid_t *groups = NULL;
+	int n = 64;
+	uint32_t id;
+
+	if (user_is_numeric(client)) {
+		if (user_parse_id(client, &id) < 0)
+			return -EINVAL;
+		(void)getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &res);
+	} else
+		(void)getpwnam_r(client, &pw, buf, sizeof(buf), &res);
+	if (!res)
+		return -ESRCH;
+
+	for (int attempt = 0; attempt < 4; attempt++) {
+		gid_t *g = realloc(groups, (size_t)n * sizeof(gid_t));
+		int want = n;
+
+		if (!g) {
+			free(groups);
+			return -ENOMEM;
+		}
+		groups = g;
+		if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &want) >= 0) {
+			n = want;
+			break;
+		}
+		n = want > n ? want : n * 2;
+	}
+	*ret = (struct peer_cred){
+		.pid = 0,
+		.uid = pw.pw_uid,
+		.gid = pw.pw_gid,
+		.groups = groups,
+		.n_groups = (size_t)n,
+	};
+	*ret_groups = groups;
+	return 0;
+}
+
+int
+query_decide(const char *config_path, const char *client, const char *target, char *const *argv)
+{
+	struct policy *p = NULL;
+	_cleanup_free_ char *error = NULL, *path = NULL;
+	_cleanup_free_ gid_t *groups = NULL;
+	struct target_user t = {0};
+	const struct policy_rule *rule;
+	struct peer_cred peer;
+	const char *what = NULL;
+	int r, ret = 2;
+
+	r = config_load(config_path, true, print_warning, NULL, &p, &error);
+	if (r < 0) {
+		(void)fprintf(stderr, "%s\n", error ? error : strerror(-r));
+		return 2;
+	}
+	r = peer_of(client, &peer, &groups);
+	if (r < 0) {
+		(void)fprintf(stderr, "spawnd: unknown client user '%s'\n", client);
+		goto out;
+	}
+	r = user_resolve_target(target, NULL, NULL, &t, &what);
+	if (r < 0) {
+		(void)fprintf(stderr, "spawnd: unknown target user '%s'\n", what ? what : target);
+		goto out;
+	}
+	/* CMD is resolved exactly as for a real request. */
+	r = command_resolve(argv[0], &path);
+	if (r < 0) {
+		(void)fprintf(stderr, "spawnd: %s: %s\n", argv[0], strerror(-r));
+		goto out;
+	}
+
+	rule = policy_match(p, &peer, t.uid, path, argv);
+	if (rule)
+		(void)printf("%s %s:%u\n", rule->permit ? "permit" : "deny", p->path, rule->line);
+	else
+		(void)printf("deny no rule\n");
+	ret = rule && rule->permit ? 0 : 1;
+out:
+	target_user_done(&t);
+	(void)policy_free(p);
+	return ret;
+}

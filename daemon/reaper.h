@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Live children: each is tracked from fork to reap. The errpipe's read end
+ * and the pidfd are libevent events, so the loop never waits for a child:
+ * errpipe EOF = exec succeeded (Started), a record = setup failed (Failed),
+ * pidfd readable = exited, then wait4(WNOHANG) for status + rusage. A
+ * SIGCHLD handler is the safety net that reaps anything else: no zombies.
+ * Kill escalation (timeouts, disconnects, stop) also lives here.
+ */
+#ifndef SPAWND_REAPER_H
+#define SPAWND_REAPER_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "request.h"
+
+struct server;
+struct conn;
+struct event;
+struct reaper;
+
+struct child {
+	struct reaper *reaper;
+	struct conn *owner;   /* NULL once the client is gone */
+	struct child *owner_prev, *owner_next;
+	struct child *hash_next;
+
+	uid_t client_uid;
+	pid_t client_pid;
+	uint64_t id;          /* the Spawn request's id */
+	pid_t pid;
+	int pidfd;
+	int errpipe;          /* read end while exec is not confirmed, else -EBADF */
+	struct event *ev_pidfd;
+	struct event *ev_errpipe;
+	struct event *ev_timer; /* run-time limit, then the SIGKILL grace */
+
+	char *exec_path;      /* for detail strings and the audit log */
+	char *cwd;
+	char *target;
+
+	enum on_disconnect on_disconnect;
+	uint64_t timeout_usec;
+	struct timespec started_at;
+
+	bool exec_done;       /* the errpipe said something (EOF or a record) */
+	bool exec_ok;         /* ... and it was EOF: Started was sent */
+	bool terminating;     /* SIGTERM sent, SIGKILL pending */
+	bool timed_out;
+};
+
+int reaper_new(struct server *s, struct reaper **ret);
+/* Frees the bookkeeping; live children are left alone (keep semantics). */
+struct reaper *reaper_free(struct reaper *r);
+
+/*
+ * Track a freshly started child. Takes pidfd and errpipe, and the strings.
+ * On failure the child is killed and reaped before returning -errno.
+ */
+int reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_pid,
+	       uint64_t id, pid_t pid, int pidfd, int errpipe, char *exec_path, char *cwd,
+	       char *target, enum on_disconnect on_disconnect, uint64_t timeout_usec);
+
+/* The child of owner with spawn id, or NULL. */
+struct child *reaper_find_by_id(struct conn *owner, uint64_t id);
+
+/* Send a signal through the pidfd (or to the process group). 0 or -errno. */
+int child_signal(struct child *c, int signo, bool process_group);
+
+/* The owner went away: apply on_disconnect and forget the owner. */
+void child_orphan(struct child *c);
+
+/* SIGTERM now, SIGKILL after the grace period. */
+void child_terminate(struct child *c);
+
+/* Children being terminated (stop waits for them). */
+unsigned reaper_terminating(const struct reaper *r);
+/* All tracked children (for orphaning everything at stop). */
+void reaper_orphan_all(struct reaper *r);
+
+#endif

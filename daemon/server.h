@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's state: the listening socket (evconnlistener with EMFILE
+ * back-off), the live connections, per-uid usage for the caps, the policy
+ * and the settings children are started with.
+ */
+#ifndef SPAWND_SERVER_H
+#define SPAWND_SERVER_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "policy.h"
+#include "spawn.h"
+
+struct event_base;
+struct evconnlistener;
+struct event;
+struct conn;
+struct reaper;
+
+/* Connections and live children of one client uid, for the caps. */
+struct uid_usage {
+	uid_t uid;
+	unsigned conns;
+	unsigned children;
+	struct uid_usage *next;
+};
+
+struct server {
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct event *accept_retry; /* re-enables the listener after EMFILE */
+	struct event *sig_term, *sig_int, *sig_hup;
+	struct event *stop_deadline;
+	struct event *idle_check;
+	unsigned exit_idle_sec; /* 0 = never */
+	struct timespec last_busy;
+
+	char *config_path;
+	struct policy *policy;
+	struct spawn_env spawn_env;
+	enum spawn_engine engine;
+
+	struct conn *conns;
+	unsigned n_conns;
+	struct uid_usage *usage;
+	unsigned n_children;
+	uint64_t n_spawns;
+	struct reaper *reaper;
+
+	bool stopping;
+	int exit_code;
+};
+
+/*
+ * Set up the server on an already listening SOCK_SEQPACKET fd (taken).
+ * policy is taken. Returns 0 or -errno.
+ */
+int server_new(struct event_base *base, int listen_fd, struct policy *policy,
+	       const char *config_path, const struct spawn_env *env, enum spawn_engine engine,
+	       struct server **ret);
+struct server *server_free(struct server *s);
+
+/* Usage record of uid, created on demand (NULL only on ENOMEM when create). */
+struct uid_usage *server_usage(struct server *s, uid_t uid, bool create);
+/* Drop the record when it counts nothing any more. */
+void server_usage_release(struct server *s, struct uid_usage *u);
+
+/* Stop accepting, let every connection go (children follow on_disconnect),
+ * and leave the loop once no child that is being terminated is left. */
+void server_stop(struct server *s);
+/* Called when state changed in a way that may let a stopping server exit. */
+void server_maybe_exit(struct server *s);
+
+/* With exit_idle_sec set: check once a second whether the daemon has had no
+ * connection and no child for that long, and stop if so. */
+int server_start_idle_timer(struct server *s);
+
+/* Reload the policy from config_path; the old one stays on any error. */
+int server_reload(struct server *s);
+
+#endif

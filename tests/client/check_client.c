@@ -1,0 +1,998 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libspawnd against a scripted fake daemon. The fake binds a real
+ * SOCK_SEQPACKET socket in a mkdtemp directory (a socketpair cannot be
+ * reached with connect()), accepts the library's connection in the same
+ * process, reads requests with wire_recv/wire_request_unpack and answers
+ * with wire_pack/wire_send. Unix sockets deliver synchronously, so a reply
+ * sent by the fake is readable by spawnd_client_process() at once, and a
+ * reply queued before a synchronous call is found by that call.
+ *
+ * Every test runs in its own process (check's CK_FORK).
+ */
+#define _GNU_SOURCE
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "spawnd/spawnd.h"
+#include "wire.h"
+
+#define SEC 1000000u
+
+struct fake {
+	char dir[64];
+	char path[128];
+	int listen_fd;
+	int conn_fd;
+	spawnd_client *c;
+	spawnd_options *o;
+};
+
+static struct fake f;
+
+static int
+count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void
+fake_listen(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	strcpy(f.dir, "/tmp/check-client-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(f.dir));
+	snprintf(f.path, sizeof(f.path), "%s/sock", f.dir);
+	strcpy(sa.sun_path, f.path);
+	f.listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(f.listen_fd, 0);
+	ck_assert_int_eq(bind(f.listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(f.listen_fd, 16), 0);
+}
+
+/* The connection is queued in the backlog after connect, so accept never blocks. */
+static int
+fake_accept(void)
+{
+	int fd = accept4(f.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+static void
+setup(void)
+{
+	const char *argv[] = {"/bin/true", NULL};
+
+	f.conn_fd = -1;
+	fake_listen();
+	ck_assert_int_eq(spawnd_client_open(&f.c, f.path, 0), 0);
+	f.conn_fd = fake_accept();
+	ck_assert_int_eq(spawnd_options_new(&f.o), 0);
+	ck_assert_int_eq(spawnd_options_set_argv(f.o, argv), 0);
+}
+
+static void
+teardown(void)
+{
+	f.c = spawnd_client_close(f.c);
+	f.o = spawnd_options_free(f.o);
+	if (f.conn_fd >= 0)
+		close(f.conn_fd);
+	close(f.listen_fd);
+	unlink(f.path);
+	rmdir(f.dir);
+}
+
+/* Receive one request on the fake's side (waits up to a second). */
+static Spawnd__V1__Request *
+fake_recv(int *fds, size_t *n_fds)
+{
+	static uint8_t buf[SPAWND_MAX_MESSAGE_BYTES + 1];
+	struct pollfd p = {.fd = f.conn_fd, .events = POLLIN};
+	Spawnd__V1__Request *req = NULL;
+	int dummy[SPAWND_MAX_FDS];
+	size_t len = 0, n = 0;
+
+	ck_assert_int_eq(poll(&p, 1, 1000), 1);
+	ck_assert_int_eq(wire_recv(f.conn_fd, buf, sizeof(buf), &len, fds ? fds : dummy, &n), 1);
+	if (!fds)
+		wire_close_fds(dummy, n);
+	if (n_fds)
+		*n_fds = n;
+	ck_assert_int_eq(wire_request_unpack(buf, len, &req), 0);
+	return req;
+}
+
+static void
+fake_send_fds(Spawnd__V1__Reply *m, const int *fds, size_t n_fds)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	m->version = SPAWND_PROTOCOL_VERSION;
+	ck_assert_int_eq(wire_pack(&m->base, &buf, &len), 0);
+	ck_assert_int_eq(wire_send(f.conn_fd, buf, len, fds, n_fds), 0);
+	free(buf);
+}
+
+static void
+fake_started(uint64_t id, int pid)
+{
+	Spawnd__V1__Reply m = SPAWND__V1__REPLY__INIT;
+	Spawnd__V1__Started s = SPAWND__V1__STARTED__INIT;
+
+	s.pid = pid;
+	m.id = id;
+	m.body_case = SPAWND__V1__REPLY__BODY_STARTED;
+	m.started = &s;
+	fake_send_fds(&m, NULL, 0);
+}
+
+static void
+fake_failed(uint64_t id, Spawnd__V1__Stage stage, int errnum, const char *detail)
+{
+	Spawnd__V1__Reply m = SPAWND__V1__REPLY__INIT;
+	Spawnd__V1__Failed fl = SPAWND__V1__FAILED__INIT;
+
+	fl.stage = stage;
+	fl.errnum = errnum;
+	fl.detail = (char *)detail;
+	m.id = id;
+	m.body_case = SPAWND__V1__REPLY__BODY_FAILED;
+	m.failed = &fl;
+	fake_send_fds(&m, NULL, 0);
+}
+
+/* signo 0: exited with code; else killed by signo. */
+static void
+fake_exited(uint64_t id, int pid, int code, int signo)
+{
+	Spawnd__V1__Reply m = SPAWND__V1__REPLY__INIT;
+	Spawnd__V1__Exited e = SPAWND__V1__EXITED__INIT;
+
+	e.pid = pid;
+	if (signo) {
+		e.has_signal = true;
+		e.signal = signo;
+		e.has_core_dumped = true;
+		e.core_dumped = true;
+	} else {
+		e.has_exit_code = true;
+		e.exit_code = code;
+	}
+	e.has_user_cpu_us = true;
+	e.user_cpu_us = 1111;
+	e.has_sys_cpu_us = true;
+	e.sys_cpu_us = 2222;
+	e.has_max_rss_kb = true;
+	e.max_rss_kb = 3333;
+	e.has_wall_us = true;
+	e.wall_us = 4444;
+	e.has_timed_out = true;
+	e.timed_out = signo == SIGKILL;
+	m.id = id;
+	m.body_case = SPAWND__V1__REPLY__BODY_EXITED;
+	m.exited = &e;
+	fake_send_fds(&m, NULL, 0);
+}
+
+static void
+fake_signal_sent(uint64_t id)
+{
+	Spawnd__V1__Reply m = SPAWND__V1__REPLY__INIT;
+	Spawnd__V1__SignalSent s = SPAWND__V1__SIGNAL_SENT__INIT;
+
+	m.id = id;
+	m.body_case = SPAWND__V1__REPLY__BODY_SIGNAL_SENT;
+	m.signal_sent = &s;
+	fake_send_fds(&m, NULL, 0);
+}
+
+static void
+assert_bytes(ProtobufCBinaryData b, const char *s)
+{
+	ck_assert_uint_eq(b.len, strlen(s));
+	ck_assert_mem_eq(b.data, s, b.len);
+}
+
+static void
+assert_same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	ck_assert_int_eq(fstat(a, &sa), 0);
+	ck_assert_int_eq(fstat(b, &sb), 0);
+	ck_assert_uint_eq(sa.st_dev, sb.st_dev);
+	ck_assert_uint_eq(sa.st_ino, sb.st_ino);
+}
+
+/* ---- callbacks recorded in order ---- */
+
+struct event {
+	int tag; /* the userdata */
+	spawnd_state state;
+	uint64_t id;
+	pid_t pid;
+	spawnd_stage stage;
+	int errnum;
+	char detail[64];
+	int exit_code;
+	int signo;
+};
+
+static struct event events[64];
+static size_t n_events;
+
+static void
+record_cb(spawnd_client *c, const spawnd_result *r, void *userdata)
+{
+	struct event *e = &events[n_events++];
+
+	(void)c;
+	ck_assert_uint_lt(n_events, 64);
+	e->tag = (int)(intptr_t)userdata;
+	e->state = spawnd_result_get_state(r);
+	e->id = spawnd_result_get_id(r);
+	e->pid = spawnd_result_get_pid(r);
+	e->stage = spawnd_result_get_stage(r);
+	e->errnum = spawnd_result_get_errno(r);
+	snprintf(e->detail, sizeof(e->detail), "%s", spawnd_result_get_detail(r));
+	e->exit_code = spawnd_result_get_exit_code(r);
+	e->signo = spawnd_result_get_signal(r);
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_options_validation)
+{
+	spawnd_options *o;
+	const char *empty[] = {NULL};
+	const char *empty0[] = {"", NULL};
+	const char *ok[] = {"ls", NULL};
+
+	ck_assert_int_eq(spawnd_options_new(NULL), -EINVAL);
+	ck_assert_int_eq(spawnd_options_new(&o), 0);
+	ck_assert_int_eq(spawnd_options_set_argv(o, NULL), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_argv(o, empty), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_argv(o, empty0), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_argv(o, ok), 0);
+
+	ck_assert_int_eq(spawnd_options_add_fd(o, -1, 0), -EINVAL);
+	ck_assert_int_eq(spawnd_options_add_fd(o, 1024, 0), -EINVAL);
+	ck_assert_int_eq(spawnd_options_add_fd(o, 0, -1), -EINVAL);
+	ck_assert_int_eq(spawnd_options_add_fd(o, 1023, 0), 0);
+	ck_assert_int_eq(spawnd_options_add_fd(o, 1023, 1), -EINVAL); /* mapped twice */
+	for (int i = 0; i < 63; i++)
+		ck_assert_int_eq(spawnd_options_add_fd(o, i, 0), 0);
+	ck_assert_int_eq(spawnd_options_add_fd(o, 100, 0), -E2BIG);
+
+	ck_assert_int_eq(spawnd_options_setenv(o, "NOEQUALS"), -EINVAL);
+	ck_assert_int_eq(spawnd_options_setenv(o, "=value"), -EINVAL);
+	ck_assert_int_eq(spawnd_options_setenv(o, NULL), -EINVAL);
+	ck_assert_int_eq(spawnd_options_setenv(o, "A="), 0);
+	ck_assert_int_eq(spawnd_options_add_inherited_env(o, "X"), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_cwd(o, "relative"), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_cwd(o, "/abs"), 0);
+	ck_assert_int_eq(spawnd_options_set_umask(o, 01000), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_umask(o, 0777), 0);
+	ck_assert_int_eq(spawnd_options_set_user(o, ""), -EINVAL);
+	ck_assert_int_eq(spawnd_options_add_group(o, ""), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_timeout(o, UINT64_MAX), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_keep(NULL, 1), -EINVAL);
+	ck_assert_ptr_null(spawnd_options_free(o));
+	ck_assert_ptr_null(spawnd_options_free(NULL));
+}
+END_TEST
+
+START_TEST(test_open_errors)
+{
+	spawnd_client *c = NULL;
+	char longpath[200];
+	spawnd_options *noargv;
+
+	ck_assert_int_eq(spawnd_client_open(&c, f.path, 1), -EINVAL);
+	ck_assert_int_eq(spawnd_client_open(NULL, f.path, 0), -EINVAL);
+	ck_assert_int_eq(spawnd_client_open(&c, "/nonexistent/spawnd.sock", 0), -ENOENT);
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	ck_assert_int_eq(spawnd_client_open(&c, longpath, 0), -ENAMETOOLONG);
+	ck_assert_ptr_null(c);
+
+	/* NULL path: $SPAWND_SOCKET. */
+	ck_assert_int_eq(setenv("SPAWND_SOCKET", f.path, 1), 0);
+	ck_assert_int_eq(spawnd_client_open(&c, NULL, 0), 0);
+	ck_assert_int_ge(spawnd_client_get_fd(c), 0);
+	ck_assert_int_eq(spawnd_client_get_events(c), POLLIN);
+	ck_assert_int_eq(fcntl(spawnd_client_get_fd(c), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	ck_assert_int_eq(fcntl(spawnd_client_get_fd(c), F_GETFL) & O_NONBLOCK, O_NONBLOCK);
+	ck_assert_ptr_null(spawnd_client_close(c));
+	ck_assert_ptr_null(spawnd_client_close(NULL));
+
+	/* A spawn needs argv. */
+	ck_assert_int_eq(spawnd_options_new(&noargv), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, noargv, NULL, NULL, NULL), -EINVAL);
+	spawnd_options_free(noargv);
+	ck_assert_int_eq(spawnd_spawn_async(NULL, f.o, NULL, NULL, NULL), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_request_defaults)
+{
+	const char *argv[] = {"/bin/echo", "hello", "w\xc3\xb6rld", NULL};
+	char tmp[128];
+	int p[2], file, fds[SPAWND_MAX_FDS];
+	size_t n_fds = 0;
+	uint64_t id = 0;
+	Spawnd__V1__Request *req;
+	Spawnd__V1__Spawn *sp;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	snprintf(tmp, sizeof(tmp), "%s/file", f.dir);
+	file = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_int_ge(file, 0);
+
+	ck_assert_int_eq(spawnd_options_set_argv(f.o, argv), 0);
+	ck_assert_int_eq(spawnd_options_add_fd(f.o, 1, p[1]), 0);
+	ck_assert_int_eq(spawnd_options_add_fd(f.o, 5, file), 0);
+	ck_assert_int_eq(spawnd_options_add_inherited_env(f.o, "TERM=xterm"), 0);
+	ck_assert_int_eq(spawnd_options_setenv(f.o, "FOO=bar"), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), 0);
+	ck_assert_uint_eq(id, 1);
+
+	req = fake_recv(fds, &n_fds);
+	ck_assert_uint_eq(req->version, SPAWND_PROTOCOL_VERSION);
+	ck_assert_uint_eq(req->id, 1);
+	ck_assert_int_eq(req->body_case, SPAWND__V1__REQUEST__BODY_SPAWN);
+	sp = req->spawn;
+	ck_assert_uint_eq(sp->n_argv, 3);
+	assert_bytes(sp->argv[0], "/bin/echo");
+	assert_bytes(sp->argv[1], "hello");
+	assert_bytes(sp->argv[2], "w\xc3\xb6rld");
+	ck_assert(sp->has_user);
+	assert_bytes(sp->user, "root");
+	ck_assert(!sp->has_group);
+	ck_assert_uint_eq(sp->n_groups, 0);
+	ck_assert(!sp->has_cwd);
+	ck_assert(!sp->has_umask);
+	ck_assert(!sp->has_on_disconnect);
+	ck_assert(!sp->has_timeout_ms);
+
+	/* The fds arrive in option order and are the very same files. */
+	ck_assert_uint_eq(n_fds, 2);
+	ck_assert_uint_eq(sp->n_fds, 2);
+	ck_assert_uint_eq(sp->fds[0]->index, 0);
+	ck_assert_uint_eq(sp->fds[0]->target, 1);
+	ck_assert_uint_eq(sp->fds[1]->index, 1);
+	ck_assert_uint_eq(sp->fds[1]->target, 5);
+	assert_same_file(fds[0], p[1]);
+	assert_same_file(fds[1], file);
+	ck_assert_int_eq(fcntl(fds[0], F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+
+	ck_assert_uint_eq(sp->n_env_inherit, 1);
+	assert_bytes(sp->env_inherit[0], "TERM=xterm");
+	ck_assert_uint_eq(sp->n_env_set, 1);
+	assert_bytes(sp->env_set[0], "FOO=bar");
+
+	wire_close_fds(fds, n_fds);
+	wire_request_free(req);
+	close(p[0]);
+	close(p[1]);
+	close(file);
+	unlink(tmp);
+}
+END_TEST
+
+START_TEST(test_request_all_options)
+{
+	char e1[] = "A=1", e2[] = "BAD", e3[] = "A=2", e4[] = "=x", e5[] = "B=2";
+	char *envp[] = {e1, e2, e3, e4, e5, NULL};
+	uint64_t id = 0;
+	Spawnd__V1__Request *req;
+	Spawnd__V1__Spawn *sp;
+
+	/* Ids increase from 1 over requests on one connection. */
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), 0);
+	ck_assert_uint_eq(id, 1);
+	wire_request_free(fake_recv(NULL, NULL));
+
+	ck_assert_int_eq(spawnd_options_set_user(f.o, "nobody"), 0);
+	ck_assert_int_eq(spawnd_options_set_group(f.o, "nogroup"), 0);
+	ck_assert_int_eq(spawnd_options_add_group(f.o, "adm"), 0);
+	ck_assert_int_eq(spawnd_options_add_group(f.o, "42"), 0);
+	ck_assert_int_eq(spawnd_options_set_cwd(f.o, "/tmp"), 0);
+	ck_assert_int_eq(spawnd_options_set_umask(f.o, 077), 0);
+	ck_assert_int_eq(spawnd_options_set_keep(f.o, 1), 0);
+	ck_assert_int_eq(spawnd_options_set_timeout(f.o, 1500), 0);
+	ck_assert_int_eq(spawnd_options_inherit_environ(f.o, envp), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), 0);
+	ck_assert_uint_eq(id, 2);
+
+	req = fake_recv(NULL, NULL);
+	ck_assert_uint_eq(req->id, 2);
+	sp = req->spawn;
+	assert_bytes(sp->user, "nobody");
+	ck_assert(sp->has_group);
+	assert_bytes(sp->group, "nogroup");
+	ck_assert_uint_eq(sp->n_groups, 2);
+	assert_bytes(sp->groups[0], "adm");
+	assert_bytes(sp->groups[1], "42");
+	ck_assert(sp->has_cwd);
+	assert_bytes(sp->cwd, "/tmp");
+	ck_assert(sp->has_umask);
+	ck_assert_uint_eq(sp->umask, 077);
+	ck_assert(sp->has_on_disconnect);
+	ck_assert_int_eq(sp->on_disconnect, SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_KEEP);
+	ck_assert(sp->has_timeout_ms);
+	ck_assert_uint_eq(sp->timeout_ms, 2); /* 1.5 ms rounds up */
+	/* Malformed and repeated entries of environ are skipped; the first wins. */
+	ck_assert_uint_eq(sp->n_env_inherit, 2);
+	assert_bytes(sp->env_inherit[0], "A=1");
+	assert_bytes(sp->env_inherit[1], "B=2");
+	ck_assert_uint_eq(sp->n_fds, 0);
+	wire_request_free(req);
+}
+END_TEST
+
+START_TEST(test_dispatch_interleaved)
+{
+	uint64_t id;
+
+	n_events = 0;
+	for (intptr_t tag = 1; tag <= 3; tag++) {
+		ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, record_cb, (void *)tag, &id), 0);
+		ck_assert_uint_eq(id, (uint64_t)tag);
+		wire_request_free(fake_recv(NULL, NULL));
+	}
+	ck_assert_int_eq(spawnd_client_process(f.c), 0);
+
+	fake_started(2, 202);
+	fake_started(1, 101);
+	fake_failed(3, SPAWND__V1__STAGE__STAGE_CHDIR, EACCES, "/root");
+	fake_exited(1, 101, 3, 0);
+	fake_started(99, 999); /* an id nobody asked for is ignored */
+	fake_exited(2, 202, 0, SIGKILL);
+	ck_assert_int_eq(spawnd_client_process(f.c), 5);
+
+	ck_assert_uint_eq(n_events, 5);
+	ck_assert_int_eq(events[0].tag, 2);
+	ck_assert_int_eq(events[0].state, SPAWND_STATE_STARTED);
+	ck_assert_uint_eq(events[0].id, 2);
+	ck_assert_int_eq(events[0].pid, 202);
+	ck_assert_int_eq(events[0].exit_code, -1);
+	ck_assert_int_eq(events[0].stage, SPAWND_STAGE_UNKNOWN);
+
+	ck_assert_int_eq(events[1].tag, 1);
+	ck_assert_int_eq(events[1].state, SPAWND_STATE_STARTED);
+	ck_assert_int_eq(events[1].pid, 101);
+
+	ck_assert_int_eq(events[2].tag, 3);
+	ck_assert_int_eq(events[2].state, SPAWND_STATE_FAILED);
+	ck_assert_uint_eq(events[2].id, 3);
+	ck_assert_int_eq(events[2].pid, -1);
+	ck_assert_int_eq(events[2].stage, SPAWND_STAGE_CHDIR);
+	ck_assert_int_eq(events[2].errnum, EACCES);
+	ck_assert_str_eq(events[2].detail, "/root");
+
+	ck_assert_int_eq(events[3].tag, 1);
+	ck_assert_int_eq(events[3].state, SPAWND_STATE_EXITED);
+	ck_assert_int_eq(events[3].pid, 101);
+	ck_assert_int_eq(events[3].exit_code, 3);
+	ck_assert_int_eq(events[3].signo, 0);
+	ck_assert_int_eq(events[3].errnum, 0);
+	ck_assert_str_eq(events[3].detail, "");
+
+	ck_assert_int_eq(events[4].tag, 2);
+	ck_assert_int_eq(events[4].state, SPAWND_STATE_EXITED);
+	ck_assert_int_eq(events[4].exit_code, -1);
+	ck_assert_int_eq(events[4].signo, SIGKILL);
+
+	/* Callback spawns are forgotten after their final reply. */
+	ck_assert_int_eq(spawnd_signal_async(f.c, 1, SIGTERM, 0), -ESRCH);
+	{
+		spawnd_result *r = NULL;
+
+		ck_assert_int_eq(spawnd_wait(f.c, 1, 0, &r), -ESRCH);
+	}
+}
+END_TEST
+
+static spawnd_result *saved;
+
+static void
+save_cb(spawnd_client *c, const spawnd_result *r, void *userdata)
+{
+	(void)c;
+	(void)userdata;
+	if (spawnd_result_get_state(r) == SPAWND_STATE_EXITED)
+		saved = spawnd_result_dup(r);
+}
+
+START_TEST(test_result_getters)
+{
+	const spawnd_result *nil = NULL;
+
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, save_cb, NULL, NULL), 0);
+	fake_started(1, 77);
+	fake_exited(1, 77, 0, SIGKILL);
+	ck_assert_int_eq(spawnd_client_process(f.c), 2);
+	ck_assert_ptr_nonnull(saved);
+	ck_assert_uint_eq(spawnd_result_get_id(saved), 1);
+	ck_assert_int_eq(spawnd_result_get_pid(saved), 77);
+	ck_assert_int_eq(spawnd_result_get_signal(saved), SIGKILL);
+	ck_assert_int_eq(spawnd_result_get_core_dumped(saved), 1);
+	ck_assert_int_eq(spawnd_result_get_timed_out(saved), 1);
+	ck_assert_uint_eq(spawnd_result_get_user_cpu_usec(saved), 1111);
+	ck_assert_uint_eq(spawnd_result_get_sys_cpu_usec(saved), 2222);
+	ck_assert_uint_eq(spawnd_result_get_max_rss_kb(saved), 3333);
+	ck_assert_uint_eq(spawnd_result_get_wall_usec(saved), 4444);
+	ck_assert_int_eq(spawnd_result_get_stage(saved), SPAWND_STAGE_UNKNOWN);
+	ck_assert_str_eq(spawnd_result_get_detail(saved), "");
+	saved = spawnd_result_free(saved);
+	ck_assert_ptr_null(spawnd_result_free(NULL));
+	ck_assert_ptr_null(spawnd_result_dup(NULL));
+	ck_assert_int_eq(spawnd_result_get_pid(nil), -1);
+
+	ck_assert_str_eq(spawnd_stage_to_string(SPAWND_STAGE_DECODE), "decode");
+	ck_assert_str_eq(spawnd_stage_to_string(SPAWND_STAGE_FD_SETUP), "fd setup");
+	ck_assert_str_eq(spawnd_stage_to_string(SPAWND_STAGE_OOM_ADJ), "oom_score_adj");
+	ck_assert_str_eq(spawnd_stage_to_string(SPAWND_STAGE_CLOSE_FDS), "close fds");
+	ck_assert_str_eq(spawnd_stage_to_string(SPAWND_STAGE_PROTOCOL), "protocol");
+	ck_assert_str_eq(spawnd_stage_to_string((spawnd_stage)99), "unknown");
+	for (int s = 0; s <= SPAWND_STAGE_PROTOCOL; s++)
+		ck_assert_ptr_nonnull(spawnd_stage_to_string((spawnd_stage)s));
+	ck_assert_uint_ne(spawnd_version(), 0);
+}
+END_TEST
+
+START_TEST(test_e2big)
+{
+	const size_t big = 100 * 1024;
+	char *a = malloc(big + 1);
+	const char *argv[] = {"/bin/echo", a, a, NULL};
+	uint64_t id = 0;
+	Spawnd__V1__Request *req;
+
+	ck_assert_ptr_nonnull(a);
+	memset(a, 'x', big);
+	a[big] = '\0';
+	ck_assert_int_eq(spawnd_options_set_argv(f.o, argv), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), -E2BIG);
+	ck_assert_uint_eq(id, 0);
+	free(a);
+
+	/* Nothing was sent, and the connection is still fine. */
+	argv[1] = argv[2] = NULL;
+	ck_assert_int_eq(spawnd_options_set_argv(f.o, argv), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), 0);
+	req = fake_recv(NULL, NULL);
+	ck_assert_uint_eq(req->id, id);
+	ck_assert_uint_eq(req->spawn->n_argv, 1);
+	wire_request_free(req);
+}
+END_TEST
+
+START_TEST(test_econnreset)
+{
+	spawnd_result *r = NULL;
+
+	n_events = 0;
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, record_cb, (void *)1, NULL), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, record_cb, (void *)2, NULL), 0);
+	fake_started(1, 11);
+	close(f.conn_fd);
+	f.conn_fd = -1;
+
+	ck_assert_int_eq(spawnd_client_process(f.c), -ECONNRESET);
+	ck_assert_uint_eq(n_events, 3);
+	ck_assert_int_eq(events[0].state, SPAWND_STATE_STARTED);
+	for (size_t i = 1; i < 3; i++) {
+		ck_assert_int_eq(events[i].state, SPAWND_STATE_FAILED);
+		ck_assert_int_eq(events[i].stage, SPAWND_STAGE_PROTOCOL);
+		ck_assert_int_eq(events[i].errnum, ECONNRESET);
+	}
+	ck_assert(events[1].tag != events[2].tag);
+
+	/* The handle stays usable only for saying so. */
+	ck_assert_int_eq(spawnd_client_process(f.c), -ECONNRESET);
+	ck_assert_int_eq(spawnd_client_wait(f.c, SEC), -ECONNRESET);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, NULL), -ECONNRESET);
+	ck_assert_int_eq(spawnd_spawn(f.c, f.o, SEC, &r), -ECONNRESET);
+	ck_assert_uint_eq(n_events, 3);
+}
+END_TEST
+
+START_TEST(test_sync_spawn_wait)
+{
+	spawnd_result *r = NULL;
+	Spawnd__V1__Request *req;
+
+	/* Both replies wait in the socket before the call: Exited arrives early. */
+	fake_started(1, 4242);
+	fake_exited(1, 4242, 7, 0);
+	ck_assert_int_eq(spawnd_spawn(f.c, f.o, SEC, &r), 0);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_STARTED);
+	ck_assert_int_eq(spawnd_result_get_pid(r), 4242);
+	ck_assert_uint_eq(spawnd_result_get_id(r), 1);
+	r = spawnd_result_free(r);
+	req = fake_recv(NULL, NULL);
+	ck_assert_uint_eq(req->id, 1);
+	wire_request_free(req);
+
+	ck_assert_int_eq(spawnd_wait(f.c, 1, SEC, &r), 0);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_EXITED);
+	ck_assert_int_eq(spawnd_result_get_exit_code(r), 7);
+	r = spawnd_result_free(r);
+	ck_assert_int_eq(spawnd_wait(f.c, 1, SEC, &r), -ESRCH);
+
+	/* A failure is a result, collected by spawnd_spawn itself. */
+	fake_failed(2, SPAWND__V1__STAGE__STAGE_RESOLVE, ENOENT, "nope");
+	ck_assert_int_eq(spawnd_spawn(f.c, f.o, SEC, &r), 0);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_FAILED);
+	ck_assert_int_eq(spawnd_result_get_stage(r), SPAWND_STAGE_RESOLVE);
+	ck_assert_int_eq(spawnd_result_get_errno(r), ENOENT);
+	ck_assert_str_eq(spawnd_result_get_detail(r), "nope");
+	ck_assert_int_eq(spawnd_result_get_pid(r), -1);
+	r = spawnd_result_free(r);
+	ck_assert_int_eq(spawnd_wait(f.c, 2, SEC, &r), -ESRCH);
+	wire_request_free(fake_recv(NULL, NULL));
+
+	/* Exit arriving while nobody waits is kept for a later spawnd_wait. */
+	fake_started(3, 33);
+	ck_assert_int_eq(spawnd_spawn(f.c, f.o, SEC, &r), 0);
+	r = spawnd_result_free(r);
+	fake_exited(3, 33, 0, 0);
+	ck_assert_int_eq(spawnd_client_process(f.c), 1);
+	ck_assert_int_eq(spawnd_wait(f.c, 3, 0, &r), 0);
+	ck_assert_int_eq(spawnd_result_get_exit_code(r), 0);
+	r = spawnd_result_free(r);
+}
+END_TEST
+
+START_TEST(test_sync_timeout)
+{
+	spawnd_result *r = NULL;
+	struct timespec a, b;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ck_assert_int_eq(spawnd_spawn(f.c, f.o, 50000, &r), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	ck_assert_int_ge(ms, 49);
+	ck_assert_int_lt(ms, 1000);
+	ck_assert_ptr_null(r);
+	/* The abandoned spawn's late replies are absorbed silently. */
+	fake_started(1, 5);
+	fake_exited(1, 5, 0, 0);
+	ck_assert_int_eq(spawnd_client_process(f.c), 2);
+	ck_assert_int_eq(spawnd_wait(f.c, 1, 0, &r), -ESRCH);
+}
+END_TEST
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+}
+
+START_TEST(test_wait_eintr)
+{
+	struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART */
+	struct itimerval it = {.it_value = {.tv_usec = 50000}};
+
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+	ck_assert_int_eq(spawnd_client_wait(f.c, 5 * SEC), -EINTR);
+	ck_assert_int_eq(spawnd_client_wait(f.c, 1000), -ETIMEDOUT);
+}
+END_TEST
+
+START_TEST(test_signal)
+{
+	Spawnd__V1__Request *req;
+	uint64_t id;
+
+	n_events = 0;
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, record_cb, NULL, &id), 0);
+	wire_request_free(fake_recv(NULL, NULL));
+	fake_started(id, 10);
+	ck_assert_int_eq(spawnd_client_process(f.c), 1);
+
+	ck_assert_int_eq(spawnd_signal_async(f.c, id, 0, 0), -EINVAL);
+	ck_assert_int_eq(spawnd_signal_async(f.c, id, 100000, 0), -EINVAL);
+	ck_assert_int_eq(spawnd_signal_async(f.c, 12345, SIGTERM, 0), -ESRCH);
+
+	/* The answer (id 2) is queued before the synchronous call. */
+	fake_signal_sent(2);
+	ck_assert_int_eq(spawnd_signal(f.c, id, SIGTERM, 0, SEC), 0);
+	req = fake_recv(NULL, NULL);
+	ck_assert_uint_eq(req->id, 2);
+	ck_assert_int_eq(req->body_case, SPAWND__V1__REQUEST__BODY_SIGNAL);
+	ck_assert_uint_eq(req->signal->spawn_id, id);
+	ck_assert_int_eq(req->signal->signo, SIGTERM);
+	ck_assert(!req->signal->has_process_group || !req->signal->process_group);
+	wire_request_free(req);
+
+	fake_failed(3, SPAWND__V1__STAGE__STAGE_SIGNAL, ESRCH, NULL);
+	ck_assert_int_eq(spawnd_signal(f.c, id, SIGUSR1, 1, SEC), -ESRCH);
+	req = fake_recv(NULL, NULL);
+	ck_assert_uint_eq(req->id, 3);
+	ck_assert(req->signal->has_process_group && req->signal->process_group);
+	wire_request_free(req);
+
+	/* An async signal's answer goes nowhere; spawn callbacks do not see it. */
+	ck_assert_int_eq(spawnd_signal_async(f.c, id, SIGHUP, 0), 0);
+	wire_request_free(fake_recv(NULL, NULL));
+	fake_signal_sent(4);
+	ck_assert_int_eq(spawnd_client_process(f.c), 0);
+	ck_assert_uint_eq(n_events, 1);
+
+	/* A timed-out wait leaves nothing behind when the answer comes late. */
+	ck_assert_int_eq(spawnd_signal(f.c, id, SIGHUP, 0, 1000), -ETIMEDOUT);
+	fake_signal_sent(5);
+	ck_assert_int_eq(spawnd_client_process(f.c), 1);
+	ck_assert_int_eq(spawnd_client_process(f.c), 0);
+}
+END_TEST
+
+START_TEST(test_reply_with_fd_is_protocol_error)
+{
+	int base, devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	Spawnd__V1__Reply m = SPAWND__V1__REPLY__INIT;
+	Spawnd__V1__Started s = SPAWND__V1__STARTED__INIT;
+	char buf[1];
+
+	n_events = 0;
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, record_cb, NULL, NULL), 0);
+	base = count_fds();
+	s.pid = 1;
+	m.id = 1;
+	m.body_case = SPAWND__V1__REPLY__BODY_STARTED;
+	m.started = &s;
+	fake_send_fds(&m, &devnull, 1);
+	close(devnull);
+
+	ck_assert_int_eq(spawnd_client_process(f.c), -EBADMSG);
+	ck_assert_int_eq(count_fds(), base - 1); /* our devnull gone, nothing received kept */
+	ck_assert_uint_eq(n_events, 1);
+	ck_assert_int_eq(events[0].state, SPAWND_STATE_FAILED);
+	ck_assert_int_eq(events[0].stage, SPAWND_STAGE_PROTOCOL);
+	ck_assert_int_eq(events[0].errnum, EBADMSG);
+	/* The library hung up, so the daemon sees EOF after our request. */
+	wire_request_free(fake_recv(NULL, NULL));
+	ck_assert_int_eq(recv(f.conn_fd, buf, sizeof(buf), MSG_DONTWAIT), 0);
+}
+END_TEST
+
+START_TEST(test_garbage_reply)
+{
+	static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff};
+
+	n_events = 0;
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, record_cb, NULL, NULL), 0);
+	ck_assert_int_eq(wire_send(f.conn_fd, junk, sizeof(junk), NULL, 0), 0);
+	ck_assert_int_eq(spawnd_client_process(f.c), -EBADMSG);
+	ck_assert_uint_eq(n_events, 1);
+	ck_assert_int_eq(events[0].stage, SPAWND_STAGE_PROTOCOL);
+}
+END_TEST
+
+START_TEST(test_connection_error_id0)
+{
+	n_events = 0;
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, record_cb, (void *)1, NULL), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, record_cb, (void *)2, NULL), 0);
+	fake_failed(0, SPAWND__V1__STAGE__STAGE_PROTOCOL, EBADMSG, "bad frame");
+	ck_assert_int_eq(spawnd_client_process(f.c), 1);
+	ck_assert_uint_eq(n_events, 2);
+	for (size_t i = 0; i < 2; i++) {
+		ck_assert_int_eq(events[i].state, SPAWND_STATE_FAILED);
+		ck_assert_int_eq(events[i].stage, SPAWND_STAGE_PROTOCOL);
+		ck_assert_int_eq(events[i].errnum, EBADMSG);
+		ck_assert_str_eq(events[i].detail, "bad frame");
+	}
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, NULL), -ECONNRESET);
+	close(f.conn_fd);
+	f.conn_fd = -1;
+	ck_assert_int_eq(spawnd_client_process(f.c), -ECONNRESET);
+	ck_assert_uint_eq(n_events, 2);
+}
+END_TEST
+
+/*
+ * Fill the socket so that requests must wait in the send queue, close the
+ * caller's fd right after each call, then drain: every request arrives in
+ * order with its own copy of the right file, and no fd is left behind.
+ */
+START_TEST(test_send_queue)
+{
+	int p[2], base;
+	size_t sent = 0, queued = 0, got = 0;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	base = count_fds();
+
+	while (queued < 5) {
+		int d = fcntl(p[0], F_DUPFD_CLOEXEC, 3);
+
+		ck_assert_int_ge(d, 0);
+		ck_assert_int_eq(spawnd_options_add_fd(f.o, 3, d), 0);
+		ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, NULL), 0);
+		close(d);
+		spawnd_options_free(f.o);
+		{
+			const char *argv[] = {"/bin/true", NULL};
+
+			ck_assert_int_eq(spawnd_options_new(&f.o), 0);
+			ck_assert_int_eq(spawnd_options_set_argv(f.o, argv), 0);
+		}
+		sent++;
+		ck_assert_uint_lt(sent, 100000);
+		if (spawnd_client_get_events(f.c) & POLLOUT)
+			queued++;
+	}
+
+	while (got < sent) {
+		int fds[SPAWND_MAX_FDS];
+		size_t n = 0;
+		Spawnd__V1__Request *req = fake_recv(fds, &n);
+
+		ck_assert_uint_eq(req->id, got + 1);
+		ck_assert_uint_eq(n, 1);
+		assert_same_file(fds[0], p[0]);
+		wire_close_fds(fds, n);
+		wire_request_free(req);
+		got++;
+		/* Room was made: let the client flush its queue. */
+		ck_assert_int_ge(spawnd_client_process(f.c), 0);
+	}
+	ck_assert_int_eq(spawnd_client_get_events(f.c), POLLIN);
+	ck_assert_int_eq(count_fds(), base);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(test_no_fd_leak)
+{
+	int base, p[2];
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(spawnd_options_add_fd(f.o, 0, p[0]), 0);
+	ck_assert_int_eq(spawnd_options_add_fd(f.o, 1, p[1]), 0);
+	ck_assert_int_eq(spawnd_options_add_fd(f.o, 2, p[1]), 0);
+	base = count_fds();
+
+	for (uint64_t i = 1; i <= 200; i++) {
+		spawnd_result *r = NULL;
+		int fds[SPAWND_MAX_FDS];
+		size_t n = 0;
+		Spawnd__V1__Request *req;
+
+		fake_started(i, (int)i);
+		fake_exited(i, (int)i, 0, 0);
+		ck_assert_int_eq(spawnd_spawn(f.c, f.o, SEC, &r), 0);
+		r = spawnd_result_free(r);
+		ck_assert_int_eq(spawnd_wait(f.c, i, SEC, &r), 0);
+		r = spawnd_result_free(r);
+		req = fake_recv(fds, &n);
+		ck_assert_uint_eq(n, 3);
+		wire_close_fds(fds, n);
+		wire_request_free(req);
+	}
+	ck_assert_int_eq(count_fds(), base);
+
+	/* Connections come and go without a trace too. */
+	for (int i = 0; i < 50; i++) {
+		spawnd_client *c = NULL;
+
+		ck_assert_int_eq(spawnd_client_open(&c, f.path, 0), 0);
+		close(fake_accept());
+		spawnd_client_close(c);
+	}
+	ck_assert_int_eq(count_fds(), base);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/* A callback may start spawns and wait for itself without breaking dispatch. */
+static void
+reentrant_cb(spawnd_client *c, const spawnd_result *r, void *userdata)
+{
+	int *calls = userdata;
+
+	(*calls)++;
+	if (spawnd_result_get_state(r) == SPAWND_STATE_STARTED) {
+		spawnd_result *exited = NULL;
+
+		ck_assert_int_eq(spawnd_spawn_async(c, f.o, NULL, NULL, NULL), 0);
+		ck_assert_int_eq(spawnd_wait(c, spawnd_result_get_id(r), SEC, &exited), 0);
+		ck_assert_int_eq(spawnd_result_get_exit_code(exited), 9);
+		spawnd_result_free(exited);
+		/* r is still valid here: the entry is busy until we return. */
+		ck_assert_int_eq(spawnd_result_get_pid(r), 8);
+	}
+}
+
+START_TEST(test_reentrant_callback)
+{
+	int calls = 0;
+
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, reentrant_cb, &calls, NULL), 0);
+	fake_started(1, 8);
+	fake_exited(1, 8, 9, 0);
+	ck_assert_int_ge(spawnd_client_process(f.c), 1);
+	ck_assert_int_eq(calls, 2);
+	wire_request_free(fake_recv(NULL, NULL));
+	wire_request_free(fake_recv(NULL, NULL));
+}
+END_TEST
+
+static Suite *
+client_suite(void)
+{
+	Suite *s = suite_create("client");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_options_validation);
+	tcase_add_test(tc, test_open_errors);
+	tcase_add_test(tc, test_request_defaults);
+	tcase_add_test(tc, test_request_all_options);
+	tcase_add_test(tc, test_dispatch_interleaved);
+	tcase_add_test(tc, test_result_getters);
+	tcase_add_test(tc, test_e2big);
+	tcase_add_test(tc, test_econnreset);
+	tcase_add_test(tc, test_sync_spawn_wait);
+	tcase_add_test(tc, test_sync_timeout);
+	tcase_add_test(tc, test_wait_eintr);
+	tcase_add_test(tc, test_signal);
+	tcase_add_test(tc, test_reply_with_fd_is_protocol_error);
+	tcase_add_test(tc, test_garbage_reply);
+	tcase_add_test(tc, test_connection_error_id0);
+	tcase_add_test(tc, test_send_queue);
+	tcase_add_test(tc, test_no_fd_leak);
+	tcase_add_test(tc, test_reentrant_callback);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(client_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,1357 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * child_exec + spawn (fork engine), tested through real processes: every
+ * case builds a plan with spawn_prepare(), starts spawn-probe (or a bad
+ * program) with spawn_start(), waits for the errpipe, reads the probe's
+ * key=value report from a pipe given to the child, reaps the child and
+ * compares. Needs root (credential switching); exits 77 otherwise.
+ *
+ * Each test runs in its own process (CK_FORK), so tests freely change the
+ * test process's groups, signal state, limits, fds and seccomp filter to
+ * make sure the child does not inherit them.
+ */
+#define _GNU_SOURCE
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "child_exec.h"
+#include "fd-util.h"
+#include "macro.h"
+#include "spawn.h"
+
+#define NOBODY 65534
+#define MAX_ARGS 24
+#define TIMEOUT_MS 20000
+
+struct spec {
+	const char *path;
+	const char *argv[MAX_ARGS]; /* NULL-terminated */
+	const char *envp[8];	    /* NULL-terminated */
+	const char *cwd;
+	mode_t umask;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[4];
+	size_t n_groups;
+	int fds[8]; /* received fds besides the output pipe; closed by the test */
+	size_t n_fds;
+	struct fd_map maps[8];
+	size_t n_maps;
+	int out_target;	      /* child fd for the output pipe's write end; -1: none */
+	struct spawn_env env; /* devnull is filled in by run() */
+	bool raw_syscalls;
+	bool errpipe_low; /* free fds 0/1 so that the errpipe lands on them */
+};
+
+struct result {
+	int report; /* spawn_read_report(): 0 = exec ok, 1 = record */
+	struct child_report rep;
+	int status;
+	pid_t pid;
+	char out[65536];
+	size_t len;
+};
+
+static struct spec
+probe_spec(void)
+{
+	return (struct spec){
+		.path = SPAWN_PROBE_PATH,
+		.argv = {"spawn-probe"},
+		.envp = {"A=1", "SPACE=two words", "EMPTY="},
+		.cwd = "/",
+		.umask = 022,
+		.uid = NOBODY,
+		.gid = NOBODY,
+		.groups = {NOBODY},
+		.n_groups = 1,
+		.out_target = 1,
+	};
+}
+
+static void
+add_args(struct spec *s, const char *const *args)
+{
+	size_t n = 0;
+
+	while (s->argv[n])
+		n++;
+	for (; *args; args++) {
+		ck_assert_uint_lt(n, MAX_ARGS - 1);
+		s->argv[n++] = *args;
+	}
+	s->argv[n] = NULL;
+}
+#define ARGS(s, ...) add_args((s), (const char *const[]){__VA_ARGS__, NULL})
+
+/* Add a received fd and map it to target; returns its index. */
+static unsigned
+add_fd(struct spec *s, int fd, int target)
+{
+	ck_assert_uint_lt(s->n_fds, ELEMENTSOF(s->fds));
+	s->fds[s->n_fds] = fd;
+	s->maps[s->n_maps++] = (struct fd_map){.index = (unsigned)s->n_fds, .target = target};
+	return (unsigned)s->n_fds++;
+}
+
+static void
+add_map(struct spec *s, unsigned index, int target)
+{
+	s->maps[s->n_maps++] = (struct fd_map){.index = index, .target = target};
+}
+
+static char **
+strv_dup(const char *const *v)
+{
+	size_t n = 0;
+	char **c;
+
+	while (v[n])
+		n++;
+	c = calloc(n + 1, sizeof(char *));
+	ck_assert_ptr_nonnull(c);
+	for (size_t i = 0; i < n; i++) {
+		c[i] = strdup(v[i]);
+		ck_assert_ptr_nonnull(c[i]);
+	}
+	return c;
+}
+
+/* Move fd to a number >= 3 (closing the original) so fds 0..2 can be restored. */
+static int
+move_up(int fd)
+{
+	int n;
+
+	if (fd > 2)
+		return fd;
+	n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	ck_assert_int_ge(n, 3);
+	close(fd);
+	return n;
+}
+
+static int
+wait_readable(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int r;
+
+	do
+		r = poll(&pfd, 1, TIMEOUT_MS);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/*
+ * Build the plan, start the child, wait for the errpipe, collect the
+ * output and reap the child. The received fds in s->fds stay open (the
+ * test owns them); the output pipe and /dev/null are closed after the
+ * fork, as conn.c will do with received fds.
+ */
+static void
+run(const struct spec *s, struct result *res)
+{
+	struct spawn_request req = {0};
+	struct target_user tu = {0};
+	struct spawn_env env = s->env;
+	struct spawn_prepared *sp = NULL;
+	struct fd_map maps[16];
+	int received[16];
+	size_t n_received = s->n_fds, n_maps = s->n_maps, argc = 0;
+	int outp[2] = {-1, -1}, devnull, pidfd = -1, errpipe = -1, saved[2] = {-1, -1}, r;
+
+	memset(res, 0, sizeof(*res));
+	memcpy(received, s->fds, s->n_fds * sizeof(int));
+	memcpy(maps, s->maps, s->n_maps * sizeof(struct fd_map));
+	if (s->out_target >= 0) {
+		ck_assert_int_eq(pipe2(outp, O_CLOEXEC), 0);
+		received[n_received] = outp[1];
+		maps[n_maps++] =
+			(struct fd_map){.index = (unsigned)n_received, .target = s->out_target};
+		n_received++;
+	}
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(devnull, 0);
+	env.devnull = devnull;
+
+	while (s->argv[argc])
+		argc++;
+	req.argv = (char **)s->argv;
+	req.argc = argc;
+	req.cwd = (char *)s->cwd;
+	req.umask = s->umask;
+	req.fds = maps;
+	req.n_fds = n_maps;
+	tu.uid = s->uid;
+	tu.gid = s->gid;
+	tu.groups = (gid_t *)s->groups;
+	tu.n_groups = s->n_groups;
+
+	r = spawn_prepare(&req, &tu, strdup(s->path), strv_dup(s->envp), received, n_received, &env,
+			  &sp);
+	ck_assert_int_eq(r, 0);
+	sp->plan.raw_syscalls = s->raw_syscalls;
+
+	if (s->errpipe_low) {
+		/* pipe2() takes the lowest free numbers: 0 and 1, both targets. */
+		saved[0] = fcntl(0, F_DUPFD_CLOEXEC, 3);
+		saved[1] = fcntl(1, F_DUPFD_CLOEXEC, 3);
+		ck_assert(saved[0] >= 0 && saved[1] >= 0);
+		close(0);
+		close(1);
+	}
+	r = spawn_start(sp, SPAWN_ENGINE_FORK, &res->pid, &pidfd, &errpipe);
+	if (s->errpipe_low) {
+		/* The read end got 0, so the child's write end was 1. */
+		ck_assert_int_eq(errpipe, 0);
+		errpipe = move_up(errpipe);
+		pidfd = move_up(pidfd);
+		ck_assert_int_eq(dup2(saved[0], 0), 0);
+		ck_assert_int_eq(dup2(saved[1], 1), 1);
+		close(saved[0]);
+		close(saved[1]);
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_gt(res->pid, 0);
+	ck_assert_int_ge(pidfd, 0);
+	ck_assert_int_ge(errpipe, 0);
+	ck_assert_int_ne(fcntl(errpipe, F_GETFL) & O_NONBLOCK, 0);
+	ck_assert_int_ne(fcntl(errpipe, F_GETFD) & FD_CLOEXEC, 0);
+	ck_assert_int_ne(fcntl(pidfd, F_GETFD) & FD_CLOEXEC, 0);
+	ck_assert_int_eq(sp->plan.errpipe, -EBADF);
+
+	/* The received fds now live in the child; the daemon drops its copies. */
+	if (outp[1] >= 0)
+		close(outp[1]);
+	close(devnull);
+
+	for (;;) {
+		r = spawn_read_report(errpipe, &res->rep);
+		if (r != -EAGAIN)
+			break;
+		ck_assert_int_eq(wait_readable(errpipe), 1);
+	}
+	ck_assert_msg(r == 0 || r == 1, "spawn_read_report: %d", r);
+	res->report = r;
+
+	if (outp[0] >= 0) {
+		for (;;) {
+			ssize_t n =
+				read(outp[0], res->out + res->len, sizeof(res->out) - 1 - res->len);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			ck_assert_int_ge(n, 0);
+			if (n == 0)
+				break;
+			res->len += (size_t)n;
+			ck_assert_uint_lt(res->len, sizeof(res->out) - 1);
+		}
+		close(outp[0]);
+	}
+	res->out[res->len] = '\0';
+
+	/* The pidfd refers to our child: it turns readable when it exits. */
+	ck_assert_int_eq(wait_readable(pidfd), 1);
+	ck_assert_int_eq(waitpid(res->pid, &res->status, 0), res->pid);
+	close(pidfd);
+	close(errpipe);
+	sp = spawn_prepared_free(sp);
+	ck_assert_ptr_null(sp);
+}
+
+/* The value of "key=" in the probe output, or NULL. */
+static const char *
+kv(const struct result *r, const char *key)
+{
+	static char bufs[8][4096];
+	static unsigned next;
+	size_t klen = strlen(key);
+	const char *p = r->out, *end = r->out + r->len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (!nl)
+			nl = end;
+		if ((size_t)(nl - p) > klen && memcmp(p, key, klen) == 0 && p[klen] == '=') {
+			char *b = bufs[next++ % 8];
+			size_t n = (size_t)(nl - p) - klen - 1;
+
+			ck_assert_uint_lt(n, sizeof(bufs[0]));
+			memcpy(b, p + klen + 1, n);
+			b[n] = '\0';
+			return b;
+		}
+		p = nl + 1;
+	}
+	return NULL;
+}
+
+#define expect_kv(r, key, want)                                                                    \
+	do {                                                                                       \
+		const char *_v = kv((r), (key));                                                   \
+		ck_assert_msg(_v &&strcmp(_v, (want)) == 0, "%s=%s, want %s", (key),               \
+			      _v ? _v : "(missing)", (want));                                      \
+	} while (0)
+
+static void
+expect_started(const struct result *r)
+{
+	ck_assert_msg(r->report == 0, "child failed: stage %d errno %d (%s)", r->rep.stage,
+		      r->rep.err, strerror(r->rep.err));
+	ck_assert_msg(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0,
+		      "probe status 0x%x, output: %s", r->status, r->out);
+}
+
+static void
+expect_failed(const struct result *r, enum child_stage stage, int err)
+{
+	ck_assert_msg(r->report == 1, "child did not report a failure (output: %.200s)", r->out);
+	ck_assert_msg(r->rep.stage == (int32_t)stage && r->rep.err == err,
+		      "report stage %d errno %d (%s), want stage %d errno %d (%s)", r->rep.stage,
+		      r->rep.err, strerror(r->rep.err), stage, err, strerror(err));
+	ck_assert_msg(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 127, "status 0x%x",
+		      r->status);
+	ck_assert_uint_eq(r->len, 0);
+}
+
+static void
+pipe_ok(int p[2])
+{
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+}
+
+/* Read what is in a pipe whose write ends are all closed. */
+static const char *
+drain(int fd)
+{
+	static char buf[4096];
+	size_t len = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Place fd exactly at number want (which must be free), CLOEXEC like a received fd. */
+static int
+place_at(int fd, int want)
+{
+	ck_assert_msg(fcntl(want, F_GETFD) < 0 && errno == EBADF, "fd %d is in use", want);
+	ck_assert_int_eq(dup3(fd, want, O_CLOEXEC), want);
+	close(fd);
+	return want;
+}
+
+static const char *
+pipe_name(int fd)
+{
+	static char buf[64];
+	struct stat st;
+
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	snprintf(buf, sizeof(buf), "pipe:[%lu]", (unsigned long)st.st_ino);
+	return buf;
+}
+
+/* A few daemon-side fds that must never reach a child, deliberately without CLOEXEC. */
+static void
+open_daemon_fds(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int s;
+
+	ck_assert_int_ge(open("/etc/passwd", O_RDONLY), 0);
+	ck_assert_int_ge(open("/dev/zero", O_RDONLY), 0);
+	s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	ck_assert_int_ge(s, 0);
+	/* An abstract listening socket, like the daemon's own. */
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "spawnd-test-%d", (int)getpid());
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(s, 1), 0);
+	ck_assert_int_ge(dup2(s, 700), 0);
+	ck_assert_int_ge(socket(AF_INET, SOCK_DGRAM, 0), 0);
+}
+
+static char tmpdir[64];
+
+/* A 0755 scratch directory nobody can enter; removed by the OS with /tmp. */
+static const char *
+scratch_dir(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check-child-exec-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+	return tmpdir;
+}
+
+static void
+rm_rf(const char *dir)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Install a seccomp filter in the test process; the child inherits it. */
+static void
+install_filter(struct sock_filter *insns, unsigned short n)
+{
+	struct sock_fprog prog = {.len = n, .filter = insns};
+
+	ck_assert_int_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0), 0);
+}
+
+/*
+ * Raise our RLIMIT_NOFILE as a daemon does (soft = hard >= 4096), so that
+ * a child that does not lower it visibly inherits more than 1024.
+ */
+static void
+raise_nofile(struct rlimit *ret)
+{
+	struct rlimit rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max < 4096)
+		rl.rlim_max = 4096;
+	rl.rlim_cur = rl.rlim_max;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	*ret = rl;
+}
+
+#define LD_NR BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
+#define RET(v) BPF_STMT(BPF_RET | BPF_K, (v))
+
+/* ---- credentials ---- */
+
+static const gid_t test_groups[] = {1, 2, 3};
+
+START_TEST(test_creds_nobody)
+{
+	struct spec s = probe_spec();
+	struct result r;
+
+	/* The child must not keep these (CPython CVE-2023-6507). */
+	ck_assert_int_eq(setgroups(3, test_groups), 0);
+	run(&s, &r);
+	expect_started(&r);
+	expect_kv(&r, "uid", "65534");
+	expect_kv(&r, "euid", "65534");
+	expect_kv(&r, "suid", "65534");
+	expect_kv(&r, "gid", "65534");
+	expect_kv(&r, "egid", "65534");
+	expect_kv(&r, "sgid", "65534");
+	expect_kv(&r, "groups", "65534");
+}
+END_TEST
+
+/* _i: 0 = libc wrappers, 1 = raw syscalls (the vfork engine's path). */
+START_TEST(test_creds_numeric)
+{
+	struct spec s = probe_spec();
+	struct result r;
+
+	ck_assert_int_eq(setgroups(3, test_groups), 0);
+	s.uid = 1234;
+	s.gid = 4321;
+	s.groups[0] = 4321;
+	s.groups[1] = 77;
+	s.groups[2] = 5;
+	s.n_groups = 3;
+	s.raw_syscalls = _i == 1;
+	run(&s, &r);
+	expect_started(&r);
+	expect_kv(&r, "uid", "1234");
+	expect_kv(&r, "euid", "1234");
+	expect_kv(&r, "suid", "1234");
+	expect_kv(&r, "gid", "4321");
+	expect_kv(&r, "egid", "4321");
+	expect_kv(&r, "sgid", "4321");
+	expect_kv(&r, "groups", "5,77,4321");
+}
+END_TEST
+
+START_TEST(test_creds_empty_groups)
+{
+	struct spec s = probe_spec();
+	struct result r;
+
+	ck_assert_int_eq(setgroups(3, test_groups), 0);
+	s.n_groups = 0;
+	run(&s, &r);
+	expect_started(&r);
+	expect_kv(&r, "groups", "");
+	expect_kv(&r, "uid", "65534");
+}
+END_TEST
+
+/*
+ * A seccomp filter that makes one credential syscall return 0 without doing
+ * anything. child_exec must notice that the switch did not happen and
+ * refuse to exec (HOSTILE.md F27).
+ */
+START_TEST(test_creds_faked_switch)
+{
+	static const int nrs[] = {__NR_setresuid, __NR_setresgid, __NR_setgroups};
+	struct sock_filter f[] = {
+		LD_NR,
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nrs[_i], 0, 1),
+		RET(SECCOMP_RET_ERRNO | 0),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	struct spec s = probe_spec();
+	struct result r;
+
+	ck_assert_int_eq(setgroups(3, test_groups), 0);
+	install_filter(f, ELEMENTSOF(f));
+	run(&s, &r);
+	expect_failed(&r, CHILD_STAGE_SETUID, EPERM);
+}
+END_TEST
+
+START_TEST(test_creds_setgroups_fails)
+{
+	struct sock_filter f[] = {
+		LD_NR,
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setgroups, 0, 1),
+		RET(SECCOMP_RET_ERRNO | EPERM),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	struct spec s = probe_spec();
+	struct result r;
+
+	install_filter(f, ELEMENTSOF(f));
+	run(&s, &r);
+	expect_failed(&r, CHILD_STAGE_SETGROUPS, EPERM);
+}
+END_TEST
+
+/* ---- fd table ---- */
+
+/*
+ * Daemon fds (even without CLOEXEC) must not reach the child; a target
+ * above a gap (7) must leave 3..6 closed; unmapped 0 and 2 are /dev/null;
+ * the mapped fds are not CLOEXEC.
+ */
+START_TEST(test_fds_exact)
+{
+	struct spec s = probe_spec();
+	struct result r;
+	char name[64];
+	int b[2];
+
+	open_daemon_fds();
+	pipe_ok(b);
+	add_fd(&s, b[1], 7);
+	ARGS(&s, "--write-fd", "7", "seven");
+	snprintf(name, sizeof(name), "%s", pipe_name(b[1]));
+	run(&s, &r);
+	close(b[1]);
+	expect_started(&r);
+	expect_kv(&r, "fds", "0,1,2,7");
+	expect_kv(&r, "fd.0", "/dev/null");
+	expect_kv(&r, "fd.2", "/dev/null");
+	expect_kv(&r, "fd.7", name);
+	expect_kv(&r, "fd.0.cloexec", "0");
+	expect_kv(&r, "fd.1.cloexec", "0");
+	expect_kv(&r, "fd.2.cloexec", "0");
+	expect_kv(&r, "fd.7.cloexec", "0");
+	expect_kv(&r, "write.7", "ok");
+	ck_assert_str_eq(drain(b[0]), "seven");
+	close(b[0]);
+}
+END_TEST
+
+/* No fds at all: the output goes nowhere, the child still gets 0..2. */
+START_TEST(test_fds_none)
+{
+	struct spec s = probe_spec();
+	struct result r;
+	char path[128];
+	FILE *f;
+
+	s.out_target = -1;
+	snprintf(path, sizeof(path), "%s/out", scratch_dir());
+	ARGS(&s, "--out", path);
+	s.uid = 0;
+	s.gid = 0;
+	s.groups[0] = 0;
+	run(&s, &r);
+	expect_started(&r);
+	f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	r.len = fread(r.out, 1, sizeof(r.out) - 1, f);
+	r.out[r.len] = '\0';
+	fclose(f);
+	expect_kv(&r, "fds", "0,1,2");
+	expect_kv(&r, "fd.0", "/dev/null");
+	expect_kv(&r, "fd.1", "/dev/null");
+	expect_kv(&r, "fd.2", "/dev/null");
+	rm_rf(tmpdir);
+}
+END_TEST
+
+/*
+ * 0<->1 with the received fds really numbered 0 and 1 in the parent: the
+ * test's own fd 0 holds the output pipe, fd 1 the input pipe, and the
+ * child must get them the other way round.
+ */
+START_TEST(test_fds_swap_stdio)
+{
+	struct spec s = probe_spec();
+	struct result r;
+	int in[2], out[2], saved0, saved1;
+
+	pipe_ok(in);
+	pipe_ok(out);
+	ck_assert_int_eq(write(in[1], "hello\n", 6), 6);
+	close(in[1]);
+	saved0 = fcntl(0, F_DUPFD_CLOEXEC, 3);
+	saved1 = fcntl(1, F_DUPFD_CLOEXEC, 3);
+	ck_assert_int_eq(dup3(out[1], 0, O_CLOEXEC), 0);
+	ck_assert_int_eq(dup3(in[0], 1, O_CLOEXEC), 1);
+	close(out[1]);
+	close(in[0]);
+
+	s.out_target = -1;
+	add_fd(&s, 0, 1); /* our 0 (output pipe) -> child's 1 */
+	add_fd(&s, 1, 0); /* our 1 (input pipe) -> child's 0 */
+	ARGS(&s, "--read-fd", "0");
+	/* The report comes through `out`, not through run()'s own pipe. */
+	run(&s, &r);
+	ck_assert_int_eq(dup2(saved0, 0), 0);
+	ck_assert_int_eq(dup2(saved1, 1), 1);
+	close(saved0);
+	close(saved1);
+
+	expect_started(&r);
+	r.len = strlen(strcpy(r.out, drain(out[0])));
+	close(out[0]);
+	expect_kv(&r, "read.0", "hello");
+	expect_kv(&r, "fds", "0,1,2");
+	expect_kv(&r, "fd.2", "/dev/null");
+	expect_kv(&r, "fd.0.cloexec", "0");
+	expect_kv(&r, "fd.1.cloexec", "0");
+}
+END_TEST
+
+/*
+ * Fds 40, 41, 42 hold pipes P0, P1, P2 (CLOEXEC, as received fds are).
+ * _i = 0: a 3-cycle 40->41->42->40. _i = 1: identity 40->40, 41->41,
+ * 42->42 (dup2 would be a no-op; CLOEXEC must still be cleared).
+ */
+START_TEST(test_fds_cycle_identity)
+{
+	struct spec s = probe_spec();
+	struct result r;
+	int p[3][2];
+
+	for (int i = 0; i < 3; i++) {
+		pipe_ok(p[i]);
+		p[i][1] = place_at(p[i][1], 40 + i);
+		add_fd(&s, 40 + i, _i == 0 ? 40 + (i + 1) % 3 : 40 + i);
+	}
+	ARGS(&s, "--write-fd", "40", "A", "--write-fd", "41", "B", "--write-fd", "42", "C");
+	run(&s, &r);
+	for (int i = 0; i < 3; i++)
+		close(p[i][1]);
+	expect_started(&r);
+	expect_kv(&r, "fds", "0,1,2,40,41,42");
+	expect_kv(&r, "fd.40.cloexec", "0");
+	expect_kv(&r, "fd.41.cloexec", "0");
+	expect_kv(&r, "fd.42.cloexec", "0");
+	if (_i == 0) {
+		/* Child's 41 is P0, 42 is P1, 40 is P2. */
+		ck_assert_str_eq(drain(p[0][0]), "B");
+		ck_assert_str_eq(drain(p[1][0]), "C");
+		ck_assert_str_eq(drain(p[2][0]), "A");
+	} else {
+		ck_assert_str_eq(drain(p[0][0]), "A");
+		ck_assert_str_eq(drain(p[1][0]), "B");
+		ck_assert_str_eq(drain(p[2][0]), "C");
+	}
+	for (int i = 0; i < 3; i++)
+		close(p[i][0]);
+}
+END_TEST
+
+/*
+ * A received fd numbered like another entry's target: X at 40 goes to 41,
+ * Y at 41 goes to 5. A naive dup2(40, 41) would destroy Y first.
+ */
+START_TEST(test_fds_src_is_other_target)
+{
+	struct spec s = probe_spec();
+	struct result r;
+	int x[2], y[2];
+
+	pipe_ok(x);
+	pipe_ok(y);
+	x[1] = place_at(x[1], 40);
+	y[1] = place_at(y[1], 41);
+	add_fd(&s, 40, 41);
+	add_fd(&s, 41, 5);
+	ARGS(&s, "--write-fd", "41", "x", "--write-fd", "5", "y");
+	run(&s, &r);
+	close(x[1]);
+	close(y[1]);
+	expect_started(&r);
+	expect_kv(&r, "fds", "0,1,2,5,41");
+	ck_assert_str_eq(drain(x[0]), "x");
+	ck_assert_str_eq(drain(y[0]), "y");
+	close(x[0]);
+	close(y[0]);
+}
+END_TEST
+
+/* One received fd for two targets (3 and 4), and pipe A as 1 with pipe B as 3. */
+START_TEST(test_fds_shared_src)
+{
+	struct spec s = probe_spec();
+	struct result r;
+	unsigned idx;
+	int b[2];
+
+	pipe_ok(b);
+	idx = add_fd(&s, b[1], 3);
+	add_map(&s, idx, 4);
+	ARGS(&s, "--write-fd", "3", "a", "--write-fd", "4", "b");
+	run(&s, &r);
+	close(b[1]);
+	expect_started(&r);
+	expect_kv(&r, "fds", "0,1,2,3,4");
+	ck_assert_str_eq(drain(b[0]), "ab");
+	close(b[0]);
+}
+END_TEST
+
+/*
+ * The errpipe's write end is fd 1 in the parent, which is also a target:
+ * it must be moved away before dup2 fills 1, both when exec succeeds (no
+ * stray fd, EOF arrives) and when it fails (the report arrives).
+ */
+START_TEST(test_fds_errpipe_on_target)
+{
+	struct spec s = probe_spec();
+	struct result r;
+
+	s.errpipe_low = true;
+	run(&s, &r);
+	expect_started(&r);
+	expect_kv(&r, "fds", "0,1,2");
+
+	s = probe_spec();
+	s.errpipe_low = true;
+	s.path = "/nonexistent/spawn-probe";
+	run(&s, &r);
+	expect_failed(&r, CHILD_STAGE_EXEC, ENOENT);
+}
+END_TEST
+
+/*
+ * The highest target (1023) with RLIMIT_NOFILE soft lowered to 1024 in the
+ * child: the errpipe then sits at 1024, above the new soft limit, and
+ * failures after the rlimit step must still be reported.
+ */
+START_TEST(test_fds_highest_target)
+{
+	struct spec s = probe_spec();
+	struct result r;
+	struct rlimit rl;
+	int b[2];
+
+	raise_nofile(&rl);
+	s.env.set_nofile = true;
+	s.env.nofile = (struct rlimit){.rlim_cur = 1024, .rlim_max = rl.rlim_max};
+
+	pipe_ok(b);
+	add_fd(&s, b[1], 1023);
+	ARGS(&s, "--write-fd", "1023", "top");
+	run(&s, &r);
+	expect_started(&r);
+	expect_kv(&r, "fds", "0,1,2,1023");
+	expect_kv(&r, "nofile_soft", "1024");
+
+	s.path = "/nonexistent";
+	run(&s, &r);
+	expect_failed(&r, CHILD_STAGE_EXEC, ENOENT);
+	close(b[1]);
+	ck_assert_str_eq(drain(b[0]), "top");
+	close(b[0]);
+}
+END_TEST
+
+/*
+ * close_range() unavailable: _i = 0 ENOSYS (old kernel: /proc listing),
+ * _i = 1 EPERM (container seccomp) plus opens with O_DIRECTORY failing,
+ * which leaves only the brute-force loop. The fd table must still be exact.
+ */
+START_TEST(test_fds_close_fallback)
+{
+	struct sock_filter f[] = {
+		LD_NR,
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_close_range, 0, 1),
+		RET(SECCOMP_RET_ERRNO | (_i == 0 ? ENOSYS : EPERM)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, _i == 1 ? __NR_openat : ~0U, 0, 3),
+		/* args[2] (flags); its low half is at the lower address on little endian. */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, O_DIRECTORY, 0, 1),
+		RET(SECCOMP_RET_ERRNO | ENOENT),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	struct spec s = probe_spec();
+	struct result r;
+	int b[2];
+
+	ck_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__);
+	open_daemon_fds();
+	ck_assert_int_eq(dup2(0, 900), 900);
+	pipe_ok(b);
+	add_fd(&s, b[1], 7);
+	install_filter(f, ELEMENTSOF(f));
+	/* Prove the filter works, or the test would pass for the wrong reason. */
+	ck_assert_int_eq(close_range(900, 900, 0), -1);
+	ck_assert_int_eq(errno, _i == 0 ? ENOSYS : EPERM);
+	if (_i == 1)
+		ck_assert_int_lt(open("/proc/self/fd", O_RDONLY | O_DIRECTORY), 0);
+	run(&s, &r);
+	close(b[1]);
+	close(b[0]);
+	expect_started(&r);
+	expect_kv(&r, "fds", "0,1,2,7");
+}
+END_TEST
+
+/* ---- cwd ---- */
+
+START_TEST(test_cwd_ok)
+{
+	struct spec s = probe_spec();
+	struct result r;
+
+	s.cwd = scratch_dir();
+	run(&s, &r);
+	expect_started(&r);
+	expect_kv(&r, "cwd", tmpdir);
+	rm_rf(tmpdir);
+}
+END_TEST
+
+/*
+ * chdir happens as the target: a 0700 root directory (and a 0777 one below
+ * it) is refused for nobody, while root may enter it, which shows the test
+ * tells the two apart (HOSTILE.md F25).
+ */
+START_TEST(test_cwd_as_target)
+{
+	struct spec s = probe_spec();
+	struct result r;
+	char sub[128];
+
+	scratch_dir();
+	ck_assert_int_eq(chmod(tmpdir, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/open", tmpdir);
+	ck_assert_int_eq(mkdir(sub, 0777), 0);
+	ck_assert_int_eq(chmod(sub, 0777), 0);
+
+	s.cwd = tmpdir;
+	run(&s, &r);
+	expect_failed(&r, CHILD_STAGE_CHDIR, EACCES);
+
+	s.cwd = sub;
+	run(&s, &r);
+	expect_failed(&r, CHILD_STAGE_CHDIR, EACCES);
+
+	s.uid = 0;
+	s.gid = 0;
+	s.groups[0] = 0;
+	run(&s, &r);
+	expect_started(&r);
+	expect_kv(&r, "cwd", sub);
+
+	s = probe_spec();
+	s.cwd = "/nonexistent/dir";
+	run(&s, &r);
+	expect_failed(&r, CHILD_STAGE_CHDIR, ENOENT);
+	rm_rf(tmpdir);
+}
+END_TEST
+
+/* ---- session, signals, umask, limits, oom ---- */
+
+/*
+ * The test process becomes a session leader with a pty as controlling
+ * terminal (in a grandchild: check makes each test a group leader, which
+ * cannot call setsid) and hands the pty to the child as fd 0. The child must
+ * lead its own session without a controlling terminal.
+ */
+START_TEST(test_session_no_ctty)
+{
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct spec s = probe_spec();
+		struct result r;
+		char sid[32];
+		int m, t, tty;
+
+		if (setsid() < 0)
+			_exit(10);
+		m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0)
+			_exit(11);
+		t = open(ptsname(m), O_RDWR | O_CLOEXEC); /* becomes our ctty */
+		tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
+		if (t < 0 || tty < 0)
+			_exit(12);
+		add_fd(&s, t, 0);
+		run(&s, &r);
+		expect_started(&r);
+		snprintf(sid, sizeof(sid), "%d", (int)r.pid);
+		expect_kv(&r, "pid", sid);
+		expect_kv(&r, "sid", sid);
+		expect_kv(&r, "pgid", sid);
+		expect_kv(&r, "tty", "0");
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "grandchild status 0x%x",
+		      status);
+}
+END_TEST
+
+static void
+handler(int sig)
+{
+	(void)sig;
+}
+
+START_TEST(test_signals_default)
+{
+	struct spec s = probe_spec();
+	struct sigaction sa = {.sa_handler = handler};
+	struct result r;
+	sigset_t set, after;
+
+	ck_assert_ptr_ne(signal(SIGPIPE, SIG_IGN), SIG_ERR);
+	ck_assert_ptr_ne(signal(SIGRTMIN + 3, SIG_IGN), SIG_ERR);
+	ck_assert_int_eq(sigaction(SIGUSR2, &sa, NULL), 0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &set, NULL), 0);
+	ck_assert_int_eq(sigprocmask(SIG_SETMASK, NULL, &set), 0);
+
+	run(&s, &r);
+	expect_started(&r);
+	expect_kv(&r, "sigign", "0000000000000000");
+	expect_kv(&r, "sigblk", "0000000000000000");
+
+	/* spawn_start() gave the parent its own mask back. */
+	ck_assert_int_eq(sigprocmask(SIG_SETMASK, NULL, &after), 0);
+	for (int sig = 1; sig < SIGRTMIN; sig++)
+		ck_assert_int_eq(sigismember(&after, sig), sigismember(&set, sig));
+}
+END_TEST
+
+START_TEST(test_umask)
+{
+	struct spec s = probe_spec();
+	struct result r;
+
+	(void)umask(0);
+	s.umask = 027;
+	run(&s, &r);
+	expect_started(&r);
+	expect_kv(&r, "umask", "0027");
+
+	(void)umask(077);
+	s.umask = 0;
+	run(&s, &r);
+	expect_started(&r);
+	expect_kv(&r, "umask", "0000");
+}
+END_TEST
+
+START_TEST(test_nofile)
+{
+	struct spec s = probe_spec();
+	struct result r;
+	struct rlimit rl;
+	char hard[32];
+
+	raise_nofile(&rl);
+	snprintf(hard, sizeof(hard), "%llu", (unsigned long long)rl.rlim_max);
+
+	/* Without set_nofile the daemon's raised limit is inherited. */
+	run(&s, &r);
+	expect_started(&r);
+	expect_kv(&r, "nofile_soft", hard);
+
+	s.env.set_nofile = true;
+	s.env.nofile = (struct rlimit){.rlim_cur = 1024, .rlim_max = rl.rlim_max};
+	run(&s, &r);
+	expect_started(&r);
+	expect_kv(&r, "nofile_soft", "1024");
+	expect_kv(&r, "nofile_hard", hard);
+
+	/* Raising the hard limit as nobody is refused, at the rlimit stage. */
+	s.env.nofile.rlim_max = rl.rlim_max + 1;
+	run(&s, &r);
+	expect_failed(&r, CHILD_STAGE_RLIMIT, EPERM);
+}
+END_TEST
+
+START_TEST(test_oom_score_adj)
+{
+	struct spec s = probe_spec();
+	struct result r;
+
+	/*
+	 * The unit protects the daemon (a negative value); the child must not
+	 * inherit that. Lowering needs CAP_SYS_RESOURCE, which some containers
+	 * drop: then a positive value shows the reset just as well.
+	 */
+	const char *adj = "-100";
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	if (write(fd, adj, strlen(adj)) < 0) {
+		ck_assert_int_eq(errno, EACCES);
+		adj = "500";
+		ck_assert_int_eq(write(fd, adj, strlen(adj)), (ssize_t)strlen(adj));
+	}
+	close(fd);
+	run(&s, &r);
+	expect_started(&r);
+	expect_kv(&r, "oom_score_adj", adj);
+
+	s.env.write_oom_adj = true;
+	run(&s, &r);
+	expect_started(&r);
+	expect_kv(&r, "oom_score_adj", "0");
+	expect_kv(&r, "uid", "65534");
+}
+END_TEST
+
+/* ---- exec ---- */
+
+START_TEST(test_exec_errors)
+{
+	struct spec s = probe_spec();
+	struct result r;
+	char noexec[128], garbage[128];
+	int fd;
+
+	scratch_dir();
+	snprintf(noexec, sizeof(noexec), "%s/noexec", tmpdir);
+	snprintf(garbage, sizeof(garbage), "%s/garbage", tmpdir);
+	fd = open(noexec, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "#!/bin/sh\nexit 0\n", 17), 17);
+	close(fd);
+	fd = open(garbage, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "\x01\x02garbage, no shebang\n", 22), 22);
+	close(fd);
+	ck_assert_int_eq(chmod(garbage, 0755), 0);
+
+	s.path = "/nonexistent/program";
+	run(&s, &r);
+	expect_failed(&r, CHILD_STAGE_EXEC, ENOENT);
+
+	s.path = noexec;
+	run(&s, &r);
+	expect_failed(&r, CHILD_STAGE_EXEC, EACCES);
+
+	/* No /bin/sh fallback (OpenDoas CVE-2019-25016). */
+	s.path = garbage;
+	run(&s, &r);
+	expect_failed(&r, CHILD_STAGE_EXEC, ENOEXEC);
+
+	s.path = tmpdir;
+	run(&s, &r);
+	expect_failed(&r, CHILD_STAGE_EXEC, EACCES);
+	rm_rf(tmpdir);
+}
+END_TEST
+
+START_TEST(test_env_and_argv_exact)
+{
+	struct spec s = probe_spec();
+	struct result r;
+	size_t n_env = 0;
+
+	ck_assert_int_eq(setenv("LEAK_CHECK", "1", 1), 0);
+	s.argv[0] = "not-the-path";
+	ARGS(&s, "--exit", "0");
+	run(&s, &r);
+	expect_started(&r);
+	expect_kv(&r, "argc", "3");
+	expect_kv(&r, "argv.0", "not-the-path");
+	expect_kv(&r, "argv.1", "--exit");
+	expect_kv(&r, "argv.2", "0");
+	expect_kv(&r, "env.A", "1");
+	expect_kv(&r, "env.SPACE", "two words");
+	expect_kv(&r, "env.EMPTY", "");
+	for (const char *p = r.out; (p = strstr(p, "\nenv.")); p++)
+		n_env++;
+	ck_assert_uint_eq(n_env, 3);
+
+	s.envp[0] = NULL;
+	run(&s, &r);
+	expect_started(&r);
+	ck_assert_ptr_null(strstr(r.out, "\nenv."));
+}
+END_TEST
+
+/* The child's exit code and signal reach waitpid unchanged. */
+START_TEST(test_exit_status)
+{
+	struct spec s = probe_spec();
+	struct result r;
+
+	ARGS(&s, "--exit", "7");
+	run(&s, &r);
+	ck_assert_int_eq(r.report, 0);
+	ck_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 7);
+
+	s = probe_spec();
+	ARGS(&s, "--kill-self", "15");
+	run(&s, &r);
+	ck_assert_int_eq(r.report, 0);
+	ck_assert(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGTERM);
+}
+END_TEST
+
+/* ---- parent side ---- */
+
+/* N spawns, successful and failing, leave the parent's fd count unchanged. */
+START_TEST(test_no_fd_leak)
+{
+	struct result r;
+	int before, after;
+
+	before = fd_count(0);
+	ck_assert_int_gt(before, 0);
+	for (int i = 0; i < 20; i++) {
+		struct spec s = probe_spec();
+		int b[2];
+
+		pipe_ok(b);
+		add_fd(&s, b[1], 3 + i);
+		if (i % 2)
+			s.path = "/nonexistent";
+		run(&s, &r);
+		close(b[0]);
+		close(b[1]);
+	}
+	after = fd_count(0);
+	ck_assert_int_eq(after, before);
+}
+END_TEST
+
+START_TEST(test_read_report)
+{
+	const struct child_report rec = {.stage = CHILD_STAGE_CHDIR, .err = EACCES};
+	struct child_report got = {0};
+	int p[2];
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	ck_assert_int_eq(spawn_read_report(p[0], &got), -EAGAIN);
+	ck_assert_int_eq(write(p[1], &rec, sizeof(rec)), (ssize_t)sizeof(rec));
+	ck_assert_int_eq(spawn_read_report(p[0], &got), 1);
+	ck_assert_int_eq(got.stage, CHILD_STAGE_CHDIR);
+	ck_assert_int_eq(got.err, EACCES);
+	close(p[1]);
+	ck_assert_int_eq(spawn_read_report(p[0], &got), 0);
+	close(p[0]);
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	ck_assert_int_eq(write(p[1], &rec, 3), 3);
+	close(p[1]);
+	ck_assert_int_eq(spawn_read_report(p[0], &got), -EBADMSG);
+	close(p[0]);
+
+	ck_assert_int_eq(spawn_read_report(-1, &got), -EBADF);
+}
+END_TEST
+
+START_TEST(test_vfork_not_yet)
+{
+	struct spawn_request req = {.argv = (char *[]){(char *)"x", NULL}, .argc = 1};
+	struct target_user tu = {.uid = NOBODY, .gid = NOBODY};
+	struct spawn_env env = {.devnull = open("/dev/null", O_RDWR | O_CLOEXEC)};
+	struct spawn_prepared *sp = NULL;
+	pid_t pid = -1;
+	int pidfd = -1, errpipe = -1, before;
+
+	ck_assert_int_eq(spawn_prepare(&req, &tu, strdup("/bin/true"),
+				       strv_dup((const char *[]){NULL}), NULL, 0, &env, &sp),
+			 0);
+	before = fd_count(0);
+	ck_assert_int_eq(spawn_start(sp, SPAWN_ENGINE_VFORK, &pid, &pidfd, &errpipe), -EOPNOTSUPP);
+	ck_assert_int_eq(fd_count(0), before);
+	ck_assert_int_eq(pid, -1);
+	spawn_prepared_free(sp);
+	close(env.devnull);
+}
+END_TEST
+
+/* Invalid input to spawn_prepare is refused; path and envp are taken anyway. */
+START_TEST(test_prepare_invalid)
+{
+	struct fd_map bad_map = {.index = 1, .target = 0};
+	struct spawn_request req = {
+		.argv = (char *[]){(char *)"x", NULL}, .argc = 1, .cwd = (char *)"/"};
+	struct spawn_request empty0 = {.argv = (char *[]){(char *)"", NULL}, .argc = 1};
+	struct spawn_request noargv = {.argv = (char *[]){NULL}, .argc = 0};
+	struct spawn_request badfd = req;
+	struct spawn_request relcwd = req;
+	struct target_user tu = {.uid = NOBODY, .gid = NOBODY};
+	struct target_user uidm1 = {.uid = (uid_t)-1, .gid = NOBODY};
+	struct spawn_env env = {.devnull = 5};
+	struct spawn_prepared *sp = NULL;
+	int fd = 3;
+	const char *none[] = {NULL};
+
+	badfd.fds = &bad_map;
+	badfd.n_fds = 1;
+	relcwd.cwd = (char *)"tmp";
+	ck_assert_int_eq(
+		spawn_prepare(&req, &tu, strdup("bin/true"), strv_dup(none), NULL, 0, &env, &sp),
+		-EINVAL);
+	ck_assert_int_eq(spawn_prepare(&empty0, &tu, strdup("/bin/true"), strv_dup(none), NULL, 0,
+				       &env, &sp),
+			 -EINVAL);
+	ck_assert_int_eq(spawn_prepare(&noargv, &tu, strdup("/bin/true"), strv_dup(none), NULL, 0,
+				       &env, &sp),
+			 -EINVAL);
+	ck_assert_int_eq(
+		spawn_prepare(&badfd, &tu, strdup("/bin/true"), strv_dup(none), &fd, 1, &env, &sp),
+		-EINVAL);
+	ck_assert_int_eq(spawn_prepare(&relcwd, &tu, strdup("/bin/true"), strv_dup(none), NULL, 0,
+				       &env, &sp),
+			 -EINVAL);
+	ck_assert_int_eq(spawn_prepare(&req, &uidm1, strdup("/bin/true"), strv_dup(none), NULL, 0,
+				       &env, &sp),
+			 -EINVAL);
+	ck_assert_ptr_null(sp);
+
+	/* And a valid one copies what it needs: the request may go away. */
+	ck_assert_int_eq(
+		spawn_prepare(&req, &tu, strdup("/bin/true"), strv_dup(none), NULL, 0, &env, &sp),
+		0);
+	ck_assert_ptr_ne(sp->plan.argv, req.argv);
+	ck_assert_str_eq(sp->plan.argv[0], "x");
+	ck_assert_ptr_null(sp->plan.argv[1]);
+	ck_assert_str_eq(sp->plan.cwd, "/");
+	ck_assert_int_eq(sp->plan.n_fds, 3);
+	ck_assert_int_eq(sp->plan.max_dst, 2);
+	ck_assert_int_eq(sp->plan.fds[0].src, 5);
+	spawn_prepared_free(sp);
+}
+END_TEST
+
+static Suite *
+child_exec_suite(void)
+{
+	Suite *s = suite_create("child_exec");
+	TCase *tc;
+
+	tc = tcase_create("creds");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_creds_nobody);
+	tcase_add_loop_test(tc, test_creds_numeric, 0, 2);
+	tcase_add_test(tc, test_creds_empty_groups);
+	tcase_add_loop_test(tc, test_creds_faked_switch, 0, 3);
+	tcase_add_test(tc, test_creds_setgroups_fails);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fds");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_fds_exact);
+	tcase_add_test(tc, test_fds_none);
+	tcase_add_test(tc, test_fds_swap_stdio);
+	tcase_add_loop_test(tc, test_fds_cycle_identity, 0, 2);
+	tcase_add_test(tc, test_fds_src_is_other_target);
+	tcase_add_test(tc, test_fds_shared_src);
+	tcase_add_test(tc, test_fds_errpipe_on_target);
+	tcase_add_test(tc, test_fds_highest_target);
+	tcase_add_loop_test(tc, test_fds_close_fallback, 0, 2);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("setup");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_cwd_ok);
+	tcase_add_test(tc, test_cwd_as_target);
+	tcase_add_test(tc, test_session_no_ctty);
+	tcase_add_test(tc, test_signals_default);
+	tcase_add_test(tc, test_umask);
+	tcase_add_test(tc, test_nofile);
+	tcase_add_test(tc, test_oom_score_adj);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("exec");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_exec_errors);
+	tcase_add_test(tc, test_env_and_argv_exact);
+	tcase_add_test(tc, test_exit_status);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("parent");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_no_fd_leak);
+	tcase_add_test(tc, test_read_report);
+	tcase_add_test(tc, test_vfork_not_yet);
+	tcase_add_test(tc, test_prepare_invalid);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "check_child_exec: needs root, skipping\n");
+		return 77;
+	}
+	sr = srunner_create(child_exec_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * policy.c: the decision table. Rules use numeric ids (no NSS lookups, so
+ * the cases do not depend on the accounts of the machine; a numeric target
+ * must still exist, so targets are root) plus a few unknown names, which
+ * must never match, deny rules included.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "config.h"
+#include "macro.h"
+#include "test-util.h"
+
+static const char policy_text[] = "permit 1000\n"				 /* 1 */
+				  "deny 1000 as 0\n"				 /* 2 */
+				  "permit :2000 as 0 cmd /usr/bin/id\n"		 /* 3 */
+				  "permit 1001 cmd /usr/bin/echo args\n"	 /* 4 */
+				  "permit 1001 cmd /usr/bin/printf args a b\n"	 /* 5 */
+				  "deny :3000\n"				 /* 6 */
+				  "permit 1002 as 0\n"				 /* 7 */
+				  "permit no-such-user-xyz\n"			 /* 8 */
+				  "permit :no-such-group-xyz\n"			 /* 9 */
+				  "permit 1004 as no-such-user-xyz\n"		 /* 10 */
+				  "permit 1006\n"				 /* 11 */
+				  "deny no-such-user-xyz\n"			 /* 12 */
+				  "deny :no-such-group-xyz\n"			 /* 13 */
+				  "permit 1007 cmd /usr/bin/env args \"\" -i\n"; /* 14 */
+
+/* argv tables are string literals; policy_match() takes them as char *const *. */
+#define ARGV(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define AV(a) ((char *const *)(a))
+
+static const gid_t g2000[] = {2000};
+static const gid_t g3000[] = {5, 3000, 6};
+
+static const struct {
+	const char *what;
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t n_groups;
+	uid_t target;
+	const char *path;
+	const char *const *argv;
+	unsigned line; /* 0 = no rule */
+	bool permit;
+} cases[] = {
+	{"user rule, any target", 1000, 1000, NULL, 0, 5, "/bin/x", ARGV("x"), 1, true},
+	{"later deny wins", 1000, 1000, NULL, 0, 0, "/bin/x", ARGV("x"), 2, false},
+	{"group via primary gid", 1000, 2000, NULL, 0, 0, "/usr/bin/id", ARGV("id"), 3, true},
+	{"group via peer groups", 1005, 100, g2000, 1, 0, "/usr/bin/id", ARGV("id", "-u"), 3, true},
+	{"group rule, other cmd", 1005, 100, g2000, 1, 0, "/usr/bin/idx", ARGV("idx"), 0, false},
+	{"group rule, other target", 1005, 100, g2000, 1, 1, "/usr/bin/id", ARGV("id"), 0, false},
+	{"uid equal to a group's gid is no member", 2000, 100, NULL, 0, 0, "/usr/bin/id",
+	 ARGV("id"), 0, false},
+	{"gid equal to a user rule's uid is no match", 5, 1000, NULL, 0, 0, "/bin/x", ARGV("x"), 0,
+	 false},
+	{"bare args, no arguments", 1001, 1001, NULL, 0, 0, "/usr/bin/echo", ARGV("echo"), 4, true},
+	{"bare args, one argument", 1001, 1001, NULL, 0, 0, "/usr/bin/echo", ARGV("echo", "x"), 0,
+	 false},
+	{"bare args, empty argument", 1001, 1001, NULL, 0, 0, "/usr/bin/echo", ARGV("echo", ""), 0,
+	 false},
+	{"args exact", 1001, 1001, NULL, 0, 0, "/usr/bin/printf", ARGV("printf", "a", "b"), 5,
+	 true},
+	{"argv[0] is not compared", 1001, 1001, NULL, 0, 0, "/usr/bin/printf",
+	 ARGV("anything", "a", "b"), 5, true},
+	{"args too few", 1001, 1001, NULL, 0, 0, "/usr/bin/printf", ARGV("printf", "a"), 0, false},
+	{"args too many", 1001, 1001, NULL, 0, 0, "/usr/bin/printf", ARGV("printf", "a", "b", "c"),
+	 0, false},
+	{"args differ", 1001, 1001, NULL, 0, 0, "/usr/bin/printf", ARGV("printf", "a", "B"), 0,
+	 false},
+	{"args prefix only", 1001, 1001, NULL, 0, 0, "/usr/bin/printf", ARGV("printf", "a", "bb"),
+	 0, false},
+	{"cmd is the literal path", 1001, 1001, NULL, 0, 0, "/usr/bin/../bin/echo", ARGV("echo"), 0,
+	 false},
+	{"cmd is not a prefix", 1001, 1001, NULL, 0, 0, "/usr/bin/echo2", ARGV("echo"), 0, false},
+	{"deny for a group via primary gid", 1000, 3000, NULL, 0, 5, "/bin/x", ARGV("x"), 6, false},
+	{"deny for a group via peer groups", 1000, 1000, g3000, 3, 5, "/bin/x", ARGV("x"), 6,
+	 false},
+	{"target pinned", 1002, 1002, NULL, 0, 0, "/bin/x", ARGV("x"), 7, true},
+	{"target pinned, other target", 1002, 1002, NULL, 0, 1004, "/bin/x", ARGV("x"), 0, false},
+	{"unknown target never matches", 1004, 1004, NULL, 0, 1004, "/bin/x", ARGV("x"), 0, false},
+	{"unknown target never matches root", 1004, 1004, NULL, 0, 0, "/bin/x", ARGV("x"), 0,
+	 false},
+	/* Deny rules for unknown names match nobody: the permit stands. */
+	{"unknown-name deny never matches", 1006, 1006, NULL, 0, 0, "/bin/x", ARGV("x"), 11, true},
+	{"no rule for a stranger", 65534, 65534, NULL, 0, 0, "/bin/x", ARGV("x"), 0, false},
+	{"empty argument pinned", 1007, 1007, NULL, 0, 0, "/usr/bin/env", ARGV("env", "", "-i"), 14,
+	 true},
+	{"empty argument missing", 1007, 1007, NULL, 0, 0, "/usr/bin/env", ARGV("env", "-i"), 0,
+	 false},
+	{"no exec path never matches a cmd rule", 1001, 1001, NULL, 0, 0, NULL, ARGV("echo"), 0,
+	 false},
+};
+
+static struct policy *
+load_policy(void)
+{
+	struct policy *p = NULL;
+	char *error = NULL;
+	int r = config_parse_string("policy.conf", policy_text, NULL, NULL, &p, &error);
+
+	ck_assert_msg(r == 0, "%s", error);
+	ck_assert_uint_eq(p->n_rules, 14);
+	return p;
+}
+
+START_TEST(test_match)
+{
+	struct policy *p = load_policy();
+	struct peer_cred who = {
+		.pid = 4242,
+		.uid = cases[_i].uid,
+		.gid = cases[_i].gid,
+		.groups = cases[_i].groups,
+		.n_groups = cases[_i].n_groups,
+	};
+	const struct policy_rule *rule =
+		policy_match(p, &who, cases[_i].target, cases[_i].path, AV(cases[_i].argv));
+
+	if (cases[_i].line == 0)
+		ck_assert_msg(!rule, "%s: matched line %u, expected no rule", cases[_i].what,
+			      rule ? rule->line : 0);
+	else {
+		ck_assert_msg(rule, "%s: no rule, expected line %u", cases[_i].what,
+			      cases[_i].line);
+		ck_assert_msg(rule->line == cases[_i].line, "%s: line %u, expected %u",
+			      cases[_i].what, rule->line, cases[_i].line);
+		ck_assert_msg(rule->permit == cases[_i].permit, "%s: wrong verdict",
+			      cases[_i].what);
+	}
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_empty_and_null)
+{
+	struct peer_cred who = {.uid = 0};
+	struct policy *p = NULL;
+
+	ASSERT_OK(config_parse_string("empty.conf", "# nothing\n", NULL, NULL, &p, NULL));
+	/* No rule at all means deny, root included. */
+	ck_assert_ptr_null(policy_match(p, &who, 0, "/bin/x", AV(ARGV("x"))));
+	ck_assert_ptr_null(policy_match(NULL, &who, 0, "/bin/x", AV(ARGV("x"))));
+	ck_assert_ptr_null(policy_free(p));
+	ck_assert_ptr_null(policy_free(NULL));
+}
+END_TEST
+
+/* A rule built by hand with args but no cmd still pins the arguments. */
+START_TEST(test_args_without_cmd)
+{
+	char *args[] = {(char *)"a", NULL};
+	struct policy_rule rule = {
+		.permit = true,
+		.line = 1,
+		.ident_valid = true,
+		.ident_uid = 7,
+		.has_args = true,
+		.args = args,
+		.n_args = 1,
+	};
+	struct policy p = {.rules = &rule, .n_rules = 1};
+	struct peer_cred who = {.uid = 7, .gid = 7};
+
+	ck_assert_ptr_eq(policy_match(&p, &who, 0, "/bin/x", AV(ARGV("x", "a"))), &rule);
+	ck_assert_ptr_null(policy_match(&p, &who, 0, "/bin/x", AV(ARGV("x"))));
+}
+END_TEST
+
+static Suite *
+policy_suite(void)
+{
+	Suite *s = suite_create("policy");
+	TCase *tc = tcase_create("match");
+
+	tcase_add_loop_test(tc, test_match, 0, (int)ELEMENTSOF(cases));
+	tcase_add_test(tc, test_empty_and_null);
+	tcase_add_test(tc, test_args_without_cmd);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return test_run_suite(policy_suite(), EXIT_SUCCESS);
+}
