@@ -500,6 +500,12 @@ print_failure(const struct ctl *ctl, const spawnd_result *r)
 			detail[0] ? detail : "no matching rule");
 		return;
 	}
+	/* The daemon's detail for these is a whole phrase ("unknown user x",
+	 * "setenv LD_PRELOAD: not allowed by policy"). */
+	if ((stage == SPAWND_STAGE_PREPARE || stage == SPAWND_STAGE_LIMIT) && detail[0]) {
+		fprintf(stderr, "spawnctl: %s (as %s)\n", detail, ctl->user);
+		return;
+	}
 	if (stage == SPAWND_STAGE_PROTOCOL && !detail[0]) {
 		fprintf(stderr, "spawnctl: connection to %s: %s\n", ctl->socket_path,
 			strerror(err));

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Audit trail: one line per decision and per child lifecycle event, with the
- * client's kernel-reported identity (doas syslog lines). argv is escaped and
- * truncated so that a client cannot forge or flood log lines.
+ * Audit trail: one record per decision and per child lifecycle event, with
+ * the client's kernel-reported identity (doas syslog lines). In the journal
+ * the facts are also fields (SPAWND_EVENT, SPAWND_CLIENT_UID,
+ * SPAWND_CLIENT_PID, SPAWND_REQUEST_ID, SPAWND_TARGET_USER, SPAWND_PATH,
+ * SPAWND_ARGV, SPAWND_DECISION, SPAWND_RULE_LINE, SPAWND_STAGE,
+ * SPAWND_ERRNO, SPAWND_DETAIL, SPAWND_PID, SPAWND_EXIT_STATUS,
+ * SPAWND_SIGNAL, SPAWND_TIMED_OUT); on stderr one line carries them all.
+ * argv is escaped and truncated so that a client cannot forge or flood
+ * log lines.
  */
 #ifndef SPAWND_AUDIT_H
 #define SPAWND_AUDIT_H
@@ -21,7 +27,7 @@ struct audit_subject {
 	const char *exec_path;  /* resolved command (may be NULL) */
 };
 
-/* permit/deny with the deciding rule ("FILE:LINE" or "no matching rule"). */
+/* permit/deny with the deciding rule: "FILE:LINE", or NULL for no rule. */
 void audit_decision(const struct audit_subject *s, bool permit, const char *rule);
 /* A request refused or failed before a child ran. */
 void audit_failed(const struct audit_subject *s, const char *stage, int error, const char *detail);

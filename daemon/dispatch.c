@@ -15,6 +15,8 @@
 #define _GNU_SOURCE
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +72,7 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 	struct spawn_prepared *sp = NULL;
 	struct uid_usage *u;
 	const char *what = NULL;
-	char detail[512];
+	char detail[PATH_MAX * 2 + 512], location[PATH_MAX + 16];
 	pid_t pid = 0;
 	int pidfd = -EBADF, errpipe = -EBADF;
 	int r;
@@ -98,30 +100,49 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 
 	r = user_resolve_target(sr->user, sr->group, sr->groups, &target, &what);
 	if (r < 0) {
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, what ? what : sr->user);
+		/* A self-describing detail, so that every client can show it. */
+		bool is_user = !what || what == sr->user;
+
+		if (!what)
+			what = sr->user;
+		if (r == -ESRCH)
+			(void)snprintf(detail, sizeof(detail), "unknown %s %s",
+				       is_user ? "user" : "group", what);
+		else if (r == -EPERM)
+			(void)snprintf(detail, sizeof(detail), "group %s is not one of %s's groups",
+				       what, sr->user);
+		else if (r == -EINVAL)
+			(void)snprintf(detail, sizeof(detail), "invalid %s %s",
+				       is_user ? "user" : "group", what);
+		else
+			(void)snprintf(detail, sizeof(detail), "cannot look up %s", what);
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, detail);
 		goto out;
 	}
 
 	rule = policy_match(s->policy, &c->cred, target.uid, path, sr->argv);
 	if (rule)
-		(void)snprintf(detail, sizeof(detail), "%s as %s: rule %s:%u", path, target.name,
-			       s->policy->path, rule->line);
-	else
-		(void)snprintf(detail, sizeof(detail), "%s as %s: no matching rule", path,
-			       target.name);
+		(void)snprintf(location, sizeof(location), "%s:%u", s->policy->path, rule->line);
 	if (!rule || !rule->permit) {
-		audit_decision(&subj, false, detail);
+		audit_decision(&subj, false, rule ? location : NULL);
+		(void)snprintf(detail, sizeof(detail), "%s as %s: %s%s", path, target.name,
+			       rule ? "rule " : "no matching rule", rule ? location : "");
 		conn_reply_failed(c, req->id, SPAWND__V1__STAGE__STAGE_POLICY, EPERM, detail);
 		goto out;
 	}
-	audit_decision(&subj, true, detail);
+	audit_decision(&subj, true, location);
 	/* path is handed over below; later audit lines do not need it. */
 	subj.exec_path = NULL;
 
 	r = env_build(rule, &target, c->cred.uid, c->user_name, sr->env_inherit, sr->env_set,
 		      &envp, &refused);
 	if (r < 0) {
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, refused ? refused : "environment");
+		if (r == -EPERM && refused)
+			(void)snprintf(detail, sizeof(detail), "setenv %s: not allowed by policy",
+				       refused);
+		else
+			(void)snprintf(detail, sizeof(detail), "cannot build the environment");
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, detail);
 		goto out;
 	}
 

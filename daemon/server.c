@@ -17,6 +17,7 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <systemd/sd-daemon.h>
 
 #include "config.h"
 #include "conn.h"
@@ -177,16 +178,68 @@ server_reload(struct server *s)
 {
 	struct policy *p = NULL;
 	_cleanup_free_ char *error = NULL;
+	struct timespec now;
 	int r;
 
+	/* MONOTONIC_USEC lets systemd >= 253 (Type=notify-reload) match the
+	 * RELOADING=1 to this reload; older versions ignore it. */
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	(void)sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+			 (unsigned long long)now.tv_sec * 1000000ull +
+				 (unsigned long long)now.tv_nsec / 1000ull);
 	r = config_load(s->config_path, true, warn_config, NULL, &p, &error);
 	if (r < 0) {
 		log_error("Reload failed, keeping the old policy: %s", error ? error : "");
+		(void)sd_notify(0, "READY=1\nSTATUS=Reload failed, the old policy stays in force");
+		s->last_status[0] = '\0';
 		return r;
 	}
 	(void)policy_free(s->policy);
 	s->policy = p;
 	log_notice("Reloaded the policy from %s (%zu rules)", s->config_path, p->n_rules);
+	(void)sd_notify(0, "READY=1");
+	return 0;
+}
+
+static void
+on_notify_tick(evutil_socket_t fd, short what, void *userdata)
+{
+	struct server *s = userdata;
+	char status[sizeof(s->last_status)];
+
+	(void)fd;
+	(void)what;
+	if (s->watchdog)
+		(void)sd_notify(0, "WATCHDOG=1");
+	(void)snprintf(status, sizeof(status), "%u connections, %u live children, %llu spawns",
+		       s->n_conns, s->n_children, (unsigned long long)s->n_spawns);
+	if (strcmp(status, s->last_status) != 0) {
+		(void)sd_notifyf(0, "STATUS=%s", status);
+		memcpy(s->last_status, status, sizeof(status));
+	}
+}
+
+int
+server_start_notify(struct server *s)
+{
+	struct timeval tick = {.tv_sec = 1};
+	uint64_t watchdog_usec = 0;
+	const char *e = getenv("NOTIFY_SOCKET");
+
+	if (!e || !*e)
+		return 0;
+	if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+		s->watchdog = true;
+		/* Ping at half the interval, and at least once a second for STATUS. */
+		if (watchdog_usec / 2 < 1000000) {
+			tick.tv_sec = 0;
+			tick.tv_usec = (suseconds_t)(watchdog_usec / 2);
+		}
+	}
+	s->notify_tick = event_new(s->base, -1, EV_PERSIST, on_notify_tick, s);
+	if (!s->notify_tick || event_add(s->notify_tick, &tick) < 0)
+		return log_error_errno(ENOMEM, "Failed to set up the notify timer");
+	on_notify_tick(-1, 0, s);
 	return 0;
 }
 
@@ -205,6 +258,7 @@ server_stop(struct server *s)
 	if (s->stopping)
 		return;
 	s->stopping = true;
+	(void)sd_notify(0, "STOPPING=1");
 	(void)evconnlistener_disable(s->listener);
 	(void)event_del(s->accept_retry);
 	if (s->idle_check)
@@ -297,6 +351,8 @@ server_free(struct server *s)
 		event_free(s->stop_deadline);
 	if (s->idle_check)
 		event_free(s->idle_check);
+	if (s->notify_tick)
+		event_free(s->notify_tick);
 	if (s->sig_term)
 		event_free(s->sig_term);
 	if (s->sig_int)

@@ -37,6 +37,9 @@ struct server {
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *stop_deadline;
 	struct event *idle_check;
+	struct event *notify_tick; /* STATUS= and WATCHDOG=1, under systemd only */
+	bool watchdog;
+	char last_status[128];
 	unsigned exit_idle_sec; /* 0 = never */
 	struct timespec last_busy;
 
@@ -79,6 +82,13 @@ void server_maybe_exit(struct server *s);
 /* With exit_idle_sec set: check once a second whether the daemon has had no
  * connection and no child for that long, and stop if so. */
 int server_start_idle_timer(struct server *s);
+
+/*
+ * Under a service manager (NOTIFY_SOCKET set): send STATUS= (connections,
+ * live children, spawns so far) when it changed, and WATCHDOG=1 at half the
+ * WatchdogSec= interval. Without NOTIFY_SOCKET nothing is scheduled.
+ */
+int server_start_notify(struct server *s);
 
 /* Reload the policy from config_path; the old one stays on any error. */
 int server_reload(struct server *s);
