@@ -98,7 +98,7 @@ client_spawn_release(struct spawnd_client *c, struct client_spawn *s)
 	if (!s->collected && !(final && (s->cb || s->discard)))
 		return;
 	spawn_unlink(c, s);
-	free(s->result.detail);
+	client_result_done(&s->result);
 	free(s);
 }
 
@@ -393,12 +393,45 @@ failed_stage(const Spawnd__V1__Failed *f)
 }
 
 /*
- * Apply one reply. Replies to ids we do not know (a spawn whose result
- * was already collected, a signal sent with spawnd_signal_async()) are
- * dropped. Returns 1 when a callback or waiter got something, else 0.
+ * Check the fds that came with a reply; on success *ret_pidfd is the one
+ * fd the reply may carry (or -EBADF). Exactly one kind of reply carries an
+ * fd: a Started that says so (Started.pidfd), for a spawn that asked for a
+ * pidfd and has not started yet, with exactly one fd attached. Anything
+ * else is a protocol error: every fd that came is closed and -EBADMSG
+ * returned, so that nothing unexpected lingers in the caller's fd table.
  */
 static int
-dispatch(struct spawnd_client *c, const Spawnd__V1__Reply *m)
+reply_take_fds(struct spawnd_client *c, const Spawnd__V1__Reply *m, int *fds, size_t n_fds,
+	       int *ret_pidfd)
+{
+	bool announced = m->body_case == SPAWND__V1__REPLY__BODY_STARTED && m->started->has_pidfd &&
+			 m->started->pidfd;
+	struct client_spawn *s;
+
+	*ret_pidfd = -EBADF;
+	if (!announced) {
+		if (n_fds == 0)
+			return 0;
+		goto bad;
+	}
+	s = m->id != 0 ? client_spawn_find(c, m->id) : NULL;
+	if (n_fds != 1 || !s || !s->want_pidfd || s->result.state != SPAWND_STATE_PENDING)
+		goto bad;
+	*ret_pidfd = fds[0];
+	return 0;
+bad:
+	wire_close_fds(fds, n_fds);
+	return -EBADMSG;
+}
+
+/*
+ * Apply one reply. Replies to ids we do not know (a spawn whose result
+ * was already collected, a signal sent with spawnd_signal_async()) are
+ * dropped. *pidfd (from reply_take_fds()) is reset to -EBADF when a result
+ * took it. Returns 1 when a callback or waiter got something, else 0.
+ */
+static int
+dispatch_reply(struct spawnd_client *c, const Spawnd__V1__Reply *m, int *pidfd)
 {
 	struct client_spawn *s;
 	struct client_signal *sig;
@@ -429,6 +462,9 @@ dispatch(struct spawnd_client *c, const Spawnd__V1__Reply *m)
 				return 0;
 			r->state = SPAWND_STATE_STARTED;
 			r->pid = m->started->pid;
+			/* The result owns it from here (reply_take_fds checked it). */
+			r->pidfd = *pidfd;
+			*pidfd = -EBADF;
 			break;
 		case SPAWND__V1__REPLY__BODY_FAILED:
 			result_set_failed(r, failed_stage(m->failed), failed_errnum(m->failed),
@@ -455,6 +491,17 @@ dispatch(struct spawnd_client *c, const Spawnd__V1__Reply *m)
 		return 1;
 	}
 	return 0;
+}
+
+/* Apply one reply that may carry a pidfd; a pidfd nobody took is closed. */
+static int
+dispatch(struct spawnd_client *c, const Spawnd__V1__Reply *m, int pidfd)
+{
+	int n = dispatch_reply(c, m, &pidfd);
+
+	if (pidfd >= 0)
+		(void)close(pidfd);
+	return n;
 }
 
 /* ---- connection ---- */
@@ -529,7 +576,7 @@ spawnd_client_close(spawnd_client *c)
 		struct client_spawn *s = c->spawns;
 
 		c->spawns = s->next;
-		free(s->result.detail);
+		client_result_done(&s->result);
 		free(s);
 	}
 	while (c->signals) {
@@ -580,6 +627,7 @@ spawnd_client_process(spawnd_client *c)
 		Spawnd__V1__Reply *m = NULL;
 		int fds[SPAWND_MAX_FDS];
 		size_t len = 0, n_fds = 0;
+		int pidfd = -EBADF;
 		int r;
 
 		r = wire_recv(c->fd, c->rbuf, SPAWND_MAX_MESSAGE_BYTES + 1, &len, fds, &n_fds);
@@ -607,22 +655,24 @@ spawnd_client_process(spawnd_client *c)
 			connection_lost(c, -r);
 			break;
 		}
-		if (n_fds > 0) {
-			/*
-			 * Replies never carry fds in this protocol version. Close
-			 * them rather than leak them, and stop trusting the
-			 * stream: fail closed.
-			 */
-			wire_close_fds(fds, n_fds);
-			connection_lost(c, EBADMSG);
-			break;
-		}
 		r = wire_reply_unpack(c->rbuf, len, &m);
 		if (r < 0) {
+			wire_close_fds(fds, n_fds);
 			connection_lost(c, -r);
 			break;
 		}
-		n += dispatch(c, m);
+		/*
+		 * Only a Started we asked a pidfd for may carry an fd. Anything
+		 * else with an fd means we no longer understand the stream:
+		 * close what came and fail closed.
+		 */
+		r = reply_take_fds(c, m, fds, n_fds, &pidfd);
+		if (r < 0) {
+			wire_reply_free(m);
+			connection_lost(c, -r);
+			break;
+		}
+		n += dispatch(c, m, pidfd);
 		wire_reply_free(m);
 	}
 
@@ -684,8 +734,18 @@ client_run_until(struct spawnd_client *c, bool (*done)(struct spawnd_client *c, 
 
 /* ---- results ---- */
 
+void
+client_result_done(struct spawnd_result *r)
+{
+	free(r->detail);
+	r->detail = NULL;
+	if (r->pidfd >= 0)
+		(void)close(r->pidfd);
+	r->pidfd = -EBADF;
+}
+
 struct spawnd_result *
-client_result_dup(const struct spawnd_result *r)
+client_result_copy(struct spawnd_result *r, bool take_pidfd)
 {
 	struct spawnd_result *copy = malloc(sizeof(*copy));
 
@@ -693,21 +753,49 @@ client_result_dup(const struct spawnd_result *r)
 		return NULL;
 	*copy = *r;
 	copy->detail = NULL;
+	copy->pidfd = -EBADF;
 	if (r->detail) {
 		copy->detail = strdup(r->detail);
 		if (!copy->detail) {
 			free(copy);
+			errno = ENOMEM;
 			return NULL;
+		}
+	}
+	if (r->pidfd >= 0) {
+		if (take_pidfd) {
+			copy->pidfd = r->pidfd;
+			r->pidfd = -EBADF;
+		} else {
+			/* >= 3, close-on-exec: never stdio, never inherited. */
+			copy->pidfd = fcntl(r->pidfd, F_DUPFD_CLOEXEC, 3);
+			if (copy->pidfd < 0) {
+				int saved = errno;
+
+				free(copy->detail);
+				free(copy);
+				errno = saved;
+				return NULL;
+			}
 		}
 	}
 	return copy;
 }
 
+struct spawnd_result *
+client_result_dup(const struct spawnd_result *r)
+{
+	/* Without take_pidfd the source is only read. */
+	return client_result_copy((struct spawnd_result *)r, false);
+}
+
 SPAWND_EXPORT spawnd_result *
 spawnd_result_dup(const spawnd_result *r)
 {
-	if (!r)
+	if (!r) {
+		errno = EINVAL;
 		return NULL;
+	}
 	return client_result_dup(r);
 }
 
@@ -716,9 +804,31 @@ spawnd_result_free(spawnd_result *r)
 {
 	if (!r)
 		return NULL;
-	free(r->detail);
+	client_result_done(r);
 	free(r);
 	return NULL;
+}
+
+SPAWND_EXPORT int
+spawnd_result_get_pidfd(const spawnd_result *r)
+{
+	if (!r)
+		return -EINVAL;
+	return r->pidfd >= 0 ? r->pidfd : -ENODATA;
+}
+
+SPAWND_EXPORT int
+spawnd_result_take_pidfd(spawnd_result *r)
+{
+	int fd;
+
+	if (!r)
+		return -EINVAL;
+	if (r->pidfd < 0)
+		return -ENODATA;
+	fd = r->pidfd;
+	r->pidfd = -EBADF;
+	return fd;
 }
 
 SPAWND_EXPORT uint64_t

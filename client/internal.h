@@ -36,8 +36,11 @@ struct spawnd_options {
 	size_t n_env_inherit;
 	char **env_set;
 	size_t n_env_set;
-	bool keep;
-	uint64_t timeout_ms; /* 0: none */
+	spawnd_on_disconnect on_disconnect; /* TERMINATE is not sent: the default */
+	uint64_t timeout_ms;		    /* 0: none */
+	bool has_kill_grace;		    /* else the daemon's default */
+	uint64_t kill_grace_ms;
+	bool want_pidfd;
 };
 
 /* One reply about one spawn, as the public getters see it. */
@@ -56,6 +59,11 @@ struct spawnd_result {
 	uint64_t sys_cpu_usec;
 	uint64_t max_rss_kb;
 	uint64_t wall_usec;
+	/*
+	 * The child's pidfd (want_pidfd), owned by this result, or -EBADF.
+	 * Every result is created with -EBADF here: 0 would be a valid fd.
+	 */
+	int pidfd;
 };
 
 /*
@@ -76,6 +84,7 @@ struct client_spawn {
 	spawnd_spawn_cb cb;
 	void *userdata;
 	struct spawnd_result result; /* result.id is the request id */
+	bool want_pidfd;	     /* Started may (and should) carry a pidfd */
 	unsigned waiters;
 	unsigned busy;
 	bool collected; /* the final result was handed to a waiter */
@@ -144,6 +153,14 @@ int client_run_until(struct spawnd_client *c, bool (*done)(struct spawnd_client 
 		     void *data, uint64_t deadline);
 uint64_t client_now_usec(void);
 uint64_t client_deadline(uint64_t timeout_usec);
+/*
+ * Copy a result. take_pidfd: move the pidfd into the copy (the source then
+ * has none); else the copy gets its own duplicate. NULL on ENOMEM or when
+ * the pidfd cannot be duplicated (errno set).
+ */
+struct spawnd_result *client_result_copy(struct spawnd_result *r, bool take_pidfd);
 struct spawnd_result *client_result_dup(const struct spawnd_result *r);
+/* Free what a result owns (detail, pidfd), not the result itself. */
+void client_result_done(struct spawnd_result *r);
 
 #endif

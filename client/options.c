@@ -257,7 +257,56 @@ spawnd_options_set_keep(spawnd_options *o, int keep)
 {
 	if (!o)
 		return -EINVAL;
-	o->keep = keep != 0;
+	o->on_disconnect = keep ? SPAWND_ON_DISCONNECT_KEEP : SPAWND_ON_DISCONNECT_TERMINATE;
+	return 0;
+}
+
+SPAWND_EXPORT int
+spawnd_options_set_on_disconnect(spawnd_options *o, spawnd_on_disconnect how)
+{
+	if (!o)
+		return -EINVAL;
+	switch (how) {
+	case SPAWND_ON_DISCONNECT_TERMINATE:
+	case SPAWND_ON_DISCONNECT_KEEP:
+	case SPAWND_ON_DISCONNECT_HANGUP:
+		o->on_disconnect = how;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* The public maximum must be the daemon's cap, or valid requests get refused. */
+_Static_assert(SPAWND_KILL_GRACE_MAX_USEC == SPAWND_MAX_KILL_GRACE_MS * 1000,
+	       "SPAWND_KILL_GRACE_MAX_USEC differs from the wire cap");
+
+SPAWND_EXPORT int
+spawnd_options_set_kill_grace(spawnd_options *o, uint64_t grace_usec)
+{
+	uint64_t ms;
+
+	if (!o)
+		return -EINVAL;
+	if (grace_usec == SPAWND_KILL_GRACE_DEFAULT) {
+		o->has_kill_grace = false;
+		o->kill_grace_ms = 0;
+		return 0;
+	}
+	if (grace_usec > SPAWND_KILL_GRACE_MAX_USEC)
+		return -EINVAL;
+	/* Round up, like the time limit: a grace is never shorter than asked. */
+	ms = grace_usec / 1000 + (grace_usec % 1000 != 0);
+	o->has_kill_grace = true;
+	o->kill_grace_ms = ms;
+	return 0;
+}
+
+SPAWND_EXPORT int
+spawnd_options_set_want_pidfd(spawnd_options *o, int want)
+{
+	if (!o)
+		return -EINVAL;
+	o->want_pidfd = want != 0;
 	return 0;
 }
 

@@ -93,13 +93,25 @@ spawn_pack(const spawnd_options *o, uint64_t id, uint8_t **ret_buf, size_t *ret_
 	sp.env_inherit = bytes_fill(sp.groups + o->n_groups, o->env_inherit, o->n_env_inherit);
 	sp.n_env_set = o->n_env_set;
 	sp.env_set = bytes_fill(sp.env_inherit + o->n_env_inherit, o->env_set, o->n_env_set);
-	if (o->keep) {
+	/* Only what differs from the daemon's defaults is sent, so that a
+	 * plain request stays readable by any daemon of this major version. */
+	if (o->on_disconnect != SPAWND_ON_DISCONNECT_TERMINATE) {
 		sp.has_on_disconnect = true;
-		sp.on_disconnect = SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_KEEP;
+		sp.on_disconnect = o->on_disconnect == SPAWND_ON_DISCONNECT_KEEP
+					   ? SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_KEEP
+					   : SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_HANGUP;
 	}
 	if (o->timeout_ms > 0) {
 		sp.has_timeout_ms = true;
 		sp.timeout_ms = o->timeout_ms;
+	}
+	if (o->has_kill_grace) {
+		sp.has_kill_grace_ms = true;
+		sp.kill_grace_ms = o->kill_grace_ms;
+	}
+	if (o->want_pidfd) {
+		sp.has_want_pidfd = true;
+		sp.want_pidfd = true;
 	}
 
 	req.version = SPAWND_PROTOCOL_VERSION;
@@ -153,6 +165,8 @@ spawnd_spawn_async(spawnd_client *c, const spawnd_options *o, spawnd_spawn_cb cb
 	s->result.state = SPAWND_STATE_PENDING;
 	s->result.pid = -1;
 	s->result.exit_code = -1;
+	s->result.pidfd = -EBADF;
+	s->want_pidfd = o->want_pidfd;
 
 	/* client_submit takes buf in every case; no callback runs inside it. */
 	r = client_submit(c, id, buf, len, fds, o->n_fds);
@@ -238,7 +252,8 @@ spawnd_spawn(spawnd_client *c, const spawnd_options *o, uint64_t timeout_usec, s
 		return r;
 	}
 
-	res = client_result_dup(&s->result);
+	/* The caller owns the pidfd from here, with the result. */
+	res = client_result_copy(&s->result, true);
 	if (!res) {
 		s->discard = true;
 		client_spawn_release(c, s);
@@ -254,6 +269,7 @@ spawnd_spawn(spawnd_client *c, const spawnd_options *o, uint64_t timeout_usec, s
 			.state = SPAWND_STATE_STARTED,
 			.pid = res->pid,
 			.exit_code = -1,
+			.pidfd = res->pidfd,
 		};
 
 		free(res->detail);
@@ -295,7 +311,8 @@ spawnd_wait(spawnd_client *c, uint64_t id, uint64_t timeout_usec, spawnd_result 
 		client_spawn_release(c, s);
 		return r;
 	}
-	res = client_result_dup(&s->result);
+	/* A pidfd nobody took yet goes with the final result. */
+	res = client_result_copy(&s->result, true);
 	if (!res) {
 		client_spawn_release(c, s);
 		return -ENOMEM;

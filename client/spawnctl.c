@@ -528,7 +528,8 @@ print_report(const struct ctl *ctl, const spawnd_result *r)
 	if (ctl->json) {
 		fputc('{', stderr);
 		if (signo > 0)
-			fprintf(stderr, "\"signal\":%d", signo);
+			fprintf(stderr, "\"signal\":%d,\"core_dumped\":%s", signo,
+				spawnd_result_get_core_dumped(r) ? "true" : "false");
 		else
 			fprintf(stderr, "\"exit_code\":%d", spawnd_result_get_exit_code(r));
 		fprintf(stderr,

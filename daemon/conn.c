@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +35,15 @@
 /* Datagrams handled per wakeup, so one busy client cannot starve others. */
 #define CONN_BURST 32
 
+/*
+ * One unsent reply. fd (-EBADF when none) is our own duplicate that rides
+ * on the reply as SCM_RIGHTS; it is closed once sent, or when the reply is
+ * dropped with the connection.
+ */
 struct outmsg {
 	uint8_t *buf;
 	size_t len;
+	int fd;
 	struct outmsg *next;
 };
 
@@ -45,14 +52,23 @@ struct outmsg {
 static uint8_t recv_buf[SPAWND_MAX_MESSAGE_BYTES + 1];
 
 static void
+outmsg_free(struct conn *c, struct outmsg *m)
+{
+	if (m->fd >= 0)
+		c->n_out_fds--;
+	(void)safe_close(m->fd);
+	free(m->buf);
+	free(m);
+}
+
+static void
 outmsg_free_all(struct conn *c)
 {
 	while (c->out_head) {
 		struct outmsg *m = c->out_head;
 
 		c->out_head = m->next;
-		free(m->buf);
-		free(m);
+		outmsg_free(c, m);
 	}
 	c->out_tail = NULL;
 	c->n_out = 0;
@@ -64,7 +80,8 @@ flush(struct conn *c)
 {
 	while (c->out_head) {
 		struct outmsg *m = c->out_head;
-		int r = wire_send(c->fd, m->buf, m->len, NULL, 0);
+		int r = wire_send(c->fd, m->buf, m->len, m->fd >= 0 ? &m->fd : NULL,
+				  m->fd >= 0 ? 1 : 0);
 
 		if (r == -EAGAIN)
 			break;
@@ -78,8 +95,8 @@ flush(struct conn *c)
 		if (!c->out_head)
 			c->out_tail = NULL;
 		c->n_out--;
-		free(m->buf);
-		free(m);
+		/* The kernel holds its own reference to a sent fd: ours goes. */
+		outmsg_free(c, m);
 	}
 	if (c->out_head)
 		(void)event_add(c->ev_write, NULL);
@@ -87,9 +104,14 @@ flush(struct conn *c)
 		(void)event_del(c->ev_write);
 }
 
+/*
+ * Queue a reply and try to send. Takes fd (-EBADF for none): it rides on the
+ * reply and is closed on every path.
+ */
 static void
-queue_reply(struct conn *c, Spawnd__V1__Reply *reply)
+queue_reply(struct conn *c, Spawnd__V1__Reply *reply, int fd)
 {
+	_cleanup_close_ int owned_fd = fd;
 	struct outmsg *m;
 	uint8_t *buf;
 	size_t len;
@@ -105,7 +127,8 @@ queue_reply(struct conn *c, Spawnd__V1__Reply *reply)
 		conn_close_later(c);
 		return;
 	}
-	if (c->n_out >= SPAWND_MAX_QUEUED_REPLIES) {
+	if (c->n_out >= SPAWND_MAX_QUEUED_REPLIES ||
+	    (owned_fd >= 0 && c->n_out_fds >= SPAWND_MAX_QUEUED_FDS)) {
 		log_warning("Client pid %d does not read its replies, closing", (int)c->cred.pid);
 		free(buf);
 		conn_close_later(c);
@@ -119,6 +142,9 @@ queue_reply(struct conn *c, Spawnd__V1__Reply *reply)
 	}
 	m->buf = buf;
 	m->len = len;
+	m->fd = TAKE_FD(owned_fd);
+	if (m->fd >= 0)
+		c->n_out_fds++;
 	if (c->out_tail)
 		c->out_tail->next = m;
 	else
@@ -129,16 +155,38 @@ queue_reply(struct conn *c, Spawnd__V1__Reply *reply)
 }
 
 void
-conn_reply_started(struct conn *c, uint64_t id, pid_t pid)
+conn_reply_started(struct conn *c, uint64_t id, pid_t pid, int pidfd)
 {
 	Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
 	Spawnd__V1__Started started = SPAWND__V1__STARTED__INIT;
+	int fd = -EBADF;
 
+	if (!c || c->closing)
+		return;
+	if (pidfd >= 0) {
+		/*
+		 * Our own duplicate rides in the queue: the child's pidfd is
+		 * closed when it is reaped, which may happen before the reply
+		 * leaves. The duplicate shares the open file description; the
+		 * daemon only polls it and sends signals through it, neither
+		 * of which a client can disturb via its file status flags.
+		 */
+		fd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			log_warning_errno(errno,
+					  "Failed to duplicate the pidfd of child %d for client "
+					  "pid %d, sending Started without it: %m",
+					  (int)pid, (int)c->cred.pid);
+	}
 	started.pid = pid;
+	if (fd >= 0) {
+		started.has_pidfd = true;
+		started.pidfd = true;
+	}
 	reply.id = id;
 	reply.body_case = SPAWND__V1__REPLY__BODY_STARTED;
 	reply.started = &started;
-	queue_reply(c, &reply);
+	queue_reply(c, &reply, fd);
 }
 
 void
@@ -153,7 +201,7 @@ conn_reply_failed(struct conn *c, uint64_t id, int stage, int error, const char 
 	reply.id = id;
 	reply.body_case = SPAWND__V1__REPLY__BODY_FAILED;
 	reply.failed = &failed;
-	queue_reply(c, &reply);
+	queue_reply(c, &reply, -EBADF);
 }
 
 static uint64_t
@@ -190,7 +238,7 @@ conn_reply_exited(struct conn *c, uint64_t id, pid_t pid, int status, const stru
 	reply.id = id;
 	reply.body_case = SPAWND__V1__REPLY__BODY_EXITED;
 	reply.exited = &exited;
-	queue_reply(c, &reply);
+	queue_reply(c, &reply, -EBADF);
 }
 
 void
@@ -202,7 +250,7 @@ conn_reply_signal_sent(struct conn *c, uint64_t id)
 	reply.id = id;
 	reply.body_case = SPAWND__V1__REPLY__BODY_SIGNAL_SENT;
 	reply.signal_sent = &sent;
-	queue_reply(c, &reply);
+	queue_reply(c, &reply, -EBADF);
 }
 
 static void

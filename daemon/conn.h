@@ -36,6 +36,7 @@ struct conn {
 
 	struct outmsg *out_head, *out_tail;
 	unsigned n_out;
+	unsigned n_out_fds; /* queued replies that hold an fd (SPAWND_MAX_QUEUED_FDS) */
 
 	bool closing;
 	struct conn *prev, *next;
@@ -48,8 +49,15 @@ struct conn *conn_free(struct conn *c);
 /* Mark for closing and free from a fresh loop iteration. */
 void conn_close_later(struct conn *c);
 
-/* Replies. A NULL conn (client gone) is ignored. */
-void conn_reply_started(struct conn *c, uint64_t id, pid_t pid);
+/*
+ * Replies. A NULL conn (client gone) is ignored. Replies go out in the order
+ * they are made; one that does not fit the client's queue waits in ours.
+ *
+ * conn_reply_started: pidfd >= 0 sends a close-on-exec duplicate of it with
+ * the reply (want_pidfd); the caller keeps its own pidfd. If no duplicate
+ * can be made, Started goes without one and says so (Started.pidfd unset).
+ */
+void conn_reply_started(struct conn *c, uint64_t id, pid_t pid, int pidfd);
 void conn_reply_failed(struct conn *c, uint64_t id, int stage, int error, const char *detail);
 void conn_reply_exited(struct conn *c, uint64_t id, pid_t pid, int status,
 		       const struct rusage *ru, uint64_t wall_usec, bool timed_out);

@@ -168,8 +168,7 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 			goto out;
 		}
 		r = reaper_add(s->reaper, c, c->cred.uid, c->cred.pid, req->id, pid, pidfd, errpipe,
-			       TAKE_PTR(exec_path), TAKE_PTR(cwd), TAKE_PTR(target_name),
-			       sr->on_disconnect, sr->timeout_usec);
+			       TAKE_PTR(exec_path), TAKE_PTR(cwd), TAKE_PTR(target_name), sr);
 		if (r < 0) {
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_FORK, r, "cannot track child");
 			goto out;
@@ -189,17 +188,26 @@ handle_signal(struct conn *c, const struct request *req)
 		.id = req->id,
 	};
 	struct child *child = reaper_find_by_id(c, req->signal.spawn_id);
+	char detail[128];
 	int r;
 
 	/* Only this connection's children, and only until they are reaped
-	 * (reaped children leave the list), so no pid can be reused under us. */
+	 * (reaped children leave the list), so no pid can be reused under us.
+	 * Another connection's child, a finished one and an id never used
+	 * all get the same answer: nothing about other clients leaks. */
 	if (!child) {
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_SIGNAL, ESRCH, "no such child");
+		(void)snprintf(detail, sizeof(detail),
+			       "spawn %llu is not a running child of this connection",
+			       (unsigned long long)req->signal.spawn_id);
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_SIGNAL, ESRCH, detail);
 		return;
 	}
 	r = child_signal(child, req->signal.signo, req->signal.process_group);
 	if (r < 0) {
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_SIGNAL, r, "");
+		(void)snprintf(detail, sizeof(detail), "signal %d to %s %d", req->signal.signo,
+			       req->signal.process_group ? "process group" : "pid",
+			       (int)child->pid);
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_SIGNAL, r, detail);
 		return;
 	}
 	log_debug("Client pid %d: signal %d sent to child %d%s", (int)c->cred.pid,

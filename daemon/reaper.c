@@ -148,6 +148,15 @@ child_free(struct child *c)
 	free(c);
 }
 
+static struct timeval
+usec_to_timeval(uint64_t usec)
+{
+	return (struct timeval){
+		.tv_sec = (time_t)(usec / 1000000u),
+		.tv_usec = (suseconds_t)(usec % 1000000u),
+	};
+}
+
 static uint64_t
 usec_since(const struct timespec *t0)
 {
@@ -193,7 +202,9 @@ errpipe_process(struct child *c)
 	if (r == 0) {
 		c->exec_ok = true;
 		audit_started(&subj, c->pid);
-		conn_reply_started(c->owner, c->id, c->pid);
+		/* The pidfd is still open here even when the child was just
+		 * reaped (child_collect), so the client always gets one. */
+		conn_reply_started(c->owner, c->id, c->pid, c->want_pidfd ? c->pidfd : -EBADF);
 		return true;
 	}
 	if (r < 0) {
@@ -303,16 +314,29 @@ static void
 on_timer(evutil_socket_t fd, short what, void *userdata)
 {
 	struct child *c = userdata;
+	uint64_t elapsed;
 
 	(void)fd;
 	(void)what;
 	if (c->terminating) {
-		log_notice("Child %d did not exit %d s after SIGTERM, sending SIGKILL", (int)c->pid,
-			   SPAWND_KILL_GRACE_SEC);
+		log_notice("Child %d did not exit %llu ms after SIGTERM, sending SIGKILL",
+			   (int)c->pid, (unsigned long long)(c->grace_armed_usec / 1000));
 		(void)pidfd_signal(c->pidfd, SIGKILL);
 		return;
 	}
-	/* The run-time limit fired. */
+	/*
+	 * The run-time limit fired. libevent's clock may be coarse
+	 * (CLOCK_MONOTONIC_COARSE, a tick behind), so it can fire a little
+	 * early: the limit is a promise about the child's wall time, so wait
+	 * out the rest rather than terminate too soon.
+	 */
+	elapsed = usec_since(&c->started_at);
+	if (elapsed < c->timeout_usec) {
+		struct timeval rest = usec_to_timeval(c->timeout_usec - elapsed + 1000);
+
+		if (event_add(c->ev_timer, &rest) == 0)
+			return;
+	}
 	log_notice("Child %d reached its time limit, terminating", (int)c->pid);
 	c->timed_out = true;
 	child_terminate(c);
@@ -353,7 +377,7 @@ reaper_free(struct reaper *r)
 int
 reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_pid, uint64_t id,
 	   pid_t pid, int pidfd, int errpipe, char *exec_path, char *cwd, char *target,
-	   enum on_disconnect on_disconnect, uint64_t timeout_usec)
+	   const struct spawn_request *sr)
 {
 	struct server *s = r->server;
 	struct uid_usage *u;
@@ -384,8 +408,10 @@ reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_
 		.exec_path = exec_path,
 		.cwd = cwd,
 		.target = target,
-		.on_disconnect = on_disconnect,
-		.timeout_usec = timeout_usec,
+		.on_disconnect = sr->on_disconnect,
+		.timeout_usec = sr->timeout_usec,
+		.kill_grace_usec = sr->kill_grace_usec,
+		.want_pidfd = sr->want_pidfd,
 	};
 	(void)clock_gettime(CLOCK_MONOTONIC, &c->started_at);
 
@@ -409,11 +435,8 @@ reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_
 	if (!c->ev_pidfd || !c->ev_errpipe || !c->ev_timer || event_add(c->ev_pidfd, NULL) < 0 ||
 	    event_add(c->ev_errpipe, NULL) < 0)
 		goto fail;
-	if (timeout_usec > 0) {
-		struct timeval tv = {
-			.tv_sec = (time_t)(timeout_usec / 1000000),
-			.tv_usec = (suseconds_t)(timeout_usec % 1000000),
-		};
+	if (c->timeout_usec > 0) {
+		struct timeval tv = usec_to_timeval(c->timeout_usec);
 
 		if (event_add(c->ev_timer, &tv) < 0)
 			goto fail;
@@ -449,11 +472,22 @@ child_signal(struct child *c, int signo, bool process_group)
 void
 child_terminate(struct child *c)
 {
-	struct timeval grace = {.tv_sec = SPAWND_KILL_GRACE_SEC};
+	const uint64_t stop_grace = (uint64_t)SPAWND_KILL_GRACE_SEC * 1000000u;
+	struct timeval grace;
 	int r;
 
 	if (c->terminating)
 		return;
+	/*
+	 * A stopping daemon waits SPAWND_KILL_GRACE_SEC + 2 s for the children
+	 * it terminates (server_stop), so a longer per-request grace is cut
+	 * there rather than leaving a child that ignores SIGTERM behind.
+	 */
+	c->grace_armed_usec = c->kill_grace_usec;
+	if (c->reaper->server->stopping && c->grace_armed_usec > stop_grace)
+		c->grace_armed_usec = stop_grace;
+	grace = usec_to_timeval(c->grace_armed_usec);
+
 	r = pidfd_signal(c->pidfd, SIGTERM);
 	if (r < 0)
 		log_warning_errno(r, "Failed to send SIGTERM to child %d, ignoring: %m", (int)c->pid);
@@ -466,12 +500,49 @@ child_terminate(struct child *c)
 	}
 }
 
+/*
+ * Signal the child's process group like a terminal hangup does: signo to
+ * the whole group. Until the child's setsid() there is no group -pid (the
+ * kernel never hands out a pid that is still some group's id, and the pid
+ * is ours until we reap it), so kill() fails with ESRCH: then the signal
+ * goes to the child alone, through its pidfd. It is blocked in the child
+ * until just before execve, by which time the dispositions are default.
+ */
+static void
+group_signal(struct child *c, int signo)
+{
+	int r = kill(-c->pid, signo) < 0 ? -errno : 0;
+
+	if (r == -ESRCH)
+		r = pidfd_signal(c->pidfd, signo);
+	if (r < 0)
+		log_warning_errno(r, "Failed to send signal %d to child %d's group, ignoring: %m",
+				  signo, (int)c->pid);
+}
+
 void
 child_orphan(struct child *c)
 {
 	owner_unlink(c);
-	if (c->on_disconnect == ON_DISCONNECT_TERMINATE)
+	switch (c->on_disconnect) {
+	case ON_DISCONNECT_TERMINATE:
 		child_terminate(c);
+		break;
+	case ON_DISCONNECT_HANGUP:
+		/*
+		 * What the kernel does on a terminal hangup (tty_vhangup): SIGHUP,
+		 * then SIGCONT so that a stopped member sees the SIGHUP. No
+		 * escalation: a child that handles SIGHUP may live on, like a
+		 * nohup'ed job; its time limit still applies.
+		 */
+		log_debug("Client of child %d went away, hanging up its process group",
+			  (int)c->pid);
+		group_signal(c, SIGHUP);
+		group_signal(c, SIGCONT);
+		break;
+	case ON_DISCONNECT_KEEP:
+		break;
+	}
 }
 
 unsigned
@@ -486,4 +557,27 @@ reaper_orphan_all(struct reaper *r)
 	for (unsigned i = 0; i < REAPER_BUCKETS; i++)
 		for (struct child *c = r->buckets[i]; c; c = c->hash_next)
 			child_orphan(c);
+}
+
+void
+reaper_stop(struct reaper *r)
+{
+	const uint64_t stop_grace = (uint64_t)SPAWND_KILL_GRACE_SEC * 1000000u;
+
+	/*
+	 * Children whose client left earlier may be in a per-request grace of
+	 * up to SPAWND_MAX_KILL_GRACE_MS. The stopping daemon waits only
+	 * SPAWND_KILL_GRACE_SEC + 2 s, so cut those graces to the stop grace:
+	 * no child that ignores SIGTERM is left behind without its SIGKILL.
+	 */
+	for (unsigned i = 0; i < REAPER_BUCKETS; i++)
+		for (struct child *c = r->buckets[i]; c; c = c->hash_next) {
+			struct timeval grace = usec_to_timeval(stop_grace);
+
+			if (!c->terminating || c->grace_armed_usec <= stop_grace)
+				continue;
+			c->grace_armed_usec = stop_grace;
+			if (event_add(c->ev_timer, &grace) < 0)
+				(void)pidfd_signal(c->pidfd, SIGKILL);
+		}
 }

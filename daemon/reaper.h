@@ -45,6 +45,9 @@ struct child {
 
 	enum on_disconnect on_disconnect;
 	uint64_t timeout_usec;
+	uint64_t kill_grace_usec;  /* SIGTERM -> SIGKILL, as requested */
+	uint64_t grace_armed_usec; /* the grace actually armed (capped while stopping) */
+	bool want_pidfd;	   /* Started carries a duplicate of pidfd */
 	struct timespec started_at;
 
 	bool exec_done;       /* the errpipe said something (EOF or a record) */
@@ -59,11 +62,13 @@ struct reaper *reaper_free(struct reaper *r);
 
 /*
  * Track a freshly started child. Takes pidfd and errpipe, and the strings.
- * On failure the child is killed and reaped before returning -errno.
+ * The lifecycle settings (on_disconnect, time limit, kill grace, pidfd
+ * wanted) are copied from sr. On failure the child is killed (the SIGCHLD
+ * net reaps it) before returning -errno.
  */
 int reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_pid,
 	       uint64_t id, pid_t pid, int pidfd, int errpipe, char *exec_path, char *cwd,
-	       char *target, enum on_disconnect on_disconnect, uint64_t timeout_usec);
+	       char *target, const struct spawn_request *sr);
 
 /* The child of owner with spawn id, or NULL. */
 struct child *reaper_find_by_id(struct conn *owner, uint64_t id);
@@ -71,14 +76,21 @@ struct child *reaper_find_by_id(struct conn *owner, uint64_t id);
 /* Send a signal through the pidfd (or to the process group). 0 or -errno. */
 int child_signal(struct child *c, int signo, bool process_group);
 
-/* The owner went away: apply on_disconnect and forget the owner. */
+/*
+ * The owner went away (or the daemon stops): forget the owner and apply
+ * on_disconnect: terminate, hang up (SIGHUP + SIGCONT to the process group,
+ * once, no escalation: like a terminal hangup, the child may survive it),
+ * or keep. A time limit keeps running in every case.
+ */
 void child_orphan(struct child *c);
 
-/* SIGTERM now, SIGKILL after the grace period. */
+/* SIGTERM now, SIGKILL after the child's kill grace (capped while stopping). */
 void child_terminate(struct child *c);
 
 /* Children being terminated (stop waits for them). */
 unsigned reaper_terminating(const struct reaper *r);
+/* The daemon stops: cut longer kill graces already running to the stop grace. */
+void reaper_stop(struct reaper *r);
 /* All tracked children (for orphaning everything at stop). */
 void reaper_orphan_all(struct reaper *r);
 

@@ -280,6 +280,9 @@ decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
 		case SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_KEEP:
 			s->on_disconnect = ON_DISCONNECT_KEEP;
 			break;
+		case SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_HANGUP:
+			s->on_disconnect = ON_DISCONNECT_HANGUP;
+			break;
 		default:
 			*ret_error = "unknown on_disconnect";
 			return -EINVAL;
@@ -294,6 +297,17 @@ decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
 		}
 		s->timeout_usec = m->timeout_ms * 1000;
 	}
+
+	/* Capped: a stuck SIGTERM handler must not pin a child for long. */
+	s->kill_grace_usec = (uint64_t)SPAWND_KILL_GRACE_SEC * 1000000u;
+	if (m->has_kill_grace_ms) {
+		if (m->kill_grace_ms > SPAWND_MAX_KILL_GRACE_MS) {
+			*ret_error = "kill grace too long";
+			return -EINVAL;
+		}
+		s->kill_grace_usec = m->kill_grace_ms * 1000;
+	}
+	s->want_pidfd = m->has_want_pidfd && m->want_pidfd;
 	return 0;
 
 bad_string:

@@ -20,9 +20,11 @@ enum request_kind {
 	REQUEST_SIGNAL,
 };
 
+/* What happens to a child when its connection goes away (or the daemon stops). */
 enum on_disconnect {
-	ON_DISCONNECT_TERMINATE,
-	ON_DISCONNECT_KEEP,
+	ON_DISCONNECT_TERMINATE, /* SIGTERM, SIGKILL after the kill grace */
+	ON_DISCONNECT_KEEP,	 /* left running, detached */
+	ON_DISCONNECT_HANGUP,	 /* SIGHUP + SIGCONT to its process group, once */
 };
 
 /* Received fd number `index` (position in the SCM_RIGHTS array) -> child fd `target`. */
@@ -47,7 +49,9 @@ struct spawn_request {
 	char **env_set; /* NULL-terminated NAME=VALUE, well-formed, unique names */
 	size_t n_env_set;
 	enum on_disconnect on_disconnect;
-	uint64_t timeout_usec; /* 0 = none */
+	uint64_t timeout_usec;	  /* 0 = none */
+	uint64_t kill_grace_usec; /* SIGTERM -> SIGKILL; <= SPAWND_MAX_KILL_GRACE_MS */
+	bool want_pidfd;	  /* send the child's pidfd with Started */
 };
 
 struct signal_request {

@@ -267,6 +267,7 @@ server_stop(struct server *s)
 	/* Every connection goes; each child follows its on_disconnect. */
 	while (s->conns)
 		(void)conn_free(s->conns);
+	reaper_stop(s->reaper);
 
 	(void)event_add(s->stop_deadline, &deadline);
 	server_maybe_exit(s);

@@ -39,9 +39,22 @@
 #define SPAWND_MAX_CHILDREN 16384u           /* live children in total */
 #define SPAWND_MAX_CHILDREN_PER_UID 1024u    /* live children per client uid */
 #define SPAWND_MAX_QUEUED_REPLIES 4096u      /* unsent replies per connection */
+/*
+ * Unsent replies that hold an fd (a pidfd for Started) per connection: each
+ * is a daemon fd until the client reads, so a client that asks for pidfds
+ * and stops reading is dropped like one that lets replies pile up.
+ */
+#define SPAWND_MAX_QUEUED_FDS 256u
 
-/* Seconds between SIGTERM and SIGKILL for timeouts, disconnects and stop. */
+/*
+ * Seconds between SIGTERM and SIGKILL for timeouts, disconnects and stop,
+ * unless the request sets its own kill grace (Spawn.kill_grace_ms), which
+ * may not exceed SPAWND_MAX_KILL_GRACE_MS. A child that the daemon's stop
+ * terminates gets at most SPAWND_KILL_GRACE_SEC, so that stopping takes
+ * bounded time (server_stop waits SPAWND_KILL_GRACE_SEC + 2 s).
+ */
 #define SPAWND_KILL_GRACE_SEC 5
+#define SPAWND_MAX_KILL_GRACE_MS (60ull * 1000)
 
 #define SPAWND_DEFAULT_SOCKET "/run/spawnd.sock"
 #define SPAWND_SOCKET_ENV "SPAWND_SOCKET"

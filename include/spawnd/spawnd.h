@@ -6,14 +6,24 @@
  * once; each reply is dispatched to the callback of the spawn it belongs to.
  * The library is fd-based so that it can sit inside any event loop: poll
  * spawnd_client_get_fd() for spawnd_client_get_events() and call
- * spawnd_client_process() when it is ready. The synchronous calls are thin
- * layers over that same path.
+ * spawnd_client_process() when it is ready. The synchronous calls
+ * (spawnd_spawn(), spawnd_wait(), spawnd_signal()) are thin layers over that
+ * same path. Complete programs for poll(2), libevent and the synchronous API
+ * are in client/examples/ of the source tree.
  *
- * Conventions: functions that do something return >= 0 on success and a
- * negative errno on failure. Destructors accept NULL and return NULL. The
- * library never logs, never installs signal handlers, never spawns threads
- * and never calls exit(); it sends with MSG_NOSIGNAL. A handle is not
- * thread-safe: use one handle per thread or lock around it.
+ * Conventions, for every call below:
+ *  - Functions that do something return >= 0 on success and a negative
+ *    errno on failure; on failure, output parameters are left untouched.
+ *  - Every call validates its arguments: a NULL handle or an out-of-range
+ *    value is -EINVAL (getters return their documented "none" value).
+ *  - Destructors accept NULL and return NULL, so `x = x_free(x);` clears.
+ *  - Strings passed in are copied; strings returned are owned by the object
+ *    they came from and live as long as it does.
+ *  - Every fd the library creates or receives is close-on-exec.
+ *  - The library never logs, never installs signal handlers, never spawns
+ *    threads and never calls exit(); it sends with MSG_NOSIGNAL.
+ *  - A handle is not thread-safe: use one handle per thread, or lock
+ *    around every call on it (callbacks run inside those calls).
  *
  * Plain C99; usable from C++.
  */
@@ -70,82 +80,194 @@ typedef enum spawnd_stage {
 } spawnd_stage;
 
 /*
+ * What the daemon does with a child when its connection closes (the client
+ * closed it, exited, crashed or was killed) or when the daemon stops. Only a
+ * child that is not reaped yet is acted on, so a recycled pid is never hit.
+ */
+typedef enum spawnd_on_disconnect {
+	/* SIGTERM, then SIGKILL after the kill grace (spawnd_options_set_kill_grace). */
+	SPAWND_ON_DISCONNECT_TERMINATE = 0,
+	/* Nothing: the child keeps running, detached. */
+	SPAWND_ON_DISCONNECT_KEEP = 1,
+	/*
+	 * SIGHUP, then SIGCONT, to the child's process group (every child leads
+	 * its own session and group), once, like a terminal hangup. A child
+	 * that handles SIGHUP may live on; processes that left the group are
+	 * not reached.
+	 */
+	SPAWND_ON_DISCONNECT_HANGUP = 2
+} spawnd_on_disconnect;
+
+/* The longest kill grace a request may ask for (60 s); the daemon refuses more. */
+#define SPAWND_KILL_GRACE_MAX_USEC 60000000ull
+/* spawnd_options_set_kill_grace(): use the daemon's default grace (5 s). */
+#define SPAWND_KILL_GRACE_DEFAULT ((uint64_t)-1)
+
+/*
  * Called for every reply about one spawn: once with STARTED or FAILED, and
- * after STARTED once more with EXITED. The result is owned by the library
- * and valid only during the call (copy what you need, or use
- * spawnd_result_dup()). The callback may start spawns and send signals on
- * the same client, but must not close it.
+ * after STARTED once more with EXITED (or with FAILED, stage PROTOCOL, if
+ * the connection is lost first). The result is owned by the library and
+ * valid only during the call: copy what you need, or keep a copy with
+ * spawnd_result_dup(). Its pidfd, if any, stays open until this spawn's
+ * final (EXITED or FAILED) callback returns.
+ *
+ * The callback may start spawns, send signals and call spawnd_wait() on the
+ * same client, but must not close it.
+ *
+ * @param c        the client the spawn belongs to
+ * @param r        the spawn's state now (borrowed)
+ * @param userdata as given to spawnd_spawn_async()
  */
 typedef void (*spawnd_spawn_cb)(spawnd_client *c, const spawnd_result *r, void *userdata);
 
 /* ---- connection ---- */
 
 /*
- * Connect to the daemon at path (NULL: $SPAWND_SOCKET, else
- * /run/spawnd.sock). flags must be 0. The socket is non-blocking and
- * close-on-exec. Returns 0 with *ret set, or -EINVAL, -ENOMEM,
- * -ENAMETOOLONG, or the connect(2) error (-ENOENT, -ECONNREFUSED,
- * -EACCES..., or -EAGAIN when the daemon's listen backlog is full: retry).
+ * Connect to the daemon.
+ *
+ * @param ret   receives the new client (owned by the caller; free it with
+ *              spawnd_client_close())
+ * @param path  the daemon's socket; NULL: $SPAWND_SOCKET (ignored in a
+ *              set-uid/set-gid process), else /run/spawnd.sock
+ * @param flags must be 0
+ * @return 0, or -EINVAL (NULL ret, flags not 0, empty path), -ENOMEM,
+ *         -ENAMETOOLONG (path does not fit a Unix socket address), or the
+ *         error of socket(2)/connect(2): -ENOENT, -ECONNREFUSED, -EACCES...,
+ *         or -EAGAIN when the daemon's listen backlog is full (retry later).
+ *
+ * The socket is non-blocking and close-on-exec.
  */
 SPAWND_EXPORT int spawnd_client_open(spawnd_client **ret, const char *path, unsigned flags);
 
 /*
- * Close the connection and free the handle. Spawns still running follow
- * their on-disconnect choice in the daemon (terminate by default). NULL-safe;
- * returns NULL.
+ * Close the connection and free the handle, with every result, pidfd and
+ * queued request it still holds. No callback runs. Spawns still running
+ * follow their on-disconnect choice in the daemon (terminate by default).
+ *
+ * @param c the client, or NULL
+ * @return NULL
  */
 SPAWND_EXPORT spawnd_client *spawnd_client_close(spawnd_client *c);
 
-/* The fd to watch (owned by the client). */
+/*
+ * The fd to watch for spawnd_client_get_events().
+ *
+ * @param c the client
+ * @return the fd (>= 0; owned by the client: never close it, and remove it
+ *         from your poll set before spawnd_client_close()), or -EINVAL.
+ */
 SPAWND_EXPORT int spawnd_client_get_fd(spawnd_client *c);
 
-/* POLLIN, plus POLLOUT while requests are queued for sending. */
+/*
+ * The poll(2) events to wait for on spawnd_client_get_fd() now: POLLIN,
+ * plus POLLOUT while requests are queued for sending. Ask again after every
+ * call that may send (spawnd_spawn_async(), spawnd_signal_async(),
+ * spawnd_client_process()).
+ *
+ * @param c the client
+ * @return POLLIN or POLLIN|POLLOUT, or -EINVAL.
+ */
 SPAWND_EXPORT int spawnd_client_get_events(spawnd_client *c);
 
 /*
  * Send what is queued and read every reply available without blocking,
- * running callbacks. Returns the number of replies dispatched (>= 0),
- * -ECONNRESET when the daemon closed the connection (pending spawns then
- * get a FAILED callback with stage PROTOCOL), -EBADMSG when the daemon
- * sent something malformed (the library then hangs up, with the same
- * callbacks), or another -errno. Once the connection has ended, every call
- * returns that same error.
+ * running callbacks. Call it when the fd is ready (calling it at other
+ * times is harmless).
+ *
+ * @param c the client
+ * @return the number of replies dispatched (>= 0); -ECONNRESET when the
+ *         daemon closed the connection (pending spawns then get a FAILED
+ *         callback with stage PROTOCOL); -EBADMSG when the daemon sent
+ *         something malformed, including an fd on any reply but a Started
+ *         that carries a requested pidfd (every received fd is closed, the
+ *         library hangs up, with the same callbacks); -EINVAL; or another
+ *         -errno. Once the connection has ended, every call returns that
+ *         same error.
  */
 SPAWND_EXPORT int spawnd_client_process(spawnd_client *c);
 
 /*
- * Block until the client has something to do or timeout_usec passes
- * (UINT64_MAX = forever), then process. Returns like spawnd_client_process,
- * or -ETIMEDOUT, or -EINTR when a signal interrupted the wait.
+ * Block until the client has something to do or timeout_usec passes, then
+ * process. For simple programs and the synchronous calls; event loops use
+ * get_fd/get_events/process instead.
+ *
+ * @param c            the client
+ * @param timeout_usec how long to wait at most (UINT64_MAX = forever)
+ * @return like spawnd_client_process(), or -ETIMEDOUT, or -EINTR when a
+ *         signal interrupted the wait (not retried, so a caller can react).
  */
 SPAWND_EXPORT int spawnd_client_wait(spawnd_client *c, uint64_t timeout_usec);
 
 /* ---- options (a request under construction) ---- */
 
-/* Returns 0 or -ENOMEM. Free with spawnd_options_free(). */
+/*
+ * Start a request description. One options object can be used for any
+ * number of spawns; spawnd_spawn_async() reads it and keeps no reference.
+ *
+ * @param ret receives the options (owned by the caller; free them with
+ *            spawnd_options_free())
+ * @return 0, -EINVAL (NULL ret), -ENOMEM.
+ */
 SPAWND_EXPORT int spawnd_options_new(spawnd_options **ret);
+
+/*
+ * @param o the options, or NULL
+ * @return NULL
+ */
 SPAWND_EXPORT spawnd_options *spawnd_options_free(spawnd_options *o);
 
 /*
- * argv[0] is the command: an absolute path or a bare name the daemon
- * resolves on its fixed PATH. argv is copied; must have at least one entry.
- * Returns 0, -EINVAL, -ENOMEM.
+ * The command and its arguments. argv[0] is the command: an absolute path
+ * or a bare name the daemon resolves on its own fixed PATH.
+ *
+ * @param o    the options
+ * @param argv NULL-terminated, at least one entry, argv[0] not empty; copied
+ * @return 0, -EINVAL, -E2BIG (more than the daemon's argv cap), -ENOMEM.
+ *         On failure the previous argv stays.
  */
 SPAWND_EXPORT int spawnd_options_set_argv(spawnd_options *o, const char *const *argv);
 
 /*
- * Target user: a name or a decimal uid. Default "root". Copied. In this and
- * the other single-value string setters (group, cwd), NULL restores the
- * default and "" is -EINVAL.
+ * Target user: a name or a decimal uid. Default "root". In this and the
+ * other single-value string setters (group, cwd) the string is copied, NULL
+ * restores the default and "" is -EINVAL.
+ *
+ * @param o    the options
+ * @param user the user, or NULL
+ * @return 0, -EINVAL, -ENOMEM.
  */
 SPAWND_EXPORT int spawnd_options_set_user(spawnd_options *o, const char *user);
-/* Primary group: a name or decimal gid; must be one of the target's. */
+
+/*
+ * Primary group: a name or decimal gid; the daemon requires one of the
+ * target's groups. Default: the target's primary group.
+ *
+ * @return 0, -EINVAL, -ENOMEM.
+ */
 SPAWND_EXPORT int spawnd_options_set_group(spawnd_options *o, const char *group);
-/* Add a supplementary group; when none is added the child gets all of the target's. */
+
+/*
+ * Add a supplementary group (name or gid; copied); each must be one of the
+ * target's groups. When none is added the child gets all of the target's.
+ *
+ * @return 0, -EINVAL (NULL or ""), -E2BIG (over the daemon's cap), -ENOMEM.
+ */
 SPAWND_EXPORT int spawnd_options_add_group(spawnd_options *o, const char *group);
-/* Working directory (absolute), entered as the target user. Default "/". */
+
+/*
+ * Working directory, entered by the child as the target user. Default "/".
+ *
+ * @param cwd an absolute path (copied), or NULL for the default
+ * @return 0, -EINVAL (relative or ""), -ENOMEM.
+ */
 SPAWND_EXPORT int spawnd_options_set_cwd(spawnd_options *o, const char *cwd);
-/* umask 0..0777. Default 022. */
+
+/*
+ * File mode creation mask of the child. Default 022.
+ *
+ * @param mask 0..0777
+ * @return 0, -EINVAL.
+ */
 SPAWND_EXPORT int spawnd_options_set_umask(spawnd_options *o, unsigned mask);
 
 /*
@@ -154,113 +276,258 @@ SPAWND_EXPORT int spawnd_options_set_umask(spawnd_options *o, unsigned mask);
  * or, if the request has to wait in the send queue, duplicated
  * (close-on-exec) and sent later. Keep it open until spawnd_spawn_async()
  * returns; after that the caller may close it. Child fds 0/1/2 not mapped
- * get /dev/null. Returns 0, -EINVAL (bad number or child_fd mapped twice),
- * -E2BIG (too many), -ENOMEM.
+ * get /dev/null.
+ *
+ * @param child_fd 0..1023, each at most once
+ * @param fd       the caller's open fd (not owned)
+ * @return 0, -EINVAL (bad number or child_fd mapped twice), -E2BIG (more
+ *         than 64 fds), -ENOMEM.
  */
 SPAWND_EXPORT int spawnd_options_add_fd(spawnd_options *o, int child_fd, int fd);
 
 /*
- * Add NAME=VALUE to the inherited environment list: filtered silently by
- * the daemon (only safe variables pass unless the policy says keepenv).
+ * Add NAME=VALUE (copied) to the inherited environment list: filtered
+ * silently by the daemon (only safe variables pass unless the policy says
+ * keepenv).
+ *
+ * @return 0, -EINVAL (not NAME=VALUE with a non-empty name), -E2BIG, -ENOMEM.
  */
 SPAWND_EXPORT int spawnd_options_add_inherited_env(spawnd_options *o, const char *entry);
-/* Add every entry of envp (e.g. environ) to the inherited list. */
-SPAWND_EXPORT int spawnd_options_inherit_environ(spawnd_options *o, char *const *envp);
+
 /*
- * Explicit setting NAME=VALUE: the policy must allow it or the whole
- * request fails (stage PREPARE, EPERM, the name as detail).
+ * Add every entry of envp (e.g. environ) to the inherited list. Entries
+ * without '=' and repeated names (after the first) are skipped.
+ *
+ * @return 0, -EINVAL (NULL), -E2BIG, -ENOMEM (entries added so far stay).
+ */
+SPAWND_EXPORT int spawnd_options_inherit_environ(spawnd_options *o, char *const *envp);
+
+/*
+ * Explicit setting NAME=VALUE (copied): the policy must allow it or the
+ * whole request fails (stage PREPARE, EPERM, the name in the detail).
+ *
+ * @return 0, -EINVAL, -E2BIG, -ENOMEM.
  */
 SPAWND_EXPORT int spawnd_options_setenv(spawnd_options *o, const char *entry);
 
-/* 1: the child keeps running when this connection closes (default 0: terminate). */
+/*
+ * Shorthand for spawnd_options_set_on_disconnect(): keep != 0 is
+ * SPAWND_ON_DISCONNECT_KEEP, 0 is SPAWND_ON_DISCONNECT_TERMINATE. The last
+ * of the two calls wins.
+ *
+ * @return 0, -EINVAL.
+ */
 SPAWND_EXPORT int spawnd_options_set_keep(spawnd_options *o, int keep);
-/* Run-time limit enforced by the daemon (0 = none): SIGTERM, SIGKILL 5 s later. */
+
+/*
+ * What the daemon does with the child when this connection closes or the
+ * daemon stops (see spawnd_on_disconnect). Default TERMINATE. A daemon too
+ * old to know the choice refuses the request (FAILED, stage DECODE, EINVAL)
+ * rather than apply another one.
+ *
+ * @return 0, -EINVAL (unknown value).
+ */
+SPAWND_EXPORT int spawnd_options_set_on_disconnect(spawnd_options *o, spawnd_on_disconnect how);
+
+/*
+ * Run-time limit enforced by the daemon, so it holds even when this client
+ * is gone: SIGTERM when it expires, SIGKILL after the kill grace; the exit
+ * report then has spawnd_result_get_timed_out() == 1.
+ *
+ * @param timeout_usec 0 = none (default); rounded up to whole milliseconds
+ * @return 0, -EINVAL (over 30 days).
+ */
 SPAWND_EXPORT int spawnd_options_set_timeout(spawnd_options *o, uint64_t timeout_usec);
+
+/*
+ * Time between SIGTERM and SIGKILL whenever the daemon terminates the child
+ * (time limit, TERMINATE on disconnect, daemon stop). A child that the
+ * daemon's stop terminates gets at most the default, so a stop is bounded.
+ *
+ * @param grace_usec 0 (SIGKILL right after SIGTERM) to
+ *                   SPAWND_KILL_GRACE_MAX_USEC, rounded up to whole
+ *                   milliseconds; SPAWND_KILL_GRACE_DEFAULT for the
+ *                   daemon's default (5 s)
+ * @return 0, -EINVAL (over the maximum).
+ */
+SPAWND_EXPORT int spawnd_options_set_kill_grace(spawnd_options *o, uint64_t grace_usec);
+
+/*
+ * Ask for the child's pidfd with the STARTED reply (see
+ * spawnd_result_get_pidfd()). A pidfd lets a process that is not the
+ * child's parent poll for its exit (it becomes readable when the child
+ * exits). Signalling through it (pidfd_send_signal(2)) follows kill(2)
+ * permissions, so a child running as another user must still be signalled
+ * through the daemon (spawnd_signal()). Default 0.
+ *
+ * @param want 1 to ask for a pidfd, 0 not to
+ * @return 0, -EINVAL.
+ */
+SPAWND_EXPORT int spawnd_options_set_want_pidfd(spawnd_options *o, int want);
 
 /* ---- spawning ---- */
 
 /*
- * Queue a spawn request and try to send it. cb (may be NULL) is called
- * for its replies from spawnd_client_process(). *ret_id (may be NULL)
- * identifies the spawn; ids increase from 1 per connection. With a
- * callback, the library forgets the spawn after its final (FAILED or
- * EXITED) callback unless spawnd_wait() is waiting for it; without one,
- * the final result is kept until spawnd_wait() collects it or the client
- * is closed. Returns 0, -EINVAL (no argv), -E2BIG (the request does not
- * fit one message), -ENOMEM, -EBADF (a bad fd), -ECONNRESET (the
- * connection has ended), or another send error.
+ * Queue a spawn request and try to send it. Its replies reach cb from
+ * spawnd_client_process() (or from any call that processes, such as
+ * spawnd_wait()).
+ *
+ * With a callback, the library forgets the spawn after its final (FAILED or
+ * EXITED) callback returns, unless spawnd_wait() is waiting for it; without
+ * one, the final result is kept until spawnd_wait() collects it or the
+ * client is closed.
+ *
+ * @param c        the client
+ * @param o        the request (read now; not kept)
+ * @param cb       the callback, or NULL
+ * @param userdata passed to cb (not owned)
+ * @param ret_id   receives the spawn's id (ids increase from 1 per
+ *                 connection), or NULL
+ * @return 0, -EINVAL (NULL c/o, no argv), -E2BIG (the request does not fit
+ *         one message), -ENOMEM, -EBADF (a bad fd in o), -ECONNRESET (the
+ *         connection has ended), or another send error.
  */
 SPAWND_EXPORT int spawnd_spawn_async(spawnd_client *c, const spawnd_options *o, spawnd_spawn_cb cb,
 				     void *userdata, uint64_t *ret_id);
 
 /*
  * Synchronous spawn: send and wait until the child started or the request
- * failed, at most timeout_usec (UINT64_MAX = forever). Returns 0 with *ret
- * a STARTED or FAILED result (free it with spawnd_result_free()), or
- * -ETIMEDOUT, -EINTR, -ECONNRESET, ... Use spawnd_wait() for the exit.
+ * failed. Use spawnd_wait() with spawnd_result_get_id(*ret) for the exit.
  * After an error the spawn is abandoned: its late replies are dropped and
  * a child that does start runs until it exits or the connection closes.
+ * Callbacks of other spawns on this client run meanwhile.
+ *
+ * @param c            the client
+ * @param o            the request
+ * @param timeout_usec how long to wait at most (UINT64_MAX = forever)
+ * @param ret          receives a STARTED or FAILED result, owned by the
+ *                     caller (spawnd_result_free()); with want_pidfd it
+ *                     owns the pidfd too
+ * @return 0, or the errors of spawnd_spawn_async(), -ETIMEDOUT, -EINTR,
+ *         -ECONNRESET (the connection ended), -EBADMSG.
  */
 SPAWND_EXPORT int spawnd_spawn(spawnd_client *c, const spawnd_options *o, uint64_t timeout_usec,
 			       spawnd_result **ret);
 
 /*
- * Wait for the spawn `id` (from spawnd_result_get_id()) to exit. Returns 0
- * with *ret an EXITED result (or the FAILED result of a spawn from
- * spawnd_spawn_async() that never started), -ETIMEDOUT, -EINTR, -ESRCH
- * (unknown id, or its final result was already delivered or collected),
- * -ECONNRESET.
+ * Wait for spawn `id` to finish.
+ *
+ * @param c            the client
+ * @param id           from spawnd_result_get_id() or spawnd_spawn_async()
+ * @param timeout_usec how long to wait at most (UINT64_MAX = forever)
+ * @param ret          receives the EXITED result (or the FAILED result of
+ *                     a spawn from spawnd_spawn_async() that never
+ *                     started), owned by the caller; it owns the pidfd if
+ *                     nobody took it before
+ * @return 0, -ETIMEDOUT, -EINTR (the spawn can still be waited for),
+ *         -ESRCH (unknown id, or its final result was already delivered to
+ *         a callback or collected), -ECONNRESET, -EINVAL.
  */
 SPAWND_EXPORT int spawnd_wait(spawnd_client *c, uint64_t id, uint64_t timeout_usec,
 			      spawnd_result **ret);
 
 /*
- * Ask the daemon to send signo to the child of spawn `id` (or its process
- * group when process_group is 1). Asynchronous: the outcome is not
- * reported to a spawn callback; use spawnd_signal() to wait for it.
- * Returns 0, -EINVAL (bad signo), -ESRCH (not a spawn of this connection
- * that may still run), or another -errno.
+ * Ask the daemon to send signo to the child of spawn `id`, or to its whole
+ * process group (every child leads its own session and group). The daemon
+ * accepts only children of this connection that are not yet reaped, so a
+ * recycled pid is never hit; anything else is refused (ESRCH).
+ * Asynchronous: the answer is not reported to a spawn callback; use
+ * spawnd_signal() to wait for it.
+ *
+ * @param process_group 1: the child's process group; 0: the child only
+ * @return 0 (queued or sent), -EINVAL (bad signo), -ESRCH (not a spawn of
+ *         this connection that may still run), -ECONNRESET, or another
+ *         -errno.
  */
 SPAWND_EXPORT int spawnd_signal_async(spawnd_client *c, uint64_t id, int signo, int process_group);
 
 /*
- * Like spawnd_signal_async() but waits for the daemon's answer: 0, -ESRCH
- * (not a live child of this connection), -EINVAL, -ETIMEDOUT...
+ * Like spawnd_signal_async() but waits for the daemon's answer.
+ *
+ * @return 0 (sent), -ESRCH (not a running child of this connection: another
+ *         connection's, already reaped, or never started), -EINVAL,
+ *         -ETIMEDOUT, -EINTR, -ECONNRESET, or the kill(2) error the daemon
+ *         got.
  */
 SPAWND_EXPORT int spawnd_signal(spawnd_client *c, uint64_t id, int signo, int process_group,
 				uint64_t timeout_usec);
 
 /* ---- results ---- */
 
+/*
+ * Free a result you own (from spawnd_spawn(), spawnd_wait(),
+ * spawnd_result_dup()), closing its pidfd unless it was taken.
+ *
+ * @return NULL
+ */
 SPAWND_EXPORT spawnd_result *spawnd_result_free(spawnd_result *r);
-/* Copy a result (e.g. inside a callback). Returns NULL on ENOMEM. */
+
+/*
+ * Copy a result, e.g. inside a callback. The copy has its own duplicate of
+ * the pidfd, if any.
+ *
+ * @return the copy, owned by the caller (spawnd_result_free()), or NULL
+ *         with errno set (EINVAL for NULL r, ENOMEM, EMFILE).
+ */
 SPAWND_EXPORT spawnd_result *spawnd_result_dup(const spawnd_result *r);
 
+/*
+ * The child's pidfd, when the spawn asked for one (want_pidfd) and it
+ * started. Borrowed: the result keeps owning it. For a result you own it
+ * stays open until spawnd_result_free() or spawnd_result_take_pidfd(); in a
+ * callback, until the spawn's final callback returns. Poll it for POLLIN:
+ * readable once the child has exited (the daemon still reaps it: waitid(2)
+ * on it fails with ECHILD).
+ *
+ * @return the fd (close-on-exec), -ENODATA (none: not asked for, not
+ *         started, already taken, or the daemon could not provide one), or
+ *         -EINVAL.
+ */
+SPAWND_EXPORT int spawnd_result_get_pidfd(const spawnd_result *r);
+
+/*
+ * Take the pidfd out of a result you own: the caller closes it; the result
+ * has none afterwards.
+ *
+ * @return the fd, -ENODATA, -EINVAL.
+ */
+SPAWND_EXPORT int spawnd_result_take_pidfd(spawnd_result *r);
+
+/* The getters below accept NULL and then return the "none" value given. */
+
+/* The spawn's id (as from spawnd_spawn_async()), or 0. */
 SPAWND_EXPORT uint64_t spawnd_result_get_id(const spawnd_result *r);
+/* The result's state; PENDING for NULL. */
 SPAWND_EXPORT spawnd_state spawnd_result_get_state(const spawnd_result *r);
 /* The child's pid (STARTED, EXITED), else -1. */
 SPAWND_EXPORT pid_t spawnd_result_get_pid(const spawnd_result *r);
-/* FAILED: the stage and the positive errno; else 0. */
+/* FAILED: the stage; else SPAWND_STAGE_UNKNOWN. */
 SPAWND_EXPORT spawnd_stage spawnd_result_get_stage(const spawnd_result *r);
+/* FAILED: the positive errno; else 0. */
 SPAWND_EXPORT int spawnd_result_get_errno(const spawnd_result *r);
-/* FAILED: what failed (a path, a variable name, a rule) or "" . Owned by r. */
+/* FAILED: what failed (a path, a variable, a rule) or ""; owned by r. Never NULL. */
 SPAWND_EXPORT const char *spawnd_result_get_detail(const spawnd_result *r);
-/* EXITED: exit code (0..255) or -1 when killed by a signal. */
+/* EXITED: exit code (0..255), or -1 when killed by a signal; else -1. */
 SPAWND_EXPORT int spawnd_result_get_exit_code(const spawnd_result *r);
 /* EXITED: the signal that killed the child, or 0. */
 SPAWND_EXPORT int spawnd_result_get_signal(const spawnd_result *r);
+/* EXITED: 1 when a signal killed the child and a core was dumped, else 0. */
 SPAWND_EXPORT int spawnd_result_get_core_dumped(const spawnd_result *r);
-/* EXITED: 1 when the daemon's run-time limit fired. */
+/* EXITED: 1 when the daemon's run-time limit fired, else 0. */
 SPAWND_EXPORT int spawnd_result_get_timed_out(const spawnd_result *r);
+/* EXITED: user CPU time of the child in microseconds (wait4 ru_utime), else 0. */
 SPAWND_EXPORT uint64_t spawnd_result_get_user_cpu_usec(const spawnd_result *r);
+/* EXITED: system CPU time in microseconds (ru_stime), else 0. */
 SPAWND_EXPORT uint64_t spawnd_result_get_sys_cpu_usec(const spawnd_result *r);
+/* EXITED: peak resident set size in KiB (ru_maxrss), else 0. */
 SPAWND_EXPORT uint64_t spawnd_result_get_max_rss_kb(const spawnd_result *r);
+/* EXITED: microseconds from the daemon's fork to its reap, else 0. */
 SPAWND_EXPORT uint64_t spawnd_result_get_wall_usec(const spawnd_result *r);
 
-/* Human-readable name of a stage ("chdir", "exec", ...). Never NULL. */
+/* Human-readable name of a stage ("chdir", "exec", ...); static, never NULL. */
 SPAWND_EXPORT const char *spawnd_stage_to_string(spawnd_stage stage);
 
-/* SPAWND_VERSION_HEX of the library actually loaded. */
+/* SPAWND_VERSION_HEX of the library actually loaded (spawnd/version.h). */
 SPAWND_EXPORT unsigned spawnd_version(void);
 
 #ifdef __cplusplus

@@ -154,6 +154,24 @@ fake_started(uint64_t id, int pid)
 	fake_send_fds(&m, NULL, 0);
 }
 
+/* Started that announces a pidfd (or not: announce 0) and carries n_fds fds. */
+static void
+fake_started_fds(uint64_t id, int pid, int announce, const int *fds, size_t n_fds)
+{
+	Spawnd__V1__Reply m = SPAWND__V1__REPLY__INIT;
+	Spawnd__V1__Started s = SPAWND__V1__STARTED__INIT;
+
+	s.pid = pid;
+	if (announce) {
+		s.has_pidfd = true;
+		s.pidfd = true;
+	}
+	m.id = id;
+	m.body_case = SPAWND__V1__REPLY__BODY_STARTED;
+	m.started = &s;
+	fake_send_fds(&m, fds, n_fds);
+}
+
 static void
 fake_failed(uint64_t id, Spawnd__V1__Stage stage, int errnum, const char *detail)
 {
@@ -305,6 +323,18 @@ START_TEST(test_options_validation)
 	ck_assert_int_eq(spawnd_options_add_group(o, ""), -EINVAL);
 	ck_assert_int_eq(spawnd_options_set_timeout(o, UINT64_MAX), -EINVAL);
 	ck_assert_int_eq(spawnd_options_set_keep(NULL, 1), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_on_disconnect(NULL, SPAWND_ON_DISCONNECT_KEEP),
+			 -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_on_disconnect(o, (spawnd_on_disconnect)3), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_on_disconnect(o, (spawnd_on_disconnect)-1), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_on_disconnect(o, SPAWND_ON_DISCONNECT_HANGUP), 0);
+	ck_assert_int_eq(spawnd_options_set_kill_grace(NULL, 0), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_kill_grace(o, SPAWND_KILL_GRACE_MAX_USEC + 1), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_kill_grace(o, SPAWND_KILL_GRACE_MAX_USEC), 0);
+	ck_assert_int_eq(spawnd_options_set_kill_grace(o, SPAWND_KILL_GRACE_DEFAULT), 0);
+	ck_assert_int_eq(spawnd_options_set_want_pidfd(NULL, 1), -EINVAL);
+	ck_assert_int_eq(spawnd_result_get_pidfd(NULL), -EINVAL);
+	ck_assert_int_eq(spawnd_result_take_pidfd(NULL), -EINVAL);
 	ck_assert_ptr_null(spawnd_options_free(o));
 	ck_assert_ptr_null(spawnd_options_free(NULL));
 }
@@ -382,6 +412,8 @@ START_TEST(test_request_defaults)
 	ck_assert(!sp->has_umask);
 	ck_assert(!sp->has_on_disconnect);
 	ck_assert(!sp->has_timeout_ms);
+	ck_assert(!sp->has_kill_grace_ms);
+	ck_assert(!sp->has_want_pidfd);
 
 	/* The fds arrive in option order and are the very same files. */
 	ck_assert_uint_eq(n_fds, 2);
@@ -455,6 +487,39 @@ START_TEST(test_request_all_options)
 	assert_bytes(sp->env_inherit[0], "A=1");
 	assert_bytes(sp->env_inherit[1], "B=2");
 	ck_assert_uint_eq(sp->n_fds, 0);
+	ck_assert(!sp->has_kill_grace_ms);
+	ck_assert(!sp->has_want_pidfd);
+	wire_request_free(req);
+
+	/* Lifecycle options: hangup, a kill grace (rounded up to ms), a pidfd. */
+	ck_assert_int_eq(spawnd_options_set_on_disconnect(f.o, SPAWND_ON_DISCONNECT_HANGUP), 0);
+	ck_assert_int_eq(spawnd_options_set_kill_grace(f.o, 1001), 0);
+	ck_assert_int_eq(spawnd_options_set_want_pidfd(f.o, 1), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), 0);
+	req = fake_recv(NULL, NULL);
+	sp = req->spawn;
+	ck_assert(sp->has_on_disconnect);
+	ck_assert_int_eq(sp->on_disconnect, SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_HANGUP);
+	ck_assert(sp->has_kill_grace_ms);
+	ck_assert_uint_eq(sp->kill_grace_ms, 2);
+	ck_assert(sp->has_want_pidfd && sp->want_pidfd);
+	wire_request_free(req);
+
+	/* 0 is a real grace; the default is not sent; set_keep(0) means terminate. */
+	ck_assert_int_eq(spawnd_options_set_kill_grace(f.o, 0), 0);
+	ck_assert_int_eq(spawnd_options_set_keep(f.o, 0), 0);
+	ck_assert_int_eq(spawnd_options_set_want_pidfd(f.o, 0), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), 0);
+	req = fake_recv(NULL, NULL);
+	ck_assert(req->spawn->has_kill_grace_ms);
+	ck_assert_uint_eq(req->spawn->kill_grace_ms, 0);
+	ck_assert(!req->spawn->has_on_disconnect);
+	ck_assert(!req->spawn->has_want_pidfd);
+	wire_request_free(req);
+	ck_assert_int_eq(spawnd_options_set_kill_grace(f.o, SPAWND_KILL_GRACE_DEFAULT), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), 0);
+	req = fake_recv(NULL, NULL);
+	ck_assert(!req->spawn->has_kill_grace_ms);
 	wire_request_free(req);
 }
 END_TEST
@@ -790,6 +855,211 @@ START_TEST(test_reply_with_fd_is_protocol_error)
 }
 END_TEST
 
+/* What a callback saw of the pidfd. */
+static int cb_pidfd[4];
+static int cb_pidfd_same[4];
+static size_t n_cb_pidfd;
+static int pidfd_reference = -1;
+
+static void
+pidfd_cb(spawnd_client *c, const spawnd_result *r, void *userdata)
+{
+	int fd = spawnd_result_get_pidfd(r);
+	struct stat a, b;
+
+	(void)c;
+	(void)userdata;
+	ck_assert_uint_lt(n_cb_pidfd, 4);
+	cb_pidfd[n_cb_pidfd] = fd;
+	cb_pidfd_same[n_cb_pidfd] = fd >= 0 && fstat(fd, &a) == 0 &&
+				    fstat(pidfd_reference, &b) == 0 && a.st_ino == b.st_ino &&
+				    a.st_dev == b.st_dev;
+	n_cb_pidfd++;
+}
+
+/*
+ * A Started that announces a pidfd and carries exactly one fd, for a spawn
+ * that asked for it: the callbacks borrow the very file that was sent, and
+ * the library closes its copy after the final callback.
+ */
+START_TEST(test_pidfd_callback)
+{
+	int p[2], base;
+	uint64_t id;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	pidfd_reference = p[0];
+	n_cb_pidfd = 0;
+	ck_assert_int_eq(spawnd_options_set_want_pidfd(f.o, 1), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, pidfd_cb, NULL, &id), 0);
+	wire_request_free(fake_recv(NULL, NULL));
+	base = count_fds();
+
+	fake_started_fds(id, 500, 1, &p[0], 1);
+	ck_assert_int_eq(spawnd_client_process(f.c), 1);
+	ck_assert_uint_eq(n_cb_pidfd, 1);
+	ck_assert_int_ge(cb_pidfd[0], 0);
+	ck_assert(cb_pidfd_same[0]);
+	ck_assert_int_ne(cb_pidfd[0], p[0]);
+	ck_assert_int_eq(fcntl(cb_pidfd[0], F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	ck_assert_int_eq(count_fds(), base + 1);
+
+	/* Still there for the exit; gone once the final callback returned. */
+	fake_exited(id, 500, 0, 0);
+	ck_assert_int_eq(spawnd_client_process(f.c), 1);
+	ck_assert_uint_eq(n_cb_pidfd, 2);
+	ck_assert_int_eq(cb_pidfd[1], cb_pidfd[0]);
+	ck_assert(cb_pidfd_same[1]);
+	ck_assert_int_eq(count_fds(), base);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/*
+ * The synchronous path hands the pidfd to the caller with the STARTED
+ * result: get borrows, dup duplicates, take moves, free closes. A spawn that
+ * asked for one but got a Started without it reads -ENODATA.
+ */
+START_TEST(test_pidfd_sync_ownership)
+{
+	spawnd_result *r = NULL, *copy;
+	int p[2], base, fd, taken;
+	struct stat a, b;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(spawnd_options_set_want_pidfd(f.o, 1), 0);
+	base = count_fds();
+	/* Started and Exited in one batch: the pidfd goes with the STARTED result. */
+	fake_started_fds(1, 42, 1, &p[0], 1);
+	fake_exited(1, 42, 0, 0);
+	ck_assert_int_eq(spawnd_spawn(f.c, f.o, SEC, &r), 0);
+	wire_request_free(fake_recv(NULL, NULL));
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_STARTED);
+	fd = spawnd_result_get_pidfd(r);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &a), 0);
+	ck_assert_int_eq(fstat(p[0], &b), 0);
+	ck_assert_uint_eq(a.st_ino, b.st_ino);
+	ck_assert_int_eq(count_fds(), base + 1);
+
+	copy = spawnd_result_dup(r);
+	ck_assert_ptr_nonnull(copy);
+	ck_assert_int_ge(spawnd_result_get_pidfd(copy), 0);
+	ck_assert_int_ne(spawnd_result_get_pidfd(copy), fd);
+	ck_assert_int_eq(count_fds(), base + 2);
+	copy = spawnd_result_free(copy);
+	ck_assert_int_eq(count_fds(), base + 1);
+
+	taken = spawnd_result_take_pidfd(r);
+	ck_assert_int_eq(taken, fd);
+	ck_assert_int_eq(spawnd_result_get_pidfd(r), -ENODATA);
+	ck_assert_int_eq(spawnd_result_take_pidfd(r), -ENODATA);
+	r = spawnd_result_free(r);
+	ck_assert_int_eq(fcntl(taken, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC); /* still ours */
+	close(taken);
+
+	/* The exit has no second copy of it. */
+	ck_assert_int_eq(spawnd_wait(f.c, 1, SEC, &r), 0);
+	ck_assert_int_eq(spawnd_result_get_pidfd(r), -ENODATA);
+	r = spawnd_result_free(r);
+	ck_assert_int_eq(count_fds(), base);
+
+	/* Asked, but the daemon could not provide one. */
+	fake_started(2, 43);
+	ck_assert_int_eq(spawnd_spawn(f.c, f.o, SEC, &r), 0);
+	wire_request_free(fake_recv(NULL, NULL));
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_STARTED);
+	ck_assert_int_eq(spawnd_result_get_pidfd(r), -ENODATA);
+	r = spawnd_result_free(r);
+
+	/* A pidfd nobody took goes to spawnd_wait's result; closing the client frees the rest. */
+	fake_started_fds(3, 44, 1, &p[0], 1);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, NULL), 0);
+	wire_request_free(fake_recv(NULL, NULL));
+	fake_exited(3, 44, 0, 0);
+	ck_assert_int_eq(spawnd_wait(f.c, 3, SEC, &r), 0);
+	ck_assert_int_ge(spawnd_result_get_pidfd(r), 0);
+	r = spawnd_result_free(r);
+	fake_started_fds(4, 45, 1, &p[0], 1);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(spawnd_client_process(f.c), 1);
+	ck_assert_int_eq(count_fds(), base + 1);
+	f.c = spawnd_client_close(f.c);
+	ck_assert_int_eq(count_fds(), base - 1); /* and the client's socket */
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/*
+ * Every other way an fd can come with a reply is a protocol error that
+ * closes every received fd: a pidfd nobody asked for, two fds, an
+ * announced pidfd without an fd, an fd on an Exited, a second Started.
+ */
+START_TEST(test_pidfd_protocol_errors)
+{
+	const int variant = _i;
+	int p[2], two[2], base;
+	uint64_t id;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	two[0] = p[0];
+	two[1] = p[1];
+	n_events = 0;
+	ck_assert_int_eq(spawnd_options_set_want_pidfd(f.o, variant != 0), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, record_cb, NULL, &id), 0);
+	wire_request_free(fake_recv(NULL, NULL));
+	base = count_fds();
+
+	switch (variant) {
+	case 0: /* not asked for */
+		fake_started_fds(id, 7, 1, &p[0], 1);
+		break;
+	case 1: /* two fds */
+		fake_started_fds(id, 7, 1, two, 2);
+		break;
+	case 2: /* announced, none attached */
+		fake_started_fds(id, 7, 1, NULL, 0);
+		break;
+	case 3: /* an fd on a Started that does not announce one */
+		fake_started_fds(id, 7, 0, &p[0], 1);
+		break;
+	case 4: { /* an fd on the Exited */
+		Spawnd__V1__Reply m = SPAWND__V1__REPLY__INIT;
+		Spawnd__V1__Exited e = SPAWND__V1__EXITED__INIT;
+
+		fake_started_fds(id, 7, 1, &p[0], 1);
+		ck_assert_int_eq(spawnd_client_process(f.c), 1);
+		base++; /* the accepted pidfd */
+		e.pid = 7;
+		m.id = id;
+		m.body_case = SPAWND__V1__REPLY__BODY_EXITED;
+		m.exited = &e;
+		fake_send_fds(&m, &p[0], 1);
+		break;
+	}
+	case 5: /* a second Started with a pidfd */
+		fake_started_fds(id, 7, 1, &p[0], 1);
+		ck_assert_int_eq(spawnd_client_process(f.c), 1);
+		base++;
+		fake_started_fds(id, 7, 1, &p[0], 1);
+		break;
+	case 6: /* a pidfd for an id nobody used */
+		fake_started_fds(id + 10, 7, 1, &p[0], 1);
+		break;
+	}
+	ck_assert_int_eq(spawnd_client_process(f.c), -EBADMSG);
+	/* Nothing received is kept; the pidfd accepted before is closed with its spawn. */
+	ck_assert_int_eq(count_fds(), variant == 4 || variant == 5 ? base - 1 : base);
+	ck_assert_int_eq(events[n_events - 1].state, SPAWND_STATE_FAILED);
+	ck_assert_int_eq(events[n_events - 1].stage, SPAWND_STAGE_PROTOCOL);
+	ck_assert_int_eq(events[n_events - 1].errnum, EBADMSG);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 START_TEST(test_garbage_reply)
 {
 	static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff};
@@ -976,6 +1246,9 @@ client_suite(void)
 	tcase_add_test(tc, test_wait_eintr);
 	tcase_add_test(tc, test_signal);
 	tcase_add_test(tc, test_reply_with_fd_is_protocol_error);
+	tcase_add_test(tc, test_pidfd_callback);
+	tcase_add_test(tc, test_pidfd_sync_ownership);
+	tcase_add_loop_test(tc, test_pidfd_protocol_errors, 0, 7);
 	tcase_add_test(tc, test_garbage_reply);
 	tcase_add_test(tc, test_connection_error_id0);
 	tcase_add_test(tc, test_send_queue);

@@ -1,1 +1,146 @@
-int main(void) { return 0; } /* placeholder */
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuse-hang: a FUSE file system that reads every lookup and never answers.
+ *
+ *   fuse-hang MOUNTPOINT [READY_FILE]
+ *
+ * Mounts an empty directory at MOUNTPOINT (with allow_other when run as
+ * root, so that a child running as another user can walk into it), prints
+ * "ready" on stdout once the mount exists (and creates READY_FILE if given),
+ * and serves requests single-threaded in the foreground. The root inode
+ * answers GETATTR; LOOKUP and GETATTR of any other inode are read from
+ * /dev/fuse and left unanswered. A process that does chdir("MNT/x") thus
+ * sleeps in the kernel (request_wait_answer) with its request consumed by
+ * this server: not even SIGKILL frees it until the server dies. That is the
+ * "child hangs before exec" case of DESIGN.md section 3, item 5.
+ *
+ * On SIGTERM/SIGINT/SIGHUP the loop ends, the mount is detached and the
+ * session fd closed, which aborts the connection: the stuck request then
+ * fails (ECONNABORTED) and later ones get ENOTCONN. SIGKILL has the same
+ * effect on the connection but leaves the dead mount behind (the caller
+ * detaches it with umount2(MNT_DETACH)).
+ */
+#define FUSE_USE_VERSION 35
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fuse_lowlevel.h>
+
+/* Count of requests deliberately left unanswered (for the exit message). */
+static unsigned long unanswered;
+
+/* Fill the attributes of the (only) directory this file system has. */
+static void
+root_attr(struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = FUSE_ROOT_ID;
+	st->st_mode = S_IFDIR | 0755;
+	st->st_nlink = 2;
+}
+
+/* LOOKUP: consume the request and never reply; the caller blocks. */
+static void
+hang_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)req;
+	unanswered++;
+	fprintf(stderr, "fuse-hang: lookup %lu/%s left unanswered\n", (unsigned long)parent, name);
+}
+
+/* GETATTR: answer for the root (mount and stat need it), hang otherwise. */
+static void
+hang_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stat st;
+
+	(void)fi;
+	if (ino != FUSE_ROOT_ID) {
+		unanswered++;
+		fprintf(stderr, "fuse-hang: getattr %lu left unanswered\n", (unsigned long)ino);
+		return;
+	}
+	root_attr(&st);
+	(void)fuse_reply_attr(req, &st, 0.0);
+}
+
+static const struct fuse_lowlevel_ops hang_ops = {
+	.lookup = hang_lookup,
+	.getattr = hang_getattr,
+};
+
+/* Tell the test that the mount exists: a line on stdout and an optional marker file. */
+static int
+announce_ready(const char *marker)
+{
+	if (printf("ready\n") < 0 || fflush(stdout) != 0)
+		return -EIO;
+	if (marker) {
+		int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+
+		if (fd < 0)
+			return -errno;
+		(void)close(fd);
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	/* allow_other needs root (or user_allow_other in /etc/fuse.conf). */
+	char *root_args[] = {argv[0], (char *)"-o", (char *)"allow_other,fsname=fuse-hang", NULL};
+	char *user_args[] = {argv[0], (char *)"-o", (char *)"fsname=fuse-hang", NULL};
+	struct fuse_args args;
+	struct fuse_session *se;
+	int r, ret = 1;
+
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "usage: %s MOUNTPOINT [READY_FILE]\n", argv[0]);
+		return 2;
+	}
+	if (geteuid() == 0)
+		args = (struct fuse_args)FUSE_ARGS_INIT(3, root_args);
+	else
+		args = (struct fuse_args)FUSE_ARGS_INIT(3, user_args);
+
+	se = fuse_session_new(&args, &hang_ops, sizeof(hang_ops), NULL);
+	if (!se) {
+		fprintf(stderr, "fuse-hang: cannot create the session\n");
+		goto out_args;
+	}
+	if (fuse_set_signal_handlers(se) != 0) {
+		fprintf(stderr, "fuse-hang: cannot install signal handlers\n");
+		goto out_destroy;
+	}
+	if (fuse_session_mount(se, argv[1]) != 0) {
+		fprintf(stderr, "fuse-hang: cannot mount %s\n", argv[1]);
+		goto out_signals;
+	}
+	r = announce_ready(argc == 3 ? argv[2] : NULL);
+	if (r < 0) {
+		fprintf(stderr, "fuse-hang: cannot announce readiness: %s\n", strerror(-r));
+		goto out_unmount;
+	}
+
+	/* Single-threaded on purpose: one reader that never answers. */
+	r = fuse_session_loop(se);
+	fprintf(stderr, "fuse-hang: loop ended (%d), %lu requests unanswered\n", r, unanswered);
+	ret = 0;
+
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_destroy:
+	fuse_session_destroy(se);
+out_args:
+	fuse_opt_free_args(&args);
+	return ret;
+}

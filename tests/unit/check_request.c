@@ -104,6 +104,10 @@ START_TEST(test_valid_spawn)
 	b.spawn.timeout_ms = 1500;
 	b.spawn.has_on_disconnect = true;
 	b.spawn.on_disconnect = SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_KEEP;
+	b.spawn.has_kill_grace_ms = true;
+	b.spawn.kill_grace_ms = 250;
+	b.spawn.has_want_pidfd = true;
+	b.spawn.want_pidfd = true;
 
 	ck_assert_int_eq(decode(&b, 2, &r, &error), 0);
 	ck_assert_int_eq(r->kind, REQUEST_SPAWN);
@@ -125,15 +129,72 @@ START_TEST(test_valid_spawn)
 	ck_assert_ptr_null(r->spawn.env_set[1]);
 	ck_assert_int_eq(r->spawn.on_disconnect, ON_DISCONNECT_KEEP);
 	ck_assert_uint_eq(r->spawn.timeout_usec, 1500000);
+	ck_assert_uint_eq(r->spawn.kill_grace_usec, 250000);
+	ck_assert(r->spawn.want_pidfd);
 	request_free(r);
 
-	/* Defaults: umask 022, terminate, no timeout. */
+	/* Defaults: umask 022, terminate, no timeout, the daemon's grace, no pidfd. */
 	builder_init(&b);
 	ck_assert_int_eq(decode(&b, 0, &r, &error), 0);
 	ck_assert_uint_eq(r->spawn.umask, 022);
 	ck_assert_int_eq(r->spawn.on_disconnect, ON_DISCONNECT_TERMINATE);
 	ck_assert_uint_eq(r->spawn.timeout_usec, 0);
+	ck_assert_uint_eq(r->spawn.kill_grace_usec, SPAWND_KILL_GRACE_SEC * 1000000ull);
+	ck_assert(!r->spawn.want_pidfd);
 	request_free(r);
+
+	/* want_pidfd present but false is no pidfd. */
+	builder_init(&b);
+	b.spawn.has_want_pidfd = true;
+	b.spawn.want_pidfd = false;
+	ck_assert_int_eq(decode(&b, 0, &r, &error), 0);
+	ck_assert(!r->spawn.want_pidfd);
+	request_free(r);
+}
+END_TEST
+
+/* Each on_disconnect choice decodes to its own value; the grace has a hard cap. */
+START_TEST(test_on_disconnect_and_grace)
+{
+	static const struct {
+		Spawnd__V1__OnDisconnect wire;
+		enum on_disconnect want;
+	} choices[] = {
+		{SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_TERMINATE, ON_DISCONNECT_TERMINATE},
+		{SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_KEEP, ON_DISCONNECT_KEEP},
+		{SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_HANGUP, ON_DISCONNECT_HANGUP},
+	};
+	struct builder b;
+	struct request *r;
+	const char *error = NULL;
+
+	for (size_t i = 0; i < sizeof(choices) / sizeof(choices[0]); i++) {
+		builder_init(&b);
+		b.spawn.has_on_disconnect = true;
+		b.spawn.on_disconnect = choices[i].wire;
+		ck_assert_int_eq(decode(&b, 0, &r, &error), 0);
+		ck_assert_int_eq(r->spawn.on_disconnect, choices[i].want);
+		request_free(r);
+	}
+
+	/* 0 is a valid grace (SIGKILL right after SIGTERM); the cap is inclusive. */
+	builder_init(&b);
+	b.spawn.has_kill_grace_ms = true;
+	b.spawn.kill_grace_ms = 0;
+	ck_assert_int_eq(decode(&b, 0, &r, &error), 0);
+	ck_assert_uint_eq(r->spawn.kill_grace_usec, 0);
+	request_free(r);
+	b.spawn.kill_grace_ms = SPAWND_MAX_KILL_GRACE_MS;
+	ck_assert_int_eq(decode(&b, 0, &r, &error), 0);
+	ck_assert_uint_eq(r->spawn.kill_grace_usec, SPAWND_MAX_KILL_GRACE_MS * 1000);
+	request_free(r);
+	b.spawn.kill_grace_ms = SPAWND_MAX_KILL_GRACE_MS + 1;
+	ck_assert_int_eq(decode(&b, 0, &r, &error), -EINVAL);
+	ck_assert_ptr_null(r);
+	ck_assert_str_eq(error, "kill grace too long");
+	b.spawn.kill_grace_ms = UINT64_MAX;
+	ck_assert_int_eq(decode(&b, 0, &r, &error), -EINVAL);
+	ck_assert_ptr_null(r);
 }
 END_TEST
 
@@ -415,6 +476,7 @@ request_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_valid_spawn);
+	tcase_add_test(tc, test_on_disconnect_and_grace);
 	tcase_add_loop_test(tc, test_invalid_spawn, 0,
 			    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, test_caps);
