@@ -318,6 +318,17 @@ kids_done(void *arg)
 	return ((struct kids *)arg)->finished == N_KIDS;
 }
 
+static bool
+kids_started(void *arg)
+{
+	const struct kids *all = arg;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < N_KIDS; i++)
+		n += all->k[i].started;
+	return n == N_KIDS || all->finished > 0;
+}
+
 /*
  * 100 children at once on one connection, exiting in roughly the reverse
  * order of their start: each reply reaches its own callback (id, pid, exit
@@ -331,23 +342,35 @@ START_TEST(test_hundred_children_one_connection)
 	spawnd_client *c = client_open();
 	int own_fds = proc_fd_count(getpid());
 	unsigned inversions = 0;
+	int gate[2];
 
+	/*
+	 * Every child first waits for EOF on a shared gate pipe, released once
+	 * all 100 have started, so that the exit order depends only on the
+	 * sleeps below and not on how fast a loaded machine spawns.
+	 */
+	ck_assert_int_eq(pipe2(gate, O_CLOEXEC), 0);
 	memset(all, 0, sizeof(*all));
 	for (unsigned i = 0; i < N_KIDS; i++) {
-		char script[64];
+		char script[96];
 		const char *const argv[] = {"/bin/sh", "-c", script, NULL};
 		spawnd_options *o;
 		unsigned ms = (N_KIDS - 1 - i) * 20;
 
 		/* The first started sleeps longest (1.98 s), the last not at all. */
-		xsnprintf(script, sizeof(script), "sleep %u.%03u; exit %u", ms / 1000, ms % 1000,
-			  100 + i);
+		xsnprintf(script, sizeof(script), "read x <&3; exec 3<&-; sleep %u.%03u; exit %u",
+			  ms / 1000, ms % 1000, 100 + i);
 		o = nobody_opts(argv);
 		ck_assert_int_eq(spawnd_options_set_want_pidfd(o, i % 2 == 0), 0);
+		ck_assert_int_eq(spawnd_options_add_fd(o, 3, gate[0]), 0);
 		all->k[i].index = i;
 		ck_assert_int_eq(spawnd_spawn_async(c, o, kid_cb, &all->k[i], &all->k[i].id), 0);
 		spawnd_options_free(o);
 	}
+	(void)close(gate[0]);
+	pump_until(c, kids_started, all, 30000);
+	ck_assert_uint_eq(all->finished, 0);
+	(void)close(gate[1]); /* EOF for every child at once */
 	pump_until(c, kids_done, all, 30000);
 
 	for (unsigned i = 0; i < N_KIDS; i++) {
