@@ -36,7 +36,14 @@ for page in spawnd.8 spawnctl.1 spawnd.conf.5 libspawnd.3; do
 done
 pass "man pages are readable with man -l"
 
-# An outside program, built only from what was installed.
+# An outside program, built only from what was installed. A sanitized build
+# installs an instrumented library: link the program with the same compiler
+# and sanitizers, as its users would have to.
+cache_get() { sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt"; }
+app_cc=$(cache_get CMAKE_C_COMPILER)
+sanitize=$(cache_get SPAWND_SANITIZE)
+app_flags=()
+[ -n "$sanitize" ] && app_flags=("-fsanitize=$sanitize")
 mkdir -p "$WORK/app"
 cat >"$WORK/app/app.c" <<'C'
 #include <spawnd/spawnd.h>
@@ -58,7 +65,8 @@ int main(void)
 C
 cflags=$(PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_PATH=$root/lib/pkgconfig pkg-config --cflags libspawnd)
 libs=$(PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_PATH=$root/lib/pkgconfig pkg-config --libs libspawnd)
-cc -o "$WORK/app/app-pc" "$WORK/app/app.c" $cflags $libs || fail "pkg-config build"
+"${app_cc:-cc}" "${app_flags[@]}" -o "$WORK/app/app-pc" "$WORK/app/app.c" $cflags $libs ||
+	fail "pkg-config build"
 out=$(LD_LIBRARY_PATH=$root/lib "$WORK/app/app-pc") || fail "pkg-config app failed"
 [[ $out == "libspawnd "*" ok" ]] || fail "pkg-config app printed '$out'"
 pass "an outside program builds with pkg-config and runs"
@@ -70,7 +78,9 @@ find_package(spawnd REQUIRED)
 add_executable(app-cmake app.c)
 target_link_libraries(app-cmake PRIVATE spawnd::spawnd)
 CM
-cmake -S "$WORK/app" -B "$WORK/app/build" -DCMAKE_PREFIX_PATH="$root" >"$WORK/cm.log" 2>&1 ||
+cmake -S "$WORK/app" -B "$WORK/app/build" -DCMAKE_PREFIX_PATH="$root" \
+	-DCMAKE_C_COMPILER="${app_cc:-cc}" -DCMAKE_C_FLAGS="${app_flags[*]}" \
+	-DCMAKE_EXE_LINKER_FLAGS="${app_flags[*]}" >"$WORK/cm.log" 2>&1 ||
 	fail "find_package(spawnd): $(cat "$WORK/cm.log")"
 cmake --build "$WORK/app/build" >>"$WORK/cm.log" 2>&1 || fail "CMake build: $(cat "$WORK/cm.log")"
 out=$(LD_LIBRARY_PATH=$root/lib "$WORK/app/build/app-cmake") || fail "CMake app failed"
