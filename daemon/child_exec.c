@@ -21,6 +21,11 @@
  * kernel: oom_score_adj is reset before the credential switch, not after
  * the rlimits (see reset_oom_score_adj()).
  *
+ * vfork engine: child_clone_entry() (at the end of this file) runs first,
+ * on its own stack, in the daemon's memory, with every signal blocked.
+ * After CLONE_VM, errno is the suspended spawner thread's (we share its
+ * TLS), which nobody else reads while we run.
+ *
  * Failure: one fixed-size struct child_report {stage, errno} on the CLOEXEC
  * errpipe, then _exit(127). EOF on the pipe without a record means execve
  * succeeded. We never exec with partially applied credentials.
@@ -28,6 +33,7 @@
 #define _GNU_SOURCE
 #include "child_exec.h"
 
+#include <linux/futex.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -37,6 +43,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -54,14 +61,14 @@ struct linux_dirent64 {
 };
 
 /*
- * Report the failed stage and errno to the parent, then die. The write is a
- * single record smaller than PIPE_BUF into an otherwise unused pipe, so it
- * is atomic; only EINTR needs a retry. Nothing can be done if it fails: the
+ * Report the failed stage and errno to the parent. The write is a single
+ * record smaller than PIPE_BUF into an otherwise unused pipe, so it is
+ * atomic; only EINTR needs a retry. Nothing can be done if it fails: the
  * parent then sees EOF and a child that exited 127 without exec, which the
  * reaper reports as such.
  */
-_Noreturn static void
-fail(int errfd, enum child_stage stage, int err)
+static void
+report(int errfd, enum child_stage stage, int err)
 {
 	const struct child_report r = {.stage = stage, .err = err > 0 ? err : EIO};
 	const char *buf = (const char *)&r;
@@ -78,11 +85,22 @@ fail(int errfd, enum child_stage stage, int err)
 		buf += n;
 		left -= (size_t)n;
 	}
+}
+
+/* Report, then die: the child never goes on after a failed step. */
+_Noreturn static void
+fail(int errfd, enum child_stage stage, int err)
+{
+	report(errfd, stage, err);
 	_exit(127);
 }
 
 /*
- * Set every signal's disposition to SIG_DFL, handlers and SIG_IGN alike.
+ * Set the disposition of every signal in `which` to SIG_DFL, handlers and
+ * SIG_IGN alike. The parent puts in `which` every signal it saw ignored or
+ * caught (spawn_signals_to_reset()), or all of them: one sigaction() per
+ * possible signal is 64 syscalls per child, which is measurable where
+ * syscalls are slow (docs/benchmarks.md).
  * Handlers must go before the mask is restored: a signal that is pending
  * in the child (all are blocked since before the fork) would otherwise run
  * the daemon's handler in the child (e.g. libevent's, which writes to the
@@ -92,13 +110,16 @@ fail(int errfd, enum child_stage stage, int err)
  * SIGSETXID) with EINVAL; those are not ours to reset.
  */
 static int
-reset_signal_dispositions(void)
+reset_signal_dispositions(uint64_t which)
 {
 	struct sigaction sa = {.sa_handler = SIG_DFL};
 
 	if (sigemptyset(&sa.sa_mask) < 0)
 		return -errno;
 	for (int sig = 1; sig < _NSIG; sig++) {
+		/* Signals past 64 do not exist on Linux; reset them if asked to reset all. */
+		if (sig <= 64 && !(which & (UINT64_C(1) << (sig - 1))))
+			continue;
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
 		if (sigaction(sig, &sa, NULL) < 0 && errno != EINVAL)
@@ -408,7 +429,7 @@ child_exec(const struct child_plan *p)
 	struct rlimit rl;
 	int r;
 
-	r = reset_signal_dispositions();
+	r = reset_signal_dispositions(p->reset_signals);
 	if (r < 0)
 		fail(errfd, CHILD_STAGE_SIGNALS, -r);
 
@@ -480,4 +501,64 @@ child_exec(const struct child_plan *p)
 
 	(void)execve(p->path, p->argv, p->envp);
 	fail(errfd, CHILD_STAGE_EXEC, errno);
+}
+
+/*
+ * Publish the handshake: the pid first, then READY (release, so that the
+ * loop's acquire load sees the pid), then wake the loop. Raw syscalls only;
+ * the futex word lives in the daemon's memory, which we share (CLONE_VM),
+ * so the private futex key (mm, address) is the loop's key too.
+ */
+static void
+handshake(const struct child_clone_start *s)
+{
+	uint32_t expected = CHILD_HANDSHAKE_PENDING;
+
+	__atomic_store_n(s->pid, (pid_t)syscall(SYS_getpid), __ATOMIC_RELAXED);
+	(void)__atomic_compare_exchange_n(s->handshake, &expected, CHILD_HANDSHAKE_READY, false,
+					  __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	(void)syscall(SYS_futex, s->handshake, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/*
+ * Entry of a vfork-engine child (see child_exec.h).
+ *
+ * Ordering. We start on the daemon's fd table (CLONE_FILES: copying a
+ * table with 10,000 pidfds would cost every spawn ~0.25 ms here, the fd
+ * table copy being O(open fds)) while the event loop waits for the
+ * handshake. So, strictly in this order:
+ *  1. take a private table holding only fds [0, keep_fds_below), which
+ *     the parent made cover every fd of the plan. Until this is done
+ *     nothing may be dup'ed, closed or opened: it would change the
+ *     daemon's own table.
+ *  2. handshake. Only now may the loop go on, and close the received fds
+ *     and its copy of the errpipe in its table: ours are separate copies.
+ *  3. child_exec(), which the loop no longer waits for (a chdir into a
+ *     FUSE mount that never answers may hang here for ever; only this
+ *     child's spawner thread stays suspended with it, see spawn.c).
+ * If no private table can be had, we report on the errpipe (a write does
+ * not change the table) BEFORE the handshake, because afterwards the loop
+ * closes the errpipe's number in the shared table and the number may be
+ * reused, and then exit without touching any fd.
+ *
+ * CLOSE_RANGE_UNSHARE (Linux 5.9) copies only the fds below the range's
+ * start when the range runs to the end of the table (fs/file.c,
+ * __close_range()); older kernels, or a seccomp filter that refuses
+ * close_range, get unshare(CLONE_FILES), which copies the whole table.
+ */
+_Noreturn int
+child_clone_entry(void *arg)
+{
+	const struct child_clone_start *s = arg;
+	int errfd = s->plan->errpipe, r = 0;
+
+	if (close_range(s->keep_fds_below, ~0U, CLOSE_RANGE_UNSHARE) < 0 &&
+	    syscall(SYS_unshare, CLONE_FILES) < 0)
+		r = errno;
+	if (r != 0)
+		report(errfd, CHILD_STAGE_FD_SETUP, r);
+	handshake(s);
+	if (r != 0)
+		_exit(127);
+	child_exec(s->plan);
 }

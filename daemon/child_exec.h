@@ -64,10 +64,50 @@ struct child_plan {
 	struct rlimit nofile;
 	bool write_oom_adj; /* write "0" to /proc/self/oom_score_adj */
 	bool raw_syscalls;  /* after CLONE_VM: no libc set*id/setgroups */
+	/*
+	 * Signals whose disposition may not be SIG_DFL (bit n-1 = signal n):
+	 * only these are reset. The parent reads the daemon's ignored and
+	 * caught sets (spawn_signals_to_reset()); all ones = reset every
+	 * signal.
+	 */
+	uint64_t reset_signals;
 	sigset_t sigmask;   /* the mask to install right before execve (empty) */
 };
 
 /* Never returns: execve()s or writes a child_report and _exit(127)s. */
 _Noreturn void child_exec(const struct child_plan *p);
+
+/*
+ * The vfork engine (spawn.c) starts the child with
+ * clone(CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD) from a spawner
+ * thread and child_clone_entry() as the child's function. The child then
+ * shares the daemon's memory (until execve) and, for a moment, its fd table.
+ *
+ * Values of the handshake word: the event loop waits (futex) while it is
+ * PENDING. The child stores READY once it owns a private fd table; the
+ * spawner thread stores READY (child died early) or its own failure value
+ * when clone() returns first. Whoever changes it first wins (compare and
+ * swap), so the loop is woken exactly once.
+ */
+#define CHILD_HANDSHAKE_PENDING 0u
+#define CHILD_HANDSHAKE_READY 1u
+
+struct child_clone_start {
+	const struct child_plan *plan;
+	/*
+	 * The child copies fds [0, keep_fds_below) of the shared table into a
+	 * private one (close_range(CLOSE_RANGE_UNSHARE)); every fd the plan
+	 * uses (sources, errpipe) must be below it. The parent computes it.
+	 */
+	unsigned keep_fds_below;
+	uint32_t *handshake; /* futex word, see above */
+	pid_t *pid;          /* the child stores its pid here before READY */
+};
+
+/*
+ * clone() child function of the vfork engine: take a private fd table,
+ * publish pid + READY, then child_exec(start->plan). Never returns.
+ */
+_Noreturn int child_clone_entry(void *start);
 
 #endif

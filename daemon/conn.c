@@ -395,6 +395,20 @@ conn_new(struct server *s, int fd, struct conn **ret)
 			(void)wire_send(fd, buf, len, NULL, 0);
 			free(buf);
 		}
+		/*
+		 * Closing a socket with unread data makes the peer's next read
+		 * fail with ECONNRESET, ahead of the reason. So stop the client
+		 * from sending (SHUT_RD: its sends now fail with EPIPE) and
+		 * discard what it sent already (the kernel closes the fds on
+		 * it); after the shutdown the queue cannot grow, so this ends.
+		 */
+		(void)shutdown(fd, SHUT_RD);
+		for (;;) {
+			char byte;
+
+			if (recv(fd, &byte, sizeof(byte), MSG_DONTWAIT) <= 0)
+				break;
+		}
 		log_warning("Refusing a connection from uid %u pid %d: connection cap reached",
 			    (unsigned)c->cred.uid, (int)c->cred.pid);
 		server_usage_release(s, u);

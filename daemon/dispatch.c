@@ -194,8 +194,10 @@ handle_signal(struct conn *c, const struct request *req)
 	/* Only this connection's children, and only until they are reaped
 	 * (reaped children leave the list), so no pid can be reused under us.
 	 * Another connection's child, a finished one and an id never used
-	 * all get the same answer: nothing about other clients leaks. */
-	if (!child) {
+	 * all get the same answer: nothing about other clients leaks. A spawn
+	 * whose setup or exec failed got Failed ("no child is running"): its
+	 * process is only exiting, so it is not a child to signal either. */
+	if (!child || (child->exec_done && !child->exec_ok)) {
 		(void)snprintf(detail, sizeof(detail),
 			       "spawn %llu is not a running child of this connection",
 			       (unsigned long long)req->signal.spawn_id);

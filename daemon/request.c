@@ -32,7 +32,9 @@ dup_bytes(const ProtobufCBinaryData *b, char **ret)
 {
 	char *s;
 
-	if (b->len > SPAWND_MAX_STRING_BYTES)
+	/* execve counts the NUL toward MAX_ARG_STRLEN (32 pages, 128 KiB with
+	 * 4 KiB pages): refuse here, before fork, what it would refuse. */
+	if (b->len >= SPAWND_MAX_STRING_BYTES)
 		return -E2BIG;
 	if (b->len > 0 && memchr(b->data, '\0', b->len))
 		return -EINVAL;

@@ -4,9 +4,13 @@
  * leave the pending connection in the backlog, so a level-triggered loop
  * would spin on it at 100% CPU (libuv#315, libevent listener.c). Instead
  * the listener is disabled and re-enabled by a timer, while existing
- * clients keep being served (ldapd control.c does the same).
+ * clients keep being served (ldapd control.c does the same). New
+ * connections also stop short of the fd limit, so that the connected
+ * clients always have the fds their requests need (FD_RESERVE).
  */
 #define _GNU_SOURCE
+
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +33,41 @@
 
 #define ACCEPT_RETRY_MSEC 250
 
+/*
+ * Fds that new connections leave free below RLIMIT_NOFILE for the clients
+ * already connected: one request with the most fds (SPAWND_MAX_FDS), its
+ * errpipe, the pidfd and the reply's copy of it, with room to spare.
+ * Without them a flood of connections takes the last fds: a connected
+ * client's message then arrives without its fds (MSG_CTRUNC) and the
+ * client is dropped as malformed, and every spawn fails. Only a low limit
+ * makes this bite: the daemon raises its soft limit to the hard one.
+ */
+#define FD_RESERVE ((int)SPAWND_MAX_FDS + 16)
+
+static void
+pause_listener(struct server *s)
+{
+	struct timeval tv = {.tv_sec = 0, .tv_usec = ACCEPT_RETRY_MSEC * 1000};
+
+	(void)evconnlistener_disable(s->listener);
+	(void)event_add(s->accept_retry, &tv);
+}
+
+/*
+ * Whether a new fd numbered `lowest_free` leaves FD_RESERVE numbers below
+ * the soft limit. The kernel hands out the lowest free number, so once it
+ * is that close to the limit, at most that many fds are left.
+ */
+static bool
+fd_room(int lowest_free)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return true;
+	return (rlim_t)lowest_free + (rlim_t)FD_RESERVE < rl.rlim_cur;
+}
+
 static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen,
 	  void *userdata)
@@ -43,6 +82,14 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	r = conn_new(s, fd, &c);
 	if (r < 0 && r != -EAGAIN)
 		log_warning_errno(r, "Failed to set up a new connection, ignoring: %m");
+	/* fd was the lowest free number: the next connection gets a higher one. */
+	if (!fd_room(fd + 1)) {
+		log_warning("Connection on fd %d leaves fewer than %d fds below RLIMIT_NOFILE, "
+			    "pausing the listener",
+			    (int)fd, FD_RESERVE);
+		/* libevent's accept loop stops once the listener is disabled. */
+		pause_listener(s);
+	}
 }
 
 static void
@@ -50,13 +97,12 @@ on_accept_error(struct evconnlistener *l, void *userdata)
 {
 	struct server *s = userdata;
 	int error = EVUTIL_SOCKET_ERROR();
-	struct timeval tv = {.tv_sec = 0, .tv_usec = ACCEPT_RETRY_MSEC * 1000};
 
+	(void)l;
 	if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
 		log_warning_errno(error, "accept() failed, pausing the listener for %d ms: %m",
 				  ACCEPT_RETRY_MSEC);
-		(void)evconnlistener_disable(l);
-		(void)event_add(s->accept_retry, &tv);
+		pause_listener(s);
 		return;
 	}
 	log_warning_errno(error, "accept() failed, ignoring: %m");
@@ -66,11 +112,24 @@ static void
 on_accept_retry(evutil_socket_t fd, short what, void *userdata)
 {
 	struct server *s = userdata;
+	int probe;
 
 	(void)fd;
 	(void)what;
-	if (!s->stopping)
-		(void)evconnlistener_enable(s->listener);
+	if (s->stopping)
+		return;
+	/*
+	 * Resume only with fds to spare, else wait another period without
+	 * calling accept(): it would fail again, or take the reserve.
+	 */
+	probe = fcntl(evconnlistener_get_fd(s->listener), F_DUPFD_CLOEXEC, 0);
+	if (probe < 0 || !fd_room(probe)) {
+		(void)safe_close(probe);
+		pause_listener(s);
+		return;
+	}
+	(void)safe_close(probe);
+	(void)evconnlistener_enable(s->listener);
 }
 
 static void

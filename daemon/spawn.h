@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Parent side of a spawn: own every array the child reads, create the
- * errpipe, fork with all signals blocked, and decode the child's report.
- * The caller (conn.c) watches the errpipe's read end as an event: the loop
- * never waits for a child.
+ * errpipe, start the child with all signals blocked (fork, or the vfork
+ * engine's spawner threads), and decode the child's report. The caller
+ * watches the errpipe's read end as an event: the loop never waits for a
+ * child (DESIGN.md section 3.5).
  */
 #ifndef SPAWND_SPAWN_H
 #define SPAWND_SPAWN_H
@@ -11,15 +12,29 @@
 #include <sys/types.h>
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "child_exec.h"
 #include "request.h"
 #include "user.h"
 
 enum spawn_engine {
+	/* fork() from the event loop. */
 	SPAWN_ENGINE_FORK,
-	SPAWN_ENGINE_VFORK, /* later issue; spawn_start() returns -EOPNOTSUPP for now */
+	/*
+	 * clone(CLONE_VM | CLONE_VFORK) from a spawner thread (spawn.c):
+	 * no copy of the daemon's memory or fd table per spawn. Falls back to
+	 * fork for a spawn when no spawner thread can be had, and is fork
+	 * throughout in a SPAWND_FORCE_FORK build.
+	 */
+	SPAWN_ENGINE_VFORK,
 };
+
+/* The engine the daemon uses without --engine (chosen from docs/benchmarks.md). */
+#define SPAWN_ENGINE_DEFAULT SPAWN_ENGINE_VFORK
+
+/* "fork" or "vfork". */
+const char *spawn_engine_to_string(enum spawn_engine engine);
 
 /* Owns everything plan points to. */
 struct spawn_prepared {
@@ -61,9 +76,29 @@ struct spawn_prepared *spawn_prepared_free(struct spawn_prepared *sp);
  * (*ret_pidfd, O_CLOEXEC) and the errpipe's read end (*ret_errpipe,
  * O_CLOEXEC|O_NONBLOCK). The write end is closed in the parent before
  * returning. Returns 0 or -errno (fork/pipe failure, EAGAIN).
+ *
+ * The received fds the plan names may be closed as soon as this returns.
+ * With the vfork engine the child reads the plan's memory after we return
+ * (it shares our memory until it execs), so the engine takes the contents
+ * of sp: sp is left empty, and the caller frees it as usual. The vfork
+ * engine also moves a pidfd that would land above fd 63 to a high number
+ * (>= 4096 where the fd limit allows), so that the long-lived pidfds of
+ * many live children stay out of the low range every child copies (see
+ * child_clone_entry()).
+ *
+ * Call from one thread only (the event loop).
  */
 int spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid,
 		int *ret_pidfd, int *ret_errpipe);
+
+/*
+ * The signals whose disposition is not SIG_DFL in this process right now
+ * (ignored or caught), bit n-1 for signal n, from the SigIgn and SigCgt
+ * lines of /proc/self/status. spawn_start() hands that set to the child,
+ * which resets only those. Returns 0, or -errno / -EBADMSG when /proc
+ * cannot tell (spawn_start() then has the child reset every signal).
+ */
+int spawn_signals_to_reset(uint64_t *ret);
 
 /*
  * Read the errpipe (non-blocking). Returns 0 on EOF without a record (exec

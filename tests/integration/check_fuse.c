@@ -148,7 +148,12 @@ START_TEST(test_hung_child_does_not_block_others)
 		      (int)by_cwd.state);
 	ck_assert_int_eq(by_exec.state, SPAWND_STATE_PENDING);
 
-	/* Another client, several spawns, each well within 2 s. */
+	/*
+	 * Another client, several spawns, each within 5 s. A loop blocked by
+	 * the hung child would not answer at all until the FUSE server dies
+	 * (below), so the bound only has to be generous enough for a loaded
+	 * CI machine.
+	 */
 	other = client_open();
 	for (int i = 0; i < 5; i++) {
 		uint64_t t0 = now_usec();
@@ -158,7 +163,7 @@ START_TEST(test_hung_child_does_not_block_others)
 		run_spawn(other, o, true, &r);
 		spawnd_options_free(o);
 		ASSERT_EXITED(&r, 0);
-		ck_assert_msg(now_usec() - t0 < 2 * USEC_PER_SEC,
+		ck_assert_msg(now_usec() - t0 < 5 * USEC_PER_SEC,
 			      "a spawn took %llu ms while another child hung",
 			      (unsigned long long)((now_usec() - t0) / 1000));
 		run_done(&r);
@@ -209,6 +214,8 @@ fuse_suite(void)
 int
 main(void)
 {
+	if (geteuid() != 0)
+		return harness_main(fuse_suite()); /* reports the skip (77) for non-root */
 	if (access("/dev/fuse", R_OK | W_OK) < 0 || access(FUSE_HANG_PATH, X_OK) < 0) {
 		fprintf(stderr, "skipped: needs /dev/fuse and %s\n", FUSE_HANG_PATH);
 		return 77;

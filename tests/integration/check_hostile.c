@@ -765,10 +765,34 @@ END_TEST
  * ones the daemon closed, report, then hold the rest until stdin (the
  * `go` pipe) closes.
  */
+/* True when the daemon closed sock (EOF, possibly after one Failed{LIMIT}). */
+static bool
+closed_by_daemon(int sock)
+{
+	for (int tries = 0; tries < 2; tries++) {
+		char buf[4096];
+		ssize_t n = recv(sock, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return true;
+		if (n < 0)
+			return false;
+	}
+	return false;
+}
+
+/*
+ * Runs as nobody: open more connections than the per-uid cap, count the
+ * ones the daemon closed, report, then hold the rest until the `go` pipe
+ * closes.
+ */
 static int
 connection_flood(int go, int out)
 {
+	const int expected = FLOOD_CONNECTIONS - (int)SPAWND_MAX_CONNECTIONS_PER_UID;
 	int socks[FLOOD_CONNECTIONS], refused = 0;
+	bool closed[FLOOD_CONNECTIONS] = {false};
+	uint64_t end;
 
 	for (int i = 0; i < FLOOD_CONNECTIONS; i++) {
 		struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -780,21 +804,23 @@ connection_flood(int go, int out)
 			return 1;
 		}
 	}
-	(void)usleep(1500000);
-	for (int i = 0; i < FLOOD_CONNECTIONS; i++) {
-		/* A closed connection reads EOF, possibly after one Failed{LIMIT}. */
-		for (int tries = 0; tries < 2; tries++) {
-			char buf[4096];
-			ssize_t n = recv(socks[i], buf, sizeof(buf), MSG_DONTWAIT);
-
-			if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+	/* Wait (under load, accepting 80 connections takes a while) for the refusals... */
+	end = now_usec() + 20 * USEC_PER_SEC;
+	while (refused < expected && now_usec() < end) {
+		for (int i = 0; i < FLOOD_CONNECTIONS; i++)
+			if (!closed[i] && closed_by_daemon(socks[i])) {
+				closed[i] = true;
 				refused++;
-				break;
 			}
-			if (n < 0)
-				break;
-		}
+		(void)usleep(20000);
 	}
+	/* ... then give the daemon time to (wrongly) refuse more, and count again. */
+	(void)usleep(500000);
+	for (int i = 0; i < FLOOD_CONNECTIONS; i++)
+		if (!closed[i] && closed_by_daemon(socks[i])) {
+			closed[i] = true;
+			refused++;
+		}
 	out_printf(out, "refused=%d\n", refused);
 	(void)close(out);
 	{

@@ -237,6 +237,8 @@ exec_daemon(int sock, int log, pid_t parent)
 		_exit(124);
 
 	xsnprintf(pidbuf, sizeof(pidbuf), "%d", (int)getpid());
+	if (setenv("NOTIFY_SOCKET", fx.notify, 1) < 0)
+		_exit(125);
 	if (setenv("LISTEN_FDS", "1", 1) < 0 || setenv("LISTEN_PID", pidbuf, 1) < 0)
 		_exit(125);
 	(void)unsetenv("LISTEN_FDNAMES");
@@ -268,11 +270,62 @@ exec_daemon(int sock, int log, pid_t parent)
 	_exit(127);
 }
 
+/* The sd_notify(3) socket the daemon reports READY=1 on (as under Type=notify). */
+static int
+notify_socket(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+	ck_assert(strlen(fx.notify) < sizeof(sa.sun_path));
+	strcpy(sa.sun_path, fx.notify);
+	ck_assert_msg(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "bind %s: %s", fx.notify,
+		      strerror(errno));
+	return fd;
+}
+
+/*
+ * Wait until spawnd says READY=1: its signal handlers are installed and its
+ * loop runs, so a SIGTERM from the teardown is a clean stop, never a kill
+ * during start-up (which can take a while under ASan). Fail early and
+ * loudly if spawnd exits instead (bad config, exec failure).
+ */
+static void
+wait_ready(int notify, pid_t pid)
+{
+	uint64_t end = now_usec() + 60 * USEC_PER_SEC;
+
+	while (now_usec() < end) {
+		struct pollfd p = {.fd = notify, .events = POLLIN};
+		char buf[4096];
+		ssize_t n;
+		int status;
+
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			fx.pid = 0;
+			dump_file("spawnd log", fx.log);
+			ck_abort_msg("spawnd exited at start-up (status 0x%x)", (unsigned)status);
+		}
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		n = recv(notify, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+			if (strcmp(line, "READY=1") == 0)
+				return;
+	}
+	dump_file("spawnd log", fx.log);
+	ck_abort_msg("spawnd did not report READY=1 within 60 s");
+}
+
 void
 fx_start(const char *policy)
 {
 	char *generated = NULL;
-	int sock, log;
+	int sock, log, notify;
 	pid_t parent = getpid(), pid;
 
 	ck_assert_msg(base_dir[0] != '\0', "harness_main() did not run");
@@ -284,6 +337,7 @@ fx_start(const char *policy)
 	xsnprintf(fx.conf, sizeof(fx.conf), "%s/spawnd.conf", fx.dir);
 	xsnprintf(fx.log, sizeof(fx.log), "%s/spawnd.log", fx.dir);
 	xsnprintf(fx.probe, sizeof(fx.probe), "%s/spawn-probe", fx.dir);
+	xsnprintf(fx.notify, sizeof(fx.notify), "%s/notify", fx.dir);
 
 	copy_file(SPAWN_PROBE_PATH, fx.probe, 0755);
 	if (!policy)
@@ -292,6 +346,7 @@ fx_start(const char *policy)
 	free(generated);
 
 	sock = listen_socket(fx.sock);
+	notify = notify_socket();
 	log = open(fx.log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	ck_assert_msg(log >= 0, "open %s: %s", fx.log, strerror(errno));
 
@@ -305,21 +360,8 @@ fx_start(const char *policy)
 	(void)close(log);
 	fx.pid = pid;
 
-	/*
-	 * The socket was listening before the exec, so a client can connect
-	 * at once and waits in the backlog. Still, fail early and loudly if
-	 * spawnd refused to start (bad config, exec failure).
-	 */
-	for (int i = 0; i < 20; i++) {
-		int status;
-
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			fx.pid = 0;
-			dump_file("spawnd log", fx.log);
-			ck_abort_msg("spawnd exited at start-up (status 0x%x)", (unsigned)status);
-		}
-		sleep_ms(5);
-	}
+	wait_ready(notify, pid);
+	(void)close(notify);
 }
 
 void

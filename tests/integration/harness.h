@@ -54,12 +54,13 @@ enum {
 };
 
 struct fixture {
-	char dir[PATH_MAX];   /* mkdtemp, 0755: nobody can reach the socket and probe */
-	char sock[PATH_MAX];  /* the listening socket, 0666 */
-	char conf[PATH_MAX];  /* the policy, root-owned 0644 */
-	char log[PATH_MAX];   /* spawnd's stderr (audit lines, errors) */
-	char probe[PATH_MAX]; /* a 0755 copy of spawn-probe inside dir */
-	pid_t pid;	      /* spawnd, or 0 */
+	char dir[PATH_MAX];    /* mkdtemp, 0755: nobody can reach the socket and probe */
+	char sock[PATH_MAX];   /* the listening socket, 0666 */
+	char conf[PATH_MAX];   /* the policy, root-owned 0644 */
+	char log[PATH_MAX];    /* spawnd's stderr (audit lines, errors) */
+	char probe[PATH_MAX];  /* a 0755 copy of spawn-probe inside dir */
+	char notify[PATH_MAX]; /* sd_notify socket: spawnd reports READY=1 there */
+	pid_t pid;	       /* spawnd, or 0 */
 };
 
 extern struct fixture fx;

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * child_exec + spawn (fork engine), tested through real processes: every
- * case builds a plan with spawn_prepare(), starts spawn-probe (or a bad
- * program) with spawn_start(), waits for the errpipe, reads the probe's
- * key=value report from a pipe given to the child, reaps the child and
- * compares. Needs root (credential switching); exits 77 otherwise.
+ * child_exec + spawn, tested through real processes: every case builds a
+ * plan with spawn_prepare(), starts spawn-probe (or a bad program) with
+ * spawn_start(), waits for the errpipe, reads the probe's key=value report
+ * from a pipe given to the child, reaps the child and compares. The whole
+ * suite runs twice, once per engine (fork, then vfork: spawner thread +
+ * CLONE_VM|CLONE_VFORK|CLONE_FILES). Needs root (credential switching);
+ * exits 77 otherwise.
  *
  * Each test runs in its own process (CK_FORK), so tests freely change the
  * test process's groups, signal state, limits, fds and seccomp filter to
@@ -20,6 +22,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -44,6 +47,9 @@
 #define NOBODY 65534
 #define MAX_ARGS 24
 #define TIMEOUT_MS 20000
+
+/* The engine under test; set by main() before each run of the suite. */
+static enum spawn_engine engine = SPAWN_ENGINE_FORK;
 
 struct spec {
 	const char *path;
@@ -223,7 +229,7 @@ run(const struct spec *s, struct result *res)
 		close(0);
 		close(1);
 	}
-	r = spawn_start(sp, SPAWN_ENGINE_FORK, &res->pid, &pidfd, &errpipe);
+	r = spawn_start(sp, engine, &res->pid, &pidfd, &errpipe);
 	if (s->errpipe_low) {
 		/* The read end got 0, so the child's write end was 1. */
 		ck_assert_int_eq(errpipe, 0);
@@ -1207,24 +1213,301 @@ START_TEST(test_read_report)
 }
 END_TEST
 
-START_TEST(test_vfork_not_yet)
+/* "N=target" for every open fd of ours, NULL-terminated, sorted by /proc order. */
+static char **
+fd_list(void)
 {
-	struct spawn_request req = {.argv = (char *[]){(char *)"x", NULL}, .argc = 1};
-	struct target_user tu = {.uid = NOBODY, .gid = NOBODY};
+	char **v = calloc(4096, sizeof(char *));
+	size_t n = 0;
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+
+	ck_assert_ptr_nonnull(v);
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d))) {
+		char path[300], target[256];
+		ssize_t l;
+
+		if (de->d_name[0] == '.' || atoi(de->d_name) == dirfd(d))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		l = readlink(path, target, sizeof(target) - 1);
+		ck_assert_int_ge(l, 0);
+		target[l] = '\0';
+		ck_assert_uint_lt(n, 4095);
+		ck_assert_int_ge(asprintf(&v[n++], "%s=%s", de->d_name, target), 0);
+	}
+	closedir(d);
+	return v;
+}
+
+static void
+fd_list_expect_equal(char **a, char **b)
+{
+	size_t i;
+
+	for (i = 0; a[i] && b[i]; i++)
+		ck_assert_str_eq(a[i], b[i]);
+	ck_assert_msg(!a[i] && !b[i], "fd tables differ at entry %zu: %s vs %s", i,
+		      a[i] ? a[i] : "(end)", b[i] ? b[i] : "(end)");
+	for (i = 0; a[i]; i++)
+		free(a[i]);
+	for (i = 0; b[i]; i++)
+		free(b[i]);
+	free(a);
+	free(b);
+}
+
+/* Whatever is in a pipe right now (its write end may still be open). */
+static const char *
+drain_nonblock(int fd)
+{
+	static char buf[256];
+	ssize_t n;
+
+	ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* Threads of this process (/proc/self/task entries). */
+static int
+thread_count(void)
+{
+	char buf[4096];
+	int n = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(buf, sizeof(buf), f))
+		if (sscanf(buf, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/*
+ * The vfork child reads the plan after spawn_start() returned and the
+ * caller freed sp: the engine must have taken the arrays. The child is
+ * stopped right after the handshake (SIGSTOP cannot be blocked), the
+ * caller frees sp and scribbles over the heap, and only then may the
+ * child go on: its argv and environment must still be exact.
+ */
+START_TEST(test_vfork_plan_outlives_caller)
+{
+	struct spawn_request req = {0};
+	struct target_user tu = {.uid = NOBODY, .gid = NOBODY, .groups = (gid_t[]){NOBODY},
+				 .n_groups = 1};
+	const char *argv[] = {"spawn-probe", "--write-fd", "1", "a-rather-long-text-to-be-overwritten",
+			      NULL};
+	const char *envp[] = {"CANARY=still here", NULL};
 	struct spawn_env env = {.devnull = open("/dev/null", O_RDWR | O_CLOEXEC)};
 	struct spawn_prepared *sp = NULL;
-	pid_t pid = -1;
-	int pidfd = -1, errpipe = -1, before;
+	struct fd_map map = {.index = 0, .target = 1};
+	void *junk[256];
+	char out[65536];
+	size_t len = 0;
+	int p[2], pidfd, errpipe, status, w;
+	pid_t pid;
+	ssize_t n;
 
-	ck_assert_int_eq(spawn_prepare(&req, &tu, strdup("/bin/true"),
-				       strv_dup((const char *[]){NULL}), NULL, 0, &env, &sp),
+	pipe_ok(p);
+	req.argv = (char **)argv;
+	req.argc = 4;
+	req.cwd = (char *)"/";
+	req.umask = 022;
+	req.fds = &map;
+	req.n_fds = 1;
+	ck_assert_int_eq(spawn_prepare(&req, &tu, strdup(SPAWN_PROBE_PATH), strv_dup(envp), &p[1], 1,
+				       &env, &sp),
 			 0);
-	before = fd_count(0);
-	ck_assert_int_eq(spawn_start(sp, SPAWN_ENGINE_VFORK, &pid, &pidfd, &errpipe), -EOPNOTSUPP);
-	ck_assert_int_eq(fd_count(0), before);
-	ck_assert_int_eq(pid, -1);
-	spawn_prepared_free(sp);
+	ck_assert_int_eq(spawn_start(sp, SPAWN_ENGINE_VFORK, &pid, &pidfd, &errpipe), 0);
+	(void)kill(pid, SIGSTOP);
+	/* Stopped (or already exec'd and stopped): either way it waits for us now. */
+	do
+		w = waitpid(pid, &status, WUNTRACED);
+	while (w < 0 && errno == EINTR);
+	ck_assert_int_eq(w, pid);
+	ck_assert(WIFSTOPPED(status));
+
+	/* The engine left sp empty; the caller frees it and reuses the heap. */
+	ck_assert_ptr_null(sp->argv);
+	ck_assert_ptr_null(sp->envp);
+	ck_assert_ptr_null(sp->path);
+	sp = spawn_prepared_free(sp);
+	close(p[1]);
 	close(env.devnull);
+	for (size_t i = 0; i < ELEMENTSOF(junk); i++) {
+		junk[i] = malloc(64 + i);
+		ck_assert_ptr_nonnull(junk[i]);
+		memset(junk[i], 'X', 64 + i);
+	}
+	ck_assert_int_eq(kill(pid, SIGCONT), 0);
+
+	while ((n = read(p[0], out + len, sizeof(out) - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(p[0]);
+	ck_assert_int_eq(wait_readable(pidfd), 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+	ck_assert_int_eq(spawn_read_report(errpipe, NULL), 0);
+	ck_assert_msg(strstr(out, "argv.3=a-rather-long-text-to-be-overwritten\n"), "%s", out);
+	ck_assert_msg(strstr(out, "env.CANARY=still here\n"), "%s", out);
+	close(pidfd);
+	close(errpipe);
+	for (size_t i = 0; i < ELEMENTSOF(junk); i++)
+		free(junk[i]);
+}
+END_TEST
+
+/*
+ * A pidfd that would land above fd 63 goes high (>= 4096 with room), so
+ * that every later child copies only the low fds; below 64 it stays (with
+ * so few fds the copy is free), and a small limit keeps it where it is.
+ * The spawner threads are reused: spawns one after another leave at most a
+ * few idle threads behind, not one per spawn.
+ */
+START_TEST(test_vfork_pidfd_high_threads_reused)
+{
+	struct rlimit rl;
+	struct result r;
+	int threads, filler;
+
+	raise_nofile(&rl);
+	if (rl.rlim_cur < 8192) {
+		rl.rlim_cur = rl.rlim_max = 8192;
+		ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		struct spawn_request req = {.argv = (char *[]){(char *)"true", NULL}, .argc = 1};
+		struct target_user tu = {.uid = 0, .gid = 0};
+		struct spawn_env env = {.devnull = open("/dev/null", O_RDWR | O_CLOEXEC)};
+		struct spawn_prepared *sp = NULL;
+		int pidfd, errpipe, status;
+		pid_t pid;
+
+		ck_assert_int_eq(spawn_prepare(&req, &tu, strdup("/bin/true"),
+					       strv_dup((const char *[]){NULL}), NULL, 0, &env, &sp),
+				 0);
+		ck_assert_int_eq(spawn_start(sp, SPAWN_ENGINE_VFORK, &pid, &pidfd, &errpipe), 0);
+		sp = spawn_prepared_free(sp);
+		close(env.devnull);
+		ck_assert_int_lt(pidfd, 64);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		close(pidfd);
+		close(errpipe);
+	}
+	/* Fill fds up to 99: the next pidfds would be low numbers above 63. */
+	filler = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(filler, 0);
+	for (int fd = 0; fd < 100; fd++)
+		if (fcntl(fd, F_GETFD) < 0)
+			ck_assert_int_eq(fcntl(filler, F_DUPFD_CLOEXEC, fd), fd);
+	for (int i = 0; i < 20; i++) {
+		struct spec s = probe_spec();
+		struct spawn_request req = {.argv = (char *[]){(char *)"true", NULL}, .argc = 1};
+		struct target_user tu = {.uid = 0, .gid = 0};
+		struct spawn_env env = {.devnull = open("/dev/null", O_RDWR | O_CLOEXEC)};
+		struct spawn_prepared *sp = NULL;
+		int pidfd, errpipe, status;
+		pid_t pid;
+
+		(void)s;
+		ck_assert_int_eq(spawn_prepare(&req, &tu, strdup("/bin/true"),
+					       strv_dup((const char *[]){NULL}), NULL, 0, &env, &sp),
+				 0);
+		ck_assert_int_eq(spawn_start(sp, SPAWN_ENGINE_VFORK, &pid, &pidfd, &errpipe), 0);
+		sp = spawn_prepared_free(sp);
+		close(env.devnull);
+		ck_assert_int_ge(pidfd, 4096);
+		ck_assert_int_lt(errpipe, 200);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_int_eq(status, 0);
+		close(pidfd);
+		close(errpipe);
+	}
+	threads = thread_count();
+	ck_assert_msg(threads >= 2 && threads <= 1 + 4, "%d threads after 20 spawns", threads);
+
+	/* Limit 256: the base is 128. */
+	rl.rlim_cur = 256;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	{
+		struct spec s = probe_spec();
+
+		(void)r;
+		run(&s, &r);
+		expect_started(&r);
+	}
+}
+END_TEST
+
+/* The parent's view of its own non-default dispositions, which the child resets. */
+START_TEST(test_signals_to_reset)
+{
+	struct sigaction sa = {.sa_handler = handler};
+	uint64_t mask = 0;
+
+	ck_assert_ptr_ne(signal(SIGPIPE, SIG_IGN), SIG_ERR);
+	ck_assert_ptr_ne(signal(SIGRTMIN + 3, SIG_IGN), SIG_ERR);
+	ck_assert_ptr_ne(signal(SIGUSR1, SIG_DFL), SIG_ERR);
+	ck_assert_int_eq(sigaction(SIGUSR2, &sa, NULL), 0);
+	ck_assert_int_eq(spawn_signals_to_reset(&mask), 0);
+	ck_assert(mask & (UINT64_C(1) << (SIGPIPE - 1)));
+	ck_assert(mask & (UINT64_C(1) << (SIGRTMIN + 3 - 1)));
+	ck_assert(mask & (UINT64_C(1) << (SIGUSR2 - 1)));
+	ck_assert(!(mask & (UINT64_C(1) << (SIGUSR1 - 1))));
+
+	/* And nothing stays with the child: ignored, caught or blocked. */
+	{
+		struct spec s = probe_spec();
+		struct result r;
+
+		run(&s, &r);
+		expect_started(&r);
+		expect_kv(&r, "sigign", "0000000000000000");
+		expect_kv(&r, "sigblk", "0000000000000000");
+	}
+}
+END_TEST
+
+/*
+ * Neither close_range(CLOSE_RANGE_UNSHARE) nor unshare(CLONE_FILES): the
+ * child cannot get a private fd table, so it must report FD_SETUP before
+ * the handshake and exit without touching a single fd of ours.
+ */
+START_TEST(test_vfork_no_private_fd_table)
+{
+	struct sock_filter f[] = {
+		LD_NR,
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_close_range, 0, 1),
+		RET(SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_unshare, 0, 1),
+		RET(SECCOMP_RET_ERRNO | EPERM),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	struct spec s = probe_spec();
+	struct result r;
+	char **before, **after;
+	int b[2];
+
+	open_daemon_fds();
+	pipe_ok(b);
+	add_fd(&s, b[1], 5);
+	ck_assert_int_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	install_filter(f, ELEMENTSOF(f));
+	before = fd_list();
+	run(&s, &r);
+	after = fd_list();
+	expect_failed(&r, CHILD_STAGE_FD_SETUP, EPERM);
+	fd_list_expect_equal(before, after);
+	/* The received fd is intact in our table: the child closed nothing. */
+	ck_assert_int_eq(write(b[1], "x", 1), 1);
+	ck_assert_str_eq(drain_nonblock(b[0]), "x");
+	close(b[0]);
+	close(b[1]);
 }
 END_TEST
 
@@ -1286,7 +1569,8 @@ END_TEST
 static Suite *
 child_exec_suite(void)
 {
-	Suite *s = suite_create("child_exec");
+	Suite *s = suite_create(engine == SPAWN_ENGINE_VFORK ? "child_exec (vfork engine)"
+							      : "child_exec (fork engine)");
 	TCase *tc;
 
 	tc = tcase_create("creds");
@@ -1317,6 +1601,7 @@ child_exec_suite(void)
 	tcase_add_test(tc, test_cwd_as_target);
 	tcase_add_test(tc, test_session_no_ctty);
 	tcase_add_test(tc, test_signals_default);
+	tcase_add_test(tc, test_signals_to_reset);
 	tcase_add_test(tc, test_umask);
 	tcase_add_test(tc, test_nofile);
 	tcase_add_test(tc, test_oom_score_adj);
@@ -1333,9 +1618,17 @@ child_exec_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_no_fd_leak);
 	tcase_add_test(tc, test_read_report);
-	tcase_add_test(tc, test_vfork_not_yet);
 	tcase_add_test(tc, test_prepare_invalid);
 	suite_add_tcase(s, tc);
+
+	if (engine == SPAWN_ENGINE_VFORK) {
+		tc = tcase_create("vfork");
+		tcase_set_timeout(tc, 60);
+		tcase_add_test(tc, test_vfork_plan_outlives_caller);
+		tcase_add_test(tc, test_vfork_pidfd_high_threads_reused);
+		tcase_add_test(tc, test_vfork_no_private_fd_table);
+		suite_add_tcase(s, tc);
+	}
 	return s;
 }
 
@@ -1349,9 +1642,14 @@ main(void)
 		fprintf(stderr, "check_child_exec: needs root, skipping\n");
 		return 77;
 	}
-	sr = srunner_create(child_exec_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	/* The same cases for both engines; CK_FORK children see `engine` as set here. */
+	failed = 0;
+	for (int e = 0; e < 2; e++) {
+		engine = e == 0 ? SPAWN_ENGINE_FORK : SPAWN_ENGINE_VFORK;
+		sr = srunner_create(child_exec_suite());
+		srunner_run_all(sr, CK_NORMAL);
+		failed += srunner_ntests_failed(sr);
+		srunner_free(sr);
+	}
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
