@@ -96,10 +96,10 @@ static struct {
 	const char *spawnctl;
 	const char *sleeper;
 } opt = {
-	.rounds = 11,
-	.batch = 150,
+	.rounds = 9,
+	.batch = 100,
 	.live = 10000,
-	.growth_rounds = 5,
+	.growth_rounds = 3,
 	.conc = {1, 2, 8},
 	.n_conc = 3,
 	.peers = true,
@@ -407,7 +407,7 @@ die(const char *fmt, ...)
 	exit(1);
 }
 
-static void
+_Noreturn static void
 on_signal(int sig)
 {
 	(void)sig;
@@ -1082,7 +1082,7 @@ print_machine(const char *when, char *load, size_t size)
 	printf("- machine: %s, %ld CPUs online, %s RAM, Linux %s (%s)\n", model,
 	       sysconf(_SC_NPROCESSORS_ONLN), mem, u.release, u.machine);
 	printf("- rounds: %u; batch: %u spawns per runner and round at concurrency 1, %u at "
-	       "higher concurrency (s6-sudo: 1/5, spawnctl: 1/2 of that); order rotated per "
+	       "higher concurrency (s6-sudo: 1/10, spawnctl: 1/2 of that); order rotated per "
 	       "round\n",
 	       opt.rounds, opt.batch, opt.batch * 2);
 	printf("- live children for the \"+N live\" rows: %u\n", opt.live);
@@ -1411,11 +1411,11 @@ main(int argc, char **argv)
 		r = runner_add("s6-sudo whole process, s6-sudod as root", K_S6);
 		r->program = s6sudo;
 		r->sock = s6_socks[0];
-		r->divisor = 5;
+		r->divisor = 10;
 		r = runner_add("s6-sudo whole process, s6-sudod as nobody", K_S6);
 		r->program = s6sudo;
 		r->sock = s6_socks[1];
-		r->divisor = 5;
+		r->divisor = 10;
 	}
 	{
 		static const struct {
