@@ -14,7 +14,11 @@
  */
 #define _GNU_SOURCE
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -53,6 +57,46 @@ refuse(struct conn *c, const struct audit_subject *subj, int stage, int error, c
 	conn_reply_failed(c, subj->id, stage, error, detail);
 }
 
+/*
+ * HOSTILE.md E21 (runc CVE-2024-21626): a child's fds 0-2 must be streams:
+ * a regular file, a FIFO, a character device or a socket that is not
+ * listening. A directory or an O_PATH fd there hands a privileged program
+ * a path anchor it does not expect, a listening socket accepts for it.
+ * Fds 3 and up are the client's explicit delegation and pass as they are.
+ * statx(AT_STATX_DONT_SYNC) takes the type from the cached inode: a plain
+ * fstat() may ask a FUSE server (and hang the loop), and an inode's type
+ * never changes. Returns NULL when fd is fine, else why it is not.
+ */
+static const char *
+stdio_fd_refusal(int fd)
+{
+	struct statx stx;
+	int flags, listening = 0;
+	socklen_t len = sizeof(listening);
+
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0)
+		return "cannot be inspected";
+	if (flags & O_PATH)
+		return "is an O_PATH fd";
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx) < 0)
+		return "cannot be inspected";
+	switch (stx.stx_mode & S_IFMT) {
+	case S_IFREG:
+	case S_IFIFO:
+	case S_IFCHR:
+		return NULL;
+	case S_IFSOCK:
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
+			return "cannot be inspected";
+		return listening ? "is a listening socket" : NULL;
+	case S_IFDIR:
+		return "is a directory";
+	default:
+		return "is not a file, pipe, character device or socket";
+	}
+}
+
 static void
 handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n_fds)
 {
@@ -86,6 +130,19 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 	    (u && u->children >= SPAWND_MAX_CHILDREN_PER_UID)) {
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN, "too many live children");
 		return;
+	}
+	for (size_t i = 0; i < sr->n_fds; i++) {
+		const char *why;
+
+		if (sr->fds[i].target > 2)
+			continue;
+		why = stdio_fd_refusal(fds[sr->fds[i].index]);
+		if (why) {
+			(void)snprintf(detail, sizeof(detail), "child fd %d %s", sr->fds[i].target,
+				       why);
+			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, detail);
+			return;
+		}
 	}
 
 	r = command_resolve(sr->argv[0], &path);
