@@ -25,9 +25,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -911,16 +913,66 @@ END_TEST
  * the client gets Failed{EXEC, EAGAIN}, the program never runs as root or
  * anyone. A root target is exempt and still runs.
  */
+/* A child of the test that switches to uid/gid and sleeps until released. */
+static pid_t
+hold_process_as(uid_t uid, gid_t gid)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		(void)close(p[0]);
+		if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+		    setresuid(uid, uid, uid) < 0)
+			_exit(1);
+		if (write(p[1], "k", 1) != 1)
+			_exit(1);
+		for (;;)
+			(void)pause();
+	}
+	(void)close(p[1]);
+	/* One byte once the child runs as uid; EOF if it failed to switch. */
+	ck_assert_msg(read(p[0], &c, 1) == 1, "the holder process could not switch to uid %u",
+		      (unsigned)uid);
+	(void)close(p[0]);
+	return pid;
+}
+
+static void
+release_process(pid_t pid)
+{
+	int status;
+
+	(void)kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+}
+
 START_TEST(test_credential_failure_nproc)
 {
 	char marker[PATH_MAX];
 	const char *argv[] = {fx.probe, "--out", marker, NULL};
+	const struct passwd *pw = getpwnam("nobody");
 	int sock = ck_connect();
 	struct msg *m;
+	pid_t holder;
 	rlim_t old;
+
+	ck_assert_msg(pw != NULL, "no user nobody");
 
 	xsnprintf(marker, sizeof(marker), "%s/nproc-ran", fx.dir);
 	ck_assert_int_eq(chmod(fx.dir, 0777), 0);
+	/*
+	 * The kernel compares nobody's process count *before* the switch with
+	 * the limit (set_user() flags PF_NPROC_EXCEEDED only when it is already
+	 * above it) and fails the execve() then.  On a machine where nobody runs
+	 * nothing, 0 > 0 is false and the exec would succeed; so nobody gets
+	 * one process of ours for the duration.
+	 */
+	holder = hold_process_as(pw->pw_uid, pw->pw_gid);
 	old = daemon_set_soft_limit(RLIMIT_NPROC, 0);
 	m = msg_spawn(400, "nobody", argv);
 	ck_send_msg(sock, m, NULL, 0);
@@ -936,6 +988,7 @@ START_TEST(test_credential_failure_nproc)
 	ck_expect_exited(sock, 401, 0, 0, "root under RLIMIT_NPROC 0");
 	ck_assert_int_eq(access(marker, F_OK), 0);
 	(void)daemon_set_soft_limit(RLIMIT_NPROC, old);
+	release_process(holder);
 	ck_assert_int_eq(chmod(fx.dir, 0755), 0);
 	(void)close(sock);
 }
