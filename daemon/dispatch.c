@@ -218,9 +218,12 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, "");
 			goto out;
 		}
+		pid = 0;
 		r = spawn_start(sp, s->engine, &pid, &pidfd, &errpipe);
 		sp = spawn_prepared_free(sp);
 		if (r < 0) {
+			if (pid > 0)
+				reaper_abandon(s->reaper, pid);
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_FORK, r, "");
 			goto out;
 		}

@@ -399,5 +399,19 @@ out:
 	(void)safe_close(env.devnull);
 	if (own_socket)
 		(void)unlink(o.socket_path);
+	/*
+	 * A spawner thread whose child hangs before exec (a FUSE mount that
+	 * never answers) sits in clone(CLONE_VFORK), where nothing can stop
+	 * it, not even ptrace, until the child execs or dies. exit() does not
+	 * mind (exit_group ends it), but at-exit handlers that stop every
+	 * thread first, such as LeakSanitizer's, would wait for ever. So
+	 * leave without them then; everything is closed and freed already.
+	 */
+	if (spawn_busy_spawners() > 0) {
+		log_notice("%u children still hang before exec; exiting without at-exit handlers",
+			   spawn_busy_spawners());
+		(void)fflush(NULL);
+		_exit(ret);
+	}
 	return ret;
 }

@@ -3,8 +3,10 @@
  * Live children: each is tracked from fork to reap. The errpipe's read end
  * and the pidfd are libevent events, so the loop never waits for a child:
  * errpipe EOF = exec succeeded (Started), a record = setup failed (Failed),
- * pidfd readable = exited, then wait4(WNOHANG) for status + rusage. A
- * SIGCHLD handler is the safety net that reaps anything else: no zombies.
+ * pidfd readable = exited, then wait4(WNOHANG) for status + rusage.
+ * Children the daemon gives up on are reaped by pid on SIGCHLD, and a
+ * rate-limited full scan is the safety net that reaps anything else: no
+ * zombies.
  * Kill escalation (timeouts, disconnects, stop) also lives here.
  */
 #ifndef SPAWND_REAPER_H
@@ -63,12 +65,21 @@ struct reaper *reaper_free(struct reaper *r);
 /*
  * Track a freshly started child. Takes pidfd and errpipe, and the strings.
  * The lifecycle settings (on_disconnect, time limit, kill grace, pidfd
- * wanted) are copied from sr. On failure the child is killed (the SIGCHLD
- * net reaps it) before returning -errno.
+ * wanted) are copied from sr. On failure the child is killed and abandoned
+ * (reaper_abandon()) before returning -errno.
  */
 int reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_pid,
 	       uint64_t id, pid_t pid, int pidfd, int errpipe, char *exec_path, char *cwd,
 	       char *target, const struct spawn_request *sr);
+
+/*
+ * Give up on a child that is not tracked (no pidfd, or reaper_add() failed)
+ * and that the caller has already killed: it is reaped on SIGCHLD with
+ * waitpid(pid, WNOHANG), never waited for (a child stuck on FUSE ignores
+ * even SIGKILL). Without this, only the full scan, at most once a second,
+ * would reap it, and with a warning.
+ */
+void reaper_abandon(struct reaper *r, pid_t pid);
 
 /* The child of owner with spawn id, or NULL. */
 struct child *reaper_find_by_id(struct conn *owner, uint64_t id);
@@ -91,7 +102,5 @@ void child_terminate(struct child *c);
 unsigned reaper_terminating(const struct reaper *r);
 /* The daemon stops: cut longer kill graces already running to the stop grace. */
 void reaper_stop(struct reaper *r);
-/* All tracked children (for orphaning everything at stop). */
-void reaper_orphan_all(struct reaper *r);
 
 #endif

@@ -188,9 +188,9 @@ int
 spawn_signals_to_reset(uint64_t *ret)
 {
 	char buf[8192];
-	uint64_t ign, cgt;
+	uint64_t ign = 0, cgt = 0;
 	size_t len = 0;
-	ssize_t n = 0;
+	ssize_t n;
 	int fd, r;
 
 	/*
@@ -202,22 +202,27 @@ spawn_signals_to_reset(uint64_t *ret)
 	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	/* Read until both lines are in (normally the first read), EOF or a full buffer. */
+	r = -EBADMSG;
 	while (len < sizeof(buf) - 1) {
 		n = read(fd, buf + len, sizeof(buf) - 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
 			break;
 		len += (size_t)n;
+		buf[len] = '\0';
+		r = status_mask(buf, "\nSigIgn:\t", &ign);
+		if (r == 0)
+			r = status_mask(buf, "\nSigCgt:\t", &cgt);
+		if (r == 0)
+			break;
 	}
-	r = n < 0 ? -errno : 0;
 	(void)safe_close(fd);
-	if (r < 0)
-		return r;
-	buf[len] = '\0';
-	r = status_mask(buf, "\nSigIgn:\t", &ign);
-	if (r == 0)
-		r = status_mask(buf, "\nSigCgt:\t", &cgt);
 	if (r < 0)
 		return r;
 	*ret = ign | cgt;
@@ -234,8 +239,9 @@ spawn_engine_to_string(enum spawn_engine engine)
  * Give up on a child we could not get a pidfd for. It is killed but not
  * waited for here: a child already stuck in its setup (a cwd on a FUSE
  * mount that never answers) ignores even SIGKILL, and a blocking waitpid
- * would stall the event loop with it. It is not tracked, so the reaper's
- * SIGCHLD safety net reaps it whenever it does die.
+ * would stall the event loop with it. spawn_start() returns its pid so
+ * that the caller hands it to the reaper (reaper_abandon()), which reaps it
+ * whenever it does die.
  */
 static void
 kill_untracked(pid_t pid)
@@ -291,6 +297,7 @@ start_fork(struct spawn_prepared *sp, int wfd, pid_t *ret_pid, int *ret_pidfd)
 	if (pidfd < 0) {
 		r = -errno;
 		kill_untracked(pid);
+		*ret_pid = pid; /* the caller hands it to the reaper */
 		return r;
 	}
 	*ret_pid = pid;
@@ -311,12 +318,13 @@ start_fork(struct spawn_prepared *sp, int wfd, pid_t *ret_pid, int *ret_pidfd)
  * (child_clone_entry()), so the loop waits about as long as for fork().
  *
  * Quota. A busy spawner belongs to exactly one child that is tracked from
- * the handshake on, and that child counts against its client's per-uid and
- * the global live-children caps (dispatch.c, SPAWND_MAX_CHILDREN*) until it
- * is reaped. So a client whose children hang pins at most its own quota of
- * spawner threads; everyone else gets an idle spawner or a new one. If no
- * thread can be created (EAGAIN, ENOMEM), that spawn uses fork instead,
- * which never waits for the child either.
+ * the handshake on (or killed, if it cannot be tracked), and that child
+ * counts against its client's per-uid and the global live-children caps
+ * (dispatch.c, SPAWND_MAX_CHILDREN*) until it is reaped. So a client
+ * whose children hang pins at most its own quota of spawner threads;
+ * everyone else gets an idle spawner or a new one. If no thread can be
+ * created (EAGAIN, ENOMEM), that spawn uses fork instead, which never
+ * waits for the child either.
  *
  * Threads never exit. The kernel's "parent" of a child is the thread
  * that created it: PR_SET_PDEATHSIG fires when that thread ends
@@ -368,6 +376,7 @@ static struct {
 	struct spawner *idle;       /* waiting for a job */
 	unsigned n_idle;
 	struct vfork_job *done;     /* clone() returned: the loop frees them */
+	unsigned n_spawners;	    /* threads created (they never exit) */
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void
@@ -537,6 +546,9 @@ spawner_new(void)
 	(void)pthread_attr_destroy(&attr);
 	if (r != 0)
 		goto fail;
+	(void)pthread_mutex_lock(&pool.lock);
+	pool.n_spawners++;
+	(void)pthread_mutex_unlock(&pool.lock);
 	return w;
 
 fail:
@@ -559,6 +571,17 @@ spawner_get(void)
 	}
 	(void)pthread_mutex_unlock(&pool.lock);
 	return w ? w : spawner_new();
+}
+
+unsigned
+spawn_busy_spawners(void)
+{
+	unsigned n;
+
+	(void)pthread_mutex_lock(&pool.lock);
+	n = pool.n_spawners - pool.n_idle;
+	(void)pthread_mutex_unlock(&pool.lock);
+	return n;
 }
 
 /* Every fd the child needs is below the returned number. */
@@ -703,8 +726,10 @@ spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid,
 		r = start_fork(sp, wfd, &pid, &pidfd);
 	/* Only the child may hold the write end, or EOF would never come. */
 	wfd = safe_close(wfd);
-	if (r < 0)
+	if (r < 0) {
+		*ret_pid = pid; /* 0, or a child killed untracked */
 		return r;
+	}
 
 	*ret_pid = pid;
 	*ret_pidfd = pidfd;
