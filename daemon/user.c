@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "user_cache.h"
 
 /* The largest id we accept: (uid_t)-1 means "unchanged" to set*id(). */
 #define ID_MAX UINT32_C(4294967294)
@@ -147,6 +148,78 @@ group_get_gid(const char *name, gid_t *ret_gid)
 	}
 }
 
+/*
+ * The one place that decides between "number" and "name" for a user or group
+ * spec: returns 1 with *ret_id set for a strict number, 0 for a name, -EINVAL
+ * for an empty spec or a malformed number (all digits, but not strict).
+ */
+static int
+spec_parse(const char *spec, uint32_t *ret_id)
+{
+	int r;
+
+	if (!spec || !*spec)
+		return -EINVAL;
+	if (!user_is_numeric(spec))
+		return 0;
+	r = user_parse_id(spec, ret_id);
+	return r < 0 ? r : 1;
+}
+
+/*
+ * The passwd entry of a user spec. A number must name a real account too: its
+ * entry gives HOME, SHELL and the group list.
+ */
+static int
+passwd_by_spec(const char *spec, struct passwd *ret_pw, char **ret_buf)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct passwd pw;
+	uint32_t id = 0;
+	int r;
+
+	r = spec_parse(spec, &id);
+	if (r < 0)
+		return r;
+	r = passwd_get(r > 0 ? NULL : spec, (uid_t)id, &pw, &buf);
+	if (r < 0)
+		return r;
+	if (pw.pw_uid == (uid_t)-1)
+		return -EINVAL;
+	*ret_pw = pw;
+	*ret_buf = TAKE_PTR(buf);
+	return 0;
+}
+
+/*
+ * The gid of a group spec: a strict number as is (it need not exist in the
+ * group database), a name through NSS or, when `cached`, the account cache.
+ */
+static int
+gid_by_spec(const char *spec, bool cached, gid_t *ret_gid)
+{
+	uint32_t id = 0;
+	gid_t gid;
+	int r;
+
+	r = spec_parse(spec, &id);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		*ret_gid = (gid_t)id;
+		return 0;
+	}
+	if (cached && user_cache_find_gid(spec, ret_gid))
+		return 0;
+	r = group_get_gid(spec, &gid);
+	if (r < 0)
+		return r;
+	if (cached)
+		user_cache_add_gid(spec, gid);
+	*ret_gid = gid;
+	return 0;
+}
+
 int
 user_lookup_uid(const char *spec, uid_t *ret_uid)
 {
@@ -154,21 +227,9 @@ user_lookup_uid(const char *spec, uid_t *ret_uid)
 	struct passwd pw;
 	int r;
 
-	if (!spec || !*spec)
-		return -EINVAL;
-	if (user_is_numeric(spec)) {
-		uint32_t id;
-
-		r = user_parse_id(spec, &id);
-		if (r < 0)
-			return r;
-		r = passwd_get(NULL, (uid_t)id, &pw, &buf);
-	} else
-		r = passwd_get(spec, 0, &pw, &buf);
+	r = passwd_by_spec(spec, &pw, &buf);
 	if (r < 0)
 		return r;
-	if (pw.pw_uid == (uid_t)-1)
-		return -EINVAL;
 	*ret_uid = pw.pw_uid;
 	return 0;
 }
@@ -176,18 +237,7 @@ user_lookup_uid(const char *spec, uid_t *ret_uid)
 int
 user_lookup_gid(const char *spec, gid_t *ret_gid)
 {
-	if (!spec || !*spec)
-		return -EINVAL;
-	if (user_is_numeric(spec)) {
-		uint32_t id;
-		int r = user_parse_id(spec, &id);
-
-		if (r < 0)
-			return r;
-		*ret_gid = (gid_t)id;
-		return 0;
-	}
-	return group_get_gid(spec, ret_gid);
+	return gid_by_spec(spec, false, ret_gid);
 }
 
 /*
@@ -220,6 +270,44 @@ user_grouplist(const char *name, gid_t gid, gid_t **ret, size_t *ret_n)
 	}
 }
 
+static char *
+strdup_or(const char *s, const char *fallback)
+{
+	return strdup(s && *s ? s : fallback);
+}
+
+/* Everything NSS knows about one account: its passwd entry and all its groups. */
+static int
+account_load(const char *spec, struct user_account **ret)
+{
+	_cleanup_(user_account_freep) struct user_account *a = NULL;
+	_cleanup_free_ char *pwbuf = NULL;
+	struct passwd pw;
+	int r;
+
+	r = passwd_by_spec(spec, &pw, &pwbuf);
+	if (r < 0)
+		return r;
+	if (pw.pw_gid == (gid_t)-1)
+		return -EINVAL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	r = user_grouplist(pw.pw_name, pw.pw_gid, &a->groups, &a->n_groups);
+	if (r < 0)
+		return r;
+	a->uid = pw.pw_uid;
+	a->gid = pw.pw_gid;
+	a->name = strdup(pw.pw_name);
+	a->home = strdup_or(pw.pw_dir, "/");
+	/* An empty shell field means /bin/sh (passwd(5)). */
+	a->shell = strdup_or(pw.pw_shell, "/bin/sh");
+	if (!a->name || !a->home || !a->shell)
+		return -ENOMEM;
+	*ret = TAKE_PTR(a);
+	return 0;
+}
+
 static bool
 gid_in(gid_t gid, const gid_t *list, size_t n)
 {
@@ -231,21 +319,22 @@ gid_in(gid_t gid, const gid_t *list, size_t n)
 
 /*
  * Resolve one requested group (name or strict number) and check that it is
- * one of `own`: a client may narrow the target's groups, never add to them.
+ * one of the account's: a client may narrow the target's groups, never add
+ * to them.
  */
 static int
-resolve_own_group(const char *spec, const gid_t *own, size_t n_own, gid_t *ret_gid,
+resolve_own_group(const char *spec, const struct user_account *a, bool cached, gid_t *ret_gid,
 		  const char **ret_what)
 {
 	gid_t gid;
 	int r;
 
-	r = user_lookup_gid(spec, &gid);
+	r = gid_by_spec(spec, cached, &gid);
 	if (r < 0) {
 		*ret_what = spec;
 		return r;
 	}
-	if (!gid_in(gid, own, n_own)) {
+	if (!gid_in(gid, a->groups, a->n_groups)) {
 		*ret_what = spec;
 		return -EPERM;
 	}
@@ -253,22 +342,15 @@ resolve_own_group(const char *spec, const gid_t *own, size_t n_own, gid_t *ret_g
 	return 0;
 }
 
-static char *
-strdup_or(const char *s, const char *fallback)
-{
-	return strdup(s && *s ? s : fallback);
-}
-
 int
 user_resolve_target(const char *user, const char *group, char *const *groups,
 		    struct target_user *ret, const char **ret_what)
 {
-	_cleanup_free_ char *pwbuf = NULL;
-	_cleanup_free_ gid_t *own = NULL;
+	_cleanup_(user_account_freep) struct user_account *loaded = NULL;
+	const struct user_account *a = NULL;
 	struct target_user t = {};
 	const char *what = user;
-	struct passwd pw;
-	size_t n_own = 0;
+	bool cached;
 	int r;
 
 	if (!user || !*user) {
@@ -276,32 +358,25 @@ user_resolve_target(const char *user, const char *group, char *const *groups,
 		r = -EINVAL;
 		goto fail;
 	}
-	if (user_is_numeric(user)) {
-		uint32_t id;
 
-		r = user_parse_id(user, &id);
+	/* One check of the account files per request (user_cache.c). */
+	cached = user_cache_begin();
+	if (cached)
+		a = user_cache_find_account(user);
+	if (!a) {
+		r = account_load(user, &loaded);
 		if (r < 0)
 			goto fail;
-		/* A number must name a real account: its passwd entry gives
-		 * HOME, SHELL and the group list. */
-		r = passwd_get(NULL, (uid_t)id, &pw, &pwbuf);
-	} else
-		r = passwd_get(user, 0, &pw, &pwbuf);
-	if (r < 0)
-		goto fail;
-	if (pw.pw_uid == (uid_t)-1 || pw.pw_gid == (gid_t)-1) {
-		r = -EINVAL;
-		goto fail;
+		a = loaded;
+		/* On success the cache owns it; a stays valid for this request. */
+		if (cached && user_cache_add_account(user, loaded) >= 0)
+			(void)TAKE_PTR(loaded);
 	}
 
-	r = user_grouplist(pw.pw_name, pw.pw_gid, &own, &n_own);
-	if (r < 0)
-		goto fail;
-
-	t.uid = pw.pw_uid;
-	t.gid = pw.pw_gid;
+	t.uid = a->uid;
+	t.gid = a->gid;
 	if (group) {
-		r = resolve_own_group(group, own, n_own, &t.gid, &what);
+		r = resolve_own_group(group, a, cached, &t.gid, &what);
 		if (r < 0)
 			goto fail;
 	}
@@ -317,7 +392,7 @@ user_resolve_target(const char *user, const char *group, char *const *groups,
 		for (size_t i = 0; i < n; i++) {
 			gid_t gid;
 
-			r = resolve_own_group(groups[i], own, n_own, &gid, &what);
+			r = resolve_own_group(groups[i], a, cached, &gid, &what);
 			if (r < 0)
 				goto fail;
 			/* setgroups() does not care, but a clean list reads
@@ -326,14 +401,19 @@ user_resolve_target(const char *user, const char *group, char *const *groups,
 				t.groups[t.n_groups++] = gid;
 		}
 	} else {
-		t.groups = TAKE_PTR(own);
-		t.n_groups = n_own;
+		t.groups = calloc(a->n_groups ? a->n_groups : 1, sizeof(gid_t));
+		if (!t.groups) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		if (a->n_groups > 0)
+			memcpy(t.groups, a->groups, a->n_groups * sizeof(gid_t));
+		t.n_groups = a->n_groups;
 	}
 
-	t.name = strdup(pw.pw_name);
-	t.home = strdup_or(pw.pw_dir, "/");
-	/* An empty shell field means /bin/sh (passwd(5)). */
-	t.shell = strdup_or(pw.pw_shell, "/bin/sh");
+	t.name = strdup(a->name);
+	t.home = strdup(a->home);
+	t.shell = strdup(a->shell);
 	if (!t.name || !t.home || !t.shell) {
 		r = -ENOMEM;
 		goto fail;

@@ -2,23 +2,34 @@
 /*
  * user.c: strict id parsing (HOSTILE.md 6, 7) and target resolution against
  * the real accounts root and nobody, whose ids and groups are read from the
- * system at run time rather than assumed.
+ * system at run time rather than assumed; user_cache.c: cache hits, the
+ * nsswitch.conf rule, and invalidation when /etc/passwd or /etc/group change.
+ * The cases that edit those files (and put them back) run only as root;
+ * without root they are left out and the run exits 77.
  */
 #define _GNU_SOURCE
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <check.h>
 
 #include "macro.h"
 #include "test-util.h"
 #include "user.h"
+#include "user_cache.h"
 
 /* A uid/gid that is on no account here; tests that need one check that. */
 #define UNUSED_ID 4294967290u
@@ -350,8 +361,584 @@ START_TEST(test_done_zeroed)
 }
 END_TEST
 
+/*
+ * The account cache (user_cache.c). The cache reads the nsswitch.conf that
+ * the tests point it at (glibc keeps reading the real one); the account files
+ * are the real /etc/passwd and /etc/group.
+ */
+
+static char nss_dir[] = "/tmp/check-user-XXXXXX";
+static char nss_files_only[64], nss_systemd[64];
+
+static bool
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fputs(text, f) >= 0;
+	return fclose(f) == 0 && ok;
+}
+
+static uint64_t
+realtime_usec(void)
+{
+	struct timespec ts;
+
+	ck_assert_int_eq(clock_gettime(CLOCK_REALTIME, &ts), 0);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t
+changed_usec(const char *path)
+{
+	struct stat st;
+	uint64_t m, c;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	m = (uint64_t)st.st_mtim.tv_sec * 1000000 + (uint64_t)st.st_mtim.tv_nsec / 1000;
+	c = (uint64_t)st.st_ctim.tv_sec * 1000000 + (uint64_t)st.st_ctim.tv_nsec / 1000;
+	return m > c ? m : c;
+}
+
+/*
+ * The cache serves nothing while a watched file changed less than
+ * USER_CACHE_SETTLE_USEC ago. Wait until all of them are older than that.
+ */
+static void
+wait_settled(const char *nsswitch)
+{
+	const char *paths[] = {"/etc/passwd", "/etc/group", nsswitch};
+
+	for (int tries = 0;; tries++) {
+		uint64_t newest = 0, now = realtime_usec();
+
+		for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+			uint64_t t = changed_usec(paths[i]);
+
+			if (t > newest)
+				newest = t;
+		}
+		if (newest + USER_CACHE_SETTLE_USEC + 200000 < now)
+			return;
+		ck_assert_msg(tries < 200, "the account files keep changing");
+		(void)usleep(100000);
+	}
+}
+
+static struct user_cache_stats
+cache_stats(void)
+{
+	struct user_cache_stats s;
+
+	user_cache_get_stats(&s);
+	return s;
+}
+
+/* Whether `gid` is among the default groups user_resolve_target() gives `spec`. */
+static bool
+target_has_gid(const char *spec, gid_t gid)
+{
+	struct target_user t = {};
+	const char *what = NULL;
+	bool r;
+
+	ASSERT_OK(user_resolve_target(spec, NULL, NULL, &t, &what));
+	r = has_gid(t.groups, t.n_groups, gid);
+	target_user_done(&t);
+	return r;
+}
+
+START_TEST(test_cache_hit)
+{
+	struct user_cache_stats s;
+	struct target_user t = {};
+	const char *what = NULL;
+	struct group *gr;
+	char *name;
+
+	user_cache_set_nsswitch_path(nss_files_only);
+	wait_settled(nss_files_only);
+
+	/* Each twice: the first asks NSS, the second must come from the cache
+	 * and still match what the system says in every field. */
+	assert_default_target("root", "root");
+	assert_default_target("root", "root");
+	assert_default_target("nobody", "nobody");
+	assert_default_target("nobody", "nobody");
+	s = cache_stats();
+	ck_assert_uint_eq(s.account_misses, 2);
+	ck_assert_uint_eq(s.account_hits, 2);
+	ck_assert_uint_eq(s.n_accounts, 2);
+	ck_assert_uint_eq(s.bypassed, 0);
+
+	/* "0" is its own key; errors are never cached. */
+	assert_default_target("0", "root");
+	ASSERT_ERROR(user_resolve_target("no-such-user-xyz", NULL, NULL, &t, &what), -ESRCH);
+	ASSERT_ERROR(user_resolve_target("no-such-user-xyz", NULL, NULL, &t, &what), -ESRCH);
+	ck_assert_str_eq(what, "no-such-user-xyz");
+	s = cache_stats();
+	ck_assert_uint_eq(s.account_misses, 5);
+	ck_assert_uint_eq(s.n_accounts, 3);
+
+	/* Group names are cached too; the membership check still applies. */
+	gr = getgrgid(getpwnam("nobody")->pw_gid);
+	ck_assert_ptr_nonnull(gr);
+	name = strdup(gr->gr_name);
+	for (int i = 0; i < 2; i++) {
+		char *only[] = {name, NULL};
+
+		ASSERT_OK(user_resolve_target("nobody", name, only, &t, &what));
+		ck_assert_uint_eq(t.gid, getpwnam("nobody")->pw_gid);
+		ck_assert_uint_eq(t.n_groups, 1);
+		target_user_done(&t);
+	}
+	s = cache_stats();
+	ck_assert_uint_eq(s.group_misses, 1);
+	ck_assert_uint_ge(s.group_hits, 2);
+	ASSERT_ERROR(user_resolve_target("nobody", getgrgid(0)->gr_name, NULL, &t, &what), -EPERM);
+	ASSERT_ERROR(user_resolve_target("nobody", "no-such-group-xyz", NULL, &t, &what), -ESRCH);
+	ck_assert_str_eq(what, "no-such-group-xyz");
+	free(name);
+}
+END_TEST
+
+/* A source other than "files" (here systemd) turns the cache off. */
+START_TEST(test_cache_off_unless_files)
+{
+	struct user_cache_stats s;
+	char missing[80];
+
+	user_cache_set_nsswitch_path(nss_systemd);
+	wait_settled(nss_systemd);
+	assert_default_target("root", "root");
+	assert_default_target("root", "root");
+	s = cache_stats();
+	ck_assert_uint_eq(s.account_hits, 0);
+	ck_assert_uint_eq(s.n_accounts, 0);
+	ck_assert_uint_eq(s.bypassed, 2);
+
+	/* No nsswitch.conf: glibc's built-in default is not guessed. */
+	(void)snprintf(missing, sizeof(missing), "%s/missing.conf", nss_dir);
+	user_cache_set_nsswitch_path(missing);
+	assert_default_target("root", "root");
+	assert_default_target("root", "root");
+	s = cache_stats();
+	ck_assert_uint_eq(s.account_hits, 0);
+	ck_assert_uint_eq(s.bypassed, 4);
+}
+END_TEST
+
+/* nsswitch.conf changing from files-only to another source drops the cache. */
+START_TEST(test_cache_nsswitch_change)
+{
+	struct user_cache_stats s;
+	char path[80], tmp[80];
+
+	(void)snprintf(path, sizeof(path), "%s/changing.conf", nss_dir);
+	(void)snprintf(tmp, sizeof(tmp), "%s/changing.tmp", nss_dir);
+	ck_assert(write_file(path, "passwd: files\ngroup: files\n"));
+	user_cache_set_nsswitch_path(path);
+	wait_settled(path);
+	assert_default_target("root", "root");
+	assert_default_target("root", "root");
+	ck_assert_uint_eq(cache_stats().account_hits, 1);
+
+	ck_assert(write_file(tmp, "passwd: files sss\ngroup: files sss\n"));
+	ck_assert_int_eq(rename(tmp, path), 0);
+	wait_settled(path);
+	assert_default_target("root", "root");
+	s = cache_stats();
+	ck_assert_uint_eq(s.account_hits, 1);
+	ck_assert_uint_eq(s.n_accounts, 0);
+	ck_assert_uint_ge(s.flushes, 1);
+}
+END_TEST
+
+/* An entry older than USER_CACHE_MAX_AGE_USEC is looked up again. */
+START_TEST(test_cache_max_age)
+{
+	struct user_cache_stats s;
+
+	user_cache_set_nsswitch_path(nss_files_only);
+	wait_settled(nss_files_only);
+	assert_default_target("root", "root");
+	(void)usleep((useconds_t)(USER_CACHE_MAX_AGE_USEC + 100000));
+	assert_default_target("root", "root");
+	s = cache_stats();
+	ck_assert_uint_eq(s.account_hits, 0);
+	ck_assert_uint_eq(s.account_misses, 2);
+	ck_assert_uint_eq(s.n_accounts, 1);
+}
+END_TEST
+
+static const struct {
+	const char *text;
+	bool files_only;
+} nsswitch_cases[] = {
+	{"passwd: files\ngroup: files\n", true},
+	{"passwd:files\ngroup:files", true},
+	{"  passwd files\ngroup :\tfiles  \nshadow: files systemd\nhosts: files dns\n", true},
+	{"# passwd: ldap\n#group: sss\npasswd: files\ngroup: files\n", true},
+	{"passwd: files\ngroup: files\ninitgroups: files\n", true},
+	{"passwd: files systemd\ngroup: files systemd\n", false},
+	{"passwd: files\ngroup: files systemd\n", false},
+	{"passwd: sss files\ngroup: files\n", false},
+	{"passwd: compat\ngroup: compat\n", false},
+	{"passwd: files ldap\ngroup: files\n", false},
+	{"passwd: files [NOTFOUND=return] nis\ngroup: files\n", false},
+	{"passwd: files[NOTFOUND=return]\ngroup: files\n", false},
+	{"passwd: files # only files\ngroup: files\n", false},
+	{"passwd: files\ngroup: files\ninitgroups: files sss\n", false},
+	{"passwd: files\npasswd: sss\ngroup: files\n", false},
+	{"PASSWD: ldap\npasswd: files\ngroup: files\n", false},
+	{"passwd: FILES\ngroup: files\n", false},
+	{"passwd:\ngroup: files\n", false},
+	{"passwd\ngroup: files\n", false},
+	{"passwd: files\n", false},
+	{"group: files\n", false},
+	{"", false},
+};
+
+START_TEST(test_nsswitch_parse)
+{
+	const char *text = nsswitch_cases[_i].text;
+	/* fmemopen() of zero bytes fails on older glibc. */
+	FILE *f = *text ? fmemopen((void *)text, strlen(text), "r") : fopen("/dev/null", "re");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_msg(user_cache_nsswitch_files_only(f) == nsswitch_cases[_i].files_only,
+		      "\"%s\": expected %s", text,
+		      nsswitch_cases[_i].files_only ? "true" : "false");
+	(void)fclose(f);
+}
+END_TEST
+
+/*
+ * Root only: the tests below edit the real /etc/passwd and /etc/group. They
+ * add an entry nobody else uses and put the original back byte for byte. A
+ * watchdog process (in its own process group, so that check's timeout kill
+ * misses it) restores the file if the test process dies before it could:
+ * a failed ck_assert() leaves a test with _exit(), which runs no cleanup.
+ */
+struct etc_guard {
+	char path[32], link[64];
+	char *orig;
+	size_t len;
+	struct stat st;
+	pid_t watchdog;
+	int done_fd;
+};
+
+static char *
+read_all(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t cap = 0, len = 0;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		size_t n;
+
+		if (len == cap) {
+			char *b = realloc(buf, cap + 4096);
+
+			if (!b)
+				break;
+			buf = b;
+			cap += 4096;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	(void)fclose(f);
+	*ret_len = len;
+	return buf;
+}
+
+static bool
+file_is(const char *path, const char *content, size_t len)
+{
+	size_t n = 0;
+	char *now = read_all(path, &n);
+	bool same = now && n == len && memcmp(now, content, len) == 0;
+
+	free(now);
+	return same;
+}
+
+/* Write `content` to a new file next to `path` with path's owner and mode, rename it over. */
+static int
+replace_file(const char *path, const struct stat *like, const char *content, size_t len)
+{
+	char tmp[80];
+	int fd;
+
+	(void)snprintf(tmp, sizeof(tmp), "%s.spawnd-check-new.%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, content, len) != (ssize_t)len || fchown(fd, like->st_uid, like->st_gid) < 0 ||
+	    fchmod(fd, like->st_mode & 07777) < 0 || fsync(fd) < 0 || close(fd) < 0 ||
+	    rename(tmp, path) < 0) {
+		int r = -errno;
+
+		(void)unlink(tmp);
+		return r ? r : -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Put the original back: the original inode if it was edited in place (we
+ * only ever append, so truncating restores it) or renamed away (the hard
+ * link still has it), else a rewrite. Returns true when the content is the
+ * original byte for byte.
+ */
+static bool
+etc_restore(const struct etc_guard *g)
+{
+	struct stat st;
+
+	bool back;
+
+	if (stat(g->path, &st) == 0 && st.st_dev == g->st.st_dev && st.st_ino == g->st.st_ino)
+		back = truncate(g->path, (off_t)g->len) == 0;
+	else
+		back = rename(g->link, g->path) == 0;
+	if (!back || !file_is(g->path, g->orig, g->len))
+		(void)replace_file(g->path, &g->st, g->orig, g->len);
+	(void)unlink(g->link);
+	return file_is(g->path, g->orig, g->len);
+}
+
+static void
+etc_guard_begin(struct etc_guard *g, const char *path)
+{
+	int p[2];
+
+	*g = (struct etc_guard){.done_fd = -EBADF};
+	(void)snprintf(g->path, sizeof(g->path), "%s", path);
+	(void)snprintf(g->link, sizeof(g->link), "%s.spawnd-check-orig.%d", path, (int)getpid());
+	ck_assert_int_eq(stat(path, &g->st), 0);
+	g->orig = read_all(path, &g->len);
+	ck_assert_ptr_nonnull(g->orig);
+	ck_assert_int_eq((off_t)g->len, g->st.st_size);
+	ck_assert_int_eq(link(path, g->link), 0);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	g->watchdog = fork();
+	ck_assert_int_ge(g->watchdog, 0);
+	if (g->watchdog == 0) {
+		char c = 0;
+
+		(void)setpgid(0, 0);
+		(void)signal(SIGINT, SIG_IGN);
+		(void)signal(SIGTERM, SIG_IGN);
+		(void)close(p[1]);
+		if (read(p[0], &c, 1) == 1 && c == 'k')
+			_exit(EXIT_SUCCESS);
+		/* The test process is gone without restoring. */
+		_exit(etc_restore(g) ? EXIT_SUCCESS : EXIT_FAILURE);
+	}
+	(void)close(p[0]);
+	g->done_fd = p[1];
+}
+
+static void
+etc_guard_end(struct etc_guard *g)
+{
+	bool ok = etc_restore(g);
+	int status;
+
+	if (ok)
+		ck_assert_int_eq(write(g->done_fd, "k", 1), 1);
+	(void)close(g->done_fd);
+	ck_assert_int_eq(waitpid(g->watchdog, &status, 0), g->watchdog);
+	free(g->orig);
+	ck_assert_msg(ok, "%s could not be restored", g->path);
+}
+
+static void
+etc_append(const char *path, const char *line)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+	ck_assert_int_eq(close(fd), 0);
+}
+
+static gid_t
+unused_gid(void)
+{
+	for (gid_t gid = 4242000; gid < 4243000; gid++)
+		if (!getgrgid(gid))
+			return gid;
+	ck_abort_msg("no unused gid");
+	return 0;
+}
+
+static uid_t
+unused_uid(uid_t from)
+{
+	for (uid_t uid = from; uid < from + 1000; uid++)
+		if (!getpwuid(uid))
+			return uid;
+	ck_abort_msg("no unused uid");
+	return 0;
+}
+
+/* Overwrite `len` bytes at `at` in place; with `keep_mtime`, put st_mtim back. */
+static void
+etc_pwrite(const char *path, const char *bytes, size_t len, off_t at, bool keep_mtime)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	struct stat st;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(pwrite(fd, bytes, len, at), (ssize_t)len);
+	if (keep_mtime) {
+		struct timespec ts[2] = {st.st_atim, st.st_mtim};
+
+		ck_assert_int_eq(futimens(fd, ts), 0);
+	}
+	ck_assert_int_eq(close(fd), 0);
+}
+
+/*
+ * nobody joins a new group by in-place edits of /etc/group (same inode). Each
+ * change must show on the next request, whether that request comes at once
+ * or after the file settled (then only the stat() identity can tell).
+ */
+START_TEST(test_cache_group_edit_in_place)
+{
+	struct etc_guard g;
+	struct target_user t = {};
+	const char *what = NULL;
+	gid_t gid = unused_gid();
+	char name[32], line[96];
+	struct stat before, after;
+	off_t member;
+
+	(void)snprintf(name, sizeof(name), "spawnd-ck%d", (int)getpid());
+	(void)snprintf(line, sizeof(line), "%s:x:%u:nobody\n", name, (unsigned)gid);
+	user_cache_set_nsswitch_path(nss_files_only);
+	/* The guard's hard link changes st_ctim: take it before settling. */
+	etc_guard_begin(&g, "/etc/group");
+	member = (off_t)(g.len + strlen(line) - strlen("nobody\n"));
+	wait_settled(nss_files_only);
+	ck_assert(!target_has_gid("nobody", gid));
+	ck_assert(!target_has_gid("nobody", gid));
+	ck_assert_uint_eq(cache_stats().account_hits, 1);
+
+	/* Appended (size, st_mtim, st_ctim change); seen after settling. */
+	ck_assert_int_eq(stat("/etc/group", &before), 0);
+	etc_append("/etc/group", line);
+	ck_assert_int_eq(stat("/etc/group", &after), 0);
+	ck_assert_uint_eq(after.st_ino, before.st_ino);
+	wait_settled(nss_files_only);
+	ck_assert(target_has_gid("nobody", gid));
+	char *groups[] = {name, NULL};
+	ASSERT_OK(user_resolve_target("nobody", name, groups, &t, &what));
+	ck_assert_uint_eq(t.gid, gid);
+	target_user_done(&t);
+	ck_assert_uint_eq(cache_stats().account_hits, 2);
+
+	/*
+	 * nobody leaves by a same-size edit that puts st_mtim back (as
+	 * `rsync --inplace -t` or `touch -r` would): only st_ctim tells.
+	 */
+	etc_pwrite("/etc/group", "nobodz", 6, member, true);
+	wait_settled(nss_files_only);
+	ck_assert(!target_has_gid("nobody", gid));
+	ck_assert(!target_has_gid("nobody", gid));
+
+	/*
+	 * Two same-size edits in quick succession, each followed by a request
+	 * at once: within one timestamp tick the identity may not change at all
+	 * (kernels before multigrain timestamps), so nothing read while a file
+	 * is that fresh may be kept.
+	 */
+	etc_pwrite("/etc/group", "nobody", 6, member, false);
+	ck_assert(target_has_gid("nobody", gid));
+	etc_pwrite("/etc/group", "nobodz", 6, member, false);
+	ck_assert(!target_has_gid("nobody", gid));
+	etc_pwrite("/etc/group", "nobody", 6, member, false);
+	ck_assert(target_has_gid("nobody", gid));
+
+	/* Removed again: at once, and after settling. */
+	etc_guard_end(&g);
+	ck_assert(!target_has_gid("nobody", gid));
+	ASSERT_ERROR(user_resolve_target("nobody", name, NULL, &t, &what), -ESRCH);
+	ck_assert_str_eq(what, name);
+	wait_settled(nss_files_only);
+	ck_assert(!target_has_gid("nobody", gid));
+}
+END_TEST
+
+/*
+ * A user appears, changes uid and disappears through /etc/passwd replaced by
+ * rename (a new inode each time, as vipw and most tools do).
+ */
+START_TEST(test_cache_passwd_replaced)
+{
+	struct etc_guard g;
+	struct target_user t = {};
+	const char *what = NULL;
+	uid_t uid1 = unused_uid(4242000), uid2 = unused_uid(uid1 + 1);
+	char name[32], *text;
+	size_t len;
+
+	(void)snprintf(name, sizeof(name), "spawnd-ck%d", (int)getpid());
+	user_cache_set_nsswitch_path(nss_files_only);
+	etc_guard_begin(&g, "/etc/passwd");
+	ASSERT_ERROR(user_resolve_target(name, NULL, NULL, &t, &what), -ESRCH);
+
+	/* Add it; once settled it is cached. */
+	len = (size_t)asprintf(&text, "%.*s%s:x:%u:65534::/nonexistent:/usr/sbin/nologin\n",
+			       (int)g.len, g.orig, name, (unsigned)uid1);
+	ck_assert_int_eq(replace_file("/etc/passwd", &g.st, text, len), 0);
+	free(text);
+	wait_settled(nss_files_only);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_OK(user_resolve_target(name, NULL, NULL, &t, &what));
+		ck_assert_uint_eq(t.uid, uid1);
+		target_user_done(&t);
+	}
+	ck_assert_uint_eq(cache_stats().account_hits, 1);
+
+	/* Its uid changes. */
+	len = (size_t)asprintf(&text, "%.*s%s:x:%u:65534::/nonexistent:/usr/sbin/nologin\n",
+			       (int)g.len, g.orig, name, (unsigned)uid2);
+	ck_assert_int_eq(replace_file("/etc/passwd", &g.st, text, len), 0);
+	free(text);
+	wait_settled(nss_files_only);
+	ASSERT_OK(user_resolve_target(name, NULL, NULL, &t, &what));
+	ck_assert_uint_eq(t.uid, uid2);
+	target_user_done(&t);
+	ASSERT_OK(user_resolve_target(name, NULL, NULL, &t, &what));
+	ck_assert_uint_eq(t.uid, uid2);
+	target_user_done(&t);
+	ck_assert_uint_eq(cache_stats().account_hits, 2);
+
+	/* It is removed (the original inode comes back): at once, and later. */
+	etc_guard_end(&g);
+	ASSERT_ERROR(user_resolve_target(name, NULL, NULL, &t, &what), -ESRCH);
+	ck_assert_str_eq(what, name);
+	wait_settled(nss_files_only);
+	ASSERT_ERROR(user_resolve_target(name, NULL, NULL, &t, &what), -ESRCH);
+}
+END_TEST
+
 static Suite *
-user_suite(void)
+user_suite(bool root)
 {
 	Suite *s = suite_create("user");
 	TCase *tc = tcase_create("parse");
@@ -373,11 +960,51 @@ user_suite(void)
 	tcase_add_test(tc, test_name_of);
 	tcase_add_test(tc, test_done_zeroed);
 	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cache");
+	/* Waits for the account files to settle, and once for the max age. */
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_nsswitch_parse, 0, (int)ELEMENTSOF(nsswitch_cases));
+	tcase_add_test(tc, test_cache_hit);
+	tcase_add_test(tc, test_cache_off_unless_files);
+	tcase_add_test(tc, test_cache_nsswitch_change);
+	tcase_add_test(tc, test_cache_max_age);
+	if (root) {
+		tcase_add_test(tc, test_cache_group_edit_in_place);
+		tcase_add_test(tc, test_cache_passwd_replaced);
+	}
+	suite_add_tcase(s, tc);
 	return s;
 }
 
 int
 main(void)
 {
-	return test_run_suite(user_suite(), EXIT_SUCCESS);
+	bool root = geteuid() == 0;
+	char path[80];
+	int r;
+
+	if (!mkdtemp(nss_dir)) {
+		perror("mkdtemp");
+		return EXIT_FAILURE;
+	}
+	(void)snprintf(nss_files_only, sizeof(nss_files_only), "%s/files.conf", nss_dir);
+	(void)snprintf(nss_systemd, sizeof(nss_systemd), "%s/systemd.conf", nss_dir);
+	if (!write_file(nss_files_only, "passwd: files\ngroup: files\n") ||
+	    !write_file(nss_systemd, "passwd: files systemd\ngroup: files systemd\n")) {
+		perror(nss_dir);
+		return EXIT_FAILURE;
+	}
+	if (!root)
+		fprintf(stderr, "not root: /etc/passwd and /etc/group edit cases left out\n");
+	r = test_run_suite(user_suite(root), root ? EXIT_SUCCESS : 77);
+
+	(void)unlink(nss_files_only);
+	(void)unlink(nss_systemd);
+	(void)snprintf(path, sizeof(path), "%s/changing.conf", nss_dir);
+	(void)unlink(path);
+	(void)snprintf(path, sizeof(path), "%s/changing.tmp", nss_dir);
+	(void)unlink(path);
+	(void)rmdir(nss_dir);
+	return r;
 }
