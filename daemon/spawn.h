@@ -31,11 +31,14 @@ enum spawn_engine {
 };
 
 /*
- * The engine the daemon uses without --engine. fork until the vfork engine's
- * quota proof (tests/engine) and measurements (docs/benchmarks.md) land:
- * DESIGN.md 3.5 makes vfork the default only once it is shown safe and faster.
+ * The engine the daemon uses without --engine. DESIGN.md 3.5 allows vfork
+ * only once a stuck child is shown to cost no more than its client's quota
+ * (tests/engine/check_engine_fuse.c) and it measures faster: per
+ * docs/benchmarks.md it costs 0.8-0.95x of in-process posix_spawn where
+ * fork costs 1.7-1.9x (fork's COW page faults), and it stays flat with
+ * 10,000 live children where fork does not.
  */
-#define SPAWN_ENGINE_DEFAULT SPAWN_ENGINE_FORK
+#define SPAWN_ENGINE_DEFAULT SPAWN_ENGINE_VFORK
 
 /* "fork" or "vfork". */
 const char *spawn_engine_to_string(enum spawn_engine engine);
@@ -79,7 +82,10 @@ struct spawn_prepared *spawn_prepared_free(struct spawn_prepared *sp);
  * Create the errpipe, start the child and return at once: *ret_pid, a pidfd
  * (*ret_pidfd, O_CLOEXEC) and the errpipe's read end (*ret_errpipe,
  * O_CLOEXEC|O_NONBLOCK). The write end is closed in the parent before
- * returning. Returns 0 or -errno (fork/pipe failure, EAGAIN).
+ * returning. Returns 0 or -errno (fork/pipe failure, EAGAIN). On failure
+ * *ret_pid is 0, or the pid of a child that was started but could not be
+ * tracked (no pidfd): it has been sent SIGKILL, and the caller must have it
+ * reaped (reaper_abandon()).
  *
  * The received fds the plan names may be closed as soon as this returns.
  * With the vfork engine the child reads the plan's memory after we return

@@ -133,8 +133,8 @@ sleep_ms(unsigned ms)
 		;
 }
 
-static void
-xsnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void xsnprintf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void
 xsnprintf(char *buf, size_t size, const char *fmt, ...)
@@ -183,8 +183,8 @@ executable(const char *path)
 static const char *
 find_program(const char *name, char *buf, size_t size)
 {
-	static const char *const dirs[] = {"/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin",
-					   "/sbin", NULL};
+	static const char *const dirs[] = {"/usr/local/bin", "/usr/bin", "/bin",
+					   "/usr/sbin",	     "/sbin",	 NULL};
 
 	for (size_t i = 0; dirs[i]; i++) {
 		xsnprintf(buf, size, "%s/%s", dirs[i], name);
@@ -495,8 +495,8 @@ s6_start(const char *ipcserver, const char *sudod, const char *sock, bool as_nob
 		    close_range(3, ~0U, 0) < 0)
 			_exit(126);
 		if (as_nobody)
-			execl(ipcserver, "s6-ipcserver", "-u", uid, "-g", gid, "-G", gid, sock, sudod,
-			      TRUE_PATH, (char *)NULL);
+			execl(ipcserver, "s6-ipcserver", "-u", uid, "-g", gid, "-G", gid, sock,
+			      sudod, TRUE_PATH, (char *)NULL);
 		else
 			execl(ipcserver, "s6-ipcserver", sock, sudod, TRUE_PATH, (char *)NULL);
 		_exit(127);
@@ -611,7 +611,8 @@ holder_add(struct daemon *d, unsigned n)
 		 * benchmark's connections) would keep that one from ever seeing
 		 * EOF, and its connection open.
 		 */
-		int st = fcntl(status[1], F_DUPFD_CLOEXEC, 1000), cf = fcntl(ctl[0], F_DUPFD_CLOEXEC, 1000);
+		int st = fcntl(status[1], F_DUPFD_CLOEXEC, 1000),
+		    cf = fcntl(ctl[0], F_DUPFD_CLOEXEC, 1000);
 
 		if (st < 0 || cf < 0 || dup3(st, 3, O_CLOEXEC) < 0 || dup3(cf, 4, O_CLOEXEC) < 0 ||
 		    close_range(5, ~0U, 0) < 0)
@@ -665,7 +666,7 @@ struct runner {
 	const char *program; /* K_S6: s6-sudo, K_PYTHON: python3 */
 	const char *sock;    /* K_S6 */
 	unsigned divisor;    /* batch / divisor spawns: slow whole-process peers */
-	bool seq_only;       /* concurrency 1 only */
+	bool seq_only;	     /* concurrency 1 only */
 	spawnd_client *clients[MAX_CONC];
 	spawnd_options *opts[MAX_CONC];
 	char *stacks[MAX_CONC];
@@ -743,8 +744,8 @@ one_spawn(struct runner *r, unsigned idx)
 		}
 		return wait_ok(pid, r->name);
 	case K_CLONE_VFORK:
-		pid = clone(exec_true, r->stacks[idx] + CLONE_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD,
-			    NULL);
+		pid = clone(exec_true, r->stacks[idx] + CLONE_STACK,
+			    CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
 		if (pid < 0) {
 			fprintf(stderr, "clone: %s\n", strerror(errno));
 			return -1;
@@ -761,8 +762,8 @@ one_spawn(struct runner *r, unsigned idx)
 		return wait_ok(pid, r->name);
 	}
 	case K_SPAWNCTL: {
-		char *argv[] = {(char *)"spawnctl", (char *)"-s", r->d->sock, (char *)"-u",
-				(char *)r->user,    (char *)"--", (char *)TRUE_PATH,  NULL};
+		char *argv[] = {(char *)"spawnctl", (char *)"-s", r->d->sock,	     (char *)"-u",
+				(char *)r->user,    (char *)"--", (char *)TRUE_PATH, NULL};
 
 		k = posix_spawn(&pid, opt.spawnctl, NULL, NULL, argv, (char *const *)small_env);
 		if (k != 0) {
@@ -782,7 +783,8 @@ one_spawn(struct runner *r, unsigned idx)
 		if (spawnd_result_get_state(res) != SPAWND_STATE_STARTED) {
 			fprintf(stderr, "%s: spawn failed: stage %s: %s (%s)\n", r->name,
 				spawnd_stage_to_string(spawnd_result_get_stage(res)),
-				strerror(spawnd_result_get_errno(res)), spawnd_result_get_detail(res));
+				strerror(spawnd_result_get_errno(res)),
+				spawnd_result_get_detail(res));
 			spawnd_result_free(res);
 			return -1;
 		}
@@ -790,7 +792,8 @@ one_spawn(struct runner *r, unsigned idx)
 		res = spawnd_result_free(res);
 		k = spawnd_wait(r->clients[idx], id, SPAWN_TIMEOUT_USEC, &res);
 		if (k < 0 || spawnd_result_get_exit_code(res) != 0) {
-			fprintf(stderr, "%s: wait: %s, exit %d\n", r->name, strerror(k < 0 ? -k : 0),
+			fprintf(stderr, "%s: wait: %s, exit %d\n", r->name,
+				strerror(k < 0 ? -k : 0),
 				res ? spawnd_result_get_exit_code(res) : -1);
 			spawnd_result_free(res);
 			return -1;
@@ -958,8 +961,8 @@ run_round(unsigned round)
 
 			r->sec[l][r->n[l]++] = run_batch(r, c, batch_of(r) * (c > 1 ? 2 : 1));
 			if (opt.verbose)
-				fprintf(stderr, "  c=%u %s: %.0f us per spawn (%.1f s)\n", c, r->name,
-					r->sec[l][r->n[l] - 1] * 1e6, now_sec() - t0);
+				fprintf(stderr, "  c=%u %s: %.0f us per spawn (%.1f s)\n", c,
+					r->name, r->sec[l][r->n[l] - 1] * 1e6, now_sec() - t0);
 		}
 		ref = runners[0].sec[l][round];
 		for (unsigned j = 0; j < n_runners; j++) {
@@ -1161,9 +1164,9 @@ print_report(const char *load_start, const char *load_end)
 		/* The live daemon's own RSS before its first live child is the baseline. */
 		printf("| %s | %.2f [%.2f-%.2f] | %ld kB | %ld kB | %.0f bytes |\n", live->engine,
 		       med, lo, hi, live->cp_rss[0], live->rss_live_kb,
-		       live->live ? (double)(live->rss_live_kb - live->cp_rss[0]) * 1024.0 /
-					    live->live
-				  : 0.0);
+		       live->live
+			       ? (double)(live->rss_live_kb - live->cp_rss[0]) * 1024.0 / live->live
+			       : 0.0);
 	}
 
 	printf("\nDaemon RSS after warm-up and after all rounds (churn must not grow it):");
@@ -1192,7 +1195,8 @@ print_report(const char *load_start, const char *load_end)
 					printf("| %u |", daemons[i].cp_live[k]);
 				any = true;
 				printf(" %.2f [%.2f-%.2f], %ld kB |", daemons[i].cp_ratio[k],
-				       daemons[i].cp_lo[k], daemons[i].cp_hi[k], daemons[i].cp_rss[k]);
+				       daemons[i].cp_lo[k], daemons[i].cp_hi[k],
+				       daemons[i].cp_rss[k]);
 			}
 		if (any)
 			printf("\n");
@@ -1273,8 +1277,20 @@ usage(void)
 static void
 parse_args(int argc, char **argv)
 {
-	enum { O_QUICK = 0x100, O_ROUNDS, O_BATCH, O_LIVE, O_CONC, O_NO_PEERS, O_KEEP, O_VERBOSE, O_SPAWND,
-	       O_SPAWNCTL, O_SLEEPER, O_HELP };
+	enum {
+		O_QUICK = 0x100,
+		O_ROUNDS,
+		O_BATCH,
+		O_LIVE,
+		O_CONC,
+		O_NO_PEERS,
+		O_KEEP,
+		O_VERBOSE,
+		O_SPAWND,
+		O_SPAWNCTL,
+		O_SLEEPER,
+		O_HELP
+	};
 	static const struct option longopts[] = {
 		{"quick", no_argument, NULL, O_QUICK},
 		{"rounds", required_argument, NULL, O_ROUNDS},
@@ -1436,8 +1452,9 @@ main(int argc, char **argv)
 			r->user = users[u].user;
 		}
 		for (size_t u = 0; u < 2; u++) {
-			xsnprintf(name, sizeof(name), "`spawnctl -u %s -- %s` whole process (vfork)",
-				  users[u].user, TRUE_PATH);
+			xsnprintf(name, sizeof(name),
+				  "`spawnctl -u %s -- %s` whole process (vfork)", users[u].user,
+				  TRUE_PATH);
 			r = runner_add(name, K_SPAWNCTL);
 			r->d = d_vfork;
 			r->user = users[u].user;

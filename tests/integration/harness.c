@@ -67,6 +67,12 @@ sleep_ms(unsigned ms)
 		;
 }
 
+void
+harness_sleep_ms(unsigned ms)
+{
+	sleep_ms(ms);
+}
+
 /* Print a file to stderr with a header (best effort; for failure diagnostics). */
 static void
 dump_file(const char *title, const char *path)
@@ -367,6 +373,13 @@ fx_start(const char *policy)
 void
 fx_stop(void)
 {
+	/* The daemon may wait SPAWND_KILL_GRACE_SEC (5 s) for children that ignore SIGTERM. */
+	fx_stop_within(15000);
+}
+
+void
+fx_stop_within(unsigned timeout_ms)
+{
 	pid_t pid = fx.pid;
 	int status;
 
@@ -374,13 +387,12 @@ fx_stop(void)
 		return;
 	fx.pid = 0;
 	ck_assert_int_eq(kill(pid, SIGTERM), 0);
-	/* The daemon may wait SPAWND_KILL_GRACE_SEC (5 s) for children that ignore SIGTERM. */
-	status = wait_pid_deadline(pid, 15000);
+	status = wait_pid_deadline(pid, timeout_ms);
 	if (status == -1) {
 		(void)kill(pid, SIGKILL);
 		(void)waitpid(pid, NULL, 0);
 		dump_file("spawnd log", fx.log);
-		ck_abort_msg("spawnd did not exit within 15 s of SIGTERM");
+		ck_abort_msg("spawnd did not exit within %u s of SIGTERM", timeout_ms / 1000);
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		dump_file("spawnd log", fx.log);
@@ -600,6 +612,240 @@ proc_alive(pid_t pid)
 	pid_t pp;
 
 	return proc_stat(pid, &state, &pp) == 0 && state != 'Z' && state != 'X';
+}
+
+int
+proc_threads(pid_t pid)
+{
+	char path[64], line[256];
+	int n = -1;
+	FILE *f;
+
+	xsnprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	ck_assert_msg(f, "open %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	(void)fclose(f);
+	ck_assert_msg(n > 0, "no thread count in %s", path);
+	return n;
+}
+
+/* pid is a child of ppid, not a zombie, whose image is still real (a resolved path). */
+static bool
+is_pre_exec_child(long pid, pid_t ppid, const char *real)
+{
+	char path[64], image[PATH_MAX], state;
+	ssize_t l;
+	pid_t pp;
+
+	if (proc_stat((pid_t)pid, &state, &pp) < 0 || pp != ppid || state == 'Z')
+		return false;
+	xsnprintf(path, sizeof(path), "/proc/%ld/exe", pid);
+	l = readlink(path, image, sizeof(image) - 1);
+	if (l <= 0)
+		return false;
+	image[l] = '\0';
+	return strcmp(image, real) == 0;
+}
+
+/*
+ * proc_children_pre_exec() through /proc/PPID/task/TID/children (the
+ * children each thread of ppid made: with the vfork engine, its spawner
+ * threads), so that a poll costs ppid's children, not every process on the
+ * machine. Returns the count, or -1 without CONFIG_PROC_CHILDREN.
+ */
+static int
+pre_exec_from_task_children(pid_t ppid, const char *real)
+{
+	static int have = -1;
+	char path[64];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	if (have < 0) {
+		xsnprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)gettid());
+		have = access(path, R_OK) == 0;
+	}
+	if (!have)
+		return -1;
+	xsnprintf(path, sizeof(path), "/proc/%d/task", (int)ppid);
+	d = opendir(path);
+	if (!d)
+		return 0; /* ppid is gone, and its children with it */
+	while ((de = readdir(d))) {
+		char file[128];
+		struct report r;
+		int fd, k;
+
+		if (de->d_name[0] == '.')
+			continue;
+		xsnprintf(file, sizeof(file), "%s/%s/children", path, de->d_name);
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* the thread exited */
+		k = report_read_fd(fd, &r, 10000);
+		(void)close(fd);
+		if (k < 0) {
+			report_done(&r);
+			continue;
+		}
+		for (const char *p = r.text; *p;) {
+			char *end;
+			long pid = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (pid > 0 && is_pre_exec_child(pid, ppid, real))
+				n++;
+			p = end;
+		}
+		report_done(&r);
+	}
+	(void)closedir(d);
+	return n;
+}
+
+int
+proc_children_pre_exec(pid_t ppid, const char *exe)
+{
+	char real[PATH_MAX];
+	struct dirent *de;
+	int n;
+	DIR *d;
+
+	ck_assert_msg(realpath(exe, real), "realpath %s: %s", exe, strerror(errno));
+	n = pre_exec_from_task_children(ppid, real);
+	if (n >= 0)
+		return n;
+	/* Every process on the machine, then. */
+	n = 0;
+	d = opendir("/proc");
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		if (is_pre_exec_child(pid, ppid, real))
+			n++;
+	}
+	(void)closedir(d);
+	return n;
+}
+
+/* ---- fuse-hang ---- */
+
+pid_t
+fuse_hang_start(const char *helper, const char *mnt, const char *log)
+{
+	char buf[16] = {0};
+	int out[2], log_fd = -1;
+	ssize_t n = 0;
+	pid_t pid;
+
+	ck_assert_msg(mkdir(mnt, 0755) == 0, "mkdir %s: %s", mnt, strerror(errno));
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	if (log) {
+		log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+		ck_assert_msg(log_fd >= 0, "open %s: %s", log, strerror(errno));
+	}
+	(void)fflush(NULL);
+	pid = fork();
+	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		/* If the test dies, the server dies too and frees every stuck child. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || dup2(out[1], 1) < 0 ||
+		    (log_fd >= 0 && dup2(log_fd, 2) < 0))
+			_exit(126);
+		execl(helper, "fuse-hang", mnt, (char *)NULL);
+		_exit(127);
+	}
+	(void)close(out[1]);
+	if (log_fd >= 0)
+		(void)close(log_fd);
+	/* fuse-hang keeps stdout open: read only its first line. */
+	for (int i = 0; i < 500 && !strchr(buf, '\n'); i++) {
+		ssize_t k = read(out[0], buf + n, sizeof(buf) - 1 - (size_t)n);
+
+		if (k <= 0)
+			break;
+		n += k;
+	}
+	(void)close(out[0]);
+	ck_assert_msg(strcmp(buf, "ready\n") == 0, "fuse-hang did not get ready ('%s')", buf);
+	return pid;
+}
+
+void
+fuse_hang_stop(pid_t pid)
+{
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	if (wait_pid_deadline(pid, 10000) == -1) {
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, NULL, 0);
+	}
+}
+
+int
+fuse_hang_unanswered(const char *log)
+{
+	char line[512];
+	int n = 0;
+	FILE *f = fopen(log, "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "left unanswered"))
+			n++;
+	(void)fclose(f);
+	return n;
+}
+
+bool
+fuse_errno_is_dead(int e)
+{
+	return e == ECONNABORTED || e == ENOTCONN || e == EIO;
+}
+
+/* ---- asynchronous spawns ---- */
+
+void
+spawn_reply_cb(spawnd_client *c, const spawnd_result *r, void *userdata)
+{
+	struct spawn_reply *p = userdata;
+
+	(void)c;
+	p->state = spawnd_result_get_state(r);
+	if (p->state == SPAWND_STATE_FAILED) {
+		p->stage = spawnd_result_get_stage(r);
+		p->err = spawnd_result_get_errno(r);
+		xsnprintf(p->detail, sizeof(p->detail), "%s", spawnd_result_get_detail(r));
+	}
+}
+
+void
+spawn_reply_pump(spawnd_client *c, struct spawn_reply *p, size_t n, unsigned timeout_ms)
+{
+	uint64_t end = now_usec() + (uint64_t)timeout_ms * 1000;
+
+	for (;;) {
+		uint64_t now = now_usec();
+		size_t pending = 0;
+		int k;
+
+		for (size_t i = 0; i < n; i++)
+			pending += p[i].state == SPAWND_STATE_PENDING;
+		if (pending == 0 || now >= end)
+			return;
+		k = spawnd_client_wait(c, end - now);
+		ck_assert_msg(k >= 0 || k == -ETIMEDOUT || k == -EINTR, "spawnd_client_wait: %s",
+			      strerror(-k));
+	}
 }
 
 /* ---- reports ---- */

@@ -85,6 +85,8 @@ void fx_teardown(void);
 void fx_start(const char *policy);
 /* SIGTERM, wait (deadline), assert exit status 0. */
 void fx_stop(void);
+/* fx_stop() with another deadline (fx_stop() gives the daemon 15 s). */
+void fx_stop_within(unsigned timeout_ms);
 
 /* Number of open fds of pid (from /proc/PID/fd), or -1. */
 int proc_fd_count(pid_t pid);
@@ -104,6 +106,35 @@ int proc_children(pid_t ppid, int *ret_zombies);
 int proc_wait_children(pid_t ppid, int want, unsigned timeout_ms);
 /* True when pid exists and is not a zombie. */
 bool proc_alive(pid_t pid);
+/* Threads of pid (the Threads: line of /proc/PID/status); fails the test when unreadable. */
+int proc_threads(pid_t pid);
+/*
+ * Children of ppid that are not zombies and whose image (/proc/PID/exe) is
+ * still exe, e.g. SPAWND_PATH: children that have not exec'd yet. Reads
+ * only ppid's children (/proc/PPID/task/TID/children) where the kernel
+ * lists them, so that polling it is cheap on a machine with many processes.
+ */
+int proc_children_pre_exec(pid_t ppid, const char *exe);
+
+/* ---- tests/helpers/fuse-hang: a FUSE file system that never answers ---- */
+
+/*
+ * Create the directory mnt, mount fuse-hang (at path helper) on it and wait
+ * for its "ready" line; fails the test otherwise. The server's stderr goes
+ * to the file log (created or truncated), or stays ours when log is NULL.
+ * It gets SIGTERM when the calling thread dies (PR_SET_PDEATHSIG), which
+ * frees every child stuck in the mount. Returns its pid.
+ */
+pid_t fuse_hang_start(const char *helper, const char *mnt, const char *log);
+/*
+ * SIGTERM the server (SIGKILL after 10 s) and reap it: every request it
+ * holds fails, and the mount stays, dead, until it is unmounted.
+ */
+void fuse_hang_stop(pid_t pid);
+/* Requests fuse-hang reported in its log as left unanswered (0 without a log). */
+int fuse_hang_unanswered(const char *log);
+/* An errno a stuck chdir or exec may end with once the FUSE server is gone. */
+bool fuse_errno_is_dead(int e);
 
 /* ---- reports (key=value lines) ---- */
 
@@ -209,12 +240,27 @@ const char *run_describe(const struct run *r);
 void run_spawn(spawnd_client *c, spawnd_options *o, bool capture, struct run *ret);
 void run_done(struct run *r);
 
+/* The latest reply to a spawnd_spawn_async() request, as spawn_reply_cb() records it. */
+struct spawn_reply {
+	spawnd_state state;    /* SPAWND_STATE_PENDING (0) until a reply */
+	spawnd_stage stage;    /* FAILED */
+	int err;	       /* FAILED: positive errno */
+	char detail[PATH_MAX]; /* FAILED */
+};
+
+/* spawnd_spawn_cb for spawnd_spawn_async(): userdata is a zeroed struct spawn_reply. */
+void spawn_reply_cb(spawnd_client *c, const spawnd_result *r, void *userdata);
+/* Run c's loop until none of the n replies is still PENDING, or timeout_ms passes. */
+void spawn_reply_pump(spawnd_client *c, struct spawn_reply *p, size_t n, unsigned timeout_ms);
+
 /* ---- misc ---- */
 
 /* snprintf that abort()s on truncation (paths and keys must fit). */
 void xsnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 uint64_t now_usec(void);
+/* Sleep ms milliseconds, resumed after signals. */
+void harness_sleep_ms(unsigned ms);
 /* Write text to path with mode (root-owned); fails the test on error. */
 void write_file(const char *path, const char *text, mode_t mode);
 /* Wait for pid with a deadline; returns the raw status, or -1 on timeout (pid then still running).
