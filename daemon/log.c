@@ -57,12 +57,6 @@ log_set_max_level(int level)
 	max_level = level;
 }
 
-bool
-log_enabled(int level)
-{
-	return level <= max_level;
-}
-
 int
 log_level_from_string(const char *s)
 {

@@ -18,7 +18,6 @@ void log_init(void);
 void log_set_max_level(int level);
 /* "err", "warning", "notice", "info", "debug" (or 3..7) -> level, or -EINVAL. */
 int log_level_from_string(const char *s);
-bool log_enabled(int level);
 /* True when messages go to the journal natively. */
 bool log_to_journal(void);
 
