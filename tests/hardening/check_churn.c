@@ -300,16 +300,53 @@ churn_run(struct churn *ch, unsigned count)
 	}
 }
 
+/* The daemon's sockets: its listener and internal ones, plus one per connection. */
+static int
+daemon_sockets(void)
+{
+	char **targets = NULL;
+	int n = 0;
+
+	ck_assert_int_ge(proc_fd_targets(fx.pid, &targets), 0);
+	for (char **t = targets; t && *t; t++)
+		if (strstr(*t, "=socket:"))
+			n++;
+	strv_free(targets);
+	return n;
+}
+
+/*
+ * Wait until the daemon has closed every client connection, i.e. it has read
+ * each one up to its EOF. Only then is "no children" final: a K_VANISH
+ * client's spawn still sits in its socket after the hang-up, and the daemon
+ * may fork it (and then terminate it at the EOF) after all of ours are closed.
+ */
+static void
+wait_connections_gone(int idle_sockets, const char *when)
+{
+	uint64_t end = now_usec() + 15 * UINT64_C(1000000);
+	int n;
+
+	while ((n = daemon_sockets()) > idle_sockets && now_usec() < end)
+		harness_sleep_ms(20);
+	ck_assert_msg(n == idle_sockets, "%s: the daemon holds %d sockets, %d when idle", when,
+		      n, idle_sockets);
+}
+
 START_TEST(test_churn_10000_mixed)
 {
 	const char *engine = getenv("SPAWND_IT_ENGINE");
 	unsigned requests = engine && strcmp(engine, "fork") == 0 ? CHURN_REQUESTS_FORK
 								   : CHURN_REQUESTS;
 	struct churn ch = {.next_id = 1};
-	int base_fds;
+	int base_fds, idle_sockets;
 	long base_rss, rss;
 	uint64_t t0, elapsed;
 
+	/* Idle: once the fixture's own probe connection is gone too. */
+	(void)proc_settled_fd_count(fx.pid);
+	idle_sockets = daemon_sockets();
+	ck_assert_int_ge(idle_sockets, 1); /* at least the listener */
 	ch.devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	ck_assert_int_ge(ch.devnull, 0);
 	ch.p = calloc(CHURN_WARMUP + requests + 1, sizeof(*ch.p));
@@ -321,6 +358,7 @@ START_TEST(test_churn_10000_mixed)
 	churn_run(&ch, CHURN_WARMUP);
 	for (int i = 0; i < CHURN_CONNS; i++)
 		(void)close(ch.conns[i]);
+	wait_connections_gone(idle_sockets, "after the warm-up");
 	assert_no_children(15000, "after the warm-up");
 	/* The baseline: an idle daemon without connections. */
 	base_fds = proc_settled_fd_count(fx.pid);
@@ -347,6 +385,7 @@ START_TEST(test_churn_10000_mixed)
 	for (int i = 0; i < CHURN_CONNS; i++)
 		(void)close(ch.conns[i]);
 	/* The vanished clients' sleepers get SIGTERM and are reaped. */
+	wait_connections_gone(idle_sockets, "after the churn");
 	assert_no_children(15000, "after the churn");
 	assert_fds_at(base_fds, "after the churn");
 	rss = proc_rss_kb(fx.pid);
