@@ -455,13 +455,7 @@ main(void)
 		return 77;
 	}
 #endif
-	if (geteuid() != 0)
-		return harness_main(engine_suite()); /* reports the skip (77) for non-root */
-	if (access("/dev/fuse", R_OK | W_OK) < 0 || access(FUSE_HANG_PATH, X_OK) < 0) {
-		fprintf(stderr, "skipped: needs /dev/fuse and %s\n", FUSE_HANG_PATH);
-		return 77;
-	}
-	return harness_main(engine_suite());
+	return harness_main_fuse(engine_suite(), FUSE_HANG_PATH);
 }
 
 #else

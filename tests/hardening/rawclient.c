@@ -575,25 +575,6 @@ witness_assert_closed(struct witness *w, const char *what)
 
 /* ---- the daemon, observed ---- */
 
-long
-proc_rss_kb(pid_t pid)
-{
-	struct report rep;
-	char path[64];
-	long kb = -1;
-	size_t pos = 0;
-	const char *line;
-
-	xsnprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (report_read_file(path, &rep) < 0)
-		return -1;
-	while ((line = report_next(&rep, &pos)))
-		if (strncmp(line, "VmRSS:", 6) == 0)
-			kb = strtol(line + 6, NULL, 10);
-	report_done(&rep);
-	return kb;
-}
-
 long long
 proc_cpu_ticks(pid_t pid)
 {
@@ -617,21 +598,6 @@ proc_cpu_ticks(pid_t pid)
 			 &stime) != 2)
 		return -1;
 	return (long long)(utime + stime);
-}
-
-void
-assert_daemon_serves(void)
-{
-	const char *argv[] = {"/bin/true", NULL};
-	spawnd_client *c = client_open();
-	spawnd_options *o = opts_new("nobody", argv);
-	struct run r;
-
-	run_spawn(c, o, true, &r);
-	spawnd_options_free(o);
-	ASSERT_EXITED(&r, 0);
-	run_done(&r);
-	spawnd_client_close(c);
 }
 
 void

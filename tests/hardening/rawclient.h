@@ -120,13 +120,9 @@ void witness_assert_closed(struct witness *w, const char *what);
 
 /* ---- the daemon, observed ---- */
 
-/* VmRSS in KiB, or -1. */
-long proc_rss_kb(pid_t pid);
 /* utime + stime in clock ticks, or -1. */
 long long proc_cpu_ticks(pid_t pid);
 
-/* Spawn /bin/true as nobody with stdout captured through libspawnd: the daemon serves. */
-void assert_daemon_serves(void);
 /* The daemon's fd count returns to want within 5 s. */
 void assert_fds_at(int want, const char *when);
 /* No child of the daemon left (zombie or not) within timeout_ms. */

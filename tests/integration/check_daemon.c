@@ -1319,26 +1319,6 @@ churn_cb(spawnd_client *c, const spawnd_result *r, void *userdata)
 	}
 }
 
-/* VmRSS of pid in KiB, or -1. */
-static long
-proc_rss_kb(pid_t pid)
-{
-	struct report rep;
-	char path[64];
-	long kb = -1;
-	size_t pos = 0;
-	const char *line;
-
-	xsnprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (report_read_file(path, &rep) < 0)
-		return -1;
-	while ((line = report_next(&rep, &pos)))
-		if (strncmp(line, "VmRSS:", 6) == 0)
-			kb = strtol(line + 6, NULL, 10);
-	report_done(&rep);
-	return kb;
-}
-
 #define CHURN_SEQUENTIAL 700
 #define CHURN_CONCURRENT 300
 #define CHURN_PARALLEL 50

@@ -117,13 +117,7 @@ fuse_suite(void)
 int
 main(void)
 {
-	if (geteuid() != 0)
-		return harness_main(fuse_suite()); /* reports the skip (77) for non-root */
-	if (access("/dev/fuse", R_OK | W_OK) < 0 || access(FUSE_HANG_PATH, X_OK) < 0) {
-		fprintf(stderr, "skipped: needs /dev/fuse and %s\n", FUSE_HANG_PATH);
-		return 77;
-	}
-	return harness_main(fuse_suite());
+	return harness_main_fuse(fuse_suite(), FUSE_HANG_PATH);
 }
 
 #else

@@ -30,22 +30,6 @@
 /* The daemon's fd count when idle, taken in the setup. */
 static int baseline_fds;
 
-/* Spawn /bin/true through libspawnd on a fresh connection: the daemon still serves. */
-static void
-assert_serves_normal_request(void)
-{
-	const char *argv[] = {"/bin/true", NULL};
-	spawnd_client *c = client_open();
-	spawnd_options *o = opts_new("nobody", argv);
-	struct run r;
-
-	run_spawn(c, o, true, &r);
-	spawnd_options_free(o);
-	ASSERT_EXITED(&r, 0);
-	run_done(&r);
-	spawnd_client_close(c);
-}
-
 static void
 assert_fds_at_baseline(void)
 {
@@ -59,7 +43,7 @@ static void
 hostile_setup(void)
 {
 	fx_start(NULL);
-	assert_serves_normal_request();
+	assert_daemon_serves();
 	baseline_fds = proc_settled_fd_count(fx.pid);
 	ck_assert_int_gt(baseline_fds, 0);
 }
@@ -68,7 +52,7 @@ static void
 hostile_teardown(void)
 {
 	assert_fds_at_baseline();
-	assert_serves_normal_request();
+	assert_daemon_serves();
 	assert_fds_at_baseline();
 	fx_teardown();
 }
@@ -868,7 +852,7 @@ START_TEST(test_connection_cap_per_uid)
 	report_done(&rep);
 
 	/* While nobody holds its 64 connections, root is served. */
-	assert_serves_normal_request();
+	assert_daemon_serves();
 
 	(void)close(go[1]);
 	status = wait_pid_deadline(pid, 10000);

@@ -614,6 +614,25 @@ proc_alive(pid_t pid)
 	return proc_stat(pid, &state, &pp) == 0 && state != 'Z' && state != 'X';
 }
 
+long
+proc_rss_kb(pid_t pid)
+{
+	struct report rep;
+	char path[64];
+	long kb = -1;
+	size_t pos = 0;
+	const char *line;
+
+	xsnprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (report_read_file(path, &rep) < 0)
+		return -1;
+	while ((line = report_next(&rep, &pos)))
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kb = strtol(line + 6, NULL, 10);
+	report_done(&rep);
+	return kb;
+}
+
 int
 proc_threads(pid_t pid)
 {
@@ -1221,6 +1240,21 @@ run_done(struct run *r)
 	report_done(&r->out);
 }
 
+void
+assert_daemon_serves(void)
+{
+	const char *argv[] = {"/bin/true", NULL};
+	spawnd_client *c = client_open();
+	spawnd_options *o = opts_new("nobody", argv);
+	struct run r;
+
+	run_spawn(c, o, true, &r);
+	spawnd_options_free(o);
+	ASSERT_EXITED(&r, 0);
+	run_done(&r);
+	spawnd_client_close(c);
+}
+
 /* ---- main ---- */
 
 /* Print the logs of fixtures that were not torn down (their test failed). */
@@ -1292,4 +1326,17 @@ harness_main(Suite *s)
 		dump_leftover_logs();
 	remove_base_dir();
 	return failed ? 1 : 0;
+}
+
+int
+harness_main_fuse(Suite *s, const char *helper)
+{
+	if (geteuid() != 0)
+		return harness_main(s); /* reports the skip (77) for non-root */
+	if (access("/dev/fuse", R_OK | W_OK) < 0 || access(helper, X_OK) < 0) {
+		fprintf(stderr, "skipped: needs /dev/fuse and %s\n", helper);
+		srunner_free(srunner_create(s)); /* frees the suite */
+		return 77;
+	}
+	return harness_main(s);
 }

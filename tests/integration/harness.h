@@ -106,6 +106,8 @@ int proc_children(pid_t ppid, int *ret_zombies);
 int proc_wait_children(pid_t ppid, int want, unsigned timeout_ms);
 /* True when pid exists and is not a zombie. */
 bool proc_alive(pid_t pid);
+/* VmRSS in KiB, or -1. */
+long proc_rss_kb(pid_t pid);
 /* Threads of pid (the Threads: line of /proc/PID/status); fails the test when unreadable. */
 int proc_threads(pid_t pid);
 /*
@@ -135,6 +137,11 @@ void fuse_hang_stop(pid_t pid);
 int fuse_hang_unanswered(const char *log);
 /* An errno a stuck chdir or exec may end with once the FUSE server is gone. */
 bool fuse_errno_is_dead(int e);
+/*
+ * harness_main() for suites that mount fuse-hang (helper): as root, exits 77
+ * (skipped) unless /dev/fuse and the helper are usable.
+ */
+int harness_main_fuse(Suite *s, const char *helper);
 
 /* ---- reports (key=value lines) ---- */
 
@@ -239,6 +246,8 @@ const char *run_describe(const struct run *r);
  */
 void run_spawn(spawnd_client *c, spawnd_options *o, bool capture, struct run *ret);
 void run_done(struct run *r);
+/* Spawn /bin/true as nobody on a fresh connection, stdout captured: the daemon serves. */
+void assert_daemon_serves(void);
 
 /* The latest reply to a spawnd_spawn_async() request, as spawn_reply_cb() records it. */
 struct spawn_reply {
