@@ -107,6 +107,25 @@ format_argv(char *const *argv, char *buf, size_t size)
 	}
 }
 
+/* gids as "1,2,3", cut with "..." when they do not fit. */
+static void
+format_gids(const gid_t *gids, size_t n, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int k = snprintf(buf + o, size - o, "%s%u", i ? "," : "", (unsigned)gids[i]);
+
+		if (k < 0 || (size_t)k >= size - o) {
+			if (size > 4)
+				memcpy(buf + size - 4, "...", 4);
+			return;
+		}
+		o += (size_t)k;
+	}
+}
+
 /* The facts every record about a request shares. */
 static void
 add_subject(struct fields *f, const char *event, const struct audit_subject *s,
@@ -127,7 +146,8 @@ add_subject(struct fields *f, const char *event, const struct audit_subject *s,
 void
 audit_decision(const struct audit_subject *s, bool permit, const char *rule)
 {
-	char argv[AUDIT_ARGV_MAX], target[128], path[512], *msg = NULL;
+	char argv[AUDIT_ARGV_MAX], target[128], path[512], groups[AUDIT_ARGV_MAX], creds[64];
+	char *msg = NULL;
 	struct fields f = {0};
 
 	format_argv(s->argv, argv, sizeof(argv));
@@ -136,11 +156,20 @@ audit_decision(const struct audit_subject *s, bool permit, const char *rule)
 	add_subject(&f, "decision", s, argv, target, path);
 	add(&f, "SPAWND_DECISION=%s", permit ? "permit" : "deny");
 	add(&f, "SPAWND_RULE_LINE=%s", rule ? rule : "none");
+	/* The groups the child runs with, once they are chosen. */
+	creds[0] = groups[0] = '\0';
+	if (s->groups) {
+		format_gids(s->groups, s->n_groups, groups, sizeof(groups));
+		add(&f, "SPAWND_GID=%u", (unsigned)s->gid);
+		add(&f, "SPAWND_GROUPS=%s", groups);
+		(void)snprintf(creds, sizeof(creds), " gid=%u groups=", (unsigned)s->gid);
+	}
 	if (asprintf(&msg,
 		     "audit: %s client_uid=%u client_pid=%d id=%llu target=\"%s\" path=\"%s\" "
-		     "argv=[%s] rule=%s",
+		     "argv=[%s]%s%s rule=%s",
 		     permit ? "permit" : "deny", (unsigned)s->client_uid, (int)s->client_pid,
-		     (unsigned long long)s->id, target, path, argv, rule ? rule : "none") < 0)
+		     (unsigned long long)s->id, target, path, argv, creds, groups,
+		     rule ? rule : "none") < 0)
 		msg = NULL;
 	emit(permit ? LOG_INFO : LOG_NOTICE, msg ? msg : "audit: decision", &f);
 	free(msg);

@@ -4,9 +4,10 @@
  * the client's kernel-reported identity (doas syslog lines). In the journal
  * the facts are also fields (SPAWND_EVENT, SPAWND_CLIENT_UID,
  * SPAWND_CLIENT_PID, SPAWND_REQUEST_ID, SPAWND_TARGET_USER, SPAWND_PATH,
- * SPAWND_ARGV, SPAWND_DECISION, SPAWND_RULE_LINE, SPAWND_STAGE,
- * SPAWND_ERRNO, SPAWND_DETAIL, SPAWND_PID, SPAWND_EXIT_STATUS,
- * SPAWND_SIGNAL, SPAWND_TIMED_OUT); on stderr one line carries them all.
+ * SPAWND_ARGV, SPAWND_GID, SPAWND_GROUPS, SPAWND_DECISION,
+ * SPAWND_RULE_LINE, SPAWND_STAGE, SPAWND_ERRNO, SPAWND_DETAIL, SPAWND_PID,
+ * SPAWND_EXIT_STATUS, SPAWND_SIGNAL, SPAWND_TIMED_OUT); on stderr one line
+ * carries them all.
  * argv is escaped and truncated so that a client cannot forge or flood
  * log lines.
  */
@@ -16,6 +17,7 @@
 #include <sys/types.h>
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct audit_subject {
@@ -25,6 +27,11 @@ struct audit_subject {
 	const char *target;     /* target user as requested (may be NULL) */
 	char *const *argv;      /* may be NULL */
 	const char *exec_path;  /* resolved command (may be NULL) */
+	/* The child's primary gid and supplementary groups, once chosen
+	 * (groups NULL before): a permit record names them. */
+	gid_t gid;
+	const gid_t *groups;
+	size_t n_groups;
 };
 
 /* permit/deny with the deciding rule: "FILE:LINE", or NULL for no rule. */

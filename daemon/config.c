@@ -4,7 +4,7 @@
  * doas.conf-like grammar of DESIGN.md section 5.
  *
  *   permit|deny [options] IDENTITY [as TARGET] [cmd COMMAND [args [ARG ...]]]
- *   options: keepenv | setenv { NAME NAME=VALUE -NAME ... }
+ *   options: keepenv | narrowgroups | setenv { NAME NAME=VALUE -NAME ... }
  *
  * Lexing follows doas parse.y: words are split on spaces and tabs; '{', '}'
  * and '#' also end a word and '#' starts a comment to the end of the line.
@@ -65,7 +65,7 @@ struct parser {
 };
 
 static const char *const reserved_words[] = {
-	"permit", "deny", "keepenv", "setenv", "as", "cmd", "args", "{", "}",
+	"permit", "deny", "keepenv", "narrowgroups", "setenv", "as", "cmd", "args", "{", "}",
 };
 
 static int parse_error(struct parser *p, int r, const char *fmt, ...)
@@ -493,6 +493,11 @@ parse_rule(struct parser *p, const struct tokens *t)
 				return parse_error(p, -EINVAL, "duplicate option 'keepenv'");
 			rule->keepenv = true;
 			i++;
+		} else if (i < t->n && is_keyword(&t->v[i], "narrowgroups")) {
+			if (rule->narrowgroups)
+				return parse_error(p, -EINVAL, "duplicate option 'narrowgroups'");
+			rule->narrowgroups = true;
+			i++;
 		} else if (i < t->n && is_keyword(&t->v[i], "setenv")) {
 			if (have_setenv)
 				return parse_error(p, -EINVAL, "duplicate option 'setenv'");
@@ -546,6 +551,12 @@ parse_line(struct parser *p, const char *line, size_t len)
 				   CONFIG_LINE_MAX);
 	if (memchr(line, '\0', len))
 		return parse_error(p, -EINVAL, "NUL byte in line");
+	/* CRLF line ends would make every last word end in '\r': a rule for
+	 * user "root\r" that never matches is no way to report them. */
+	if (memchr(line, '\r', len))
+		return parse_error(p, -EINVAL,
+				   "carriage return in line (CRLF line ends?): lines must end "
+				   "with LF only");
 	r = tokenize(p, line, len, &t);
 	if (r < 0)
 		return r;

@@ -9,7 +9,10 @@
  *     path literally (never stat'ed here: a FUSE path could hang the loop);
  *  4. the target user and groups (NSS, in the parent, never in the child);
  *  5. policy on the peer's SO_PEERCRED identity and the literal exec path;
- *  6. the environment, built from empty;
+ *     only then the requested groups (one of the target's, and narrowing
+ *     only with the rule's narrowgroups), so that a client without a rule
+ *     learns nothing about the target's groups;
+ *  6. the environment, built from empty; the umask floor (policy_umask);
  *  7. fork; the parent closes the received fds at once.
  */
 #define _GNU_SOURCE
@@ -31,6 +34,7 @@
 #include "dispatch.h"
 #include "environ.h"
 #include "log.h"
+#include "policy.h"
 #include "reaper.h"
 #include "request.h"
 #include "server.h"
@@ -158,19 +162,12 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 	r = user_resolve_target(sr->user, sr->group, sr->groups, &target, &what);
 	if (r < 0) {
 		/* A self-describing detail, so that every client can show it. */
-		bool is_user = !what || what == sr->user;
-
 		if (!what)
 			what = sr->user;
 		if (r == -ESRCH)
-			(void)snprintf(detail, sizeof(detail), "unknown %s %s",
-				       is_user ? "user" : "group", what);
-		else if (r == -EPERM)
-			(void)snprintf(detail, sizeof(detail), "group %s is not one of %s's groups",
-				       what, sr->user);
+			(void)snprintf(detail, sizeof(detail), "unknown user %s", what);
 		else if (r == -EINVAL)
-			(void)snprintf(detail, sizeof(detail), "invalid %s %s",
-				       is_user ? "user" : "group", what);
+			(void)snprintf(detail, sizeof(detail), "invalid user %s", what);
 		else
 			(void)snprintf(detail, sizeof(detail), "cannot look up %s", what);
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, detail);
@@ -187,6 +184,39 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 		conn_reply_failed(c, req->id, SPAWND__V1__STAGE__STAGE_POLICY, EPERM, detail);
 		goto out;
 	}
+
+	/*
+	 * Only now the requested groups: a client that no rule lets act as
+	 * the target got the same denial above whatever groups it named, so
+	 * it learns nothing about the target's groups (HOSTILE.md 40).
+	 */
+	if (target.group_error < 0) {
+		r = target.group_error;
+		what = target.group_what;
+		if (r == -ESRCH)
+			(void)snprintf(detail, sizeof(detail), "unknown group %s", what);
+		else if (r == -EPERM)
+			(void)snprintf(detail, sizeof(detail), "group %s is not one of %s's groups",
+				       what, target.name);
+		else if (r == -EINVAL)
+			(void)snprintf(detail, sizeof(detail), "invalid group %s", what);
+		else
+			(void)snprintf(detail, sizeof(detail), "cannot look up %s", what);
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, detail);
+		goto out;
+	}
+	/* Dropping a group can grant what the group denies: only with narrowgroups. */
+	if (target.narrowed && !rule->narrowgroups) {
+		(void)snprintf(detail, sizeof(detail),
+			       "the requested groups leave out some of %s's groups; "
+			       "rule %s does not allow narrowing (narrowgroups)",
+			       target.name, location);
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_POLICY, EPERM, detail);
+		goto out;
+	}
+	subj.gid = target.gid;
+	subj.groups = target.groups;
+	subj.n_groups = target.n_groups;
 	audit_decision(&subj, true, location);
 	/* path is handed over below; later audit lines do not need it. */
 	subj.exec_path = NULL;
@@ -207,12 +237,15 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 		_cleanup_free_ char *exec_path = strdup(path);
 		_cleanup_free_ char *cwd = strdup(sr->cwd);
 		_cleanup_free_ char *target_name = strdup(target.name);
+		/* The same request with the umask the child gets (HOSTILE.md 41). */
+		struct spawn_request effective = *sr;
 
 		if (!exec_path || !cwd || !target_name) {
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, ENOMEM, "");
 			goto out;
 		}
-		r = spawn_prepare(sr, &target, TAKE_PTR(path), TAKE_PTR(envp), fds, n_fds,
+		effective.umask = policy_umask(sr->umask, c->cred.uid, target.uid);
+		r = spawn_prepare(&effective, &target, TAKE_PTR(path), TAKE_PTR(envp), fds, n_fds,
 				  &s->spawn_env, &sp);
 		if (r < 0) {
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, "");

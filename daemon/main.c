@@ -40,7 +40,9 @@ struct options {
 	int log_level;
 	bool check_config;
 	bool query;
-	char **query_args; /* CLIENT TARGET CMD [ARG...] */
+	char **query_args;	  /* CLIENT TARGET CMD [ARG...] */
+	const char *query_group;  /* --group G: the primary group a request would ask for */
+	const char *query_groups; /* --groups G1,G2: its supplementary groups (spawnctl -G) */
 };
 
 static void
@@ -49,7 +51,8 @@ usage(FILE *f)
 	(void)fprintf(f,
 		      "Usage: spawnd [OPTIONS]\n"
 		      "       spawnd [-c FILE] --check-config\n"
-		      "       spawnd [-c FILE] --query CLIENT TARGET -- CMD [ARG...]\n"
+		      "       spawnd [-c FILE] --query [--group G] [--groups G1,G2] CLIENT TARGET -- "
+		      "CMD [ARG...]\n"
 		      "\n"
 		      "Privileged spawn daemon: starts programs as other users for local\n"
 		      "clients, as the policy allows.\n"
@@ -65,6 +68,9 @@ usage(FILE *f)
 		      "      --check-config    validate the policy file and exit\n"
 		      "      --query CLIENT TARGET -- CMD [ARG...]\n"
 		      "                        print the decision for CLIENT running CMD as TARGET\n"
+		      "      --group G, --groups G1,G2\n"
+		      "                        with --query: the primary and supplementary groups\n"
+		      "                        asked for (spawnctl -g, -G)\n"
 		      "  -h, --help            show this help\n"
 		      "      --version         show the version\n",
 		      SPAWND_DEFAULT_SOCKET, DEFAULT_CONFIG,
@@ -102,6 +108,8 @@ parse_argv(int argc, char **argv, struct options *o)
 		OPT_LOG_LEVEL,
 		OPT_CHECK_CONFIG,
 		OPT_QUERY,
+		OPT_QUERY_GROUP,
+		OPT_QUERY_GROUPS,
 		OPT_VERSION,
 	};
 	static const struct option longopts[] = {
@@ -112,6 +120,8 @@ parse_argv(int argc, char **argv, struct options *o)
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
 		{"query", no_argument, NULL, OPT_QUERY},
+		{"group", required_argument, NULL, OPT_QUERY_GROUP},
+		{"groups", required_argument, NULL, OPT_QUERY_GROUPS},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{0},
@@ -163,6 +173,12 @@ parse_argv(int argc, char **argv, struct options *o)
 		case OPT_QUERY:
 			o->query = true;
 			break;
+		case OPT_QUERY_GROUP:
+			o->query_group = optarg;
+			break;
+		case OPT_QUERY_GROUPS:
+			o->query_groups = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -193,6 +209,9 @@ parse_argv(int argc, char **argv, struct options *o)
 		}
 	} else if (optind < argc) {
 		(void)fprintf(stderr, "spawnd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	} else if (o->query_group || o->query_groups) {
+		(void)fprintf(stderr, "spawnd: --group and --groups go with --query\n");
 		return 2;
 	}
 	return -1;
@@ -320,7 +339,7 @@ main(int argc, char **argv)
 		return query_check_config(o.config_path);
 	if (o.query)
 		return query_decide(o.config_path, o.query_args[0], o.query_args[1],
-				    o.query_args + 2);
+				    o.query_group, o.query_groups, o.query_args + 2);
 
 	if (geteuid() != 0)
 		log_warning("Not running as root: only spawns as the daemon's own user can work");

@@ -89,6 +89,17 @@ policy_match(const struct policy *p, const struct peer_cred *who, uid_t target_u
 	return last;
 }
 
+mode_t
+policy_umask(mode_t requested, uid_t client_uid, uid_t target_uid)
+{
+	requested &= 0777;
+	if (client_uid == target_uid)
+		return requested;
+	/* sudo does the same: a client must not make another user's files
+	 * group- or world-writable (HOSTILE.md 41). */
+	return requested | 022;
+}
+
 static void
 policy_rule_done(struct policy_rule *rule)
 {

@@ -56,6 +56,8 @@ struct policy_rule {
 	size_t n_args;
 
 	bool keepenv;
+	/* `narrowgroups`: the request may leave out some of the target's groups. */
+	bool narrowgroups;
 	struct env_rule *env;
 	size_t n_env;
 };
@@ -84,6 +86,13 @@ struct peer_cred {
  */
 const struct policy_rule *policy_match(const struct policy *p, const struct peer_cred *who,
 				       uid_t target_uid, const char *exec_path, char *const *argv);
+
+/*
+ * The child's umask for a request asking for `requested`: the requested one
+ * OR 022 (never group- or world-writable files), unless the target is the
+ * client's own uid, which may make its own files as it likes.
+ */
+mode_t policy_umask(mode_t requested, uid_t client_uid, uid_t target_uid);
 
 /* NULL-safe; returns NULL. */
 struct policy *policy_free(struct policy *p);

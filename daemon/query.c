@@ -86,29 +86,67 @@ peer_of(const char *client, struct peer_cred *ret, gid_t **ret_groups)
 	return 0;
 }
 
+/* "G1,G2" as a NULL-terminated list, as spawnctl -G splits it; "a,,b" is -EINVAL. */
+static int
+split_groups(const char *list, char ***ret)
+{
+	_cleanup_strv_free_ char **v = NULL;
+	size_t n = 1, i = 0;
+
+	for (const char *c = list; *c; c++)
+		n += *c == ',';
+	v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	for (const char *g = list;; g++) {
+		size_t len = strcspn(g, ",");
+
+		if (len == 0)
+			return -EINVAL;
+		v[i] = strndup(g, len);
+		if (!v[i])
+			return -ENOMEM;
+		i++;
+		g += len;
+		if (!*g)
+			break;
+	}
+	*ret = TAKE_PTR(v);
+	return 0;
+}
+
 int
-query_decide(const char *config_path, const char *client, const char *target, char *const *argv)
+query_decide(const char *config_path, const char *client, const char *target, const char *group,
+	     const char *groups, char *const *argv)
 {
 	struct policy *p = NULL;
 	_cleanup_free_ char *error = NULL, *path = NULL;
-	_cleanup_free_ gid_t *groups = NULL;
+	_cleanup_free_ gid_t *peer_groups = NULL;
+	_cleanup_strv_free_ char **group_list = NULL;
 	struct target_user t = {0};
 	const struct policy_rule *rule;
 	struct peer_cred peer;
 	const char *what = NULL;
 	int r, ret = 2;
 
+	if (groups) {
+		r = split_groups(groups, &group_list);
+		if (r < 0) {
+			(void)fprintf(stderr, "spawnd: invalid --groups '%s'\n", groups);
+			return 2;
+		}
+	}
 	r = config_load(config_path, true, print_warning, NULL, &p, &error);
 	if (r < 0) {
 		(void)fprintf(stderr, "%s\n", error ? error : strerror(-r));
 		return 2;
 	}
-	r = peer_of(client, &peer, &groups);
+	r = peer_of(client, &peer, &peer_groups);
 	if (r < 0) {
 		(void)fprintf(stderr, "spawnd: unknown client user '%s'\n", client);
 		goto out;
 	}
-	r = user_resolve_target(target, NULL, NULL, &t, &what);
+	r = user_resolve_target(target, group, group_list, &t, &what);
 	if (r < 0) {
 		(void)fprintf(stderr, "spawnd: unknown target user '%s'\n", what ? what : target);
 		goto out;
@@ -120,7 +158,28 @@ query_decide(const char *config_path, const char *client, const char *target, ch
 		goto out;
 	}
 
+	/* The daemon's order: the policy, then the requested groups. */
 	rule = policy_match(p, &peer, t.uid, path, argv);
+	if (rule && rule->permit && t.group_error < 0) {
+		const char *why = strerror(-t.group_error);
+
+		if (t.group_error == -EPERM)
+			why = "not one of the target's groups";
+		else if (t.group_error == -ESRCH)
+			why = "unknown group";
+		(void)fprintf(stderr, "spawnd: group '%s': %s\n", t.group_what, why);
+		goto out;
+	}
+	if (rule && rule->permit && t.narrowed && !rule->narrowgroups) {
+		/* Denied by this rule: it does not allow leaving out groups. */
+		(void)printf("deny %s:%u\n", p->path, rule->line);
+		(void)fprintf(stderr,
+			      "spawnd: --groups leaves out some of %s's groups and %s:%u does not "
+			      "allow narrowing (narrowgroups)\n",
+			      t.name, p->path, rule->line);
+		ret = 1;
+		goto out;
+	}
 	if (rule)
 		(void)printf("%s %s:%u\n", rule->permit ? "permit" : "deny", p->path, rule->line);
 	else

@@ -11,9 +11,14 @@ int query_check_config(const char *config_path);
 
 /*
  * Prints "permit FILE:LINE", "deny FILE:LINE" or "deny no rule" on stdout.
- * 0 permit, 1 deny, 2 config error or unknown CLIENT/TARGET.
+ * group and groups (a comma list, NULL = all of the target's) are the
+ * primary and supplementary groups a request would ask for (spawnctl -g,
+ * -G): a permitting rule without `narrowgroups` denies a list that leaves
+ * out some of the target's groups (the reason goes to stderr).
+ * 0 permit, 1 deny, 2 config error, unknown CLIENT/TARGET or a group the
+ * target cannot have (unknown, or not one of its groups).
  */
-int query_decide(const char *config_path, const char *client, const char *target,
-		 char *const *argv);
+int query_decide(const char *config_path, const char *client, const char *target, const char *group,
+		 const char *groups, char *const *argv);
 
 #endif

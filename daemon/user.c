@@ -319,26 +319,78 @@ gid_in(gid_t gid, const gid_t *list, size_t n)
 
 /*
  * Resolve one requested group (name or strict number) and check that it is
- * one of the account's: a client may narrow the target's groups, never add
- * to them.
+ * one of the account's: a client may choose among the target's groups,
+ * never add to them.
  */
 static int
-resolve_own_group(const char *spec, const struct user_account *a, bool cached, gid_t *ret_gid,
-		  const char **ret_what)
+resolve_own_group(const char *spec, const struct user_account *a, bool cached, gid_t *ret_gid)
 {
 	gid_t gid;
 	int r;
 
 	r = gid_by_spec(spec, cached, &gid);
-	if (r < 0) {
-		*ret_what = spec;
+	if (r < 0)
 		return r;
-	}
-	if (!gid_in(gid, a->groups, a->n_groups)) {
-		*ret_what = spec;
+	if (!gid_in(gid, a->groups, a->n_groups))
 		return -EPERM;
-	}
 	*ret_gid = gid;
+	return 0;
+}
+
+/*
+ * The primary gid and the supplementary groups of the child (user.h). A
+ * group that cannot be used is recorded in t->group_error, not returned:
+ * the caller reports it after the policy. Returns 0 or -ENOMEM.
+ */
+static int
+choose_groups(const struct user_account *a, bool cached, const char *group, char *const *groups,
+	      struct target_user *t)
+{
+	size_t n = groups ? strv_length(groups) : a->n_groups;
+	int r;
+
+	/* The whole list either way, so that the error paths need no other size. */
+	t->groups = calloc(n > a->n_groups ? n : (a->n_groups ? a->n_groups : 1), sizeof(gid_t));
+	if (!t->groups)
+		return -ENOMEM;
+
+	t->gid = a->gid;
+	if (group) {
+		r = resolve_own_group(group, a, cached, &t->gid);
+		if (r < 0) {
+			t->group_error = r;
+			t->group_what = group;
+			return r == -ENOMEM ? r : 0;
+		}
+	}
+
+	if (!groups) {
+		/* All of them: another primary sheds nothing, a->gid stays in here. */
+		if (a->n_groups > 0)
+			memcpy(t->groups, a->groups, a->n_groups * sizeof(gid_t));
+		t->n_groups = a->n_groups;
+		return 0;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		gid_t gid;
+
+		r = resolve_own_group(groups[i], a, cached, &gid);
+		if (r < 0) {
+			t->group_error = r;
+			t->group_what = groups[i];
+			t->n_groups = 0;
+			return r == -ENOMEM ? r : 0;
+		}
+		/* setgroups() does not care, but a clean list reads
+		 * better in logs and in the child's /proc status. */
+		if (!gid_in(gid, t->groups, t->n_groups))
+			t->groups[t->n_groups++] = gid;
+	}
+	/* The child's groups are its gid and its supplementary groups. */
+	for (size_t i = 0; i < a->n_groups; i++)
+		if (a->groups[i] != t->gid && !gid_in(a->groups[i], t->groups, t->n_groups))
+			t->narrowed = true;
 	return 0;
 }
 
@@ -374,42 +426,9 @@ user_resolve_target(const char *user, const char *group, char *const *groups,
 	}
 
 	t.uid = a->uid;
-	t.gid = a->gid;
-	if (group) {
-		r = resolve_own_group(group, a, cached, &t.gid, &what);
-		if (r < 0)
-			goto fail;
-	}
-
-	if (groups) {
-		size_t n = strv_length(groups);
-
-		t.groups = calloc(n ? n : 1, sizeof(gid_t));
-		if (!t.groups) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		for (size_t i = 0; i < n; i++) {
-			gid_t gid;
-
-			r = resolve_own_group(groups[i], a, cached, &gid, &what);
-			if (r < 0)
-				goto fail;
-			/* setgroups() does not care, but a clean list reads
-			 * better in logs and in the child's /proc status. */
-			if (!gid_in(gid, t.groups, t.n_groups))
-				t.groups[t.n_groups++] = gid;
-		}
-	} else {
-		t.groups = calloc(a->n_groups ? a->n_groups : 1, sizeof(gid_t));
-		if (!t.groups) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		if (a->n_groups > 0)
-			memcpy(t.groups, a->groups, a->n_groups * sizeof(gid_t));
-		t.n_groups = a->n_groups;
-	}
+	r = choose_groups(a, cached, group, groups, &t);
+	if (r < 0)
+		goto fail;
 
 	t.name = strdup(a->name);
 	t.home = strdup(a->home);

@@ -24,22 +24,44 @@ bool user_is_numeric(const char *s);
 
 struct target_user {
 	uid_t uid;
-	gid_t gid;     /* the chosen primary gid */
+	gid_t gid;     /* the chosen primary gid, one of the target's groups */
 	char *name;    /* from passwd */
 	char *home;
 	char *shell;
-	gid_t *groups; /* the chosen supplementary groups (may be empty) */
+	gid_t *groups; /* the child's supplementary groups (see below) */
 	size_t n_groups;
+	/*
+	 * The requested supplementary groups together with the primary gid
+	 * leave out some of the target's groups. Dropping a group can grant
+	 * what the group denies (a file root:blocked 0604), so only a rule
+	 * with `narrowgroups` allows it (DESIGN.md section 5).
+	 */
+	bool narrowed;
+	/*
+	 * 0, or why a requested group cannot be used (-ESRCH unknown, -EINVAL
+	 * malformed, -EPERM not one of the target's groups); group_what names
+	 * it. Reported by the caller only after the policy decision, so that a
+	 * client no rule lets act as the target learns nothing about its groups.
+	 */
+	int group_error;
+	const char *group_what;
 };
 
 /*
- * Resolve `user` (name or strict number; must exist in passwd), then the
- * primary group (`group`, or the passwd gid when NULL) and the supplementary
- * groups (`groups`, or all of the user's groups from getgrouplist() when
- * NULL). A requested group must be among the target's own groups.
- * Returns 0, -ESRCH (no such user/group; *ret_what names it), -EINVAL
- * (malformed), -EPERM (a requested group is not one of the target's),
- * -ENOMEM. *ret_what points into the arguments or is a static string.
+ * Resolve `user` (name or strict number; must exist in passwd) with all of
+ * its groups (getgrouplist()). The primary gid is `group` (one of those
+ * groups) or the passwd gid when NULL; choosing another primary sheds
+ * nothing, the passwd gid stays a supplementary group. The supplementary
+ * groups are all of the user's groups, or, when `groups` is given, those
+ * (each must be one of the user's); then ->narrowed tells whether that
+ * leaves any out.
+ *
+ * Returns 0, or for the user itself -ESRCH (no such user), -EINVAL
+ * (malformed), -ENOMEM or another -errno from NSS, with *ret_what naming
+ * what failed. A problem with a requested group does not fail the call: it
+ * is returned in ret->group_error (see above), with a target that is
+ * otherwise complete. *ret_what and ->group_what point into the arguments
+ * or are static strings.
  *
  * Positive answers come from a cache while NSS is files-only and /etc/passwd,
  * /etc/group and /etc/nsswitch.conf are unchanged (user_cache.h); that costs

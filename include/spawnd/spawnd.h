@@ -240,7 +240,8 @@ SPAWND_EXPORT int spawnd_options_set_user(spawnd_options *o, const char *user);
 
 /*
  * Primary group: a name or decimal gid; the daemon requires one of the
- * target's groups. Default: the target's primary group.
+ * target's groups. Default: the target's primary group. The child still
+ * gets all of the target's groups.
  *
  * @return 0, -EINVAL, -ENOMEM.
  */
@@ -249,6 +250,8 @@ SPAWND_EXPORT int spawnd_options_set_group(spawnd_options *o, const char *group)
 /*
  * Add a supplementary group (name or gid; copied); each must be one of the
  * target's groups. When none is added the child gets all of the target's.
+ * A list that leaves out any of them is refused unless the policy rule has
+ * `narrowgroups`.
  *
  * @return 0, -EINVAL (NULL or ""), -E2BIG (over the daemon's cap), -ENOMEM.
  */
@@ -263,7 +266,9 @@ SPAWND_EXPORT int spawnd_options_add_group(spawnd_options *o, const char *group)
 SPAWND_EXPORT int spawnd_options_set_cwd(spawnd_options *o, const char *cwd);
 
 /*
- * File mode creation mask of the child. Default 022.
+ * File mode creation mask of the child. Default 022. Unless the target is
+ * the caller's own uid, the daemon adds 022 (never group- or world-writable
+ * files for another user).
  *
  * @param mask 0..0777
  * @return 0, -EINVAL.

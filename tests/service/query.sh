@@ -1,12 +1,29 @@
 #!/bin/bash
 # Table-driven policy regression through `spawnd --query` (doas regress):
 # for each tests/policy/NAME.conf with a NAME.cases, every line
-#   CLIENT TARGET CMD [ARG...] -> permit|deny LINE|none
+#   [--group G] [--groups G1,G2] CLIENT TARGET CMD [ARG...] -> permit|deny LINE|none
 # must give exactly that decision, rule and exit code (0 permit, 1 deny).
+# With a NAME.group, its lines are added to /etc/group for that table only,
+# in a private mount namespace (the real file is never touched).
 . "$(dirname "$0")/lib.sh"
 need_root
 policy_dir=$1
 n=0
+
+# in_groups GROUPFILE COMMAND...: COMMAND with GROUPFILE as /etc/group, or as
+# is when GROUPFILE is empty.
+in_groups() {
+	local groupfile=$1
+	shift
+	if [ -z "$groupfile" ]; then
+		"$@"
+		return
+	fi
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare --mount --propagation private \
+		sh -c 'mount --bind "$0" /etc/group && exec "$@"' "$groupfile" "$@"
+}
+
 for cases in "$policy_dir"/*.cases; do
 	conf=${cases%.cases}.conf
 	# The daemon refuses a policy not owned by root or writable by others;
@@ -15,6 +32,12 @@ for cases in "$policy_dir"/*.cases; do
 	cp "$conf" "$copy"
 	chown root:root "$copy"
 	chmod 0644 "$copy"
+	groupfile=
+	if [ -f "${cases%.cases}.group" ]; then
+		groupfile=$WORK/$(basename "${cases%.cases}").group
+		cat /etc/group "${cases%.cases}.group" >"$groupfile"
+		chmod 0644 "$groupfile"
+	fi
 	lineno=0
 	while IFS= read -r line || [ -n "$line" ]; do
 		lineno=$((lineno + 1))
@@ -22,12 +45,18 @@ for cases in "$policy_dir"/*.cases; do
 		request=${line% -> *}
 		expect=${line##* -> }
 		read -r -a words <<<"$request"
+		options=()
+		while [ "${#words[@]}" -gt 1 ] && [[ ${words[0]} == --* ]]; do
+			options+=("${words[0]}" "${words[1]}")
+			words=("${words[@]:2}")
+		done
 		want_decision=${expect%% *}
 		want_rule=${expect#* }
 		if [ "$want_rule" = none ]; then want_out="$want_decision no rule"; else want_out="$want_decision $copy:$want_rule"; fi
 		if [ "$want_decision" = permit ]; then want_rc=0; else want_rc=1; fi
 		rc=0
-		out=$("$SPAWND" -c "$copy" --query "${words[0]}" "${words[1]}" -- "${words[@]:2}" 2>"$WORK/err") || rc=$?
+		out=$(in_groups "$groupfile" "$SPAWND" -c "$copy" --query ${options[@]+"${options[@]}"} \
+			"${words[0]}" "${words[1]}" -- "${words[@]:2}" 2>"$WORK/err") || rc=$?
 		if [ "$out" != "$want_out" ] || [ "$rc" != "$want_rc" ]; then
 			fail "$(basename "$cases"):$lineno: '$request': got '$out' (exit $rc), want '$want_out' (exit $want_rc) $(cat "$WORK/err")"
 		fi
@@ -50,6 +79,31 @@ rc=0; "$SPAWND" -c "$WORK/bad.conf" --query root root -- id >/dev/null 2>"$WORK/
 grep -q "^$WORK/bad.conf:1: " "$WORK/err" || fail "no FILE:LINE for the config error: $(cat "$WORK/err")"
 pass "exit 2 for an unknown client, an unknown target and a config error"
 
+# --group/--groups: a group the target cannot have is exit 2 once a rule
+# permits (after the policy, as in the daemon); a narrowing denial says why.
+conf=$WORK/narrowgroups.conf
+groupfile=$WORK/narrowgroups.group
+rc=0; in_groups "$groupfile" "$SPAWND" -c "$conf" --query --groups nogroup,root www-data nobody -- id \
+	>/dev/null 2>"$WORK/err" || rc=$?
+[ "$rc" = 2 ] || fail "--groups with a group nobody is not in: exit $rc"
+grep -qxF "spawnd: group 'root': not one of the target's groups" "$WORK/err" ||
+	fail "--groups root: $(cat "$WORK/err")"
+rc=0; in_groups "$groupfile" "$SPAWND" -c "$conf" --query --group no-such-group-xyz www-data nobody -- id \
+	>/dev/null 2>"$WORK/err" || rc=$?
+[ "$rc" = 2 ] || fail "--group with an unknown group: exit $rc"
+rc=0; in_groups "$groupfile" "$SPAWND" -c "$conf" --query --groups nogroup www-data nobody -- id \
+	>/dev/null 2>"$WORK/err" || rc=$?
+[ "$rc" = 1 ] || fail "narrowing without narrowgroups: exit $rc"
+grep -qF "does not allow narrowing (narrowgroups)" "$WORK/err" ||
+	fail "no reason for the narrowing denial: $(cat "$WORK/err")"
+for bad in "" "a,,b" "nogroup,"; do
+	rc=0; "$SPAWND" -c "$conf" --query --groups "$bad" www-data nobody -- id >/dev/null 2>&1 || rc=$?
+	[ "$rc" = 2 ] || fail "--groups '$bad': exit $rc"
+done
+rc=0; "$SPAWND" -c "$conf" --groups nogroup --check-config >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "--groups without --query: exit $rc"
+pass "--query --group/--groups: exit 2 for a group the target cannot have, 1 with a reason for narrowing"
+
 # --check-config: 0 valid (warnings allowed), 1 invalid with FILE:LINE.
 "$SPAWND" -c "$WORK/groups.conf" --check-config 2>"$WORK/err" || fail "groups.conf invalid: $(cat "$WORK/err")"
 grep -q "groups.conf:5: warning: " "$WORK/err" || fail "no warning for an unknown group: $(cat "$WORK/err")"
@@ -59,4 +113,11 @@ grep -q "^$WORK/bad.conf:1: " "$WORK/err" || fail "no FILE:LINE: $(cat "$WORK/er
 chmod 0666 "$WORK/last-match.conf"
 rc=0; "$SPAWND" -c "$WORK/last-match.conf" --check-config 2>/dev/null || rc=$?
 [ "$rc" = 1 ] || fail "--check-config accepted a world-writable file"
-pass "--check-config: warnings pass, errors and unsafe files fail with FILE:LINE"
+# CRLF line ends: an error naming the line, not a warning about user 'root\r'.
+printf '# saved with CRLF\r\npermit root\r\n' >"$WORK/crlf.conf"
+chmod 0644 "$WORK/crlf.conf"
+rc=0; "$SPAWND" -c "$WORK/crlf.conf" --check-config 2>"$WORK/err" || rc=$?
+[ "$rc" = 1 ] || fail "--check-config on a CRLF file: exit $rc"
+[ "$(cat "$WORK/err")" = "$WORK/crlf.conf:1: carriage return in line (CRLF line ends?): lines must end with LF only" ] ||
+	fail "CRLF: $(cat "$WORK/err")"
+pass "--check-config: warnings pass, errors, CRLF and unsafe files fail with FILE:LINE"

@@ -68,6 +68,7 @@ static const struct {
 	const char *ident, *target, *cmd;
 	uid_t ident_id, target_uid;
 	size_t n_args, n_env;
+	bool narrowgroups;
 } valid[] = {
 	{"permit root", true, .ident = "root", .ident_id = 0},
 	{"deny root", false, .ident = "root", .ident_id = 0},
@@ -94,6 +95,9 @@ static const struct {
 	{"permit setenv {} root", true, .ident = "root"},
 	{"permit keepenv setenv { A } root", true, .keepenv = true, .ident = "root", .n_env = 1},
 	{"permit setenv { A } keepenv root", true, .keepenv = true, .ident = "root", .n_env = 1},
+	{"permit narrowgroups root", true, .ident = "root", .narrowgroups = true},
+	{"permit keepenv narrowgroups setenv { A } root as root", true, .has_target = true,
+	 .keepenv = true, .ident = "root", .target = "root", .n_env = 1, .narrowgroups = true},
 	{"permit root # a comment", true, .ident = "root"},
 	{"permit root#comment right after", true, .ident = "root"},
 	{" \t permit\troot \t", true, .ident = "root"},
@@ -137,6 +141,7 @@ START_TEST(test_valid)
 	if (r->has_args)
 		ck_assert_ptr_null(r->args[r->n_args]);
 	ck_assert(r->keepenv == valid[_i].keepenv);
+	ck_assert(r->narrowgroups == valid[_i].narrowgroups);
 	ck_assert_uint_eq(r->n_env, valid[_i].n_env);
 	policy_free(p);
 }
@@ -276,6 +281,13 @@ static const struct {
 	{"permit setenv { { } root", "unexpected '{' inside 'setenv { }'"},
 	{"permit setenv { A } setenv { B } root", "duplicate option 'setenv'"},
 	{"permit keepenv keepenv root", "duplicate option 'keepenv'"},
+	{"permit narrowgroups keepenv narrowgroups root", "duplicate option 'narrowgroups'"},
+	{"permit narrowgroups", "missing identity after 'narrowgroups'"},
+	{"permit root narrowgroups", "unexpected word 'narrowgroups'"},
+	/* CRLF line ends are an error on the line, not a user "root\r". */
+	{"permit root\r", "carriage return in line (CRLF line ends?): lines must end with LF only"},
+	{"# comment\r", "carriage return in line (CRLF line ends?): lines must end with LF only"},
+	{"permit ro\rot", "carriage return in line (CRLF line ends?): lines must end with LF only"},
 	{"permit setenv { =x } root", "bad setenv entry '=x'"},
 	{"permit setenv { 1X } root", "bad setenv entry '1X'"},
 	{"permit setenv { - } root", "bad setenv entry '-'"},
@@ -504,6 +516,42 @@ START_TEST(test_load_nul)
 }
 END_TEST
 
+/* A file saved with CRLF line ends: an error naming its first line (issue 9). */
+START_TEST(test_load_crlf)
+{
+	_cleanup_free_ char *path = NULL, *want = NULL;
+	struct policy *p = NULL;
+	char *error = NULL;
+	const char *text = "# saved on Windows\r\npermit root\r\n";
+
+	make_tmpdir();
+	path = write_file("crlf.conf", text, strlen(text), 0644);
+	ASSERT_ERROR(load(path, false, &p, &error), -EINVAL);
+	ck_assert_ptr_null(p);
+	ck_assert_int_ge(asprintf(&want,
+				  "%s:1: carriage return in line (CRLF line ends?): lines must end "
+				  "with LF only",
+				  path),
+			 0);
+	ck_assert_str_eq(error, want);
+	free(error);
+	free(want);
+	free(path);
+
+	/* One CRLF line among LF lines is named too. */
+	text = "permit root\n\npermit root\r\n";
+	path = write_file("mixed.conf", text, strlen(text), 0644);
+	ASSERT_ERROR(load(path, false, &p, &error), -EINVAL);
+	ck_assert_int_ge(asprintf(&want,
+				  "%s:3: carriage return in line (CRLF line ends?): lines must end "
+				  "with LF only",
+				  path),
+			 0);
+	ck_assert_str_eq(error, want);
+	free(error);
+}
+END_TEST
+
 START_TEST(test_load_not_regular)
 {
 	_cleanup_free_ char *fifo = NULL, *want = NULL;
@@ -651,6 +699,7 @@ config_suite(bool root)
 	tcase_add_checked_fixture(tc, NULL, remove_tmpdir);
 	tcase_add_test(tc, test_load_file);
 	tcase_add_test(tc, test_load_nul);
+	tcase_add_test(tc, test_load_crlf);
 	tcase_add_test(tc, test_load_not_regular);
 	tcase_add_test(tc, test_load_too_large);
 	tcase_add_test(tc, test_example_file);

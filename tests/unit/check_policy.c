@@ -172,6 +172,48 @@ START_TEST(test_args_without_cmd)
 }
 END_TEST
 
+/*
+ * The child's umask (HOSTILE.md 41): never more permissive than 022 for
+ * another user's files; as asked when the target is the client itself.
+ */
+static const struct {
+	mode_t requested;
+	uid_t client, target;
+	mode_t want;
+} umask_cases[] = {
+	/* Another user: OR 022. */
+	{0, 33, 0, 022},
+	{0, 33, 65534, 022},
+	{002, 33, 0, 022},
+	{005, 33, 0, 027},
+	{022, 33, 0, 022},
+	{077, 33, 0, 077},
+	{0666, 33, 0, 0666},
+	{0777, 33, 0, 0777},
+	{0, 0, 65534, 022},
+	{0, 65534, 0, 022},
+	{07000, 33, 0, 022},
+	/* The client itself (root too): as asked, only the permission bits. */
+	{0, 33, 33, 0},
+	{002, 33, 33, 002},
+	{0777, 33, 33, 0777},
+	{07777, 33, 33, 0777},
+	{0, 0, 0, 0},
+};
+
+START_TEST(test_umask)
+{
+	mode_t got = policy_umask(umask_cases[_i].requested, umask_cases[_i].client,
+				  umask_cases[_i].target);
+
+	ck_assert_msg(got == umask_cases[_i].want,
+		      "umask %04o, client %u, target %u: got %04o, expected %04o",
+		      (unsigned)umask_cases[_i].requested, (unsigned)umask_cases[_i].client,
+		      (unsigned)umask_cases[_i].target, (unsigned)got,
+		      (unsigned)umask_cases[_i].want);
+}
+END_TEST
+
 static Suite *
 policy_suite(void)
 {
@@ -181,6 +223,10 @@ policy_suite(void)
 	tcase_add_loop_test(tc, test_match, 0, (int)ELEMENTSOF(cases));
 	tcase_add_test(tc, test_empty_and_null);
 	tcase_add_test(tc, test_args_without_cmd);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("umask");
+	tcase_add_loop_test(tc, test_umask, 0, (int)ELEMENTSOF(umask_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -16,6 +17,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -111,6 +113,29 @@ has_gid(const gid_t *list, size_t n, gid_t gid)
 	return false;
 }
 
+/*
+ * A requested group the target cannot have does not fail the lookup: the
+ * target is resolved and the problem is in group_error/group_what, for the
+ * daemon to report after the policy (issue 9 item 8b).
+ */
+static void
+assert_group_refused(const char *spec, const char *group, char *const *groups, int error,
+		     const char *what)
+{
+	struct target_user t = {};
+	const char *w = NULL;
+	uid_t uid;
+
+	ASSERT_OK(user_lookup_uid(spec, &uid));
+	ASSERT_OK(user_resolve_target(spec, group, groups, &t, &w));
+	ck_assert_uint_eq(t.uid, uid);
+	ck_assert_msg(t.group_error == error, "user %s group %s: group_error %d, expected %d", spec,
+		      group ? group : "(null)", t.group_error, error);
+	ck_assert_ptr_nonnull(t.group_what);
+	ck_assert_str_eq(t.group_what, what);
+	target_user_done(&t);
+}
+
 static void
 assert_default_target(const char *spec, const char *name)
 {
@@ -133,6 +158,8 @@ assert_default_target(const char *spec, const char *name)
 	for (size_t i = 0; i < n_want; i++)
 		ck_assert(has_gid(t.groups, t.n_groups, want[i]));
 	ck_assert(has_gid(t.groups, t.n_groups, pw->pw_gid));
+	ck_assert(!t.narrowed);
+	ck_assert_int_eq(t.group_error, 0);
 	target_user_done(&t);
 	ck_assert_ptr_null(t.name);
 	ck_assert_ptr_null(t.groups);
@@ -199,25 +226,21 @@ END_TEST
 /* A group of root's that nobody does not have must be refused as nobody's. */
 START_TEST(test_resolve_foreign_group)
 {
-	struct target_user t = {.uid = 4242}, before;
 	struct group *gr = getgrgid(0);
-	const char *what = NULL;
-	char *name;
+	char *name, own[16];
 
 	ck_assert_ptr_nonnull(gr);
 	name = strdup(gr->gr_name);
-	before = t;
+	(void)snprintf(own, sizeof(own), "%u", (unsigned)getpwnam("nobody")->pw_gid);
 
-	ASSERT_ERROR(user_resolve_target("nobody", name, NULL, &t, &what), -EPERM);
-	ck_assert_str_eq(what, name);
-	ASSERT_ERROR(user_resolve_target("nobody", "0", NULL, &t, &what), -EPERM);
-	ck_assert_str_eq(what, "0");
+	assert_group_refused("nobody", name, NULL, -EPERM, name);
+	assert_group_refused("nobody", "0", NULL, -EPERM, "0");
 
 	char *groups[] = {name, NULL};
-	ASSERT_ERROR(user_resolve_target("nobody", NULL, groups, &t, &what), -EPERM);
-	ck_assert_str_eq(what, name);
-	/* The target is written only on success. */
-	ck_assert_mem_eq(&t, &before, sizeof(t));
+	assert_group_refused("nobody", NULL, groups, -EPERM, name);
+	/* The first bad one is named, wherever it is in the list. */
+	char *later[] = {own, name, NULL};
+	assert_group_refused("nobody", NULL, later, -EPERM, name);
 	free(name);
 }
 END_TEST
@@ -282,12 +305,19 @@ START_TEST(test_resolve_bad)
 	const char *what = NULL;
 	int r;
 
+	if (bad_cases[_i].group) {
+		/* The user is fine: the group's problem comes with the target. */
+		assert_group_refused(bad_cases[_i].user, bad_cases[_i].group, NULL, bad_cases[_i].r,
+				     bad_cases[_i].what);
+		return;
+	}
 	r = user_resolve_target(bad_cases[_i].user, bad_cases[_i].group, NULL, &t, &what);
 	ck_assert_msg(r == bad_cases[_i].r, "user \"%s\" group \"%s\": got %d, expected %d",
 		      bad_cases[_i].user, bad_cases[_i].group ? bad_cases[_i].group : "(null)", r,
 		      bad_cases[_i].r);
 	ck_assert_ptr_nonnull(what);
 	ck_assert_str_eq(what, bad_cases[_i].what);
+	/* The target is written only on success. */
 	ck_assert_mem_eq(&t, &before, sizeof(t));
 }
 END_TEST
@@ -498,9 +528,10 @@ START_TEST(test_cache_hit)
 	s = cache_stats();
 	ck_assert_uint_eq(s.group_misses, 1);
 	ck_assert_uint_ge(s.group_hits, 2);
-	ASSERT_ERROR(user_resolve_target("nobody", getgrgid(0)->gr_name, NULL, &t, &what), -EPERM);
-	ASSERT_ERROR(user_resolve_target("nobody", "no-such-group-xyz", NULL, &t, &what), -ESRCH);
-	ck_assert_str_eq(what, "no-such-group-xyz");
+	free(name);
+	name = strdup(getgrgid(0)->gr_name);
+	assert_group_refused("nobody", name, NULL, -EPERM, name);
+	assert_group_refused("nobody", "no-such-group-xyz", NULL, -ESRCH, "no-such-group-xyz");
 	free(name);
 }
 END_TEST
@@ -876,8 +907,7 @@ START_TEST(test_cache_group_edit_in_place)
 	/* Removed again: at once, and after settling. */
 	etc_guard_end(&g);
 	ck_assert(!target_has_gid("nobody", gid));
-	ASSERT_ERROR(user_resolve_target("nobody", name, NULL, &t, &what), -ESRCH);
-	ck_assert_str_eq(what, name);
+	assert_group_refused("nobody", name, NULL, -ESRCH, name);
 	wait_settled(nss_files_only);
 	ck_assert(!target_has_gid("nobody", gid));
 }
@@ -937,6 +967,103 @@ START_TEST(test_cache_passwd_replaced)
 }
 END_TEST
 
+/*
+ * Root only. Narrowing (HOSTILE.md 40): nobody gets two more groups, A and B,
+ * from a copy of /etc/group bind-mounted in a mount namespace of this test
+ * process alone (CK_FORK), so the real file is never touched.
+ */
+static gid_t narrow_a, narrow_b;
+
+static void
+private_group_file(void)
+{
+	char dir[] = "/tmp/check-user-ns-XXXXXX", path[64], line[128];
+	size_t len = 0;
+	char *orig;
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	narrow_a = unused_gid();
+	for (narrow_b = narrow_a + 1; getgrgid(narrow_b); narrow_b++)
+		;
+	(void)snprintf(path, sizeof(path), "%s/group", dir);
+	orig = read_all("/etc/group", &len);
+	ck_assert_ptr_nonnull(orig);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, orig, len), (ssize_t)len);
+	(void)snprintf(line, sizeof(line), "spawnd-ck-a:x:%u:nobody\nspawnd-ck-b:x:%u:nobody\n",
+		       (unsigned)narrow_a, (unsigned)narrow_b);
+	ck_assert_int_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+	ck_assert_int_eq(close(fd), 0);
+	free(orig);
+	ck_assert_int_eq(mount(path, "/etc/group", NULL, MS_BIND, NULL), 0);
+	/* The mount holds the file; the directory need not stay. */
+	(void)unlink(path);
+	(void)rmdir(dir);
+}
+
+/* Resolve nobody with group/groups; check the gid, the list and the narrowing flag. */
+static void
+assert_choice(const char *group, char *const *groups, gid_t want_gid, const gid_t *want,
+	      size_t n_want, bool narrowed)
+{
+	struct target_user t = {};
+	const char *what = NULL;
+
+	ASSERT_OK(user_resolve_target("nobody", group, groups, &t, &what));
+	ck_assert_int_eq(t.group_error, 0);
+	ck_assert_uint_eq(t.gid, want_gid);
+	ck_assert_msg(t.narrowed == narrowed, "group %s, groups %s...: narrowed %d, expected %d",
+		      group ? group : "-", groups ? groups[0] : "-", t.narrowed, narrowed);
+	ck_assert_uint_eq(t.n_groups, n_want);
+	for (size_t i = 0; i < n_want; i++)
+		ck_assert(has_gid(t.groups, t.n_groups, want[i]));
+	target_user_done(&t);
+}
+
+START_TEST(test_resolve_narrowing)
+{
+	gid_t own = getpwnam("nobody")->pw_gid;
+	char a[16], b[16], o[16], name_a[] = "spawnd-ck-a", name_b[] = "spawnd-ck-b", root[] = "0";
+
+	if (getenv("CK_FORK") && strcmp(getenv("CK_FORK"), "no") == 0) {
+		fprintf(stderr, "CK_FORK=no: the mount namespace case is left out\n");
+		return;
+	}
+	private_group_file();
+	(void)snprintf(a, sizeof(a), "%u", (unsigned)narrow_a);
+	(void)snprintf(b, sizeof(b), "%u", (unsigned)narrow_b);
+	(void)snprintf(o, sizeof(o), "%u", (unsigned)own);
+	{
+		const gid_t all[] = {own, narrow_a, narrow_b};
+		const gid_t only_a[] = {narrow_a};
+		const gid_t a_b[] = {narrow_a, narrow_b};
+		char *full[] = {o, name_a, b, NULL};
+		char *without_own[] = {a, name_b, NULL};
+		char *just_a[] = {name_a, NULL};
+		char *own_b[] = {o, b, NULL};
+
+		/* All of them by default; -g picks the primary and sheds nothing. */
+		assert_choice(NULL, NULL, own, all, 3, false);
+		assert_choice("spawnd-ck-a", NULL, narrow_a, all, 3, false);
+		/* Every group named, or all but the primary gid: nothing left out. */
+		assert_choice(NULL, full, own, all, 3, false);
+		assert_choice(NULL, without_own, own, a_b, 2, false);
+		assert_choice("spawnd-ck-a", own_b, narrow_a, (const gid_t[]){own, narrow_b}, 2,
+			      false);
+		/* Leaving out B, or the old primary: narrowed. */
+		assert_choice(NULL, just_a, own, only_a, 1, true);
+		assert_choice("spawnd-ck-a", without_own, narrow_a, a_b, 2, true);
+		assert_choice(a, just_a, narrow_a, only_a, 1, true);
+		/* A group that is not nobody's is refused, narrowing or not. */
+		assert_group_refused("nobody", NULL, (char *[]){a, root, NULL}, -EPERM, "0");
+	}
+}
+END_TEST
+
 static Suite *
 user_suite(bool root)
 {
@@ -959,6 +1086,8 @@ user_suite(bool root)
 	tcase_add_test(tc, test_lookup);
 	tcase_add_test(tc, test_name_of);
 	tcase_add_test(tc, test_done_zeroed);
+	if (root)
+		tcase_add_test(tc, test_resolve_narrowing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cache");
