@@ -48,8 +48,8 @@ plant=$work/plant
 install -d -m 0755 -o www-data -g www-data "$plant"
 # gettext reads /usr/share/locale/$LANGUAGE/LC_MESSAGES/DOMAIN.mo.
 evil_language=../../../..$plant
-MARKER=SPAWND-PLANTED-CATALOG
-PERL_MARKER=SPAWND-PLANTED-PERL-MODULE
+MARKER="SPAWND-PLANTED-CATALOG"
+PERL_MARKER="SPAWND-PLANTED-PERL-MODULE"
 UNTRANSLATED="spawnd gettext probe: untranslated"
 
 cat >"$conf" <<EOF
