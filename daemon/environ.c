@@ -298,11 +298,11 @@ static const struct env_pattern allowlist[] = {
 
 /*
  * Variables whose client-supplied values are checked (HOSTILE.md 39; sudo's
- * initial_checkenv_table plus NO_COLOR): gettext takes LANGUAGE, and
- * setlocale() takes LANG and LC_*, as paths relative to its own directories,
- * so "../../../../tmp/x" loads a client-made catalog, i.e. the printf
- * formats of the target's program. The admin's setenv NAME=VALUE is not
- * checked.
+ * initial_checkenv_table plus NO_COLOR): gettext appends LANGUAGE (and the
+ * LC_MESSAGES locale name) to its catalog directory, so "../../../../tmp/x"
+ * loads a client-made catalog, i.e. the printf formats of the target's
+ * program; setlocale() loads an absolute LANG or LC_* as a locale directory
+ * (CVE-2014-0475). The admin's setenv NAME=VALUE is not checked.
  */
 static const struct env_pattern checked[] = {
 	NAME("TERM"),	 NAME("LANG"), NAME("LANGUAGE"),  PREFIX("LC_"),
