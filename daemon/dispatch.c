@@ -115,6 +115,7 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 	};
 	struct target_user target = {0};
 	_cleanup_free_ char *path = NULL, *refused = NULL;
+	const char *refused_why = NULL;
 	_cleanup_strv_free_ char **envp = NULL;
 	const struct policy_rule *rule;
 	struct spawn_prepared *sp = NULL;
@@ -222,11 +223,11 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 	subj.exec_path = NULL;
 
 	r = env_build(rule, &target, c->cred.uid, c->user_name, sr->env_inherit, sr->env_set,
-		      &envp, &refused);
+		      &envp, &refused, &refused_why);
 	if (r < 0) {
-		if (r == -EPERM && refused)
-			(void)snprintf(detail, sizeof(detail), "setenv %s: not allowed by policy",
-				       refused);
+		if (r == -EPERM && refused && refused_why)
+			(void)snprintf(detail, sizeof(detail), "setenv %s: %s", refused,
+				       refused_why);
 		else
 			(void)snprintf(detail, sizeof(detail), "cannot build the environment");
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, detail);

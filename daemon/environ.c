@@ -5,9 +5,11 @@
  * Built from empty, like doas env.c: a client's variables pass only through
  * the allowlist, `keepenv` or the rule's `setenv`, and the loader/interpreter
  * variables on the denylist never pass unless the admin names them
- * (flatpak CVE-2021-21261; sudo initial_badenv_table). Explicit settings that
- * are not allowed refuse the request instead of being dropped, so a client
- * always learns why its variable is missing.
+ * (flatpak CVE-2021-21261; sudo initial_badenv_table). The values of the
+ * locale and terminal variables are checked like sudo's env_check, because
+ * they are paths to gettext and setlocale() (HOSTILE.md 39). Explicit
+ * settings that are not allowed refuse the request instead of being dropped,
+ * so a client always learns why its variable is missing.
  *
  * Every candidate (inherited, explicit, forced, rule) becomes an entry with
  * a priority; sorting by name and keeping the highest priority per name
@@ -26,23 +28,285 @@
 
 #include "cleanup.h"
 
-struct name_pattern {
-	const char *text;
-	bool prefix; /* text is a prefix ("LD_" = LD_*) rather than the whole name */
+#define NAME(n)                                                                                    \
+	{                                                                                          \
+		n, false                                                                           \
+	}
+#define PREFIX(p)                                                                                  \
+	{                                                                                          \
+		p, true                                                                            \
+	}
+
+/*
+ * The denylist: never from a client, even under keepenv, unless the rule
+ * names the variable in setenv (DESIGN.md 5; HOSTILE.md 16 and 42). It is
+ * sudo's whole initial_badenv_table (plugins/sudoers/env.c, "*=()*" is
+ * function_value() below), glibc's UNSECURE_ENVVARS (sysdeps/generic/
+ * unsecvars.h: what the loader strips for set-uid programs; spawnd's
+ * children are not set-uid, so nothing strips them but this table), and
+ * the variables that make a common interpreter, runtime or tool load code
+ * or configuration from a path, or run a command. A prefix entry covers a
+ * family in which nearly every member does. docs/spawnd.conf.5 lists the
+ * same entries; check_environ's test_man_page_lists_denylist keeps the two
+ * in step.
+ *
+ * Deliberately not listed (keepenv passes them): DISPLAY, XAUTHORITY,
+ * WAYLAND_DISPLAY, KRB5CCNAME, SSH_AUTH_SOCK and GPG_TTY point the target
+ * at the client's own session, display or credentials, which gains the
+ * client nothing; http_proxy and friends route traffic whose TLS is still
+ * checked against the target's CA store (SSL_CERT_* are listed); PS1, PS2,
+ * PROMPT_COMMAND and HISTFILE act only in an interactive shell, and a rule
+ * that lets a client drive one grants that shell already; CC, CFLAGS and
+ * the like: make, cmake and autotools take every variable as input, so
+ * keepenv with a build tool is client code by design (spawnd.conf(5)).
+ */
+static const struct env_pattern denylist[] = {
+	/* The dynamic loader and glibc (UNSECURE_ENVVARS, GLIBC_TUNABLES). */
+	PREFIX("LD_"),	    /* LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, LD_DEBUG_OUTPUT, ... */
+	NAME("GCONV_PATH"), /* iconv modules (.so) */
+	NAME("GETCONF_DIR"),
+	NAME("GLIBC_TUNABLES"),
+	PREFIX("MALLOC_"), /* MALLOC_TRACE writes a file; MALLOC_CHECK_, jemalloc MALLOC_CONF */
+	NAME("LOCPATH"),   /* locale files */
+	NAME("LOCALE_ARCHIVE"), /* the same on Nix-patched glibc */
+	NAME("I18NPATH"),	/* localedef sources */
+	NAME("NLSPATH"),	/* catopen() catalogs: printf formats */
+	NAME("TZDIR"),		/* zone files: TZ is checked against the system directory instead */
+	NAME("TMPDIR"),		/* temporary files in a client-owned directory */
+	NAME("TMP"),		/* read like TMPDIR by Python's tempfile and others */
+	NAME("TEMP"),		/* likewise */
+	/* Name service and the resolver. */
+	NAME("HOSTALIASES"),
+	NAME("LOCALDOMAIN"),
+	NAME("RES_OPTIONS"),
+	PREFIX("RESOLV_"), /* RESOLV_HOST_CONF and the older RESOLV_* knobs */
+	NAME("NIS_PATH"),
+	/* Loaders of other systems (sudo's table); they cost nothing here. */
+	PREFIX("_RLD"),
+	NAME("SHLIB_PATH"),
+	PREFIX("LDR_"),
+	NAME("LIBPATH"),
+	NAME("AUTHSTATE"),
+	PREFIX("DYLD_"),
+	NAME("PATH_LOCALE"),
+	NAME("VAR_ACE"),
+	NAME("USR_ACE"),
+	NAME("DLC_ACE"),
+	/* Shells: files they source, code they run, how they split words. */
+	NAME("IFS"),
+	NAME("CDPATH"),
+	NAME("ENV"),	 /* sh, ksh: file to source */
+	PREFIX("BASH_"), /* BASH_ENV, BASH_FUNC_*%%, BASH_XTRACEFD, BASH_LOADABLES_PATH */
+	NAME("BASHOPTS"),
+	NAME("SHELLOPTS"),
+	NAME("PS4"), /* expanded, $(...) too, under xtrace */
+	NAME("GLOBIGNORE"),
+	NAME("FPATH"), /* ksh, zsh: function autoload path */
+	NAME("NULLCMD"),
+	NAME("READNULLCMD"),
+	NAME("ZDOTDIR"), /* zsh dot files */
+	NAME("TMPPREFIX"),
+	NAME("INPUTRC"), /* readline init file */
+	/* Terminals. */
+	NAME("TERMINFO"),
+	NAME("TERMINFO_DIRS"),
+	NAME("TERMPATH"),
+	NAME("TERMCAP"),
+	/* Interpreters: Perl, Python, Ruby, Node.js, PHP, Lua, Tcl/Tk, R, Julia, Guile, ... */
+	PREFIX("PERL"),	  /* PERLLIB, PERL5LIB, PERL5OPT, PERL5DB, PERLIO_DEBUG, PERLDOC_PAGER */
+	PREFIX("PYTHON"), /* PYTHONPATH, PYTHONHOME, PYTHONSTARTUP, PYTHONWARNINGS (imports) */
+	PREFIX("PIP_"),	  /* every pip option, e.g. PIP_INDEX_URL, PIP_CONFIG_FILE */
+	PREFIX("RUBY"),	  /* RUBYLIB, RUBYOPT, RUBYPATH, RUBYSHELL */
+	PREFIX("GEM_"),	  /* GEM_PATH, GEM_HOME: where require finds gems */
+	NAME("GEMRC"),
+	PREFIX("BUNDLE_"), /* BUNDLE_GEMFILE is Ruby code */
+	PREFIX("NODE_"), /* NODE_OPTIONS, NODE_PATH, NODE_EXTRA_CA_CERTS, NODE_REPL_EXTERNAL_MODULE
+			  */
+	PREFIX("NPM_CONFIG_"), /* npm options, e.g. script-shell */
+	PREFIX("npm_config_"), /* npm reads them in either case */
+	PREFIX("YARN_"),
+	NAME("ELECTRON_RUN_AS_NODE"),
+	NAME("PHPRC"),
+	NAME("PHP_INI_SCAN_DIR"),
+	PREFIX("LUA_"), /* LUA_INIT (code), LUA_PATH, LUA_CPATH and their _5_x forms */
+	PREFIX("TCL"),	/* TCLLIBPATH, TCL_LIBRARY */
+	NAME("TK_LIBRARY"),
+	PREFIX("R_"),	  /* R_LIBS*, R_PROFILE*, R_ENVIRON*, R_HOME */
+	PREFIX("JULIA_"), /* JULIA_LOAD_PATH, JULIA_DEPOT_PATH, JULIA_PROJECT */
+	PREFIX("GUILE_"), /* GUILE_LOAD_PATH, GUILE_LOAD_COMPILED_PATH */
+	NAME("OCAMLPATH"),
+	NAME("CAML_LD_LIBRARY_PATH"),
+	PREFIX("ERL_"), /* ERL_LIBS, ERL_FLAGS, ERL_AFLAGS, ERL_ZFLAGS */
+	NAME("ELIXIR_ERL_OPTIONS"),
+	NAME("GHC_ENVIRONMENT"),
+	NAME("GHC_PACKAGE_PATH"),
+	/* Java, .NET, Mono. */
+	PREFIX("JAVA_"), /* JAVA_TOOL_OPTIONS (-javaagent), JAVA_OPTS, JAVA_HOME of wrapper scripts
+			  */
+	NAME("_JAVA_OPTIONS"),
+	NAME("JDK_JAVA_OPTIONS"),
+	NAME("CLASSPATH"),
+	NAME("MAVEN_OPTS"),
+	NAME("GRADLE_OPTS"),
+	NAME("GRADLE_USER_HOME"), /* init scripts */
+	NAME("ANT_OPTS"),
+	PREFIX("DOTNET_"),  /* DOTNET_STARTUP_HOOKS, DOTNET_ADDITIONAL_DEPS */
+	PREFIX("CORECLR_"), /* CORECLR_PROFILER_PATH */
+	PREFIX("COMPlus_"),
+	PREFIX("MONO_"), /* MONO_PATH, MONO_CONFIG, MONO_ENV_OPTIONS */
+	/* Go, Rust and the C toolchain. */
+	NAME("GOFLAGS"), /* -toolexec */
+	NAME("GOENV"),
+	NAME("GOROOT"),
+	NAME("GOPATH"),
+	NAME("GOCACHE"), /* compiled objects */
+	NAME("GOMODCACHE"),
+	NAME("GOTOOLCHAIN"), /* downloads and runs a toolchain */
+	NAME("GOPROXY"),
+	NAME("GONOPROXY"),
+	NAME("GOSUMDB"),
+	NAME("GONOSUMDB"),
+	NAME("GOPRIVATE"),
+	NAME("GOINSECURE"),
+	NAME("GODEBUG"),  /* changes crypto and TLS defaults of any Go program */
+	PREFIX("CARGO_"), /* CARGO_HOME, CARGO_BUILD_RUSTC_WRAPPER, CARGO_TARGET_*_RUNNER */
+	PREFIX("RUSTC"),  /* RUSTC, RUSTC_WRAPPER, RUSTC_WORKSPACE_WRAPPER */
+	PREFIX("RUSTUP_"),
+	NAME("RUSTFLAGS"),
+	NAME("RUSTDOCFLAGS"),
+	NAME("RUSTDOC"),
+	NAME("GCC_EXEC_PREFIX"), /* cc1, as, ld from there */
+	NAME("COMPILER_PATH"),
+	NAME("DEPENDENCIES_OUTPUT"), /* gcc writes this file */
+	NAME("SUNPRO_DEPENDENCIES"),
+	NAME("MAKEFLAGS"), /* may carry SHELL=... */
+	NAME("GNUMAKEFLAGS"),
+	NAME("MFLAGS"),
+	NAME("MAKEFILES"), /* read before the makefile */
+	/* Sanitizer and profiler runtimes: options that run a program or write files. */
+	NAME("ASAN_OPTIONS"), /* external_symbolizer_path, log_path */
+	NAME("UBSAN_OPTIONS"),
+	NAME("LSAN_OPTIONS"),
+	NAME("MSAN_OPTIONS"),
+	NAME("TSAN_OPTIONS"),
+	NAME("HWASAN_OPTIONS"),
+	NAME("LLVM_PROFILE_FILE"),
+	NAME("GCOV_PREFIX"),
+	NAME("HEAPPROFILE"), /* gperftools */
+	NAME("HEAPCHECK"),
+	NAME("CPUPROFILE"),
+	/* Commands that programs run: editors, pagers, askpass, browsers. */
+	NAME("EDITOR"), /* crontab -e, git, visudo: a client-chosen program as the target */
+	NAME("VISUAL"),
+	NAME("SELECTED_EDITOR"),
+	NAME("SUDO_EDITOR"),
+	NAME("PAGER"), /* man, git, journalctl */
+	NAME("MANPAGER"),
+	NAME("MANOPT"), /* man options, e.g. --pager */
+	NAME("MANPATH"),
+	NAME("MANROFFOPT"),
+	PREFIX("LESS"), /* LESSOPEN, LESSCLOSE (commands), LESSKEY*, LESSHISTFILE, LESS (options) */
+	PREFIX("SYSTEMD_"), /* SYSTEMD_PAGER, SYSTEMD_EDITOR, SYSTEMD_LESS, SYSTEMD_PAGERSECURE,
+			       debug knobs */
+	NAME("BROWSER"),
+	NAME("SSH_ASKPASS"),
+	NAME("SSH_ASKPASS_REQUIRE"),
+	NAME("SUDO_ASKPASS"),
+	NAME("VIM"), /* $VIM/vimrc */
+	NAME("VIMRUNTIME"),
+	NAME("VIMINIT"), /* ex commands, :! included */
+	NAME("GVIMINIT"),
+	NAME("EXINIT"),
+	NAME("EMACSLOADPATH"),
+	NAME("EMACSPATH"),
+	/* Version control and file transfer: configuration, hooks, transports. */
+	PREFIX("GIT_"), /* GIT_SSH_COMMAND, GIT_EXEC_PATH, GIT_CONFIG_*, GIT_DIR (hooks),
+			   GIT_ASKPASS */
+	NAME("HGRCPATH"),
+	NAME("CVS_RSH"),
+	NAME("CVS_SERVER"),
+	NAME("SVN_SSH"),
+	PREFIX("RSYNC_"),    /* RSYNC_RSH, RSYNC_CONNECT_PROG */
+	NAME("TAR_OPTIONS"), /* --to-command, --checkpoint-action=exec */
+	NAME("WGETRC"),
+	NAME("SYSTEM_WGETRC"),
+	NAME("CURL_HOME"), /* .curlrc */
+	/* TLS, Kerberos, LDAP, SASL, GnuPG: whom the target trusts, where its secrets go. */
+	PREFIX("OPENSSL_"), /* OPENSSL_CONF, OPENSSL_ENGINES, OPENSSL_MODULES */
+	PREFIX("GNUTLS_"),  /* GNUTLS_SYSTEM_PRIORITY_FILE */
+	NAME("SSL_CERT_FILE"),
+	NAME("SSL_CERT_DIR"),
+	NAME("SSLKEYLOGFILE"), /* writes the target's TLS session keys */
+	NAME("CURL_CA_BUNDLE"),
+	NAME("REQUESTS_CA_BUNDLE"),
+	PREFIX("KRB5_"), /* KRB5_CONFIG, KRB5_KTNAME, KRB5_CLIENT_KTNAME, KRB5_TRACE */
+	NAME("KRB5RCACHEDIR"),
+	PREFIX("LDAP"),	   /* LDAPCONF, LDAPRC and every ldap.conf option as LDAP<OPTION> */
+	NAME("SASL_PATH"), /* SASL plugins (.so) */
+	NAME("SASL_CONF_PATH"),
+	NAME("GNUPGHOME"), /* the keyring a signature is checked against */
+	/* Databases and other libraries that load plugins or configuration. */
+	NAME("ODBCINI"),
+	NAME("ODBCSYSINI"),
+	NAME("PSQLRC"), /* psql runs \! from it */
+	NAME("PGSYSCONFDIR"),
+	NAME("PGSERVICEFILE"),
+	NAME("PGPASSFILE"),
+	NAME("MYSQL_HOME"),
+	NAME("MAGIC"),	  /* libmagic database */
+	NAME("TEXMFCNF"), /* can enable shell_escape */
+	PREFIX("FONTCONFIG_"),
+	PREFIX("ALSA_"), /* ALSA_CONFIG_PATH loads plugins */
+	NAME("LIBGL_DRIVERS_PATH"),
+	PREFIX("__EGL_VENDOR_LIBRARY_"),
+	NAME("__GLX_VENDOR_LIBRARY_NAME"),
+	PREFIX("VK_"), /* VK_ICD_FILENAMES, VK_LAYER_PATH */
+	NAME("GIO_EXTRA_MODULES"),
+	NAME("GIO_MODULE_DIR"),
+	NAME("GI_TYPELIB_PATH"),
+	NAME("GTK_PATH"),
+	NAME("GTK_MODULES"),
+	NAME("GTK_EXE_PREFIX"),
+	NAME("GTK_DATA_PREFIX"),
+	NAME("GTK_IM_MODULE_FILE"),
+	NAME("GDK_PIXBUF_MODULE_FILE"),
+	NAME("GDK_PIXBUF_MODULEDIR"),
+	PREFIX("GST_"), /* GST_PLUGIN_PATH, GST_PLUGIN_SYSTEM_PATH */
+	NAME("QT_PLUGIN_PATH"),
+	NAME("QT_QPA_PLATFORM_PLUGIN_PATH"),
+	NAME("QML_IMPORT_PATH"),
+	NAME("QML2_IMPORT_PATH"),
+	/* Desktop, session bus and service manager: config, data, sockets, fds. */
+	PREFIX("XDG_"),	 /* XDG_CONFIG_HOME (git config: core.pager), XDG_DATA_DIRS, XDG_RUNTIME_DIR
+			  */
+	PREFIX("DBUS_"), /* a client-run bus answering the target, polkit included */
+	NAME("NOTIFY_SOCKET"), /* sd_notify, FDSTORE=1 hands over fds */
+	PREFIX("LISTEN_"),     /* LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES */
+	NAME("CREDENTIALS_DIRECTORY"),
+	NAME("CONFIGURATION_DIRECTORY"),
+	NAME("RUNTIME_DIRECTORY"),
+	NAME("STATE_DIRECTORY"),
+	NAME("CACHE_DIRECTORY"),
+	NAME("LOGS_DIRECTORY"),
 };
 
-static const struct name_pattern denylist[] = {
-	{"LD_", true},		{"GCONV_PATH", false},	 {"GLIBC_TUNABLES", false},
-	{"LOCPATH", false},	{"NLSPATH", false},	 {"HOSTALIASES", false},
-	{"RES_OPTIONS", false}, {"IFS", false},		 {"ENV", false},
-	{"BASH_ENV", false},	{"BASH_FUNC_", true},	 {"SHELLOPTS", false},
-	{"PS4", false},		{"PYTHON", true},	 {"PERL5", true},
-	{"RUBYOPT", false},	{"NODE_OPTIONS", false},
+/* Inherited variables that pass without keepenv. */
+static const struct env_pattern allowlist[] = {
+	NAME("TERM"), NAME("LANG"),	 NAME("LANGUAGE"), PREFIX("LC_"),
+	NAME("TZ"),   NAME("COLORTERM"), NAME("NO_COLOR"),
 };
 
-static const struct name_pattern allowlist[] = {
-	{"TERM", false}, {"LANG", false},      {"LANGUAGE", false}, {"LC_", true},
-	{"TZ", false},	 {"COLORTERM", false}, {"NO_COLOR", false},
+/*
+ * Variables whose client-supplied values are checked (HOSTILE.md 39; sudo's
+ * initial_checkenv_table plus NO_COLOR): gettext appends LANGUAGE (and the
+ * LC_MESSAGES locale name) to its catalog directory, so "../../../../tmp/x"
+ * loads a client-made catalog, i.e. the printf formats of the target's
+ * program; setlocale() loads an absolute LANG or LC_* as a locale directory
+ * (CVE-2014-0475). The admin's setenv NAME=VALUE is not checked.
+ */
+static const struct env_pattern checked[] = {
+	NAME("TERM"),	 NAME("LANG"), NAME("LANGUAGE"),  PREFIX("LC_"),
+	NAME("LINGUAS"), NAME("TZ"),   NAME("COLORTERM"), NAME("NO_COLOR"),
 };
 
 /* Set by the daemon for every child; a client overrides them only via setenv NAME. */
@@ -96,22 +360,30 @@ name_eq(const char *a, size_t a_len, const char *b)
 }
 
 static bool
-name_matches(const struct name_pattern *list, size_t n, const char *name, size_t len)
+name_matches(const struct env_pattern *list, size_t n, const char *name, size_t len)
 {
 	for (size_t i = 0; i < n; i++) {
-		size_t plen = strlen(list[i].text);
+		size_t plen = strlen(list[i].name);
 
-		if (list[i].prefix ? len >= plen && memcmp(name, list[i].text, plen) == 0
-				   : name_eq(name, len, list[i].text))
+		if (list[i].prefix ? len >= plen && memcmp(name, list[i].name, plen) == 0
+				   : name_eq(name, len, list[i].name))
 			return true;
 	}
 	return false;
 }
 
+/* sudo's "*=()*": a value that an old bash would import as a function. */
 static bool
-denied(const char *name, size_t len)
+function_value(const char *value)
 {
-	return name_matches(denylist, ELEMENTSOF(denylist), name, len);
+	return value && value[0] == '(' && value[1] == ')';
+}
+
+/* By name (the table) or by value (a function definition). */
+static bool
+denied(const char *name, size_t len, const char *value)
+{
+	return name_matches(denylist, ELEMENTSOF(denylist), name, len) || function_value(value);
 }
 
 static bool
@@ -120,16 +392,65 @@ allowed(const char *name, size_t len)
 	return name_matches(allowlist, ELEMENTSOF(allowlist), name, len);
 }
 
+/*
+ * sudo's tz_is_safe(), stricter: an optional ':' (tzcode's "this is a file"
+ * mark), then printable non-space bytes without '%' or "..", at most
+ * SPAWND_TZ_MAX in all; an absolute path must lie under the zoneinfo
+ * directory. A relative name ("Europe/Paris") or a POSIX rule
+ * ("EST5EDT,M3.2.0/2,M11.1.0/2") is looked up under that directory by glibc
+ * (TZDIR is denylisted), so its '/' is harmless once ".." is gone.
+ */
+static bool
+tz_allowed(const char *value)
+{
+	const char *tz = value[0] == ':' ? value + 1 : value;
+
+	if (strlen(value) > SPAWND_TZ_MAX)
+		return false;
+	if (tz[0] == '/' &&
+	    (strncmp(tz, SPAWND_ZONEINFO_DIR "/", strlen(SPAWND_ZONEINFO_DIR "/")) != 0 ||
+	     tz[strlen(SPAWND_ZONEINFO_DIR "/")] == '\0'))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)tz; *p; p++)
+		/* isprint() and isspace() without the locale: printable ASCII, no space. */
+		if (*p <= ' ' || *p > '~' || *p == '%')
+			return false;
+	return !strstr(tz, "..");
+}
+
+static bool
+value_allowed(const char *name, size_t len, const char *value)
+{
+	if (!name_matches(checked, ELEMENTSOF(checked), name, len))
+		return true;
+	if (name_eq(name, len, "TZ"))
+		return tz_allowed(value);
+	return !strpbrk(value, "/%") && !strstr(value, "..");
+}
+
+size_t
+env_denylist(const struct env_pattern **ret)
+{
+	*ret = denylist;
+	return ELEMENTSOF(denylist);
+}
+
 bool
 env_name_denied(const char *name)
 {
-	return name && denied(name, strlen(name));
+	return name && denied(name, strlen(name), NULL);
 }
 
 bool
 env_name_allowed(const char *name)
 {
 	return name && allowed(name, strlen(name));
+}
+
+bool
+env_value_allowed(const char *name, const char *value)
+{
+	return name && value && value_allowed(name, strlen(name), value);
 }
 
 static bool
@@ -166,35 +487,47 @@ split(const char *s, size_t *ret_len, const char **ret_value)
 	return 0;
 }
 
-/* Inherited variables are filtered silently (DESIGN.md 5). */
+/*
+ * Inherited variables are filtered silently (DESIGN.md 5): by name, then
+ * by value, whatever let the name through.
+ */
 static bool
-inherited_passes(const struct policy_rule *rule, const char *name, size_t len)
+inherited_passes(const struct policy_rule *rule, const char *name, size_t len, const char *value)
 {
 	const struct env_rule *e = rule_entry(rule, name, len);
 
 	if (e)
-		return e->action == ENV_PASS;
-	if (denied(name, len))
+		return e->action == ENV_PASS && value_allowed(name, len, value);
+	if (denied(name, len, value))
 		return false;
-	return (rule && rule->keepenv) || allowed(name, len);
+	return ((rule && rule->keepenv) || allowed(name, len)) && value_allowed(name, len, value);
 }
+
+static const char why_name[] = "not allowed by policy";
+static const char why_value[] = "value not allowed (no '/', '%' or '..')";
+static const char why_tz[] =
+	"value not allowed (a zone under " SPAWND_ZONEINFO_DIR ", no '%' or '..')";
 
 /*
  * An explicit setting passes when the admin named it (setenv NAME), or under
  * keepenv when nothing else claims the name: not denylisted, not forced by
- * the daemon, not fixed or removed by the rule. Anything else would be
- * silently overridden or dropped, so it refuses the request instead.
+ * the daemon, not fixed or removed by the rule; and when its value passes
+ * the value check. Anything else would be silently overridden or dropped,
+ * so it refuses the request instead. Returns NULL or why not.
  */
-static bool
-explicit_passes(const struct policy_rule *rule, const char *name, size_t len)
+static const char *
+explicit_refusal(const struct policy_rule *rule, const char *name, size_t len, const char *value)
 {
 	const struct env_rule *e = rule_entry(rule, name, len);
 
-	if (e)
-		return e->action == ENV_PASS;
-	if (denied(name, len) || forced(name, len))
-		return false;
-	return rule && rule->keepenv;
+	if (e) {
+		if (e->action != ENV_PASS)
+			return why_name;
+	} else if (denied(name, len, value) || forced(name, len) || !rule || !rule->keepenv)
+		return why_name;
+	if (!value_allowed(name, len, value))
+		return name_eq(name, len, "TZ") ? why_tz : why_value;
+	return NULL;
 }
 
 static int
@@ -230,7 +563,7 @@ add(struct entry *v, size_t *n, const char *name, size_t len, const char *value,
 int
 env_build(const struct policy_rule *rule, const struct target_user *target, uid_t client_uid,
 	  const char *client_name, char *const *inherit, char *const *set, char ***ret_envp,
-	  char **ret_refused)
+	  char **ret_refused, const char **ret_why)
 {
 	_cleanup_free_ struct entry *v = NULL;
 	_cleanup_strv_free_ char **envp = NULL;
@@ -247,9 +580,12 @@ env_build(const struct policy_rule *rule, const struct target_user *target, uid_
 		const char *value = NULL;
 		size_t len = 0;
 
+		const char *why;
+
 		if (split(set[i], &len, &value) < 0)
 			return -EINVAL;
-		if (!explicit_passes(rule, set[i], len)) {
+		why = explicit_refusal(rule, set[i], len, value);
+		if (why) {
 			if (ret_refused) {
 				char *name = strndup(set[i], len);
 
@@ -257,6 +593,8 @@ env_build(const struct policy_rule *rule, const struct target_user *target, uid_
 					return -ENOMEM;
 				*ret_refused = name;
 			}
+			if (ret_why)
+				*ret_why = why;
 			return -EPERM;
 		}
 	}
@@ -273,7 +611,7 @@ env_build(const struct policy_rule *rule, const struct target_user *target, uid_
 
 		if (split(inherit[i], &len, &value) < 0)
 			return -EINVAL;
-		if (inherited_passes(rule, inherit[i], len))
+		if (inherited_passes(rule, inherit[i], len, value))
 			add(v, &n, inherit[i], len, value, PRIO_INHERIT);
 	}
 	for (size_t i = 0; i < n_set; i++) {
