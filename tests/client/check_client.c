@@ -94,7 +94,7 @@ setup(void)
 	ck_assert_int_eq(spawnd_client_open(&f.c, f.path, 0), 0);
 	f.conn_fd = fake_accept();
 	ck_assert_int_eq(spawnd_options_new(&f.o), 0);
-	ck_assert_int_eq(spawnd_options_set_argv(f.o, argv), 0);
+	ck_assert_int_eq(spawnd_options_set_argv(f.o, (char *const *)argv), 0);
 }
 
 static void
@@ -297,9 +297,9 @@ START_TEST(test_options_validation)
 	ck_assert_int_eq(spawnd_options_new(NULL), -EINVAL);
 	ck_assert_int_eq(spawnd_options_new(&o), 0);
 	ck_assert_int_eq(spawnd_options_set_argv(o, NULL), -EINVAL);
-	ck_assert_int_eq(spawnd_options_set_argv(o, empty), -EINVAL);
-	ck_assert_int_eq(spawnd_options_set_argv(o, empty0), -EINVAL);
-	ck_assert_int_eq(spawnd_options_set_argv(o, ok), 0);
+	ck_assert_int_eq(spawnd_options_set_argv(o, (char *const *)empty), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_argv(o, (char *const *)empty0), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_argv(o, (char *const *)ok), 0);
 
 	ck_assert_int_eq(spawnd_options_add_fd(o, -1, 0), -EINVAL);
 	ck_assert_int_eq(spawnd_options_add_fd(o, 1024, 0), -EINVAL);
@@ -387,7 +387,7 @@ START_TEST(test_request_defaults)
 	file = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	ck_assert_int_ge(file, 0);
 
-	ck_assert_int_eq(spawnd_options_set_argv(f.o, argv), 0);
+	ck_assert_int_eq(spawnd_options_set_argv(f.o, (char *const *)argv), 0);
 	ck_assert_int_eq(spawnd_options_add_fd(f.o, 1, p[1]), 0);
 	ck_assert_int_eq(spawnd_options_add_fd(f.o, 5, file), 0);
 	ck_assert_int_eq(spawnd_options_add_inherited_env(f.o, "TERM=xterm"), 0);
@@ -646,14 +646,14 @@ START_TEST(test_e2big)
 	ck_assert_ptr_nonnull(a);
 	memset(a, 'x', big);
 	a[big] = '\0';
-	ck_assert_int_eq(spawnd_options_set_argv(f.o, argv), 0);
+	ck_assert_int_eq(spawnd_options_set_argv(f.o, (char *const *)argv), 0);
 	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), -E2BIG);
 	ck_assert_uint_eq(id, 0);
 	free(a);
 
 	/* Nothing was sent, and the connection is still fine. */
 	argv[1] = argv[2] = NULL;
-	ck_assert_int_eq(spawnd_options_set_argv(f.o, argv), 0);
+	ck_assert_int_eq(spawnd_options_set_argv(f.o, (char *const *)argv), 0);
 	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), 0);
 	req = fake_recv(NULL, NULL);
 	ck_assert_uint_eq(req->id, id);
@@ -1120,7 +1120,7 @@ START_TEST(test_send_queue)
 			const char *argv[] = {"/bin/true", NULL};
 
 			ck_assert_int_eq(spawnd_options_new(&f.o), 0);
-			ck_assert_int_eq(spawnd_options_set_argv(f.o, argv), 0);
+			ck_assert_int_eq(spawnd_options_set_argv(f.o, (char *const *)argv), 0);
 		}
 		sent++;
 		ck_assert_uint_lt(sent, 100000);
