@@ -44,7 +44,7 @@ client_deadline(uint64_t timeout_usec)
 {
 	uint64_t now;
 
-	if (timeout_usec == UINT64_MAX)
+	if (timeout_usec == SPAWND_WAIT_INFINITE)
 		return UINT64_MAX;
 	now = client_now_usec();
 	if (timeout_usec >= UINT64_MAX - now)
@@ -691,7 +691,8 @@ spawnd_client_wait(spawnd_client *c, uint64_t timeout_usec)
 	if (c->dead_error)
 		return c->dead_error;
 
-	if (timeout_usec != UINT64_MAX) {
+	/* 0 is a zero timespec: ppoll polls once and returns at once. */
+	if (timeout_usec != SPAWND_WAIT_INFINITE) {
 		ts.tv_sec = (time_t)(timeout_usec / 1000000u);
 		ts.tv_nsec = (long)(timeout_usec % 1000000u) * 1000;
 		tsp = &ts;
@@ -711,12 +712,16 @@ spawnd_client_wait(spawnd_client *c, uint64_t timeout_usec)
 	return spawnd_client_process(c);
 }
 
+/*
+ * A deadline in the past still polls once: a zero timeout means "take what
+ * has arrived, never block", not "give up without looking".
+ */
 int
 client_run_until(struct spawnd_client *c, bool (*done)(struct spawnd_client *c, void *data),
 		 void *data, uint64_t deadline)
 {
 	for (;;) {
-		uint64_t now;
+		uint64_t now, left;
 		int r;
 
 		if (done(c, data))
@@ -724,11 +729,17 @@ client_run_until(struct spawnd_client *c, bool (*done)(struct spawnd_client *c, 
 		if (c->dead_error)
 			return c->dead_error;
 		now = client_now_usec();
-		if (deadline != UINT64_MAX && now >= deadline)
-			return -ETIMEDOUT;
-		r = spawnd_client_wait(c, deadline == UINT64_MAX ? UINT64_MAX : deadline - now);
+		if (deadline == UINT64_MAX)
+			left = UINT64_MAX;
+		else
+			left = deadline > now ? deadline - now : 0;
+		r = spawnd_client_wait(c, left);
+		if (done(c, data))
+			return 0;
 		if (r < 0 && r != -ETIMEDOUT)
-			return done(c, data) ? 0 : r;
+			return r;
+		if (r == -ETIMEDOUT || left == 0)
+			return -ETIMEDOUT;
 	}
 }
 

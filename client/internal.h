@@ -3,7 +3,7 @@
  * Private state of libspawnd, shared by client.c (connection, send queue,
  * reply dispatch, results), options.c (the request builder) and spawn.c
  * (spawn and signal requests, the synchronous wrappers). Nothing here is
- * exported: the version script keeps only spawnd_* visible.
+ * exported: the version script (libspawnd.sym) lists every public symbol.
  */
 #ifndef SPAWND_CLIENT_INTERNAL_H
 #define SPAWND_CLIENT_INTERNAL_H
@@ -68,16 +68,17 @@ struct spawnd_result {
 
 /*
  * A spawn the daemon has not finished with, or whose final result waits
- * to be collected by spawnd_wait()/spawnd_spawn().
+ * to be collected by a synchronous call (spawnd_run(), spawnd_start(),
+ * spawnd_wait_exit(), or the 0.1 spawnd_spawn()/spawnd_wait()).
  *
  * Lifetime: an entry with a callback is freed right after its final
- * (FAILED or EXITED) callback returns, unless a spawnd_wait() is waiting
- * for it. An entry without a callback keeps its final result until
- * spawnd_wait() collects it or the client is closed, so that the
- * synchronous API never loses an exit that arrived early. `busy` counts
- * callbacks running for this entry, so that a callback that collects its
- * own spawn (spawnd_wait() from inside the callback) cannot free the
- * result it is still holding.
+ * (FAILED or EXITED) callback returns, unless a synchronous call is
+ * waiting for it. An entry without a callback keeps its final result until
+ * a synchronous call collects it or the client is closed, so that the
+ * synchronous API never loses an exit that arrived early, and a wait that
+ * timed out can be resumed by id. `busy` counts callbacks running for this
+ * entry, so that a callback that collects its own spawn (spawnd_wait_exit()
+ * from inside the callback) cannot free the result it is still holding.
  */
 struct client_spawn {
 	struct client_spawn *next;
@@ -88,7 +89,7 @@ struct client_spawn {
 	unsigned waiters;
 	unsigned busy;
 	bool collected; /* the final result was handed to a waiter */
-	bool discard;	/* a synchronous caller gave up; free on the final reply */
+	bool discard;	/* nobody can collect it (0.1 spawnd_spawn() gave up) */
 };
 
 /* A Signal request; kept while someone waits for its answer. */
@@ -146,12 +147,14 @@ int client_submit(struct spawnd_client *c, uint64_t id, uint8_t *buf, size_t len
 		  size_t n_fds);
 /*
  * Run the loop until done(c, data) is true or the deadline (CLOCK_MONOTONIC
- * microseconds, UINT64_MAX = none) passes. Returns 0, -ETIMEDOUT, -EINTR or
- * the connection's error.
+ * microseconds, UINT64_MAX = none) passes; a deadline already passed still
+ * processes what has arrived, once, without blocking. Returns 0,
+ * -ETIMEDOUT, -EINTR or the connection's error.
  */
 int client_run_until(struct spawnd_client *c, bool (*done)(struct spawnd_client *c, void *data),
 		     void *data, uint64_t deadline);
 uint64_t client_now_usec(void);
+/* Absolute deadline of a relative timeout; SPAWND_WAIT_INFINITE: UINT64_MAX. */
 uint64_t client_deadline(uint64_t timeout_usec);
 /*
  * Copy a result. take_pidfd: move the pidfd into the copy (the source then

@@ -55,7 +55,7 @@ spawnd_options_free(spawnd_options *o)
 }
 
 SPAWND_EXPORT int
-spawnd_options_set_argv(spawnd_options *o, const char *const *argv)
+spawnd_options_set_argv(spawnd_options *o, char *const *argv)
 {
 	char **copy;
 	size_t n = 0;
@@ -201,6 +201,26 @@ env_entry_valid(const char *entry)
 	return eq && eq != entry;
 }
 
+/*
+ * The environment setters are named after the two lists the daemon builds
+ * the child's environment from: add_env (env_set on the wire: the policy
+ * must allow each name) and add_inherited_env/_envp (env_inherit: filtered
+ * silently). setenv and inherit_environ are the 0.1 names, kept as aliases.
+ */
+SPAWND_EXPORT int
+spawnd_options_add_env(spawnd_options *o, const char *entry)
+{
+	if (!o || !env_entry_valid(entry))
+		return -EINVAL;
+	return strv_append(&o->env_set, &o->n_env_set, SPAWND_MAX_ENV, entry);
+}
+
+SPAWND_EXPORT int
+spawnd_options_setenv(spawnd_options *o, const char *entry)
+{
+	return spawnd_options_add_env(o, entry);
+}
+
 SPAWND_EXPORT int
 spawnd_options_add_inherited_env(spawnd_options *o, const char *entry)
 {
@@ -228,7 +248,7 @@ env_inherit_has(const spawnd_options *o, const char *entry)
  * one odd variable must not make every spawn of this process fail.
  */
 SPAWND_EXPORT int
-spawnd_options_inherit_environ(spawnd_options *o, char *const *envp)
+spawnd_options_add_inherited_envp(spawnd_options *o, char *const *envp)
 {
 	if (!o || !envp)
 		return -EINVAL;
@@ -245,11 +265,9 @@ spawnd_options_inherit_environ(spawnd_options *o, char *const *envp)
 }
 
 SPAWND_EXPORT int
-spawnd_options_setenv(spawnd_options *o, const char *entry)
+spawnd_options_inherit_environ(spawnd_options *o, char *const *envp)
 {
-	if (!o || !env_entry_valid(entry))
-		return -EINVAL;
-	return strv_append(&o->env_set, &o->n_env_set, SPAWND_MAX_ENV, entry);
+	return spawnd_options_add_inherited_envp(o, envp);
 }
 
 SPAWND_EXPORT int
@@ -310,17 +328,36 @@ spawnd_options_set_want_pidfd(spawnd_options *o, int want)
 	return 0;
 }
 
+/*
+ * The run-time limit. 0 is refused: as a wait 0 means "do not wait", so
+ * reading it as "no limit" here would give one number two meanings.
+ */
 SPAWND_EXPORT int
-spawnd_options_set_timeout(spawnd_options *o, uint64_t timeout_usec)
+spawnd_options_set_time_limit(spawnd_options *o, uint64_t limit_usec)
 {
 	uint64_t ms;
 
-	if (!o)
+	if (!o || limit_usec == 0)
 		return -EINVAL;
-	/* Round up, so that a tiny timeout never turns into "none" (0). */
-	ms = timeout_usec / 1000 + (timeout_usec % 1000 != 0);
+	if (limit_usec == SPAWND_NO_TIME_LIMIT) {
+		o->timeout_ms = 0;
+		return 0;
+	}
+	/* Round up, so that a tiny limit never turns into "none" (0 ms). */
+	ms = limit_usec / 1000 + (limit_usec % 1000 != 0);
 	if (ms > SPAWND_MAX_TIMEOUT_MS)
 		return -EINVAL;
 	o->timeout_ms = ms;
 	return 0;
+}
+
+/* The 0.1 setter, unchanged: 0 means no limit there, UINT64_MAX is too long. */
+SPAWND_EXPORT int
+spawnd_options_set_timeout(spawnd_options *o, uint64_t timeout_usec)
+{
+	if (!o || timeout_usec == SPAWND_NO_TIME_LIMIT)
+		return -EINVAL;
+	if (timeout_usec == 0)
+		return spawnd_options_set_time_limit(o, SPAWND_NO_TIME_LIMIT);
+	return spawnd_options_set_time_limit(o, timeout_usec);
 }

@@ -3,6 +3,11 @@
  * Spawn and Signal requests. The synchronous calls are the asynchronous
  * ones plus client_run_until() with a deadline: one code path, so that the
  * blocking API cannot drift from what event-loop users get (STYLE.md 7).
+ *
+ * spawnd_run(), spawnd_start() and spawnd_wait_exit() share sync_collect()
+ * and its contract (spawnd.h): 0 only when the state asked for is reached,
+ * -errno for everything else, and *ret always set. The 0.1 calls
+ * spawnd_spawn() and spawnd_wait() keep their own behaviour below.
  */
 #define _GNU_SOURCE
 
@@ -213,6 +218,143 @@ result_connection_error(const struct spawnd_result *r)
 	return 0;
 }
 
+/*
+ * Started and Exited arrived in one batch, and the caller asked for the
+ * start: turn the copy into the STARTED result it would have been (the
+ * pidfd stays with it). The exit stays in the entry for a later wait.
+ */
+static void
+result_make_started(struct spawnd_result *res)
+{
+	struct spawnd_result started = {
+		.id = res->id,
+		.state = SPAWND_STATE_STARTED,
+		.pid = res->pid,
+		.exit_code = -1,
+		.pidfd = res->pidfd,
+	};
+
+	free(res->detail);
+	*res = started;
+}
+
+/* ---- spawnd_run(), spawnd_start(), spawnd_wait_exit() ---- */
+
+/* The negative errno of a FAILED result (never 0: a failure stays one). */
+static int
+result_failure(const struct spawnd_result *r)
+{
+	return -(r->errnum > 0 ? r->errnum : EIO);
+}
+
+/*
+ * Wait until spawn `id` has started (to_exit false) or exited (to_exit
+ * true), or failed, or the deadline passed; then give the caller a copy
+ * of its result in *ret (already NULL) and return as spawnd.h says.
+ *
+ * A final result (FAILED, or EXITED when the exit was asked for) is
+ * collected: the entry goes. Anything else leaves the entry tracked, so
+ * that the caller can resume with spawnd_wait_exit() by the id in *ret.
+ * The caller's copy takes the pidfd, if nobody took it before.
+ */
+static int
+sync_collect(struct spawnd_client *c, uint64_t id, bool to_exit, uint64_t deadline,
+	     spawnd_result **ret)
+{
+	struct client_spawn *s = client_spawn_find(c, id);
+	struct spawnd_result *res;
+	spawnd_state state;
+	bool final;
+	int r;
+
+	if (!s || s->collected)
+		return -ESRCH;
+
+	/* A waiter keeps the entry alive across the callbacks that run meanwhile. */
+	s->waiters++;
+	r = client_run_until(c, to_exit ? spawn_finished : spawn_answered, &id, deadline);
+	s->waiters--;
+	if (s->collected) {
+		/* A callback that ran meanwhile collected it (nested wait). */
+		client_spawn_release(c, s);
+		return -ESRCH;
+	}
+
+	state = s->result.state;
+	final = state == SPAWND_STATE_FAILED || (to_exit && state == SPAWND_STATE_EXITED);
+	/*
+	 * Without memory for the copy, a final result is dropped; anything
+	 * else stays tracked (waitable by an id the caller already has, else
+	 * freed with the client).
+	 */
+	res = client_result_copy(&s->result, true);
+	if (final) {
+		s->collected = true;
+		client_spawn_release(c, s);
+	}
+	if (!res)
+		return -ENOMEM;
+	*ret = res;
+
+	if (state == SPAWND_STATE_FAILED)
+		return result_failure(res);
+	if (to_exit ? state == SPAWND_STATE_EXITED : state != SPAWND_STATE_PENDING) {
+		if (state == SPAWND_STATE_EXITED && !to_exit)
+			result_make_started(res);
+		return 0;
+	}
+	/* Not there yet: the wait ended (-ETIMEDOUT, -EINTR) first. */
+	return r < 0 ? r : -ETIMEDOUT;
+}
+
+static int
+sync_spawn(spawnd_client *c, const spawnd_options *o, uint64_t timeout_usec, bool to_exit,
+	   spawnd_result **ret)
+{
+	uint64_t deadline = client_deadline(timeout_usec);
+	uint64_t id;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	*ret = NULL;
+	if (!c || !o)
+		return -EINVAL;
+
+	/* No callback: the entry keeps its results until they are collected. */
+	r = spawnd_spawn_async(c, o, NULL, NULL, &id);
+	if (r < 0)
+		return r;
+	return sync_collect(c, id, to_exit, deadline, ret);
+}
+
+SPAWND_EXPORT int
+spawnd_run(spawnd_client *c, const spawnd_options *o, uint64_t timeout_usec, spawnd_result **ret)
+{
+	return sync_spawn(c, o, timeout_usec, true, ret);
+}
+
+SPAWND_EXPORT int
+spawnd_start(spawnd_client *c, const spawnd_options *o, uint64_t timeout_usec, spawnd_result **ret)
+{
+	return sync_spawn(c, o, timeout_usec, false, ret);
+}
+
+SPAWND_EXPORT int
+spawnd_wait_exit(spawnd_client *c, uint64_t id, uint64_t timeout_usec, spawnd_result **ret)
+{
+	uint64_t deadline = client_deadline(timeout_usec);
+
+	if (!ret)
+		return -EINVAL;
+	*ret = NULL;
+	if (!c)
+		return -EINVAL;
+	return sync_collect(c, id, true, deadline, ret);
+}
+
+/* ---- the 0.1 synchronous calls ---- */
+
 SPAWND_EXPORT int
 spawnd_spawn(spawnd_client *c, const spawnd_options *o, uint64_t timeout_usec, spawnd_result **ret)
 {
@@ -260,20 +402,7 @@ spawnd_spawn(spawnd_client *c, const spawnd_options *o, uint64_t timeout_usec, s
 		return -ENOMEM;
 	}
 	if (res->state == SPAWND_STATE_EXITED) {
-		/*
-		 * Started and Exited arrived in one batch. This call reports the
-		 * start; the exit stays in the entry for spawnd_wait().
-		 */
-		struct spawnd_result started = {
-			.id = res->id,
-			.state = SPAWND_STATE_STARTED,
-			.pid = res->pid,
-			.exit_code = -1,
-			.pidfd = res->pidfd,
-		};
-
-		free(res->detail);
-		*res = started;
+		result_make_started(res);
 	} else if (res->state == SPAWND_STATE_FAILED) {
 		s->collected = true;
 		client_spawn_release(c, s);

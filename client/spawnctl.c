@@ -365,7 +365,7 @@ parse_args(struct ctl *ctl, int argc, char **argv)
 		bad_usage("no command given");
 		return EXIT_REFUSED;
 	}
-	r = spawnd_options_set_argv(ctl->opts, (const char *const *)(argv + optind));
+	r = spawnd_options_set_argv(ctl->opts, argv + optind);
 	if (r < 0) {
 		if (r == -E2BIG)
 			fprintf(stderr, "spawnctl: too many arguments: %s\n", strerror(E2BIG));

@@ -135,8 +135,12 @@ start(struct app *app, struct job *job, const char *const *argv)
 	int r;
 
 	r = spawnd_options_new(&o);
+	/*
+	 * argv is char *const *, like execv(3)'s: our literals are const
+	 * (-Wwrite-strings), and the library only copies the strings.
+	 */
 	if (r == 0)
-		r = spawnd_options_set_argv(o, argv);
+		r = spawnd_options_set_argv(o, (char *const *)argv);
 	if (r == 0)
 		r = spawnd_options_set_user(o, "nobody");
 	if (r == 0)

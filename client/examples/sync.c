@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The synchronous API of libspawnd: spawnd_spawn() waits for the start (or
- * the failure), spawnd_wait() for the exit. Both are the asynchronous calls
- * plus a wait with a deadline.
+ * The synchronous API of libspawnd in two steps: spawnd_start() waits for
+ * the start, spawnd_wait_exit() for the exit (spawnd_run() does both in one
+ * call: see run.c). Both are the asynchronous calls plus a wait with a
+ * deadline, and both return 0 only when the child got there: a refusal or
+ * a failed exec is a negative errno, with the FAILED result in *ret.
  *
  *   spawnd-example-sync [SOCKET]
  *
@@ -37,23 +39,26 @@ run(spawnd_client *c, const char *const *argv, int stdout_fd)
 	int r, code = -1;
 
 	r = spawnd_options_new(&o);
+	/*
+	 * argv is char *const *, like execv(3)'s: our literals are const
+	 * (-Wwrite-strings), and the library only copies the strings.
+	 */
 	if (r == 0)
-		r = spawnd_options_set_argv(o, argv);
+		r = spawnd_options_set_argv(o, (char *const *)argv);
 	if (r == 0)
 		r = spawnd_options_set_user(o, "nobody");
 	/* The fd is sent with the request; we keep our own. */
 	if (r == 0 && stdout_fd >= 0)
 		r = spawnd_options_add_fd(o, 1, stdout_fd);
+	/* started is set on every path once the request is sent. */
 	if (r == 0)
-		r = spawnd_spawn(c, o, TIMEOUT_USEC, &started);
+		r = spawnd_start(c, o, TIMEOUT_USEC, &started);
 	spawnd_options_free(o);
 	if (r < 0) {
-		fprintf(stderr, "%s: %s\n", argv[0], strerror(-r));
-		return -1;
-	}
-
-	if (spawnd_result_get_state(started) == SPAWND_STATE_FAILED) {
-		print_failure(argv[0], started);
+		if (spawnd_result_get_state(started) == SPAWND_STATE_FAILED)
+			print_failure(argv[0], started);
+		else
+			fprintf(stderr, "%s: %s\n", argv[0], strerror(-r));
 		spawnd_result_free(started);
 		return -1;
 	}
@@ -61,10 +66,11 @@ run(spawnd_client *c, const char *const *argv, int stdout_fd)
 	/* Flush before the child writes to the same stdout. */
 	(void)fflush(stdout);
 
-	r = spawnd_wait(c, spawnd_result_get_id(started), TIMEOUT_USEC, &exited);
+	r = spawnd_wait_exit(c, spawnd_result_get_id(started), TIMEOUT_USEC, &exited);
 	spawnd_result_free(started);
 	if (r < 0) {
 		fprintf(stderr, "%s: wait: %s\n", argv[0], strerror(-r));
+		spawnd_result_free(exited);
 		return -1;
 	}
 	printf("%s: exited code=%d signal=%d core_dumped=%d user_us=%" PRIu64 " sys_us=%" PRIu64

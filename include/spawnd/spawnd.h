@@ -4,18 +4,38 @@
  *
  * A spawnd_client is one connection to the daemon. It can run many spawns at
  * once; each reply is dispatched to the callback of the spawn it belongs to.
- * The library is fd-based so that it can sit inside any event loop: poll
- * spawnd_client_get_fd() for spawnd_client_get_events() and call
- * spawnd_client_process() when it is ready. The synchronous calls
- * (spawnd_spawn(), spawnd_wait(), spawnd_signal()) are thin layers over that
- * same path. Complete programs for poll(2), libevent and the synchronous API
- * are in client/examples/ of the source tree.
+ *
+ * Two ways to use it:
+ *  - Synchronous: spawnd_run() starts a program and waits for its exit in
+ *    one call; spawnd_start() waits only for the start, spawnd_wait_exit()
+ *    for the exit later. Each returns 0 only when the program reached the
+ *    state asked for, and a negative errno for everything else, including
+ *    a refusal by the policy or an exec that failed.
+ *  - Event loop: the library is fd-based. Poll spawnd_client_get_fd() for
+ *    spawnd_client_get_events(), call spawnd_client_process() when it is
+ *    ready, and start spawns with spawnd_spawn_async() and a callback. The
+ *    synchronous calls are thin layers over that same path.
+ * Complete programs for both, and the example of libspawnd(3), are in
+ * client/examples/ of the source tree.
  *
  * Conventions, for every call below:
- *  - Functions that do something return >= 0 on success and a negative
- *    errno on failure; on failure, output parameters are left untouched.
+ *  - The failure channel is the return value. A function returns 0 (or a
+ *    documented count >= 0) on success and a negative errno on failure.
+ *    Each declaration says what "success" means and what happens on
+ *    failure. Output parameters are left untouched on failure, except for
+ *    spawnd_start(), spawnd_run() and spawnd_wait_exit(), which always set
+ *    *ret (to NULL or to a result that says why they failed).
+ *  - A failure to run the program never hides in a result that comes with
+ *    a 0 return, except in the callbacks of the event-loop API (where the
+ *    result's state is the channel) and in spawnd_spawn()/spawnd_wait(),
+ *    which are kept, unchanged, for programs written against 0.1.
  *  - Every call validates its arguments: a NULL handle or an out-of-range
  *    value is -EINVAL (getters return their documented "none" value).
+ *  - Waits take microseconds: SPAWND_WAIT_INFINITE waits as long as it
+ *    takes; 0 polls once and never blocks (what has arrived is processed,
+ *    then -ETIMEDOUT if that was not enough); 0 never means "no limit".
+ *    The child's run-time limit is a different thing with a different
+ *    word ("time limit", spawnd_options_set_time_limit()).
  *  - Destructors accept NULL and return NULL, so `x = x_free(x);` clears.
  *  - Strings passed in are copied; strings returned are owned by the object
  *    they came from and live as long as it does.
@@ -24,14 +44,19 @@
  *    threads and never calls exit(); it sends with MSG_NOSIGNAL.
  *  - A handle is not thread-safe: use one handle per thread, or lock
  *    around every call on it (callbacks run inside those calls).
+ *  - Deprecated names stay exported and keep working (libspawnd.so.0 only
+ *    ever adds symbols). Define SPAWND_WARN_DEPRECATED before including
+ *    this header to have the compiler point at their uses.
  *
  * Plain C99; usable from C++.
  */
 #ifndef SPAWND_SPAWND_H
 #define SPAWND_SPAWND_H
 
-#include <stdint.h>
 #include <sys/types.h>
+
+#include <poll.h> /* POLLIN, POLLOUT: spawnd_client_get_events() */
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,6 +67,33 @@ extern "C" {
 #else
 #define SPAWND_EXPORT
 #endif
+
+/* A name kept for compatibility; see the Conventions above. */
+#if defined(SPAWND_WARN_DEPRECATED) && defined(__GNUC__) &&                                        \
+	(defined(__clang__) || __GNUC__ > 4 || (__GNUC__ == 4 && __GNUC_MINOR__ >= 5))
+#define SPAWND_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#else
+#define SPAWND_DEPRECATED(msg)
+#endif
+
+/* The daemon's socket when neither a path nor $SPAWND_SOCKET is given. */
+#define SPAWND_DEFAULT_SOCKET "/run/spawnd.sock"
+/* The environment variable spawnd_client_open(&c, NULL, 0) reads. */
+#define SPAWND_SOCKET_ENV "SPAWND_SOCKET"
+
+/*
+ * Wait without a deadline: the timeout_usec of every call that waits
+ * (spawnd_run(), spawnd_start(), spawnd_wait_exit(), spawnd_signal(),
+ * spawnd_client_wait(), ...). Equal to UINT64_MAX, as before it had a name.
+ * A timeout_usec of 0 is not "no limit": it polls once and never blocks.
+ */
+#define SPAWND_WAIT_INFINITE ((uint64_t)-1)
+
+/*
+ * spawnd_options_set_time_limit(): no run-time limit (the default). A time
+ * limit of 0 is refused (-EINVAL) rather than read as "none".
+ */
+#define SPAWND_NO_TIME_LIMIT ((uint64_t)-1)
 
 typedef struct spawnd_client spawnd_client;
 typedef struct spawnd_options spawnd_options;
@@ -106,13 +158,15 @@ typedef enum spawnd_on_disconnect {
 /*
  * Called for every reply about one spawn: once with STARTED or FAILED, and
  * after STARTED once more with EXITED (or with FAILED, stage PROTOCOL, if
- * the connection is lost first). The result is owned by the library and
- * valid only during the call: copy what you need, or keep a copy with
- * spawnd_result_dup(). Its pidfd, if any, stays open until this spawn's
- * final (EXITED or FAILED) callback returns.
+ * the connection is lost first). Here the result's state is the failure
+ * channel: FAILED means the program did not run (or the connection ended),
+ * with the stage, errno and detail in the result. The result is owned by
+ * the library and valid only during the call: copy what you need, or keep
+ * a copy with spawnd_result_dup(). Its pidfd, if any, stays open until
+ * this spawn's final (EXITED or FAILED) callback returns.
  *
- * The callback may start spawns, send signals and call spawnd_wait() on the
- * same client, but must not close it.
+ * The callback may start spawns, send signals and call spawnd_wait_exit()
+ * on the same client, but must not close it.
  *
  * @param c        the client the spawn belongs to
  * @param r        the spawn's state now (borrowed)
@@ -127,13 +181,15 @@ typedef void (*spawnd_spawn_cb)(spawnd_client *c, const spawnd_result *r, void *
  *
  * @param ret   receives the new client (owned by the caller; free it with
  *              spawnd_client_close())
- * @param path  the daemon's socket; NULL: $SPAWND_SOCKET (ignored in a
- *              set-uid/set-gid process), else /run/spawnd.sock
+ * @param path  the daemon's socket; NULL: $SPAWND_SOCKET (SPAWND_SOCKET_ENV;
+ *              ignored in a set-uid/set-gid process), else
+ *              SPAWND_DEFAULT_SOCKET
  * @param flags must be 0
- * @return 0, or -EINVAL (NULL ret, flags not 0, empty path), -ENOMEM,
- *         -ENAMETOOLONG (path does not fit a Unix socket address), or the
- *         error of socket(2)/connect(2): -ENOENT, -ECONNREFUSED, -EACCES...,
- *         or -EAGAIN when the daemon's listen backlog is full (retry later).
+ * @return 0, or -errno with *ret untouched: -EINVAL (NULL ret, flags not
+ *         0, empty path), -ENOMEM, -ENAMETOOLONG (path does not fit a Unix
+ *         socket address), or the error of socket(2)/connect(2): -ENOENT,
+ *         -ECONNREFUSED, -EACCES..., or -EAGAIN when the daemon's listen
+ *         backlog is full (retry later).
  *
  * The socket is non-blocking and close-on-exec.
  */
@@ -145,7 +201,7 @@ SPAWND_EXPORT int spawnd_client_open(spawnd_client **ret, const char *path, unsi
  * follow their on-disconnect choice in the daemon (terminate by default).
  *
  * @param c the client, or NULL
- * @return NULL
+ * @return NULL (cannot fail)
  */
 SPAWND_EXPORT spawnd_client *spawnd_client_close(spawnd_client *c);
 
@@ -165,7 +221,7 @@ SPAWND_EXPORT int spawnd_client_get_fd(spawnd_client *c);
  * spawnd_client_process()).
  *
  * @param c the client
- * @return POLLIN or POLLIN|POLLOUT, or -EINVAL.
+ * @return POLLIN or POLLIN|POLLOUT (> 0), or -EINVAL.
  */
 SPAWND_EXPORT int spawnd_client_get_events(spawnd_client *c);
 
@@ -175,14 +231,14 @@ SPAWND_EXPORT int spawnd_client_get_events(spawnd_client *c);
  * times is harmless).
  *
  * @param c the client
- * @return the number of replies dispatched (>= 0); -ECONNRESET when the
- *         daemon closed the connection (pending spawns then get a FAILED
- *         callback with stage PROTOCOL); -EBADMSG when the daemon sent
- *         something malformed, including an fd on any reply but a Started
- *         that carries a requested pidfd (every received fd is closed, the
- *         library hangs up, with the same callbacks); -EINVAL; or another
- *         -errno. Once the connection has ended, every call returns that
- *         same error.
+ * @return the number of replies dispatched (>= 0), or -errno: -ECONNRESET
+ *         when the daemon closed the connection (pending spawns then get a
+ *         FAILED callback with stage PROTOCOL); -EBADMSG when the daemon
+ *         sent something malformed, including an fd on any reply but a
+ *         Started that carries a requested pidfd (every received fd is
+ *         closed, the library hangs up, with the same callbacks); -EINVAL;
+ *         or another -errno. Once the connection has ended, every call
+ *         returns that same error.
  */
 SPAWND_EXPORT int spawnd_client_process(spawnd_client *c);
 
@@ -192,9 +248,12 @@ SPAWND_EXPORT int spawnd_client_process(spawnd_client *c);
  * get_fd/get_events/process instead.
  *
  * @param c            the client
- * @param timeout_usec how long to wait at most (UINT64_MAX = forever)
- * @return like spawnd_client_process(), or -ETIMEDOUT, or -EINTR when a
- *         signal interrupted the wait (not retried, so a caller can react).
+ * @param timeout_usec how long to wait at most: SPAWND_WAIT_INFINITE for
+ *                     no deadline, 0 to poll once without blocking
+ * @return like spawnd_client_process() (>= 0 replies dispatched), or
+ *         -ETIMEDOUT (nothing was ready in time), -EINTR when a signal
+ *         interrupted the wait (not retried, so a caller can react), or the
+ *         errors of spawnd_client_process().
  */
 SPAWND_EXPORT int spawnd_client_wait(spawnd_client *c, uint64_t timeout_usec);
 
@@ -202,30 +261,39 @@ SPAWND_EXPORT int spawnd_client_wait(spawnd_client *c, uint64_t timeout_usec);
 
 /*
  * Start a request description. One options object can be used for any
- * number of spawns; spawnd_spawn_async() reads it and keeps no reference.
+ * number of spawns; the calls that spawn read it and keep no reference.
  *
  * @param ret receives the options (owned by the caller; free them with
  *            spawnd_options_free())
- * @return 0, -EINVAL (NULL ret), -ENOMEM.
+ * @return 0, or -errno with *ret untouched: -EINVAL (NULL ret), -ENOMEM.
  */
 SPAWND_EXPORT int spawnd_options_new(spawnd_options **ret);
 
 /*
  * @param o the options, or NULL
- * @return NULL
+ * @return NULL (cannot fail)
  */
 SPAWND_EXPORT spawnd_options *spawnd_options_free(spawnd_options *o);
 
 /*
- * The command and its arguments. argv[0] is the command: an absolute path
- * or a bare name the daemon resolves on its own fixed PATH.
+ * Every setter below returns 0 or -errno, and on failure leaves the
+ * options as they were (the bulk spawnd_options_add_inherited_envp() keeps
+ * the entries it added before the failure).
+ */
+
+/*
+ * The command and its arguments, like execv(3): argv[0] is the command, an
+ * absolute path or a bare name the daemon resolves on its own fixed PATH.
+ * Takes `char *const *` like execv(3) and posix_spawn(3), so main()'s argv
+ * or environ-style arrays pass without a cast; the strings are copied and
+ * never modified. (Before 0.2 the parameter was `const char *const *`;
+ * the ABI is the same.)
  *
  * @param o    the options
- * @param argv NULL-terminated, at least one entry, argv[0] not empty; copied
+ * @param argv NULL-terminated, at least one entry, argv[0] not empty
  * @return 0, -EINVAL, -E2BIG (more than the daemon's argv cap), -ENOMEM.
- *         On failure the previous argv stays.
  */
-SPAWND_EXPORT int spawnd_options_set_argv(spawnd_options *o, const char *const *argv);
+SPAWND_EXPORT int spawnd_options_set_argv(spawnd_options *o, char *const *argv);
 
 /*
  * Target user: a name or a decimal uid. Default "root". In this and the
@@ -277,11 +345,11 @@ SPAWND_EXPORT int spawnd_options_set_umask(spawnd_options *o, unsigned mask);
 
 /*
  * Give the child the caller's fd `fd` as fd number `child_fd`. The fd is
- * not taken, and it is used when spawnd_spawn_async() runs: sent at once,
- * or, if the request has to wait in the send queue, duplicated
- * (close-on-exec) and sent later. Keep it open until spawnd_spawn_async()
- * returns; after that the caller may close it. Child fds 0/1/2 not mapped
- * get /dev/null.
+ * not taken, and it is used when the request is sent (spawnd_run(),
+ * spawnd_start(), spawnd_spawn_async()): sent at once, or, if the request
+ * has to wait in the send queue, duplicated (close-on-exec) and sent
+ * later. Keep it open until that call returns; after that the caller may
+ * close it. Child fds 0/1/2 not mapped get /dev/null.
  *
  * @param child_fd 0..1023, each at most once
  * @param fd       the caller's open fd (not owned)
@@ -291,12 +359,20 @@ SPAWND_EXPORT int spawnd_options_set_umask(spawnd_options *o, unsigned mask);
 SPAWND_EXPORT int spawnd_options_add_fd(spawnd_options *o, int child_fd, int fd);
 
 /*
- * Add NAME=VALUE (copied) to the inherited environment list: filtered
- * silently by the daemon (only safe variables pass unless the policy says
- * keepenv).
+ * The child's environment. The daemon builds it from two lists, and the
+ * setters are named after them:
+ *  - spawnd_options_add_env(): NAME=VALUE the child must get. The policy
+ *    must allow the name (a `setenv` rule) or the whole request fails
+ *    (FAILED, stage PREPARE, EPERM, the name in the detail).
+ *  - spawnd_options_add_inherited_env() / _add_inherited_envp(): variables
+ *    offered from the caller's environment. The daemon filters them
+ *    silently: only safe variables pass unless the policy says keepenv.
+ * Entries are NAME=VALUE with a non-empty name, copied.
  *
- * @return 0, -EINVAL (not NAME=VALUE with a non-empty name), -E2BIG, -ENOMEM.
+ * @return 0, -EINVAL (not NAME=VALUE with a non-empty name), -E2BIG (over
+ *         the daemon's cap), -ENOMEM.
  */
+SPAWND_EXPORT int spawnd_options_add_env(spawnd_options *o, const char *entry);
 SPAWND_EXPORT int spawnd_options_add_inherited_env(spawnd_options *o, const char *entry);
 
 /*
@@ -305,15 +381,14 @@ SPAWND_EXPORT int spawnd_options_add_inherited_env(spawnd_options *o, const char
  *
  * @return 0, -EINVAL (NULL), -E2BIG, -ENOMEM (entries added so far stay).
  */
-SPAWND_EXPORT int spawnd_options_inherit_environ(spawnd_options *o, char *const *envp);
+SPAWND_EXPORT int spawnd_options_add_inherited_envp(spawnd_options *o, char *const *envp);
 
-/*
- * Explicit setting NAME=VALUE (copied): the policy must allow it or the
- * whole request fails (stage PREPARE, EPERM, the name in the detail).
- *
- * @return 0, -EINVAL, -E2BIG, -ENOMEM.
- */
-SPAWND_EXPORT int spawnd_options_setenv(spawnd_options *o, const char *entry);
+/* Deprecated name of spawnd_options_add_env(); same behaviour. */
+SPAWND_EXPORT int spawnd_options_setenv(spawnd_options *o, const char *entry)
+	SPAWND_DEPRECATED("use spawnd_options_add_env");
+/* Deprecated name of spawnd_options_add_inherited_envp(); same behaviour. */
+SPAWND_EXPORT int spawnd_options_inherit_environ(spawnd_options *o, char *const *envp)
+	SPAWND_DEPRECATED("use spawnd_options_add_inherited_envp");
 
 /*
  * Shorthand for spawnd_options_set_on_disconnect(): keep != 0 is
@@ -335,14 +410,27 @@ SPAWND_EXPORT int spawnd_options_set_keep(spawnd_options *o, int keep);
 SPAWND_EXPORT int spawnd_options_set_on_disconnect(spawnd_options *o, spawnd_on_disconnect how);
 
 /*
- * Run-time limit enforced by the daemon, so it holds even when this client
- * is gone: SIGTERM when it expires, SIGKILL after the kill grace; the exit
- * report then has spawnd_result_get_timed_out() == 1.
+ * Run-time limit of the child, enforced by the daemon, so it holds even
+ * when this client is gone: SIGTERM when it expires, SIGKILL after the
+ * kill grace; the exit report then has spawnd_result_get_timed_out() == 1.
+ * This is not a wait: how long a call waits is its own timeout_usec.
  *
- * @param timeout_usec 0 = none (default); rounded up to whole milliseconds
+ * @param limit_usec SPAWND_NO_TIME_LIMIT for none (the default), else
+ *                   1 us to 30 days, rounded up to whole milliseconds
+ * @return 0, -EINVAL (0, which is neither a limit nor "none", or over 30
+ *         days).
+ */
+SPAWND_EXPORT int spawnd_options_set_time_limit(spawnd_options *o, uint64_t limit_usec);
+
+/*
+ * Deprecated: the 0.1 spelling of spawnd_options_set_time_limit(), where 0
+ * means "no limit" (and SPAWND_NO_TIME_LIMIT, being over 30 days, is
+ * -EINVAL).
+ *
  * @return 0, -EINVAL (over 30 days).
  */
-SPAWND_EXPORT int spawnd_options_set_timeout(spawnd_options *o, uint64_t timeout_usec);
+SPAWND_EXPORT int spawnd_options_set_timeout(spawnd_options *o, uint64_t timeout_usec)
+	SPAWND_DEPRECATED("use spawnd_options_set_time_limit");
 
 /*
  * Time between SIGTERM and SIGKILL whenever the daemon terminates the child
@@ -370,17 +458,101 @@ SPAWND_EXPORT int spawnd_options_set_kill_grace(spawnd_options *o, uint64_t grac
  */
 SPAWND_EXPORT int spawnd_options_set_want_pidfd(spawnd_options *o, int want);
 
-/* ---- spawning ---- */
+/* ---- running a program: the synchronous calls ---- */
+
+/*
+ * spawnd_run(), spawnd_start() and spawnd_wait_exit() share one contract.
+ *
+ * They return 0 only when the program reached the state asked for (exited,
+ * or started). Everything else is a negative errno, and *ret is ALWAYS set,
+ * so that the caller frees it on every path (spawnd_result_free(NULL) is
+ * fine, and every getter accepts NULL):
+ *
+ *  return        *ret             meaning
+ *  0             EXITED/STARTED   reached; the exit code or signal, the pid
+ *  -errno        FAILED           the daemon refused the request or the
+ *                                 child failed before the program ran, or
+ *                                 the connection ended (stage PROTOCOL).
+ *                                 -errno is -spawnd_result_get_errno(*ret):
+ *                                 e.g. -EPERM at stage POLICY, -ENOENT at
+ *                                 stage EXEC; the stage and the detail
+ *                                 (a path, a variable, a rule) say more.
+ *  -ETIMEDOUT,   PENDING/STARTED  the wait ended first. The spawn is still
+ *  -EINTR                         tracked: wait again with
+ *                                 spawnd_wait_exit(c, spawnd_result_get_id(
+ *                                 *ret), ...), or signal it.
+ *  -errno        NULL             nothing was sent, or the id is unknown:
+ *                                 -EINVAL, -E2BIG, -ENOMEM, -EBADF (a bad fd
+ *                                 in o), -ECONNRESET (the connection had
+ *                                 already ended), -ESRCH (wait_exit only).
+ *
+ * A daemon's own ETIMEDOUT comes with a FAILED result, a wait's without.
+ * The pidfd (want_pidfd) goes to the first result handed out that can
+ * carry it. Callbacks of other spawns on this client run meanwhile.
+ * A spawn whose wait ended early and that is never waited for again keeps
+ * its final result in the client until spawnd_client_close().
+ */
+
+/*
+ * Run a program and wait for its exit: spawnd_start() and
+ * spawnd_wait_exit() in one call (like posix_spawn(3) plus waitpid(2)).
+ * Success means the program ran and exited: read the exit with
+ * spawnd_result_get_exit_code() (0..255) or, when a signal killed it,
+ * spawnd_result_get_signal() (> 0). Whether the program succeeded is
+ * its exit code, not this call's return.
+ *
+ * The caller does not read the child's pipes meanwhile: give it files or
+ * fds that something else reads, or use the event-loop API.
+ *
+ * @param c            the client
+ * @param o            the request (read now; not kept)
+ * @param timeout_usec the longest wait: SPAWND_WAIT_INFINITE, or 0 to
+ *                     poll once (see the contract above)
+ * @param ret          always set: an EXITED result on 0, else see above;
+ *                     owned by the caller (spawnd_result_free())
+ * @return 0 (exited), or -errno as in the contract above.
+ */
+SPAWND_EXPORT int spawnd_run(spawnd_client *c, const spawnd_options *o, uint64_t timeout_usec,
+			     spawnd_result **ret);
+
+/*
+ * Start a program and wait until it runs (its exec succeeded). Wait for
+ * its exit later with spawnd_wait_exit(c, spawnd_result_get_id(*ret), ...).
+ *
+ * @param ret always set: a STARTED result (pid, id, pidfd) on 0, else see
+ *            the contract above; owned by the caller
+ * @return 0 (started), or -errno as in the contract above.
+ */
+SPAWND_EXPORT int spawnd_start(spawnd_client *c, const spawnd_options *o, uint64_t timeout_usec,
+			       spawnd_result **ret);
+
+/*
+ * Wait for spawn `id` (from spawnd_start(), spawnd_run() that timed out,
+ * spawnd_spawn_async() or spawnd_spawn()) to exit. A spawn started with a
+ * callback can be waited for too, before its final callback has run.
+ *
+ * @param id  spawnd_result_get_id() or spawnd_spawn_async()'s ret_id
+ * @param ret always set: an EXITED result on 0, else see the contract
+ *            above; owned by the caller
+ * @return 0 (exited), or -errno as in the contract above; -ESRCH (with
+ *         *ret NULL) for an unknown id or one whose final result was
+ *         already delivered to a callback or collected.
+ */
+SPAWND_EXPORT int spawnd_wait_exit(spawnd_client *c, uint64_t id, uint64_t timeout_usec,
+				   spawnd_result **ret);
+
+/* ---- the event-loop API ---- */
 
 /*
  * Queue a spawn request and try to send it. Its replies reach cb from
  * spawnd_client_process() (or from any call that processes, such as
- * spawnd_wait()).
+ * spawnd_wait_exit()); the callback's result state is where a refusal or
+ * a failed exec shows (FAILED).
  *
  * With a callback, the library forgets the spawn after its final (FAILED or
- * EXITED) callback returns, unless spawnd_wait() is waiting for it; without
- * one, the final result is kept until spawnd_wait() collects it or the
- * client is closed.
+ * EXITED) callback returns, unless spawnd_wait_exit() is waiting for it;
+ * without one, the final result is kept until spawnd_wait_exit() collects
+ * it or the client is closed.
  *
  * @param c        the client
  * @param o        the request (read now; not kept)
@@ -388,48 +560,13 @@ SPAWND_EXPORT int spawnd_options_set_want_pidfd(spawnd_options *o, int want);
  * @param userdata passed to cb (not owned)
  * @param ret_id   receives the spawn's id (ids increase from 1 per
  *                 connection), or NULL
- * @return 0, -EINVAL (NULL c/o, no argv), -E2BIG (the request does not fit
- *         one message), -ENOMEM, -EBADF (a bad fd in o), -ECONNRESET (the
- *         connection has ended), or another send error.
+ * @return 0 (queued or sent), or -errno with nothing queued and *ret_id
+ *         untouched: -EINVAL (NULL c/o, no argv), -E2BIG (the request does
+ *         not fit one message), -ENOMEM, -EBADF (a bad fd in o),
+ *         -ECONNRESET (the connection has ended), or another send error.
  */
 SPAWND_EXPORT int spawnd_spawn_async(spawnd_client *c, const spawnd_options *o, spawnd_spawn_cb cb,
 				     void *userdata, uint64_t *ret_id);
-
-/*
- * Synchronous spawn: send and wait until the child started or the request
- * failed. Use spawnd_wait() with spawnd_result_get_id(*ret) for the exit.
- * After an error the spawn is abandoned: its late replies are dropped and
- * a child that does start runs until it exits or the connection closes.
- * Callbacks of other spawns on this client run meanwhile.
- *
- * @param c            the client
- * @param o            the request
- * @param timeout_usec how long to wait at most (UINT64_MAX = forever)
- * @param ret          receives a STARTED or FAILED result, owned by the
- *                     caller (spawnd_result_free()); with want_pidfd it
- *                     owns the pidfd too
- * @return 0, or the errors of spawnd_spawn_async(), -ETIMEDOUT, -EINTR,
- *         -ECONNRESET (the connection ended), -EBADMSG.
- */
-SPAWND_EXPORT int spawnd_spawn(spawnd_client *c, const spawnd_options *o, uint64_t timeout_usec,
-			       spawnd_result **ret);
-
-/*
- * Wait for spawn `id` to finish.
- *
- * @param c            the client
- * @param id           from spawnd_result_get_id() or spawnd_spawn_async()
- * @param timeout_usec how long to wait at most (UINT64_MAX = forever)
- * @param ret          receives the EXITED result (or the FAILED result of
- *                     a spawn from spawnd_spawn_async() that never
- *                     started), owned by the caller; it owns the pidfd if
- *                     nobody took it before
- * @return 0, -ETIMEDOUT, -EINTR (the spawn can still be waited for),
- *         -ESRCH (unknown id, or its final result was already delivered to
- *         a callback or collected), -ECONNRESET, -EINVAL.
- */
-SPAWND_EXPORT int spawnd_wait(spawnd_client *c, uint64_t id, uint64_t timeout_usec,
-			      spawnd_result **ret);
 
 /*
  * Ask the daemon to send signo to the child of spawn `id`, or to its whole
@@ -440,30 +577,70 @@ SPAWND_EXPORT int spawnd_wait(spawnd_client *c, uint64_t id, uint64_t timeout_us
  * spawnd_signal() to wait for it.
  *
  * @param process_group 1: the child's process group; 0: the child only
- * @return 0 (queued or sent), -EINVAL (bad signo), -ESRCH (not a spawn of
- *         this connection that may still run), -ECONNRESET, or another
- *         -errno.
+ * @return 0 (queued or sent), or -errno: -EINVAL (bad signo), -ESRCH (not
+ *         a spawn of this connection that may still run), -ECONNRESET, or
+ *         another -errno.
  */
 SPAWND_EXPORT int spawnd_signal_async(spawnd_client *c, uint64_t id, int signo, int process_group);
 
 /*
  * Like spawnd_signal_async() but waits for the daemon's answer.
  *
- * @return 0 (sent), -ESRCH (not a running child of this connection: another
- *         connection's, already reaped, or never started), -EINVAL,
- *         -ETIMEDOUT, -EINTR, -ECONNRESET, or the kill(2) error the daemon
- *         got.
+ * @param timeout_usec SPAWND_WAIT_INFINITE, or the longest wait (0 polls
+ *                     once: the answer is then rarely there yet)
+ * @return 0 (the daemon sent the signal), or -errno: -ESRCH (not a running
+ *         child of this connection: another connection's, already reaped,
+ *         or never started), -EINVAL, -ETIMEDOUT, -EINTR, -ECONNRESET, or
+ *         the kill(2) error the daemon got.
  */
 SPAWND_EXPORT int spawnd_signal(spawnd_client *c, uint64_t id, int signo, int process_group,
 				uint64_t timeout_usec);
 
+/* ---- the 0.1 synchronous calls (deprecated, unchanged) ---- */
+
+/*
+ * Deprecated: use spawnd_start() (or spawnd_run()). Kept with its 0.1
+ * behaviour, which has two failure channels: the return value for the
+ * transport, and a FAILED result returned with 0 for a refusal or a failed
+ * exec, so check spawnd_result_get_state(*ret) too. On an error the spawn
+ * is abandoned: its late replies are dropped and a child that does start
+ * runs until it exits or the connection closes (spawnd_start() keeps it
+ * tracked instead).
+ *
+ * @param timeout_usec SPAWND_WAIT_INFINITE, or the longest wait (0 polls
+ *                     once)
+ * @param ret          on 0, a STARTED or FAILED result, owned by the
+ *                     caller; untouched on error
+ * @return 0 (answered: STARTED or FAILED), or -errno: the errors of
+ *         spawnd_spawn_async(), -ETIMEDOUT, -EINTR, -ECONNRESET, -EBADMSG.
+ */
+SPAWND_EXPORT int spawnd_spawn(spawnd_client *c, const spawnd_options *o, uint64_t timeout_usec,
+			       spawnd_result **ret)
+	SPAWND_DEPRECATED("use spawnd_start or spawnd_run");
+
+/*
+ * Deprecated: use spawnd_wait_exit(). Kept with its 0.1 behaviour: returns
+ * 0 with the final result, which is EXITED, or FAILED for a spawn from
+ * spawnd_spawn_async() that never started (check the state).
+ *
+ * @param ret on 0, the EXITED or FAILED result, owned by the caller (with
+ *            the pidfd if nobody took it before); untouched on error
+ * @return 0, or -errno: -ETIMEDOUT, -EINTR (the spawn can still be waited
+ *         for), -ESRCH (unknown id, or its final result was already
+ *         delivered to a callback or collected), -ECONNRESET, -EINVAL.
+ */
+SPAWND_EXPORT int spawnd_wait(spawnd_client *c, uint64_t id, uint64_t timeout_usec,
+			      spawnd_result **ret) SPAWND_DEPRECATED("use spawnd_wait_exit");
+
 /* ---- results ---- */
 
 /*
- * Free a result you own (from spawnd_spawn(), spawnd_wait(),
- * spawnd_result_dup()), closing its pidfd unless it was taken.
+ * Free a result you own (from spawnd_run(), spawnd_start(),
+ * spawnd_wait_exit(), spawnd_result_dup(), ...), closing its pidfd unless
+ * it was taken.
  *
- * @return NULL
+ * @param r the result, or NULL
+ * @return NULL (cannot fail)
  */
 SPAWND_EXPORT spawnd_result *spawnd_result_free(spawnd_result *r);
 
@@ -484,9 +661,9 @@ SPAWND_EXPORT spawnd_result *spawnd_result_dup(const spawnd_result *r);
  * readable once the child has exited (the daemon still reaps it: waitid(2)
  * on it fails with ECHILD).
  *
- * @return the fd (close-on-exec), -ENODATA (none: not asked for, not
- *         started, already taken, or the daemon could not provide one), or
- *         -EINVAL.
+ * @return the fd (>= 0, close-on-exec), or -ENODATA (none: not asked for,
+ *         not started, already taken, or the daemon could not provide
+ *         one), -EINVAL.
  */
 SPAWND_EXPORT int spawnd_result_get_pidfd(const spawnd_result *r);
 
@@ -494,11 +671,14 @@ SPAWND_EXPORT int spawnd_result_get_pidfd(const spawnd_result *r);
  * Take the pidfd out of a result you own: the caller closes it; the result
  * has none afterwards.
  *
- * @return the fd, -ENODATA, -EINVAL.
+ * @return the fd (>= 0), or -ENODATA, -EINVAL.
  */
 SPAWND_EXPORT int spawnd_result_take_pidfd(spawnd_result *r);
 
-/* The getters below accept NULL and then return the "none" value given. */
+/*
+ * The getters below cannot fail: they accept NULL (and any state) and then
+ * return the "none" value given.
+ */
 
 /* The spawn's id (as from spawnd_spawn_async()), or 0. */
 SPAWND_EXPORT uint64_t spawnd_result_get_id(const spawnd_result *r);
@@ -512,13 +692,16 @@ SPAWND_EXPORT spawnd_stage spawnd_result_get_stage(const spawnd_result *r);
 SPAWND_EXPORT int spawnd_result_get_errno(const spawnd_result *r);
 /* FAILED: what failed (a path, a variable, a rule) or ""; owned by r. Never NULL. */
 SPAWND_EXPORT const char *spawnd_result_get_detail(const spawnd_result *r);
-/* EXITED: exit code (0..255), or -1 when killed by a signal; else -1. */
+/*
+ * EXITED: the exit code (0..255) when the child exited, or -1 when a signal
+ * killed it (then spawnd_result_get_signal() > 0); -1 in any other state.
+ */
 SPAWND_EXPORT int spawnd_result_get_exit_code(const spawnd_result *r);
-/* EXITED: the signal that killed the child, or 0. */
+/* EXITED: the signal that killed the child, or 0 when it exited. */
 SPAWND_EXPORT int spawnd_result_get_signal(const spawnd_result *r);
 /* EXITED: 1 when a signal killed the child and a core was dumped, else 0. */
 SPAWND_EXPORT int spawnd_result_get_core_dumped(const spawnd_result *r);
-/* EXITED: 1 when the daemon's run-time limit fired, else 0. */
+/* EXITED: 1 when the daemon's run-time limit (set_time_limit) fired, else 0. */
 SPAWND_EXPORT int spawnd_result_get_timed_out(const spawnd_result *r);
 /* EXITED: user CPU time of the child in microseconds (wait4 ru_utime), else 0. */
 SPAWND_EXPORT uint64_t spawnd_result_get_user_cpu_usec(const spawnd_result *r);

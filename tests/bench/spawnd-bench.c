@@ -548,7 +548,7 @@ holder_main(const struct daemon *d, unsigned n, int status_fd, int ctl_fd)
 		dprintf(status_fd, "connect: %s\n", strerror(-r));
 		_exit(1);
 	}
-	if (spawnd_options_new(&o) < 0 || spawnd_options_set_argv(o, argv) < 0 ||
+	if (spawnd_options_new(&o) < 0 || spawnd_options_set_argv(o, (char *const *)argv) < 0 ||
 	    spawnd_options_set_user(o, "nobody") < 0)
 		_exit(1);
 	for (unsigned i = 0; i < n; i++) {
@@ -916,7 +916,7 @@ runner_prepare(struct runner *r)
 			if (k < 0)
 				die("connect %s: %s", r->d->sock, strerror(-k));
 			if (spawnd_options_new(&r->opts[i]) < 0 ||
-			    spawnd_options_set_argv(r->opts[i], argv) < 0 ||
+			    spawnd_options_set_argv(r->opts[i], (char *const *)argv) < 0 ||
 			    spawnd_options_set_user(r->opts[i], r->user) < 0)
 				die("spawnd options");
 		}

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libspawnd against a scripted fake daemon. The fake binds a real
+ * libspawnd against a scripted fake daemon, and (`check_client daemon`,
+ * at the end of this file) its synchronous calls against the real daemon
+ * of tests/integration's harness. The fake binds a real
  * SOCK_SEQPACKET socket in a mkdtemp directory (a socketpair cannot be
  * reached with connect()), accepts the library's connection in the same
  * process, reads requests with wire_recv/wire_request_unpack and answers
@@ -30,6 +32,7 @@
 
 #include <check.h>
 
+#include "harness.h"
 #include "spawnd/spawnd.h"
 #include "wire.h"
 
@@ -94,7 +97,7 @@ setup(void)
 	ck_assert_int_eq(spawnd_client_open(&f.c, f.path, 0), 0);
 	f.conn_fd = fake_accept();
 	ck_assert_int_eq(spawnd_options_new(&f.o), 0);
-	ck_assert_int_eq(spawnd_options_set_argv(f.o, argv), 0);
+	ck_assert_int_eq(spawnd_options_set_argv(f.o, (char *const *)argv), 0);
 }
 
 static void
@@ -297,9 +300,9 @@ START_TEST(test_options_validation)
 	ck_assert_int_eq(spawnd_options_new(NULL), -EINVAL);
 	ck_assert_int_eq(spawnd_options_new(&o), 0);
 	ck_assert_int_eq(spawnd_options_set_argv(o, NULL), -EINVAL);
-	ck_assert_int_eq(spawnd_options_set_argv(o, empty), -EINVAL);
-	ck_assert_int_eq(spawnd_options_set_argv(o, empty0), -EINVAL);
-	ck_assert_int_eq(spawnd_options_set_argv(o, ok), 0);
+	ck_assert_int_eq(spawnd_options_set_argv(o, (char *const *)empty), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_argv(o, (char *const *)empty0), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_argv(o, (char *const *)ok), 0);
 
 	ck_assert_int_eq(spawnd_options_add_fd(o, -1, 0), -EINVAL);
 	ck_assert_int_eq(spawnd_options_add_fd(o, 1024, 0), -EINVAL);
@@ -387,7 +390,7 @@ START_TEST(test_request_defaults)
 	file = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	ck_assert_int_ge(file, 0);
 
-	ck_assert_int_eq(spawnd_options_set_argv(f.o, argv), 0);
+	ck_assert_int_eq(spawnd_options_set_argv(f.o, (char *const *)argv), 0);
 	ck_assert_int_eq(spawnd_options_add_fd(f.o, 1, p[1]), 0);
 	ck_assert_int_eq(spawnd_options_add_fd(f.o, 5, file), 0);
 	ck_assert_int_eq(spawnd_options_add_inherited_env(f.o, "TERM=xterm"), 0);
@@ -646,14 +649,14 @@ START_TEST(test_e2big)
 	ck_assert_ptr_nonnull(a);
 	memset(a, 'x', big);
 	a[big] = '\0';
-	ck_assert_int_eq(spawnd_options_set_argv(f.o, argv), 0);
+	ck_assert_int_eq(spawnd_options_set_argv(f.o, (char *const *)argv), 0);
 	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), -E2BIG);
 	ck_assert_uint_eq(id, 0);
 	free(a);
 
 	/* Nothing was sent, and the connection is still fine. */
 	argv[1] = argv[2] = NULL;
-	ck_assert_int_eq(spawnd_options_set_argv(f.o, argv), 0);
+	ck_assert_int_eq(spawnd_options_set_argv(f.o, (char *const *)argv), 0);
 	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), 0);
 	req = fake_recv(NULL, NULL);
 	ck_assert_uint_eq(req->id, id);
@@ -1120,7 +1123,7 @@ START_TEST(test_send_queue)
 			const char *argv[] = {"/bin/true", NULL};
 
 			ck_assert_int_eq(spawnd_options_new(&f.o), 0);
-			ck_assert_int_eq(spawnd_options_set_argv(f.o, argv), 0);
+			ck_assert_int_eq(spawnd_options_set_argv(f.o, (char *const *)argv), 0);
 		}
 		sent++;
 		ck_assert_uint_lt(sent, 100000);
@@ -1225,6 +1228,720 @@ START_TEST(test_reentrant_callback)
 }
 END_TEST
 
+/* ---- 0.2: one failure channel, waits that mean one thing ---- */
+
+/* The constants have the values the 0.1 documentation spelled out. */
+_Static_assert(SPAWND_WAIT_INFINITE == UINT64_MAX, "SPAWND_WAIT_INFINITE is UINT64_MAX");
+_Static_assert(SPAWND_NO_TIME_LIMIT == UINT64_MAX, "SPAWND_NO_TIME_LIMIT is UINT64_MAX");
+
+/*
+ * A zero wait polls once: it takes what has arrived and never blocks. In
+ * 0.1 it gave up before reading anything, so an exit that was already in
+ * the socket read as -ETIMEDOUT.
+ */
+START_TEST(test_zero_wait_polls_once)
+{
+	spawnd_result *r = NULL;
+	uint64_t id = 0;
+
+	ck_assert_int_eq(spawnd_client_wait(f.c, 0), -ETIMEDOUT);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), 0);
+	wire_request_free(fake_recv(NULL, NULL));
+	ck_assert_int_eq(spawnd_wait(f.c, id, 0, &r), -ETIMEDOUT);
+	ck_assert_ptr_null(r);
+
+	fake_started(id, 77);
+	fake_exited(id, 77, 5, 0);
+	ck_assert_int_eq(spawnd_wait(f.c, id, 0, &r), 0);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_EXITED);
+	ck_assert_int_eq(spawnd_result_get_exit_code(r), 5);
+	r = spawnd_result_free(r);
+
+	/* The same holds for spawnd_client_wait() and spawnd_signal(). */
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), 0);
+	wire_request_free(fake_recv(NULL, NULL));
+	fake_started(id, 78);
+	ck_assert_int_eq(spawnd_client_wait(f.c, 0), 1);
+	ck_assert_int_eq(spawnd_signal(f.c, id, SIGTERM, 0, 0), -ETIMEDOUT);
+	wire_request_free(fake_recv(NULL, NULL));
+	fake_signal_sent(id + 2); /* the next signal request's id */
+	ck_assert_int_eq(spawnd_signal(f.c, id, SIGTERM, 0, 0), 0);
+	wire_request_free(fake_recv(NULL, NULL));
+}
+END_TEST
+
+/* Every outcome of spawnd_run(): 0 only for an exit, *ret always set. */
+START_TEST(test_run_outcomes)
+{
+	static spawnd_result *const untouched = (spawnd_result *)&f;
+	spawnd_options *noargv = NULL;
+	spawnd_result *r = untouched;
+
+	/* Exited with a code: 0, one result with everything. */
+	fake_started(1, 100);
+	fake_exited(1, 100, 3, 0);
+	ck_assert_int_eq(spawnd_run(f.c, f.o, SEC, &r), 0);
+	ck_assert_ptr_ne(r, untouched);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_EXITED);
+	ck_assert_uint_eq(spawnd_result_get_id(r), 1);
+	ck_assert_int_eq(spawnd_result_get_pid(r), 100);
+	ck_assert_int_eq(spawnd_result_get_exit_code(r), 3);
+	ck_assert_int_eq(spawnd_result_get_signal(r), 0);
+	ck_assert_uint_eq(spawnd_result_get_wall_usec(r), 4444);
+	r = spawnd_result_free(r);
+	/* Collected: nothing is left to wait for. */
+	r = untouched;
+	ck_assert_int_eq(spawnd_wait_exit(f.c, 1, 0, &r), -ESRCH);
+	ck_assert_ptr_null(r);
+	wire_request_free(fake_recv(NULL, NULL));
+
+	/* Killed by a signal: still 0 (the program ran); the signal says how. */
+	fake_started(2, 101);
+	fake_exited(2, 101, 0, SIGKILL);
+	ck_assert_int_eq(spawnd_run(f.c, f.o, SEC, &r), 0);
+	ck_assert_int_eq(spawnd_result_get_exit_code(r), -1);
+	ck_assert_int_eq(spawnd_result_get_signal(r), SIGKILL);
+	r = spawnd_result_free(r);
+	wire_request_free(fake_recv(NULL, NULL));
+
+	/* exec failed: the errno is the return value, the result says where. */
+	r = untouched;
+	fake_failed(3, SPAWND__V1__STAGE__STAGE_EXEC, ENOENT, "/x");
+	ck_assert_int_eq(spawnd_run(f.c, f.o, SEC, &r), -ENOENT);
+	ck_assert_ptr_ne(r, untouched);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_FAILED);
+	ck_assert_int_eq(spawnd_result_get_stage(r), SPAWND_STAGE_EXEC);
+	ck_assert_int_eq(spawnd_result_get_errno(r), ENOENT);
+	ck_assert_str_eq(spawnd_result_get_detail(r), "/x");
+	ck_assert_int_eq(spawnd_result_get_pid(r), -1);
+	r = spawnd_result_free(r);
+	ck_assert_int_eq(spawnd_wait_exit(f.c, 3, 0, &r), -ESRCH);
+	wire_request_free(fake_recv(NULL, NULL));
+
+	/* Denied by policy. */
+	fake_failed(4, SPAWND__V1__STAGE__STAGE_POLICY, EPERM, "/etc/spawnd.conf:3");
+	ck_assert_int_eq(spawnd_run(f.c, f.o, SEC, &r), -EPERM);
+	ck_assert_int_eq(spawnd_result_get_stage(r), SPAWND_STAGE_POLICY);
+	ck_assert_str_eq(spawnd_result_get_detail(r), "/etc/spawnd.conf:3");
+	r = spawnd_result_free(r);
+	wire_request_free(fake_recv(NULL, NULL));
+
+	/* A failure without an errno is still a failure, never 0. */
+	fake_failed(5, SPAWND__V1__STAGE__STAGE_PREPARE, 0, NULL);
+	ck_assert_int_eq(spawnd_run(f.c, f.o, SEC, &r), -EIO);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_FAILED);
+	r = spawnd_result_free(r);
+	wire_request_free(fake_recv(NULL, NULL));
+
+	/* The wait ends first: the started spawn stays tracked by its id. */
+	fake_started(6, 106);
+	ck_assert_int_eq(spawnd_run(f.c, f.o, 0, &r), -ETIMEDOUT);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_STARTED);
+	ck_assert_uint_eq(spawnd_result_get_id(r), 6);
+	ck_assert_int_eq(spawnd_result_get_pid(r), 106);
+	r = spawnd_result_free(r);
+	wire_request_free(fake_recv(NULL, NULL));
+	fake_exited(6, 106, 0, 0);
+	ck_assert_int_eq(spawnd_wait_exit(f.c, 6, SEC, &r), 0);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_EXITED);
+	r = spawnd_result_free(r);
+
+	/* Nothing sent: -errno and *ret NULL. */
+	r = untouched;
+	ck_assert_int_eq(spawnd_run(NULL, f.o, SEC, &r), -EINVAL);
+	ck_assert_ptr_null(r);
+	r = untouched;
+	ck_assert_int_eq(spawnd_run(f.c, NULL, SEC, &r), -EINVAL);
+	ck_assert_ptr_null(r);
+	ck_assert_int_eq(spawnd_options_new(&noargv), 0);
+	r = untouched;
+	ck_assert_int_eq(spawnd_run(f.c, noargv, SEC, &r), -EINVAL);
+	ck_assert_ptr_null(r);
+	spawnd_options_free(noargv);
+	ck_assert_int_eq(spawnd_run(f.c, f.o, SEC, NULL), -EINVAL);
+	ck_assert_int_eq(spawnd_start(f.c, f.o, SEC, NULL), -EINVAL);
+	ck_assert_int_eq(spawnd_wait_exit(f.c, 1, SEC, NULL), -EINVAL);
+	r = untouched;
+	ck_assert_int_eq(spawnd_wait_exit(NULL, 1, SEC, &r), -EINVAL);
+	ck_assert_ptr_null(r);
+
+	/* The daemon drops the connection during the wait: FAILED, its reason. */
+	fake_failed(0, SPAWND__V1__STAGE__STAGE_LIMIT, EMFILE, "connections");
+	ck_assert_int_eq(spawnd_run(f.c, f.o, SEC, &r), -EMFILE);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_FAILED);
+	ck_assert_int_eq(spawnd_result_get_stage(r), SPAWND_STAGE_LIMIT);
+	r = spawnd_result_free(r);
+	wire_request_free(fake_recv(NULL, NULL));
+	/* Once it has ended, nothing is sent any more: -ECONNRESET, *ret NULL. */
+	r = untouched;
+	ck_assert_int_eq(spawnd_run(f.c, f.o, SEC, &r), -ECONNRESET);
+	ck_assert_ptr_null(r);
+}
+END_TEST
+
+/*
+ * A zero-wait start that times out leaves the spawn tracked: the caller has
+ * its id and waits for the exit later (0.1's spawnd_spawn() abandoned it).
+ */
+START_TEST(test_start_zero_wait_tracked)
+{
+	spawnd_result *r = NULL;
+	uint64_t id;
+
+	ck_assert_int_eq(spawnd_start(f.c, f.o, 0, &r), -ETIMEDOUT);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_PENDING);
+	id = spawnd_result_get_id(r);
+	ck_assert_uint_eq(id, 1);
+	ck_assert_int_eq(spawnd_result_get_pid(r), -1);
+	ck_assert_int_eq(spawnd_result_get_errno(r), 0);
+	r = spawnd_result_free(r);
+	wire_request_free(fake_recv(NULL, NULL));
+
+	fake_started(id, 55);
+	fake_exited(id, 55, 0, 0);
+	ck_assert_int_eq(spawnd_wait_exit(f.c, id, SEC, &r), 0);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_EXITED);
+	ck_assert_int_eq(spawnd_result_get_pid(r), 55);
+	r = spawnd_result_free(r);
+	ck_assert_int_eq(spawnd_wait_exit(f.c, id, 0, &r), -ESRCH);
+	ck_assert_ptr_null(r);
+
+	/* Started and Exited in one batch: start reports the start, the exit waits. */
+	fake_started(2, 56);
+	fake_exited(2, 56, 4, 0);
+	ck_assert_int_eq(spawnd_start(f.c, f.o, SEC, &r), 0);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_STARTED);
+	ck_assert_int_eq(spawnd_result_get_pid(r), 56);
+	ck_assert_int_eq(spawnd_result_get_exit_code(r), -1);
+	r = spawnd_result_free(r);
+	ck_assert_int_eq(spawnd_wait_exit(f.c, 2, SEC, &r), 0);
+	ck_assert_int_eq(spawnd_result_get_exit_code(r), 4);
+	r = spawnd_result_free(r);
+	wire_request_free(fake_recv(NULL, NULL));
+
+	/* A refusal is a negative return, never a 0 with a FAILED result. */
+	fake_failed(3, SPAWND__V1__STAGE__STAGE_CHDIR, EACCES, "/root");
+	ck_assert_int_eq(spawnd_start(f.c, f.o, SEC, &r), -EACCES);
+	ck_assert_int_eq(spawnd_result_get_stage(r), SPAWND_STAGE_CHDIR);
+	r = spawnd_result_free(r);
+	ck_assert_int_eq(spawnd_wait_exit(f.c, 3, 0, &r), -ESRCH);
+	wire_request_free(fake_recv(NULL, NULL));
+
+	/* A spawn with a callback can be waited for; the callback still runs. */
+	n_events = 0;
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, record_cb, NULL, &id), 0);
+	wire_request_free(fake_recv(NULL, NULL));
+	fake_started(id, 57);
+	fake_failed(id, SPAWND__V1__STAGE__STAGE_PROTOCOL, ECONNRESET, NULL);
+	ck_assert_int_eq(spawnd_wait_exit(f.c, id, SEC, &r), -ECONNRESET);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_FAILED);
+	r = spawnd_result_free(r);
+	ck_assert_uint_eq(n_events, 2);
+	ck_assert_int_eq(events[1].state, SPAWND_STATE_FAILED);
+}
+END_TEST
+
+/* The run-time limit has its own word and no zero that means "none". */
+START_TEST(test_time_limit)
+{
+	Spawnd__V1__Request *req;
+
+	ck_assert_int_eq(spawnd_options_set_time_limit(NULL, SEC), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_time_limit(f.o, 0), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_time_limit(f.o, 30ull * 86400 * SEC + 1000), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_time_limit(f.o, 30ull * 86400 * SEC), 0);
+	ck_assert_int_eq(spawnd_options_set_time_limit(f.o, 1500), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, NULL), 0);
+	req = fake_recv(NULL, NULL);
+	ck_assert(req->spawn->has_timeout_ms);
+	ck_assert_uint_eq(req->spawn->timeout_ms, 2);
+	wire_request_free(req);
+
+	ck_assert_int_eq(spawnd_options_set_time_limit(f.o, SPAWND_NO_TIME_LIMIT), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, NULL), 0);
+	req = fake_recv(NULL, NULL);
+	ck_assert(!req->spawn->has_timeout_ms);
+	wire_request_free(req);
+
+	/* The 0.1 setter keeps its meaning: 0 is "none", UINT64_MAX too long. */
+	ck_assert_int_eq(spawnd_options_set_timeout(f.o, 1000), 0);
+	ck_assert_int_eq(spawnd_options_set_timeout(f.o, 0), 0);
+	ck_assert_int_eq(spawnd_options_set_timeout(f.o, UINT64_MAX), -EINVAL);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, NULL), 0);
+	req = fake_recv(NULL, NULL);
+	ck_assert(!req->spawn->has_timeout_ms);
+	wire_request_free(req);
+}
+END_TEST
+
+/* add_env -> env_set, add_inherited_env(p) -> env_inherit; old names alias them. */
+START_TEST(test_env_setters)
+{
+	char e1[] = "HOME=/h", e2[] = "LANG=C", e3[] = "junk", e4[] = "HOME=/other";
+	char *envp[] = {e1, e2, e3, e4, NULL};
+	char o1[] = "OLD=1";
+	char *old_envp[] = {o1, NULL};
+	Spawnd__V1__Request *req;
+	Spawnd__V1__Spawn *sp;
+
+	ck_assert_int_eq(spawnd_options_add_env(NULL, "A=1"), -EINVAL);
+	ck_assert_int_eq(spawnd_options_add_env(f.o, "A"), -EINVAL);
+	ck_assert_int_eq(spawnd_options_add_env(f.o, "=1"), -EINVAL);
+	ck_assert_int_eq(spawnd_options_add_inherited_envp(f.o, NULL), -EINVAL);
+	ck_assert_int_eq(spawnd_options_add_inherited_envp(NULL, envp), -EINVAL);
+
+	ck_assert_int_eq(spawnd_options_add_env(f.o, "A=1"), 0);
+	ck_assert_int_eq(spawnd_options_setenv(f.o, "B=2"), 0);
+	ck_assert_int_eq(spawnd_options_add_inherited_env(f.o, "TERM=xterm"), 0);
+	ck_assert_int_eq(spawnd_options_add_inherited_envp(f.o, envp), 0);
+	ck_assert_int_eq(spawnd_options_inherit_environ(f.o, old_envp), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, NULL), 0);
+	req = fake_recv(NULL, NULL);
+	sp = req->spawn;
+	ck_assert_uint_eq(sp->n_env_set, 2);
+	assert_bytes(sp->env_set[0], "A=1");
+	assert_bytes(sp->env_set[1], "B=2");
+	ck_assert_uint_eq(sp->n_env_inherit, 4);
+	assert_bytes(sp->env_inherit[0], "TERM=xterm");
+	assert_bytes(sp->env_inherit[1], "HOME=/h");
+	assert_bytes(sp->env_inherit[2], "LANG=C");
+	assert_bytes(sp->env_inherit[3], "OLD=1");
+	wire_request_free(req);
+}
+END_TEST
+
+/* argv is char *const *: main()'s argv passes as it is, and is copied. */
+START_TEST(test_argv_from_main)
+{
+	char a0[] = "/bin/echo", a1[] = "x";
+	char *argv[] = {a0, a1, NULL};
+	Spawnd__V1__Request *req;
+
+	ck_assert_int_eq(spawnd_options_set_argv(f.o, argv), 0);
+	a1[0] = 'y'; /* the options hold a copy */
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, NULL), 0);
+	req = fake_recv(NULL, NULL);
+	ck_assert_uint_eq(req->spawn->n_argv, 2);
+	assert_bytes(req->spawn->argv[1], "x");
+	wire_request_free(req);
+	ck_assert_str_eq(SPAWND_DEFAULT_SOCKET, "/run/spawnd.sock");
+	ck_assert_str_eq(SPAWND_SOCKET_ENV, "SPAWND_SOCKET");
+}
+END_TEST
+
+/*
+ * ---- against the real daemon: `check_client daemon` (root) ----
+ *
+ * The synchronous calls through the real spawnd of tests/integration's
+ * harness (its default policy, lines in harness.h), with real children:
+ * a denial, an exec that fails, an exit code, a death by signal, a time
+ * limit, a zero wait, an unprivileged client, and the man page's example.
+ */
+
+/* Options for argv as user, with the child's stdout on a fresh pipe. */
+static spawnd_options *
+d_opts(const char *user, const char *const *argv, int out[2])
+{
+	spawnd_options *o = opts_new(user, argv);
+
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(spawnd_options_add_fd(o, 1, out[1]), 0);
+	return o;
+}
+
+/* Close our copy of the write end and read what the child wrote, to EOF. */
+static void
+d_read(int out[2], struct report *rep)
+{
+	close(out[1]);
+	ck_assert_int_eq(report_read_fd(out[0], rep, 20000), 0);
+	close(out[0]);
+}
+
+/* True when a line of rep contains needle. */
+static bool
+d_has(const struct report *rep, const char *needle)
+{
+	size_t pos = 0;
+	const char *line;
+
+	while ((line = report_next(rep, &pos)))
+		if (strstr(line, needle))
+			return true;
+	return false;
+}
+
+#define ASSERT_HAS(rep, needle)                                                                    \
+	do {                                                                                       \
+		if (!d_has((rep), (needle)))                                                       \
+			report_dump(rep);                                                          \
+		ck_assert_msg(d_has((rep), (needle)), "no line with '%s'", (needle));              \
+	} while (0)
+
+/* The daemon has no child left (every spawn of the test was reaped). */
+static void
+d_assert_no_children(void)
+{
+	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 5000), 0);
+}
+
+START_TEST(test_d_run_success)
+{
+	const char *argv[] = {"/bin/echo", "hello from spawnd_run", NULL};
+	spawnd_client *c = client_open();
+	spawnd_result *r = NULL;
+	struct report rep;
+	int out[2];
+	spawnd_options *o = d_opts("nobody", argv, out);
+
+	ck_assert_int_eq(spawnd_run(c, o, SPAWND_WAIT_INFINITE, &r), 0);
+	d_read(out, &rep);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_EXITED);
+	ck_assert_int_eq(spawnd_result_get_exit_code(r), 0);
+	ck_assert_int_eq(spawnd_result_get_signal(r), 0);
+	ck_assert_int_gt(spawnd_result_get_pid(r), 0);
+	ck_assert_uint_ge(spawnd_result_get_id(r), 1);
+	ck_assert_uint_gt(spawnd_result_get_wall_usec(r), 0);
+	ASSERT_HAS(&rep, "hello from spawnd_run");
+	/* One result, and nothing left to collect for its id. */
+	{
+		uint64_t id = spawnd_result_get_id(r);
+
+		r = spawnd_result_free(r);
+		ck_assert_int_eq(spawnd_wait_exit(c, id, 0, &r), -ESRCH);
+		ck_assert_ptr_null(r);
+	}
+	report_done(&rep);
+	spawnd_options_free(o);
+	spawnd_client_close(c);
+	d_assert_no_children();
+}
+END_TEST
+
+START_TEST(test_d_run_exit_code)
+{
+	const char *argv[] = {"/bin/sh", "-c", "echo ran; exit 7", NULL};
+	spawnd_client *c = client_open();
+	spawnd_result *r = NULL;
+	struct report rep;
+	int out[2];
+	spawnd_options *o = d_opts("nobody", argv, out);
+
+	/* A program that fails is a program that ran: 0, and its exit code. */
+	ck_assert_int_eq(spawnd_run(c, o, SPAWN_TIMEOUT_USEC, &r), 0);
+	d_read(out, &rep);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_EXITED);
+	ck_assert_int_eq(spawnd_result_get_exit_code(r), 7);
+	ck_assert_int_eq(spawnd_result_get_signal(r), 0);
+	ck_assert_int_eq(spawnd_result_get_timed_out(r), 0);
+	ASSERT_HAS(&rep, "ran");
+	spawnd_result_free(r);
+	report_done(&rep);
+	spawnd_options_free(o);
+	spawnd_client_close(c);
+	d_assert_no_children();
+}
+END_TEST
+
+START_TEST(test_d_run_signal)
+{
+	const char *argv[] = {"/bin/sh", "-c", "kill -KILL $$", NULL};
+	spawnd_client *c = client_open();
+	spawnd_options *o = opts_new("nobody", argv);
+	spawnd_result *r = NULL;
+
+	ck_assert_int_eq(spawnd_run(c, o, SPAWN_TIMEOUT_USEC, &r), 0);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_EXITED);
+	ck_assert_int_eq(spawnd_result_get_signal(r), SIGKILL);
+	ck_assert_int_eq(spawnd_result_get_exit_code(r), -1);
+	spawnd_result_free(r);
+	spawnd_options_free(o);
+	spawnd_client_close(c);
+	d_assert_no_children();
+}
+END_TEST
+
+/*
+ * The newcomer's trap of 0.1: an exec that fails with ENOENT returned 0
+ * from spawnd_spawn(). spawnd_run() returns -ENOENT, with the stage.
+ * The program exists (so no path check before the fork can catch it); its
+ * interpreter does not, so execve(2) itself fails with ENOENT.
+ */
+START_TEST(test_d_run_exec_enoent)
+{
+	char script[PATH_MAX], missing[PATH_MAX];
+	const char *argv[] = {script, NULL};
+	spawnd_client *c = client_open();
+	spawnd_options *o;
+	spawnd_result *r = NULL;
+	int k;
+
+	xsnprintf(script, sizeof(script), "%s/no-interpreter", fx.dir);
+	write_file(script, "#!/nonexistent/spawnd-interpreter\nexit 0\n", 0755);
+	o = opts_new("nobody", argv);
+	ck_assert_int_eq(spawnd_run(c, o, SPAWN_TIMEOUT_USEC, &r), -ENOENT);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_FAILED);
+	ck_assert_msg(spawnd_result_get_stage(r) == SPAWND_STAGE_EXEC, "stage %s",
+		      spawnd_stage_to_string(spawnd_result_get_stage(r)));
+	ck_assert_int_eq(spawnd_result_get_errno(r), ENOENT);
+	ck_assert_int_eq(spawnd_result_get_pid(r), -1);
+	r = spawnd_result_free(r);
+	spawnd_options_free(o);
+
+	/* spawnd_start() reports it the same way: never as a start. */
+	o = opts_new("nobody", argv);
+	ck_assert_int_eq(spawnd_start(c, o, SPAWN_TIMEOUT_USEC, &r), -ENOENT);
+	ck_assert_int_eq(spawnd_result_get_stage(r), SPAWND_STAGE_EXEC);
+	r = spawnd_result_free(r);
+	spawnd_options_free(o);
+
+	/* A program that does not exist at all: a failure, whatever the stage. */
+	xsnprintf(missing, sizeof(missing), "%s/missing", fx.dir);
+	argv[0] = missing;
+	o = opts_new("nobody", argv);
+	k = spawnd_run(c, o, SPAWN_TIMEOUT_USEC, &r);
+	ck_assert_int_lt(k, 0);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_FAILED);
+	ck_assert_int_eq(k, -spawnd_result_get_errno(r));
+	r = spawnd_result_free(r);
+	spawnd_options_free(o);
+	spawnd_client_close(c);
+	d_assert_no_children();
+}
+END_TEST
+
+START_TEST(test_d_run_policy_denied)
+{
+	const char *argv[] = {"/bin/false", NULL};
+	spawnd_client *c = client_open();
+	spawnd_options *o = opts_new("nobody", argv);
+	spawnd_result *r = NULL;
+	char rule[PATH_MAX + 16];
+
+	/* RULE_ROOT_FALSE_DENY: deny root as nobody cmd /bin/false. */
+	ck_assert_int_eq(spawnd_run(c, o, SPAWN_TIMEOUT_USEC, &r), -EPERM);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_FAILED);
+	ck_assert_int_eq(spawnd_result_get_stage(r), SPAWND_STAGE_POLICY);
+	ck_assert_int_eq(spawnd_result_get_errno(r), EPERM);
+	xsnprintf(rule, sizeof(rule), "%s:%d", fx.conf, RULE_ROOT_FALSE_DENY);
+	ck_assert_msg(strstr(spawnd_result_get_detail(r), rule), "detail '%s', want '%s'",
+		      spawnd_result_get_detail(r), rule);
+	spawnd_result_free(r);
+	spawnd_options_free(o);
+	spawnd_client_close(c);
+	d_assert_no_children();
+}
+END_TEST
+
+/*
+ * A zero wait polls once and returns -ETIMEDOUT while the daemon is still
+ * starting the child; the spawn stays tracked, and the caller waits for it
+ * by the id in the result. The child really runs: its output arrives.
+ */
+START_TEST(test_d_zero_wait_tracked)
+{
+	const char *argv[] = {"/bin/sh", "-c", "echo started-late; exit 4", NULL};
+	spawnd_client *c = client_open();
+	spawnd_result *r = NULL;
+	struct report rep;
+	uint64_t id;
+	int out[2];
+	spawnd_options *o = d_opts("nobody", argv, out);
+
+	ck_assert_int_eq(spawnd_start(c, o, 0, &r), -ETIMEDOUT);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_PENDING);
+	id = spawnd_result_get_id(r);
+	ck_assert_uint_ge(id, 1);
+	r = spawnd_result_free(r);
+	ck_assert_int_eq(spawnd_wait_exit(c, id, SPAWND_WAIT_INFINITE, &r), 0);
+	d_read(out, &rep);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_EXITED);
+	ck_assert_int_eq(spawnd_result_get_exit_code(r), 4);
+	ASSERT_HAS(&rep, "started-late");
+	r = spawnd_result_free(r);
+	report_done(&rep);
+
+	/* spawnd_run() with a zero wait: the same, resumed by id. */
+	o = spawnd_options_free(o);
+	o = d_opts("nobody", argv, out);
+	ck_assert_int_eq(spawnd_run(c, o, 0, &r), -ETIMEDOUT);
+	ck_assert_int_ne(spawnd_result_get_state(r), SPAWND_STATE_FAILED);
+	id = spawnd_result_get_id(r);
+	r = spawnd_result_free(r);
+	ck_assert_int_eq(spawnd_wait_exit(c, id, SPAWN_TIMEOUT_USEC, &r), 0);
+	d_read(out, &rep);
+	ck_assert_int_eq(spawnd_result_get_exit_code(r), 4);
+	ASSERT_HAS(&rep, "started-late");
+	spawnd_result_free(r);
+	report_done(&rep);
+	spawnd_options_free(o);
+	spawnd_client_close(c);
+	d_assert_no_children();
+}
+END_TEST
+
+START_TEST(test_d_run_time_limit)
+{
+	const char *argv[] = {"/bin/sleep", "30", NULL};
+	spawnd_client *c = client_open();
+	spawnd_options *o = opts_new("nobody", argv);
+	spawnd_result *r = NULL;
+
+	ck_assert_int_eq(spawnd_options_set_time_limit(o, 0), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_time_limit(o, 200000), 0);
+	ck_assert_int_eq(spawnd_run(c, o, SPAWN_TIMEOUT_USEC, &r), 0);
+	ck_assert_int_eq(spawnd_result_get_state(r), SPAWND_STATE_EXITED);
+	ck_assert_int_eq(spawnd_result_get_timed_out(r), 1);
+	ck_assert_int_eq(spawnd_result_get_signal(r), SIGTERM);
+	spawnd_result_free(r);
+	spawnd_options_free(o);
+	spawnd_client_close(c);
+	d_assert_no_children();
+}
+END_TEST
+
+/* As nobody: a permitted run and a denied one, through the same one call. */
+static int
+d_nobody_runs(void *arg, int out)
+{
+	const char *t[] = {"/bin/true", NULL};
+	const char *e[] = {"/bin/echo", "last-match", NULL};
+	spawnd_client *c = NULL;
+	spawnd_options *o = NULL;
+	spawnd_result *r = NULL;
+	int k;
+
+	(void)arg;
+	k = spawnd_client_open(&c, fx.sock, 0);
+	if (k == 0)
+		k = spawnd_options_new(&o);
+	if (k == 0)
+		k = spawnd_options_set_user(o, "nobody");
+	if (k == 0)
+		k = spawnd_options_set_argv(o, (char *const *)t);
+	if (k < 0) {
+		out_printf(out, "error=%s\n", strerror(-k));
+		return 1;
+	}
+	k = spawnd_run(c, o, SPAWN_TIMEOUT_USEC, &r);
+	out_printf(out, "true=%d\ntrue_code=%d\n", k, spawnd_result_get_exit_code(r));
+	r = spawnd_result_free(r);
+	(void)spawnd_options_set_argv(o, (char *const *)e);
+	k = spawnd_run(c, o, SPAWN_TIMEOUT_USEC, &r);
+	out_printf(out, "echo=%d\necho_stage=%s\necho_detail=%s\n", k,
+		   spawnd_stage_to_string(spawnd_result_get_stage(r)), spawnd_result_get_detail(r));
+	spawnd_result_free(r);
+	spawnd_options_free(o);
+	spawnd_client_close(c);
+	return 0;
+}
+
+START_TEST(test_d_run_unprivileged_client)
+{
+	struct user_ids nobody;
+	struct report rep;
+	char rule[PATH_MAX + 16];
+
+	lookup_user("nobody", &nobody);
+	ck_assert_int_eq(run_as_user(nobody.uid, nobody.gid, d_nobody_runs, NULL, &rep), 0);
+	ck_assert_int_eq(report_num(&rep, "true", 10), 0);
+	ck_assert_int_eq(report_num(&rep, "true_code", 10), 0);
+	ck_assert_int_eq(report_num(&rep, "echo", 10), -EPERM);
+	ASSERT_STREQ_REPORT(&rep, "echo_stage", "policy");
+	xsnprintf(rule, sizeof(rule), "%s:%d", fx.conf, RULE_ECHO_DENY);
+	ck_assert(strstr(report_need(&rep, "echo_detail"), rule));
+	report_done(&rep);
+	d_assert_no_children();
+}
+END_TEST
+
+/* Run client/examples/run.c (the man page's EXAMPLE): USER COMMAND [ARG...]. */
+static int
+d_example(struct report *out, const char *user, const char *const *cmd)
+{
+	const char *argv[16] = {EXAMPLE_RUN_PATH, user};
+	int p[2], status, k;
+	size_t n = 2;
+	pid_t pid;
+
+	for (size_t i = 0; cmd[i]; i++) {
+		ck_assert_uint_lt(n, 15);
+		argv[n++] = cmd[i];
+	}
+	argv[n] = NULL;
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	(void)fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* The example finds the daemon the documented way. */
+		if (dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0 ||
+		    setenv(SPAWND_SOCKET_ENV, fx.sock, 1) < 0)
+			_exit(120);
+		execv(EXAMPLE_RUN_PATH, (char *const *)argv);
+		_exit(121);
+	}
+	close(p[1]);
+	k = report_read_fd(p[0], out, 30000);
+	close(p[0]);
+	status = wait_pid_deadline(pid, 30000);
+	ck_assert_int_eq(k, 0);
+	ck_assert_msg(status != -1, "the example did not finish");
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+START_TEST(test_d_example_run)
+{
+	const char *code[] = {"/bin/sh", "-c", "echo hi from the example; exit 3", NULL};
+	const char *killed[] = {"/bin/sh", "-c", "kill -TERM $$", NULL};
+	const char *denied[] = {"/bin/false", NULL};
+	char script[PATH_MAX];
+	const char *noexec[] = {script, NULL};
+	struct report out;
+
+	ck_assert_int_eq(d_example(&out, "nobody", code), 3);
+	ASSERT_HAS(&out, "hi from the example");
+	report_done(&out);
+
+	ck_assert_int_eq(d_example(&out, "nobody", killed), 128 + SIGTERM);
+	ASSERT_HAS(&out, "killed by signal 15");
+	report_done(&out);
+
+	xsnprintf(script, sizeof(script), "%s/no-interpreter", fx.dir);
+	write_file(script, "#!/nonexistent/spawnd-interpreter\n", 0755);
+	ck_assert_int_eq(d_example(&out, "nobody", noexec), 127);
+	ASSERT_HAS(&out, ": exec ");
+	ASSERT_HAS(&out, "No such file or directory");
+	report_done(&out);
+
+	ck_assert_int_eq(d_example(&out, "nobody", denied), 126);
+	ASSERT_HAS(&out, "/bin/false: policy ");
+	report_done(&out);
+	d_assert_no_children();
+}
+END_TEST
+
+static Suite *
+daemon_suite(void)
+{
+	Suite *s = suite_create("client-daemon");
+	TCase *tc = tcase_create("run");
+
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_d_run_success);
+	tcase_add_test(tc, test_d_run_exit_code);
+	tcase_add_test(tc, test_d_run_signal);
+	tcase_add_test(tc, test_d_run_exec_enoent);
+	tcase_add_test(tc, test_d_run_policy_denied);
+	tcase_add_test(tc, test_d_zero_wait_tracked);
+	tcase_add_test(tc, test_d_run_time_limit);
+	tcase_add_test(tc, test_d_run_unprivileged_client);
+	tcase_add_test(tc, test_d_example_run);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
 static Suite *
 client_suite(void)
 {
@@ -1254,15 +1971,30 @@ client_suite(void)
 	tcase_add_test(tc, test_send_queue);
 	tcase_add_test(tc, test_no_fd_leak);
 	tcase_add_test(tc, test_reentrant_callback);
+	tcase_add_test(tc, test_zero_wait_polls_once);
+	tcase_add_test(tc, test_run_outcomes);
+	tcase_add_test(tc, test_start_zero_wait_tracked);
+	tcase_add_test(tc, test_time_limit);
+	tcase_add_test(tc, test_env_setters);
+	tcase_add_test(tc, test_argv_from_main);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
+/*
+ * check_client: the library against the fake daemon (any user).
+ * check_client daemon: the synchronous calls against the real spawnd (root;
+ * exits 77, skipped, otherwise).
+ */
 int
-main(void)
+main(int argc, char **argv)
 {
-	SRunner *sr = srunner_create(client_suite());
+	SRunner *sr;
 	int failed;
+
+	if (argc > 1 && strcmp(argv[1], "daemon") == 0)
+		return harness_main(daemon_suite());
+	sr = srunner_create(client_suite());
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -154,7 +154,7 @@ spawn_true(spawnd_client *c, const char *user)
 
 	r = spawnd_options_new(&o);
 	if (r == 0)
-		r = spawnd_options_set_argv(o, argv);
+		r = spawnd_options_set_argv(o, (char *const *)argv);
 	if (r == 0)
 		r = spawnd_options_set_user(o, user);
 	if (r == 0)

@@ -267,7 +267,7 @@ nobody_client(void *arg, int out)
 		int p[2];
 
 		if (spawnd_options_new(&o) < 0 || spawnd_options_set_user(o, cases[i].user) < 0 ||
-		    spawnd_options_set_argv(o, cases[i].argv) < 0 || pipe2(p, O_CLOEXEC) < 0 ||
+		    spawnd_options_set_argv(o, (char *const *)cases[i].argv) < 0 || pipe2(p, O_CLOEXEC) < 0 ||
 		    spawnd_options_add_fd(o, 1, p[1]) < 0) {
 			out_printf(out, "error=options\n");
 			return 1;

@@ -1141,7 +1141,7 @@ opts_new(const char *user, const char *const *argv)
 	ck_assert_int_eq(spawnd_options_new(&o), 0);
 	if (user)
 		ck_assert_int_eq(spawnd_options_set_user(o, user), 0);
-	ck_assert_int_eq(spawnd_options_set_argv(o, argv), 0);
+	ck_assert_int_eq(spawnd_options_set_argv(o, (char *const *)argv), 0);
 	return o;
 }
 

@@ -419,7 +419,7 @@ pidfd_as_other_user(void *arg, int out)
 
 	(void)arg;
 	if (spawnd_client_open(&c, fx.sock, 0) < 0 || spawnd_options_new(&o) < 0 ||
-	    spawnd_options_set_argv(o, argv) < 0 || spawnd_options_set_user(o, "nobody") < 0 ||
+	    spawnd_options_set_argv(o, (char *const *)argv) < 0 || spawnd_options_set_user(o, "nobody") < 0 ||
 	    spawnd_options_set_want_pidfd(o, 1) < 0)
 		return 10;
 	r = spawnd_spawn(c, o, SPAWN_TIMEOUT_USEC, &res);
@@ -824,7 +824,7 @@ client_proc_start(struct client_proc *cp, const char *script, spawnd_on_disconne
 		(void)close(ev[0]);
 		(void)close(ctl[0]);
 		if (spawnd_client_open(&c, fx.sock, 0) < 0 || spawnd_options_new(&o) < 0 ||
-		    spawnd_options_set_argv(o, argv) < 0 ||
+		    spawnd_options_set_argv(o, (char *const *)argv) < 0 ||
 		    spawnd_options_set_user(o, "nobody") < 0 ||
 		    spawnd_options_add_fd(o, 3, ev[1]) < 0 ||
 		    spawnd_options_set_on_disconnect(o, how) < 0 ||
