@@ -258,10 +258,12 @@ client_submit(struct spawnd_client *c, uint64_t id, uint8_t *buf, size_t len, co
 	/*
 	 * Fast path: nothing is queued, so this request may go out now, with
 	 * the caller's own fds. Requests must keep their order, so a request
-	 * behind a queued one always waits its turn.
+	 * behind a queued one always waits its turn. Every request carries
+	 * our own credentials (SCM_CREDENTIALS): the daemon refuses a message
+	 * whose sender is not the process that connected (docs/protocol.md).
 	 */
 	if (!c->send_head) {
-		int r = wire_send(c->fd, buf, len, fds, n_fds);
+		int r = wire_send_with_creds(c->fd, buf, len, fds, n_fds);
 
 		if (r != -EAGAIN) {
 			free(buf);
@@ -321,8 +323,9 @@ flush(struct spawnd_client *c)
 	struct client_send *s;
 
 	while ((s = c->send_head)) {
-		int r = c->send_error ? c->send_error
-				      : wire_send(c->fd, s->buf, s->len, s->fds, s->n_fds);
+		int r = c->send_error
+				? c->send_error
+				: wire_send_with_creds(c->fd, s->buf, s->len, s->fds, s->n_fds);
 		uint64_t id = s->id;
 
 		if (r == -EAGAIN)

@@ -56,6 +56,7 @@ struct ctl {
 	bool detach;
 	bool report;
 	bool json;
+	bool timeout; /* --timeout given */
 	spawnd_options *opts;
 
 	spawnd_client *client;
@@ -339,6 +340,7 @@ parse_args(struct ctl *ctl, int argc, char **argv)
 				bad_usage("invalid --timeout '%s': expected seconds", optarg);
 				return EXIT_REFUSED;
 			}
+			ctl->timeout = true;
 			break;
 		}
 		case OPT_REPORT:
@@ -479,11 +481,19 @@ connect_daemon(struct ctl *ctl)
 	}
 }
 
+/*
+ * A child that the daemon killed before it exec'd gets Failed{EXEC}
+ * (docs/protocol.md): ETIMEDOUT when the time limit did it, which is 124
+ * as for a program that ran out of time; ECANCELED otherwise (126, the
+ * command did not run).
+ */
 static int
-failed_exit_code(spawnd_stage stage, int err)
+failed_exit_code(const struct ctl *ctl, spawnd_stage stage, int err)
 {
 	if (stage == SPAWND_STAGE_RESOLVE || (stage == SPAWND_STAGE_EXEC && err == ENOENT))
 		return EXIT_NOT_FOUND;
+	if (stage == SPAWND_STAGE_EXEC && err == ETIMEDOUT && ctl->timeout)
+		return EXIT_TIMED_OUT;
 	if (stage >= SPAWND_STAGE_FD_SETUP && stage <= SPAWND_STAGE_EXEC)
 		return EXIT_CANNOT_RUN;
 	return EXIT_REFUSED;
@@ -575,7 +585,8 @@ finish(struct ctl *ctl)
 	}
 	if (spawnd_result_get_state(r) == SPAWND_STATE_FAILED) {
 		print_failure(ctl, r);
-		return failed_exit_code(spawnd_result_get_stage(r), spawnd_result_get_errno(r));
+		return failed_exit_code(ctl, spawnd_result_get_stage(r),
+					spawnd_result_get_errno(r));
 	}
 
 	if (ctl->report)

@@ -23,6 +23,7 @@
 
 #include <event2/event.h>
 
+#include "audit.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "log.h"
@@ -253,6 +254,54 @@ conn_reply_signal_sent(struct conn *c, uint64_t id)
 	queue_reply(c, &reply, -EBADF);
 }
 
+/*
+ * HOSTILE 43: the authority of a connection must not travel with the
+ * socket. SO_PEERCRED names whoever connected; a connected socket can then
+ * be handed to anyone (SCM_RIGHTS, inheritance, pidfd_getfd from a child
+ * it was passed to). So every message must also carry the credentials of
+ * the process that sent it, attached (or checked) by the kernel, and
+ * they must be the connection's uid and gid. The pid may differ: a forked
+ * child of the client shares the socket legitimately, and the pid does not
+ * enter any decision. Pid 0 means the kernel had none to attach (a message
+ * queued before SO_PASSCRED was set, see server.c): refused, fail closed.
+ * The sender's supplementary groups are not compared; group rules use the
+ * connecting process's (SO_PEERGROUPS), which a process of the same uid
+ * and gid could act through anyway (ptrace does not compare them).
+ *
+ * Returns true when the sender is the peer. Otherwise replies
+ * Failed{PROTOCOL, EPERM} with id 0, audits it and drops the connection:
+ * a socket in the wrong hands is not one to keep serving.
+ */
+static bool
+check_sender(struct conn *c, const struct ucred *sender)
+{
+	struct audit_subject subj = {
+		.client_pid = c->cred.pid,
+		.client_uid = c->cred.uid,
+	};
+	char detail[192];
+
+	if (sender->pid > 0 && sender->uid == c->cred.uid && sender->gid == c->cred.gid)
+		return true;
+	if (sender->pid <= 0)
+		(void)snprintf(detail, sizeof(detail), "message without sender credentials");
+	else
+		(void)snprintf(detail, sizeof(detail),
+			       "message sent by uid %u gid %u pid %d on a connection of uid %u "
+			       "gid %u",
+			       (unsigned)sender->uid, (unsigned)sender->gid, (int)sender->pid,
+			       (unsigned)c->cred.uid, (unsigned)c->cred.gid);
+	log_warning("Client uid %u pid %d: %s, dropping the connection", (unsigned)c->cred.uid,
+		    (int)c->cred.pid, detail);
+	audit_failed(&subj, "protocol", EPERM, detail);
+	conn_reply_failed(c, 0, SPAWND__V1__STAGE__STAGE_PROTOCOL, EPERM,
+			  sender->pid > 0
+				  ? "message sent by another uid or gid than the connection's"
+				  : "message without sender credentials");
+	conn_close_later(c);
+	return false;
+}
+
 static void
 on_readable(evutil_socket_t fd, short what, void *userdata)
 {
@@ -262,9 +311,11 @@ on_readable(evutil_socket_t fd, short what, void *userdata)
 	for (int i = 0; i < CONN_BURST && !c->closing; i++) {
 		int fds[SPAWND_MAX_FDS];
 		size_t len = 0, n_fds = 0;
+		struct ucred sender;
 		int r;
 
-		r = wire_recv(fd, recv_buf, sizeof(recv_buf), &len, fds, &n_fds);
+		r = wire_recv_with_creds(fd, recv_buf, sizeof(recv_buf), &len, fds, &n_fds,
+					 &sender);
 		if (r == -EAGAIN)
 			return;
 		if (r == 0) {
@@ -280,6 +331,10 @@ on_readable(evutil_socket_t fd, short what, void *userdata)
 			conn_reply_failed(c, 0, SPAWND__V1__STAGE__STAGE_PROTOCOL, -r,
 					  "malformed datagram");
 			conn_close_later(c);
+			return;
+		}
+		if (!check_sender(c, &sender)) {
+			wire_close_fds(fds, n_fds);
 			return;
 		}
 		/* dispatch owns the fds from here and closes them on every path. */
@@ -372,6 +427,21 @@ conn_new(struct server *s, int fd, struct conn **ret)
 	r = read_peer(c);
 	if (r < 0)
 		goto fail;
+	/*
+	 * Credentials on every message (check_sender()). The listening socket
+	 * has SO_PASSCRED already (server.c), which the kernel copies to the
+	 * connection (at connect() since Linux 6.16, at accept() before); set
+	 * it here too so that a listener without it still gets credentials
+	 * for whatever is sent from now on.
+	 */
+	{
+		int one = 1;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+			r = -errno;
+			goto fail;
+		}
+	}
 
 	u = server_usage(s, c->cred.uid, true);
 	if (!u) {

@@ -101,6 +101,25 @@ stdio_fd_refusal(int fd)
 	}
 }
 
+/*
+ * HOSTILE 43: a connection to this daemon is never one of the child's fds.
+ * The child, or any process of the target's uid through pidfd_getfd(),
+ * could take it out and act on the client's connection: read its replies
+ * (pidfds included) or, were the per-message credential check in conn.c
+ * ever lost, spawn as the client. A connection passed indirectly (queued
+ * inside another socket) is not seen here; that one the credential check
+ * covers: its new holder sends as itself. Returns the child fd number of
+ * the first such fd, or -1.
+ */
+static int
+daemon_connection_fd(const struct server *s, const struct spawn_request *sr, const int *fds)
+{
+	for (size_t i = 0; i < sr->n_fds; i++)
+		if (server_fd_is_connection(s, fds[sr->fds[i].index]))
+			return (int)sr->fds[i].target;
+	return -1;
+}
+
 static void
 handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n_fds)
 {
@@ -126,6 +145,20 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 	int pidfd = -EBADF, errpipe = -EBADF;
 	int r;
 
+	/*
+	 * An id names one spawn on this connection until its final reply
+	 * (Failed, or Exited after Started): a Signal must never be able to
+	 * hit a spawn the client did not mean. The refusal carries that id,
+	 * so it is told apart from the earlier spawn's replies only by its
+	 * body (a raw client's problem: libspawnd never reuses an id).
+	 */
+	if (reaper_find_by_id(c, req->id)) {
+		(void)snprintf(detail, sizeof(detail),
+			       "spawn id %llu is still in use on this connection",
+			       (unsigned long long)req->id);
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_DECODE, EEXIST, detail);
+		return;
+	}
 	if (s->stopping) {
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, ESHUTDOWN, "daemon is stopping");
 		return;
@@ -148,6 +181,13 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, detail);
 			return;
 		}
+	}
+	r = daemon_connection_fd(s, sr, fds);
+	if (r >= 0) {
+		(void)snprintf(detail, sizeof(detail),
+			       "child fd %d is a connection to spawnd (it cannot be delegated)", r);
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_DECODE, EPERM, detail);
+		return;
 	}
 
 	r = command_resolve(sr->argv[0], &path);

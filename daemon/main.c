@@ -239,6 +239,13 @@ bind_socket(const char *path, int *ret_fd)
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		(void)unlink(path);
 
+	/* Credentials on every message from the first connection on (server.c). */
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) < 0) {
+		r = log_error_errno(errno, "Failed to set SO_PASSCRED: %m");
+		(void)safe_close(fd);
+		return r;
+	}
+
 	old_umask = umask(0111);
 	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	(void)umask(old_umask);

@@ -20,6 +20,8 @@
  *    1.4x as expensive), so it runs at most once per
  *    REAPER_SCAN_INTERVAL_USEC: a SIGCHLD inside that window arms a timer
  *    for the rest of it, and the scan then sees every zombie made meanwhile.
+ *  - Started means the program ran (HOSTILE 48, DESIGN.md section 4); see
+ *    child_execed() for how EOF on the errpipe is told apart.
  */
 #define _GNU_SOURCE
 
@@ -29,7 +31,10 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -198,8 +203,103 @@ usec_since(const struct timespec *t0)
 }
 
 /*
+ * Whether the child has exec'd: 1 yes, 0 no, -errno when it cannot be
+ * told. The child must not be reaped yet (its pid, and /proc/PID, stay
+ * ours until then).
+ *
+ * The race (HOSTILE 48). EOF on the close-on-exec errpipe without a record
+ * has two causes: execve() succeeded (the kernel closed the write end), or
+ * the child died before execve() (exit closes every fd). The second one
+ * happens whenever a signal kills the child on its way: a Signal request
+ * pipelined behind the Spawn, a time limit, the client's disconnect, or
+ * anyone of the target's uid once the child switched to it. Such a signal
+ * waits, blocked, until the child unblocks signals right before execve(),
+ * and then kills it with the default action, before the program ran. Nor
+ * does the daemon's own timing tell the two apart: a child may exec, then
+ * be killed by a signal that the daemon sent before it read the EOF, and
+ * that program did run. Whether the child is dead when we look says
+ * nothing either: exit closes the files (exit_files) before the child
+ * becomes a zombie (exit_notify), so a dying child can look alive.
+ *
+ * The kernel keeps the fact itself: every new process carries
+ * PF_FORKNOEXEC ("forked but didn't exec", what BSD process accounting
+ * reports as AFORK) until execve() clears it, and nothing sets it again.
+ * begin_new_exec() clears it before do_close_on_exec() closes the
+ * errpipe, so by the time EOF can be seen the flag is gone if the child
+ * exec'd; a child that died before execve() keeps it, in its zombie too.
+ * /proc/PID/stat shows it (field 9, the task's flags; proc(5)), to root
+ * whatever the child's uid. Reading it cannot block: procfs answers from
+ * the task struct, and a zombie has no memory map to lock.
+ */
+#define PF_FORKNOEXEC 0x00000040u
+
+static int
+child_execed(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned flags;
+	ssize_t n;
+	int fd;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		n = -errno;
+	(void)safe_close(fd);
+	if (n < 0)
+		return (int)n;
+	buf[n] = '\0';
+	/* "PID (COMM) STATE PPID PGRP SESSION TTY_NR TPGID FLAGS ...": COMM may hold ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %u", &flags) != 1)
+		return -EBADMSG;
+	return (flags & PF_FORKNOEXEC) ? 0 : 1;
+}
+
+/*
+ * Failed{EXEC} for a child that died before it exec'd. ETIMEDOUT when the
+ * daemon's time limit did it, else ECANCELED; the detail says how it died.
+ * docs/protocol.md.
+ */
+static void
+report_died_before_exec(struct child *c, int status)
+{
+	struct audit_subject subj = {
+		.client_pid = c->client_pid,
+		.client_uid = c->client_uid,
+		.id = c->id,
+		.target = c->target,
+		.exec_path = c->exec_path,
+	};
+	const int err = c->timed_out ? ETIMEDOUT : ECANCELED;
+	char detail[PATH_MAX + 128];
+
+	if (WIFSIGNALED(status)) {
+		const char *name = sigabbrev_np(WTERMSIG(status));
+
+		if (name)
+			(void)snprintf(detail, sizeof(detail), "%s: killed by SIG%s before exec%s",
+				       c->exec_path, name, c->timed_out ? " (time limit)" : "");
+		else
+			(void)snprintf(detail, sizeof(detail),
+				       "%s: killed by signal %d before exec%s", c->exec_path,
+				       WTERMSIG(status), c->timed_out ? " (time limit)" : "");
+	} else
+		(void)snprintf(detail, sizeof(detail), "%s: exited with status %d before exec",
+			       c->exec_path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	audit_failed(&subj, stage_name(CHILD_STAGE_EXEC), err, detail);
+	conn_reply_failed(c->owner, c->id, CHILD_STAGE_EXEC, err, detail);
+}
+
+/*
  * Act on what the errpipe says. Returns true once it said something final
- * (EOF or a record); false while nothing is there yet.
+ * (EOF or a record); false while nothing is there yet. A child that died
+ * before exec gets its Failed from child_collect(), which has its status.
  */
 static bool
 errpipe_process(struct child *c)
@@ -229,6 +329,24 @@ errpipe_process(struct child *c)
 	c->errpipe = safe_close(c->errpipe);
 
 	if (r == 0) {
+		int e = child_execed(c->pid);
+
+		if (e == 0) {
+			c->died_before_exec = true;
+			return true;
+		}
+		if (e < 0) {
+			/* No /proc (a bare chroot?): today's best guess, said once. */
+			static bool warned;
+
+			if (!warned)
+				log_warning_errno(e,
+						  "Cannot tell whether child %d exec'd "
+						  "(/proc/%d/stat), reporting it and others "
+						  "started: %m",
+						  (int)c->pid, (int)c->pid);
+			warned = true;
+		}
 		c->exec_ok = true;
 		audit_started(&subj, c->pid);
 		/* The pidfd is still open here even when the child was just
@@ -256,25 +374,42 @@ child_collect(struct child *c)
 {
 	struct reaper *r = c->reaper;
 	struct rusage ru;
+	siginfo_t si = {0};
 	int status = 0;
 	pid_t p;
+
+	/*
+	 * Dead? Peek first (WNOWAIT): while the zombie stays, /proc/PID still
+	 * describes it, and the errpipe holds its final word (see the top
+	 * comment), so errpipe_process() can tell an exec from a death
+	 * before exec (child_execed()).
+	 */
+	while (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+		if (errno == EINTR)
+			continue;
+		/* ECHILD cannot happen for a child we track; if it does, the
+		 * bookkeeping is wrong: drop the entry rather than spin. */
+		log_error_errno(errno, "waitid(%d) failed, forgetting the child: %m", (int)c->pid);
+		child_free(c);
+		server_maybe_exit(r->server);
+		return true;
+	}
+	if (si.si_pid == 0)
+		return false;
+	(void)errpipe_process(c);
 
 	do
 		p = wait4(c->pid, &status, WNOHANG, &ru);
 	while (p < 0 && errno == EINTR);
-	if (p == 0)
-		return false;
-	if (p < 0) {
-		/* ECHILD cannot happen for a child we track; if it does, the
-		 * bookkeeping is wrong: drop the entry rather than spin. */
-		log_error_errno(errno, "wait4(%d) failed, forgetting the child: %m", (int)c->pid);
+	if (p <= 0) {
+		/* It was a zombie a moment ago and only we reap it. */
+		log_error_errno(p < 0 ? errno : ECHILD,
+				"wait4(%d) failed, forgetting the child: %m", (int)c->pid);
 		child_free(c);
 		server_maybe_exit(r->server);
 		return true;
 	}
 
-	/* Dead: the errpipe now holds its final word (see the top comment). */
-	(void)errpipe_process(c);
 	/*
 	 * Nothing of the child stays open once its client reads the final
 	 * reply: a client (or test) counting the daemon's fds right after
@@ -285,6 +420,8 @@ child_collect(struct child *c)
 		c->exec_done = true;
 		conn_reply_failed(c->owner, c->id, CHILD_STAGE_EXEC, EPROTO, c->exec_path);
 	}
+	if (c->died_before_exec)
+		report_died_before_exec(c, status);
 	if (c->exec_ok) {
 		audit_exited(c->client_uid, c->id, c->pid, status, c->timed_out);
 		conn_reply_exited(c->owner, c->id, c->pid, status, &ru, usec_since(&c->started_at),
@@ -617,9 +754,13 @@ fail:
 struct child *
 reaper_find_by_id(struct conn *owner, uint64_t id)
 {
-	for (struct child *c = owner->children; c; c = c->owner_next)
-		if (c->id == id)
+	for (struct child *c = owner->children; c; c = c->owner_next) {
+		/* A setup or exec failure was final: that id is free again. */
+		bool final_sent = c->exec_done && !c->exec_ok && !c->died_before_exec;
+
+		if (c->id == id && !final_sent)
 			return c;
+	}
 	return NULL;
 }
 

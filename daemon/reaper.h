@@ -53,7 +53,9 @@ struct child {
 	struct timespec started_at;
 
 	bool exec_done;       /* the errpipe said something (EOF or a record) */
-	bool exec_ok;         /* ... and it was EOF: Started was sent */
+	bool exec_ok;	      /* ... EOF after exec: Started was sent */
+	bool died_before_exec; /* ... EOF from a child that never exec'd (killed):
+				* Failed{EXEC} goes out once it is reaped */
 	bool terminating;     /* SIGTERM sent, SIGKILL pending */
 	bool timed_out;
 };
@@ -81,7 +83,11 @@ int reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t cli
  */
 void reaper_abandon(struct reaper *r, pid_t pid);
 
-/* The child of owner with spawn id, or NULL. */
+/*
+ * The child of owner whose spawn id is id and whose final reply (Failed,
+ * or Exited) has not been sent yet, or NULL. There is at most one: the
+ * daemon refuses a Spawn whose id is still in use on the connection.
+ */
 struct child *reaper_find_by_id(struct conn *owner, uint64_t id);
 
 /* Send a signal through the pidfd (or to the process group). 0 or -errno. */

@@ -11,10 +11,13 @@
 #define _GNU_SOURCE
 
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -179,6 +182,30 @@ on_idle_check(evutil_socket_t fd, short what, void *userdata)
 	}
 }
 
+bool
+server_fd_is_connection(const struct server *s, int fd)
+{
+	struct sockaddr_un peer;
+	socklen_t len = sizeof(peer);
+	struct ucred uc;
+	socklen_t uc_len = sizeof(uc);
+
+	/* ENOTSOCK, ENOTCONN...: not a connection to anyone. */
+	if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0 || peer.sun_family != AF_UNIX)
+		return false;
+	/*
+	 * The kernel gives a connection the address of the socket it
+	 * connected to (unix_stream_connect copies the listener's), whatever
+	 * path the client used (symlink, bind mount, /proc/PID/root/...).
+	 */
+	if (s->listen_addr_len > offsetof(struct sockaddr_un, sun_path) &&
+	    len == s->listen_addr_len && memcmp(&peer, &s->listen_addr, len) == 0)
+		return true;
+	/* Peer credentials are those of whoever called listen(): us, unless activated. */
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &uc_len) == 0 && uc_len == sizeof(uc) &&
+	       uc.pid == getpid();
+}
+
 int
 server_start_idle_timer(struct server *s)
 {
@@ -332,6 +359,45 @@ server_stop(struct server *s)
 	server_maybe_exit(s);
 }
 
+/*
+ * SO_PASSCRED on the listening socket, so that every message on every
+ * connection carries its sender's credentials from the first one on
+ * (conn.c check_sender()). The connection inherits the flag from the
+ * listener: at connect() since Linux 6.16 (af_unix "Inherit sk_flags at
+ * connect()"), at accept() before, when the kernel also attached
+ * credentials to everything sent before accept(). Set on the accepted
+ * socket alone, it would come too late for what a client sent right after
+ * connect(): the kernel delivers such messages with pid 0 and the overflow
+ * uid 65534, i.e. as nobody. A listener passed by systemd without
+ * PassCredentials=yes gets the flag now; connections made before that
+ * (the one that activated us) still work when the client attaches its
+ * credentials itself, as libspawnd does. Also remembers the listener's
+ * address for server_fd_is_connection().
+ */
+static int
+listener_setup_credentials(struct server *s, int listen_fd)
+{
+	int on = 0, one = 1;
+	socklen_t len = sizeof(on);
+
+	if (getsockopt(listen_fd, SOL_SOCKET, SO_PASSCRED, &on, &len) < 0)
+		return log_error_errno(errno,
+				       "Failed to read SO_PASSCRED of the listening socket: %m");
+	if (!on) {
+		if (setsockopt(listen_fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+			return log_error_errno(errno, "Failed to set SO_PASSCRED on the listening "
+						      "socket: %m");
+		log_notice("The listening socket came without SO_PASSCRED (PassCredentials=yes "
+			   "in spawnd.socket); set it now. A client that connected earlier and "
+			   "sends without SCM_CREDENTIALS is refused.");
+	}
+	s->listen_addr_len = sizeof(s->listen_addr);
+	if (getsockname(listen_fd, (struct sockaddr *)&s->listen_addr, &s->listen_addr_len) < 0 ||
+	    s->listen_addr_len > sizeof(s->listen_addr))
+		s->listen_addr_len = 0;
+	return 0;
+}
+
 int
 server_new(struct event_base *base, int listen_fd, struct policy *policy, const char *config_path,
 	   const struct spawn_env *env, enum spawn_engine engine, struct server **ret)
@@ -358,6 +424,11 @@ server_new(struct event_base *base, int listen_fd, struct policy *policy, const 
 	flags = fcntl(listen_fd, F_GETFL);
 	if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
 		r = -errno;
+		(void)safe_close(listen_fd);
+		goto fail;
+	}
+	r = listener_setup_credentials(s, listen_fd);
+	if (r < 0) {
 		(void)safe_close(listen_fd);
 		goto fail;
 	}

@@ -7,7 +7,9 @@
 #ifndef SPAWND_SERVER_H
 #define SPAWND_SERVER_H
 
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,6 +35,8 @@ struct uid_usage {
 struct server {
 	struct event_base *base;
 	struct evconnlistener *listener;
+	struct sockaddr_un listen_addr; /* getsockname() of the listener */
+	socklen_t listen_addr_len;	/* 0 when it has no name */
 	struct event *accept_retry; /* re-enables the listener after EMFILE */
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *stop_deadline;
@@ -67,6 +71,15 @@ int server_new(struct event_base *base, int listen_fd, struct policy *policy,
 	       const char *config_path, const struct spawn_env *env, enum spawn_engine engine,
 	       struct server **ret);
 struct server *server_free(struct server *s);
+
+/*
+ * Whether fd is a connection to this daemon: an AF_UNIX socket whose peer
+ * is our listening socket's address (also true under socket activation,
+ * where systemd called listen()), or whose peer credentials are our own
+ * pid. Such an fd is never handed to a child (HOSTILE 43). Only
+ * getpeername()/getsockopt() on the fd: nothing that can block.
+ */
+bool server_fd_is_connection(const struct server *s, int fd);
 
 /* Usage record of uid, created on demand (NULL only on ENOMEM when create). */
 struct uid_usage *server_usage(struct server *s, uid_t uid, bool create);

@@ -4,7 +4,10 @@
  * receive with MSG_CMSG_CLOEXEC so no fd is ever inheritable by accident;
  * MSG_TRUNC, MSG_CTRUNC and any control message that is not SCM_RIGHTS are
  * protocol errors, and every fd that did arrive is closed before returning
- * (systemd#15457: a truncated cmsg still installs the fds that fit).
+ * (systemd#15457: a truncated cmsg still installs the fds that fit). The
+ * one exception is the daemon's receive (wire_recv_with_creds()): it also
+ * takes exactly one SCM_CREDENTIALS, the sender's identity for that one
+ * message, which the daemon compares with the connection's (HOSTILE 43).
  */
 #define _GNU_SOURCE
 
@@ -18,26 +21,44 @@
 
 #include "wire.h"
 
-int
-wire_send(int fd, const void *buf, size_t len, const int *fds, size_t n_fds)
+/*
+ * Room for one SCM_CREDENTIALS and SPAWND_MAX_FDS fds. More fds than the
+ * cap still fit when no credentials come; receive_common() counts them.
+ */
+#define CONTROL_BYTES (CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * SPAWND_MAX_FDS))
+
+static int
+send_common(int fd, const void *buf, size_t len, const int *fds, size_t n_fds, bool creds)
 {
 	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * SPAWND_MAX_FDS)];
+		char buf[CONTROL_BYTES];
 	} control;
+	struct cmsghdr *cmsg;
 
 	if (len > SPAWND_MAX_MESSAGE_BYTES || n_fds > SPAWND_MAX_FDS)
 		return -EMSGSIZE;
 
-	if (n_fds > 0) {
-		struct cmsghdr *cmsg;
+	memset(&control, 0, sizeof(control));
+	mh.msg_control = control.buf;
+	mh.msg_controllen = (creds ? CMSG_SPACE(sizeof(struct ucred)) : 0) +
+			    (n_fds > 0 ? CMSG_SPACE(sizeof(int) * n_fds) : 0);
+	if (mh.msg_controllen == 0)
+		mh.msg_control = NULL;
+	cmsg = CMSG_FIRSTHDR(&mh);
+	if (creds) {
+		/* The ids SO_PEERCRED reports; the kernel refuses any we do not hold. */
+		struct ucred uc = {.pid = getpid(), .uid = geteuid(), .gid = getegid()};
 
-		memset(&control, 0, sizeof(control));
-		mh.msg_control = control.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-		cmsg = CMSG_FIRSTHDR(&mh);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_CREDENTIALS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(uc));
+		memcpy(CMSG_DATA(cmsg), &uc, sizeof(uc));
+		cmsg = CMSG_NXTHDR(&mh, cmsg);
+	}
+	if (n_fds > 0) {
 		cmsg->cmsg_level = SOL_SOCKET;
 		cmsg->cmsg_type = SCM_RIGHTS;
 		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
@@ -54,6 +75,18 @@ wire_send(int fd, const void *buf, size_t len, const int *fds, size_t n_fds)
 	}
 }
 
+int
+wire_send(int fd, const void *buf, size_t len, const int *fds, size_t n_fds)
+{
+	return send_common(fd, buf, len, fds, n_fds, false);
+}
+
+int
+wire_send_with_creds(int fd, const void *buf, size_t len, const int *fds, size_t n_fds)
+{
+	return send_common(fd, buf, len, fds, n_fds, true);
+}
+
 void
 wire_close_fds(int *fds, size_t n)
 {
@@ -67,13 +100,18 @@ wire_close_fds(int *fds, size_t n)
 	errno = saved;
 }
 
-int
-wire_recv(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t *ret_n_fds)
+/*
+ * ret_cred NULL: the client side, no credentials allowed. Otherwise exactly
+ * one SCM_CREDENTIALS may come, and none is reported as pid 0.
+ */
+static int
+receive_common(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t *ret_n_fds,
+	       struct ucred *ret_cred)
 {
 	struct iovec iov = {.iov_base = buf, .iov_len = size};
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * SPAWND_MAX_FDS)];
+		char buf[CONTROL_BYTES];
 	} control;
 	struct msghdr mh = {
 		.msg_iov = &iov,
@@ -81,7 +119,8 @@ wire_recv(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t 
 		.msg_control = control.buf,
 		.msg_controllen = sizeof(control.buf),
 	};
-	size_t n_fds = 0;
+	struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
+	size_t n_fds = 0, n_creds = 0;
 	bool bad = false;
 	ssize_t n;
 
@@ -112,13 +151,18 @@ wire_recv(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t 
 					bad = true;
 				}
 			}
-		} else
-			/* SCM_CREDENTIALS and friends: identity comes from
-			 * SO_PEERCRED only, never from a message. */
+		} else if (ret_cred && c->cmsg_level == SOL_SOCKET &&
+			   c->cmsg_type == SCM_CREDENTIALS &&
+			   c->cmsg_len == CMSG_LEN(sizeof(struct ucred)) && n_creds++ == 0)
+			memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+		else
+			/* Anything else (on the client side SCM_CREDENTIALS
+			 * too: a reply never carries an identity). */
 			bad = true;
 	}
 
-	if (bad || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n > SPAWND_MAX_MESSAGE_BYTES) {
+	if (bad || n_creds > 1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    (size_t)n > SPAWND_MAX_MESSAGE_BYTES) {
 		wire_close_fds(ret_fds, n_fds);
 		*ret_n_fds = 0;
 		return -EBADMSG;
@@ -130,7 +174,22 @@ wire_recv(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t 
 
 	*ret_len = (size_t)n;
 	*ret_n_fds = n_fds;
+	if (ret_cred)
+		*ret_cred = cred;
 	return 1;
+}
+
+int
+wire_recv(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t *ret_n_fds)
+{
+	return receive_common(fd, buf, size, ret_len, ret_fds, ret_n_fds, NULL);
+}
+
+int
+wire_recv_with_creds(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds,
+		     size_t *ret_n_fds, struct ucred *ret_cred)
+{
+	return receive_common(fd, buf, size, ret_len, ret_fds, ret_n_fds, ret_cred);
 }
 
 /*

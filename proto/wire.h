@@ -59,6 +59,8 @@
 #define SPAWND_DEFAULT_SOCKET "/run/spawnd.sock"
 #define SPAWND_SOCKET_ENV "SPAWND_SOCKET"
 
+struct ucred;
+
 /*
  * Send one datagram with fds (may be NULL/0). MSG_NOSIGNAL|MSG_DONTWAIT:
  * returns 0, -EAGAIN when the peer's queue is full, -EMSGSIZE when len is
@@ -67,14 +69,38 @@
 int wire_send(int fd, const void *buf, size_t len, const int *fds, size_t n_fds);
 
 /*
+ * The same, with the sender's own SCM_CREDENTIALS attached: its pid,
+ * effective uid and effective gid (what SO_PEERCRED reports), which the
+ * kernel checks before it accepts them. The kernel attaches the real ids
+ * by itself when the daemon asks (SO_PASSCRED); this makes a set-id client
+ * match its connection, and a message queued before the daemon set
+ * SO_PASSCRED still carry credentials (docs/protocol.md). libspawnd sends
+ * every request this way.
+ */
+int wire_send_with_creds(int fd, const void *buf, size_t len, const int *fds, size_t n_fds);
+
+/*
  * Receive one datagram into buf (size >= SPAWND_MAX_MESSAGE_BYTES + 1) and up
  * to SPAWND_MAX_FDS fds into ret_fds, all O_CLOEXEC (MSG_CMSG_CLOEXEC).
  * Non-blocking (MSG_DONTWAIT). Returns 1 with *ret_len and *ret_n_fds set,
  * 0 on EOF, -EAGAIN when nothing is queued, -EBADMSG for MSG_TRUNC,
  * MSG_CTRUNC or a control message that is not SCM_RIGHTS (every fd that
- * arrived is closed first), or another -errno.
+ * arrived is closed first), or another -errno. The client side: a reply
+ * never carries credentials.
  */
 int wire_recv(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t *ret_n_fds);
+
+/*
+ * The daemon side, on a socket with SO_PASSCRED: the same, but the message
+ * may also carry one SCM_CREDENTIALS, the sender's as the kernel attached
+ * (or checked) them, returned in *ret_cred. Without one, *ret_cred is
+ * {pid 0, uid -1, gid -1}; the kernel also reports pid 0 for a message
+ * that was queued without credentials. The caller must refuse both (fail
+ * closed). Two SCM_CREDENTIALS, or any other control message, are -EBADMSG
+ * with every fd closed, as for wire_recv().
+ */
+int wire_recv_with_creds(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds,
+			 size_t *ret_n_fds, struct ucred *ret_cred);
 
 /* Close n fds (best effort, errno preserved) and fill the array with -EBADF. */
 void wire_close_fds(int *fds, size_t n);

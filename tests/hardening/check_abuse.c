@@ -1486,13 +1486,41 @@ END_TEST
 
 #define EARLY_ROUNDS 10
 
+/* Lines of the daemon's log that contain both a and b. */
+static int
+log_count2(const char *a, const char *b)
+{
+	struct report rep;
+	size_t pos = 0;
+	const char *line;
+	int n = 0;
+
+	if (report_read_file(fx.log, &rep) < 0)
+		return 0;
+	while ((line = report_next(&rep, &pos)))
+		if (strstr(line, a) && strstr(line, b))
+			n++;
+	report_done(&rep);
+	return n;
+}
+
 /*
  * A Signal pipelined right behind its Spawn reaches the child while it is
  * still between clone and exec (all signals blocked, dispositions being
- * reset). The signal must act with its default disposition on the
- * program (it dies of it), even for SIGUSR1 which the daemon inherited
- * ignored, and no daemon handler may run in the child: SIGHUP would make
- * the daemon reload, SIGTERM/SIGINT stop it.
+ * reset). The signal must act with its default disposition (the child
+ * dies of it), even for SIGUSR1 which the daemon inherited ignored, and
+ * no daemon handler may run in the child: SIGHUP would make the daemon
+ * reload, SIGTERM/SIGINT stop it.
+ *
+ * HOSTILE 48: a child that died of it before exec never ran the program,
+ * so it gets Failed{EXEC, ECANCELED} naming the signal, and the audit log
+ * says "failed", never "started". A child that did exec before the signal
+ * came gets Started, then Exited with that signal, and is audited started:
+ * both outcomes are right, each must be reported as what it was. The
+ * signal is sent microseconds after the fork while the child has its whole
+ * setup ahead of it, so the first outcome is the usual one (all of them
+ * in runs here, with both engines): every signal must produce it at least
+ * once. Before the fix every round reported Started.
  */
 START_TEST(test_signal_before_exec)
 {
@@ -1502,12 +1530,14 @@ START_TEST(test_signal_before_exec)
 
 	for (size_t s = 0; s < sizeof(signals) / sizeof(signals[0]); s++) {
 		int signo = signals[s] == SIGCHLD ? SIGKILL : signals[s];
+		int failed_rounds = 0;
 
 		for (int round = 0; round < EARLY_ROUNDS; round++) {
 			uint64_t spawn_id = ++id, sig_id = ++id;
 			struct msg *m = msg_spawn(spawn_id, "root",
 						  (const char *const[]){"/bin/sleep", "30", NULL});
-			bool started = false, exited = false, sent = false;
+			bool started = false, done = false, sent = false, failed = false;
+			char want[128], audit_id[64], exited_id[64];
 			uint8_t *a, *b;
 			size_t la, lb;
 
@@ -1521,7 +1551,9 @@ START_TEST(test_signal_before_exec)
 			ck_send_raw(sock, b, lb, NULL, 0);
 			free(a);
 			free(b);
-			while (!(started && exited && sent)) {
+			xsnprintf(want, sizeof(want), "/bin/sleep: killed by SIG%s before exec",
+				  sigabbrev_np(signo));
+			while (!(done && sent)) {
 				Spawnd__V1__Reply *r = ck_reply(sock, 10000, "early signal");
 
 				if (r->id == sig_id) {
@@ -1531,6 +1563,19 @@ START_TEST(test_signal_before_exec)
 				} else if (r->body_case == SPAWND__V1__REPLY__BODY_STARTED) {
 					ck_assert_uint_eq(r->id, spawn_id);
 					started = true;
+				} else if (r->body_case == SPAWND__V1__REPLY__BODY_FAILED) {
+					const Spawnd__V1__Failed *f = r->failed;
+
+					ck_assert_msg(r->id == spawn_id && !started,
+						      "signal %d: Failed id %llu after Started",
+						      signo, (unsigned long long)r->id);
+					ck_assert_msg(f->stage == SPAWND__V1__STAGE__STAGE_EXEC &&
+							      f->errnum == ECANCELED &&
+							      strcmp(f->detail, want) == 0,
+						      "signal %d: expected Failed{EXEC, ECANCELED, "
+						      "'%s'}, got stage %d errno %d '%s'",
+						      signo, want, (int)f->stage, f->errnum, f->detail);
+					failed = done = true;
 				} else {
 					ck_assert_msg(r->body_case == SPAWND__V1__REPLY__BODY_EXITED &&
 							      r->id == spawn_id && started,
@@ -1541,16 +1586,415 @@ START_TEST(test_signal_before_exec)
 						      "signal %d did not kill the child (exit %d, "
 						      "signal %d)",
 						      signo, r->exited->exit_code, r->exited->signal);
-					exited = true;
+					done = true;
 				}
 				wire_reply_free(r);
 			}
+			/* The audit trail says what the client was told. */
+			xsnprintf(audit_id, sizeof(audit_id),
+				  " id=%llu target=", (unsigned long long)spawn_id);
+			xsnprintf(exited_id, sizeof(exited_id),
+				  " id=%llu pid=", (unsigned long long)spawn_id);
+			ck_assert_int_eq(log_count2("audit: started ", audit_id), started ? 1 : 0);
+			ck_assert_int_eq(log_count2("audit: exited ", exited_id), started ? 1 : 0);
+			if (failed) {
+				failed_rounds++;
+				ck_assert_int_eq(log_count2("audit: failed ", audit_id), 1);
+				ck_assert_int_eq(log_count2(audit_id, " stage=exec detail=\""), 1);
+			}
 		}
+		fprintf(stderr, "signal %d before exec: %d of %d rounds Failed, the rest ran\n",
+			signo, failed_rounds, EARLY_ROUNDS);
+		ck_assert_msg(failed_rounds > 0,
+			      "signal %d: all %d children killed before exec were reported Started",
+			      signo, EARLY_ROUNDS);
 	}
 	ck_assert_msg(proc_alive(fx.pid), "the daemon died");
 	ck_assert_int_eq(log_count("Reloaded the policy"), reloads);
 	ck_assert_int_eq(log_count("Received signal"), 0);
 	(void)close(sock);
+}
+END_TEST
+
+/*
+ * Item 8a of issue 9: a spawn id names one spawn on its connection until
+ * that spawn's final reply. A second Spawn with an id still in use is
+ * refused (before, both ran and a Signal for the id hit the newer one);
+ * once the final reply went out the id is free again, also right after a
+ * Failed whose process is not reaped yet, and other connections have ids
+ * of their own.
+ */
+START_TEST(test_duplicate_spawn_id_refused)
+{
+	int sock = ck_connect(), other = ck_connect();
+	struct msg *m;
+	pid_t pid;
+
+	pid = start_sleeper(sock, 900);
+	m = msg_spawn(900, "root", (const char *const[]){"/bin/sleep", "30", NULL});
+	ck_send_msg(sock, m, NULL, 0);
+	msg_free(m);
+	ck_expect_failed(sock, 900, SPAWND__V1__STAGE__STAGE_DECODE, EEXIST, "id 900 again");
+	ck_assert_int_eq(proc_children(fx.pid, NULL), 1);
+
+	/* Pipelined behind a Spawn it has not answered yet: refused too. */
+	{
+		struct msg *a = msg_spawn(901, "root", (const char *const[]){"/bin/true", NULL});
+		struct msg *b = msg_spawn(901, "root", (const char *const[]){"/bin/true", NULL});
+		bool failed = false, started = false, exited = false;
+
+		ck_send_msg(sock, a, NULL, 0);
+		ck_send_msg(sock, b, NULL, 0);
+		msg_free(a);
+		msg_free(b);
+		while (!(failed && started && exited)) {
+			Spawnd__V1__Reply *r = ck_reply(sock, 10000, "pipelined id 901");
+
+			ck_assert_uint_eq(r->id, 901);
+			if (r->body_case == SPAWND__V1__REPLY__BODY_FAILED) {
+				const Spawnd__V1__Failed *f = r->failed;
+
+				ck_assert_msg(!failed && f->stage == SPAWND__V1__STAGE__STAGE_DECODE &&
+						      f->errnum == EEXIST,
+					      "pipelined id 901: a second Failed, or not DECODE/EEXIST");
+				failed = true;
+			} else if (r->body_case == SPAWND__V1__REPLY__BODY_STARTED) {
+				ck_assert(!started);
+				started = true;
+			} else {
+				ck_assert_int_eq(r->body_case, SPAWND__V1__REPLY__BODY_EXITED);
+				ck_assert(started && !exited);
+				exited = true;
+			}
+			wire_reply_free(r);
+		}
+	}
+
+	/* The Signal for 900 reaches the one child that has that id. */
+	send_signal(sock, 902, 900, SIGKILL, false);
+	{
+		Spawnd__V1__Reply *r = ck_reply(sock, 10000, "SIGKILL to 900");
+		bool sent = r->body_case == SPAWND__V1__REPLY__BODY_SIGNAL_SENT && r->id == 902;
+
+		wire_reply_free(r);
+		ck_assert_msg(sent, "the signal to spawn 900 was not sent");
+	}
+	ck_expect_exited(sock, 900, -1, SIGKILL, "sleeper 900");
+	ck_assert(!proc_alive(pid));
+
+	/* After its final reply the id is free again. */
+	m = msg_spawn(900, "root", (const char *const[]){"/bin/true", NULL});
+	ck_send_msg(sock, m, NULL, 0);
+	msg_free(m);
+	(void)ck_expect_started(sock, 900, "id 900 reused after Exited");
+	ck_expect_exited(sock, 900, 0, 0, "id 900 reused after Exited");
+	m = msg_spawn(903, "root", (const char *const[]){"/nonexistent/x", NULL});
+	ck_send_msg(sock, m, NULL, 0);
+	msg_free(m);
+	ck_expect_failed(sock, 903, SPAWND__V1__STAGE__STAGE_EXEC, ENOENT, "id 903 fails");
+	m = msg_spawn(903, "root", (const char *const[]){"/bin/true", NULL});
+	ck_send_msg(sock, m, NULL, 0);
+	msg_free(m);
+	(void)ck_expect_started(sock, 903, "id 903 reused after Failed");
+	ck_expect_exited(sock, 903, 0, 0, "id 903 reused after Failed");
+
+	/* Ids are per connection. */
+	pid = start_sleeper(sock, 904);
+	m = msg_spawn(904, "root", (const char *const[]){"/bin/true", NULL});
+	ck_send_msg(other, m, NULL, 0);
+	msg_free(m);
+	(void)ck_expect_started(other, 904, "id 904 on another connection");
+	ck_expect_exited(other, 904, 0, 0, "id 904 on another connection");
+	send_signal(sock, 905, 904, SIGKILL, false);
+	{
+		Spawnd__V1__Reply *r = ck_reply(sock, 10000, "SIGKILL to 904");
+
+		ck_assert_int_eq(r->body_case, SPAWND__V1__REPLY__BODY_SIGNAL_SENT);
+		wire_reply_free(r);
+	}
+	ck_expect_exited(sock, 904, -1, SIGKILL, "sleeper 904");
+	(void)close(sock);
+	(void)close(other);
+}
+END_TEST
+
+/* ---- HOSTILE 43: the authority of a connection stays with its owner ---- */
+
+#define WWW_DATA_UID 33
+
+/* In a client: spawn /bin/true as user on sock, expect Started, Exited{0}; 0 or -1 (reported). */
+static int
+rc_spawn_true(int sock, uint64_t id, const char *user, int ctl)
+{
+	struct msg *m = msg_spawn(id, user, (const char *const[]){"/bin/true", NULL});
+	Spawnd__V1__Reply *r = NULL;
+	size_t len;
+	uint8_t *buf = msg_pack(m, &len);
+	int k = rc_send(sock, buf, len, NULL, 0), ret = -1;
+
+	free(buf);
+	msg_free(m);
+	if (k == 0 && rc_recv(sock, &r, NULL, 20000) == 1 &&
+	    r->body_case == SPAWND__V1__REPLY__BODY_STARTED && r->id == id) {
+		wire_reply_free(r);
+		r = NULL;
+		if (rc_recv(sock, &r, NULL, 20000) == 1 &&
+		    r->body_case == SPAWND__V1__REPLY__BODY_EXITED && r->id == id &&
+		    r->exited->has_exit_code && r->exited->exit_code == 0)
+			ret = 0;
+	}
+	if (ret < 0)
+		rc_report(ctl, "error=spawn %llu as %s: send %d, reply body %d",
+			  (unsigned long long)id, user, k, r ? (int)r->body_case : -1);
+	if (r)
+		wire_reply_free(r);
+	return ret;
+}
+
+/*
+ * www-data (uid 33): connect, spawn once on the connection, hand it over
+ * `link` (SCM_RIGHTS) and keep its own copy. Once the test says go: the
+ * daemon must have dropped that connection (EOF), and a new one works.
+ */
+static int
+handoff_owner(void *arg, int ctl)
+{
+	const int *link = arg;
+	Spawnd__V1__Reply *r = NULL;
+	int sock = rc_connect(fx.sock), k;
+
+	if (sock < 0) {
+		rc_report(ctl, "error=connect: %s", strerror(-sock));
+		return 1;
+	}
+	if (rc_spawn_true(sock, 1, "www-data", ctl) < 0)
+		return 1;
+	k = rc_send(*link, "c", 1, &sock, 1);
+	if (k < 0) {
+		rc_report(ctl, "error=handing over the connection: %s", strerror(-k));
+		return 1;
+	}
+	rc_report(ctl, "handed");
+	if (rc_wait_go(ctl) != 'g')
+		return 1;
+	k = rc_recv(sock, &r, NULL, 10000);
+	if (k != 0) {
+		rc_report(ctl, "error=the handed-over connection was kept: %s",
+			  k == 1 ? "a reply" : strerror(-k));
+		return 1;
+	}
+	(void)close(sock);
+	sock = rc_connect(fx.sock);
+	if (sock < 0 || rc_spawn_true(sock, 2, "www-data", ctl) < 0)
+		return 1;
+	(void)close(sock);
+	rc_report(ctl, "ok");
+	return 0;
+}
+
+/*
+ * nobody (uid 65534): take the connection from `link` and send a Spawn as
+ * www-data on it; report the first reply and what follows it.
+ */
+static int
+handoff_taker(void *arg, int ctl)
+{
+	static uint8_t buf[64];
+	const int *link = arg;
+	struct pollfd p = {.fd = *link, .events = POLLIN};
+	Spawnd__V1__Reply *r = NULL;
+	int fds[SPAWND_MAX_FDS], sock, k;
+	size_t len = 0, n_fds = 0;
+	struct msg *m;
+	uint8_t *req;
+
+	if (poll(&p, 1, 20000) != 1 || wire_recv(*link, buf, sizeof(buf), &len, fds, &n_fds) != 1 ||
+	    n_fds != 1) {
+		rc_report(ctl, "error=no connection arrived");
+		return 1;
+	}
+	sock = fds[0];
+	m = msg_spawn(7, "www-data", (const char *const[]){"/bin/true", NULL});
+	req = msg_pack(m, &len);
+	msg_free(m);
+	k = rc_send(sock, req, len, NULL, 0);
+	free(req);
+	if (k < 0) {
+		rc_report(ctl, "error=send: %s", strerror(-k));
+		return 1;
+	}
+	k = rc_recv(sock, &r, NULL, 10000);
+	if (k != 1) {
+		rc_report(ctl, "reply=none (%s)", k == 0 ? "EOF" : strerror(-k));
+		return 1;
+	}
+	if (r->body_case == SPAWND__V1__REPLY__BODY_FAILED)
+		rc_report(ctl, "reply=failed id=%llu stage=%s errno=%s", (unsigned long long)r->id,
+			  spawnd_stage_to_string((spawnd_stage)r->failed->stage),
+			  strerrorname_np(r->failed->errnum));
+	else
+		rc_report(ctl, "reply=body %d id=%llu", (int)r->body_case,
+			  (unsigned long long)r->id);
+	wire_reply_free(r);
+	r = NULL;
+	k = rc_recv(sock, &r, NULL, 10000);
+	rc_report(ctl, "then=%s", k == 0 ? "EOF" : k == 1 ? "a reply" : strerror(-k));
+	if (r)
+		wire_reply_free(r);
+	(void)close(sock);
+	return 0;
+}
+
+/*
+ * HOSTILE 43 (a). www-data connects and hands its connected socket to a
+ * process running as nobody, which then asks to spawn as www-data: before,
+ * the daemon saw SO_PEERCRED (www-data) and ran it. Each message now
+ * carries its sender's credentials (SO_PASSCRED), nobody's do not match
+ * the connection's: Failed{PROTOCOL, EPERM} with id 0, the audit log names
+ * both, the connection is dropped, nothing runs. www-data's own work goes
+ * on, on a connection of its own.
+ */
+START_TEST(test_connection_handed_to_another_uid)
+{
+	const struct passwd *pw = getpwuid(WWW_DATA_UID);
+	int link[2], ctl_owner, ctl_taker;
+	pid_t owner, taker;
+	char line[256];
+
+	ck_assert_msg(pw && strcmp(pw->pw_name, "www-data") == 0, "no user www-data (uid 33)");
+	fx_append_policy("permit www-data as www-data");
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, link), 0);
+	owner = fork_client(WWW_DATA_UID, WWW_DATA_UID, handoff_owner, &link[0], &ctl_owner);
+	taker = fork_client(65534, 65534, handoff_taker, &link[1], &ctl_taker);
+	(void)close(link[0]);
+	(void)close(link[1]);
+
+	ck_client_line(ctl_owner, line, sizeof(line), 30000, "www-data");
+	ck_assert_str_eq(line, "handed");
+	ck_client_line(ctl_taker, line, sizeof(line), 30000, "nobody");
+	ck_assert_str_eq(line, "reply=failed id=0 stage=protocol errno=EPERM");
+	ck_client_line(ctl_taker, line, sizeof(line), 30000, "nobody");
+	ck_assert_str_eq(line, "then=EOF");
+	ck_client_done(taker, ctl_taker, "nobody");
+	ck_client_go(ctl_owner, 'g');
+	ck_client_line(ctl_owner, line, sizeof(line), 30000, "www-data");
+	ck_assert_str_eq(line, "ok");
+	ck_client_done(owner, ctl_owner, "www-data");
+
+	ck_assert_int_eq(log_count2("audit: failed client_uid=33 ",
+				    "stage=protocol detail=\"message sent by uid 65534 gid 65534 "),
+			 1);
+	/* Request 7 never got as far as a decision. */
+	ck_assert_int_eq(log_count(" id=7 target="), 0);
+}
+END_TEST
+
+/* A reply in a few words, for messages. */
+static const char *
+reply_describe_short(const Spawnd__V1__Reply *r)
+{
+	static char buf[512];
+
+	if (r->body_case == SPAWND__V1__REPLY__BODY_FAILED)
+		xsnprintf(buf, sizeof(buf), "Failed{%s, %s, '%s'} id %llu",
+			  spawnd_stage_to_string((spawnd_stage)r->failed->stage),
+			  strerror(r->failed->errnum), r->failed->detail,
+			  (unsigned long long)r->id);
+	else
+		xsnprintf(buf, sizeof(buf), "reply body %d id %llu", (int)r->body_case,
+			  (unsigned long long)r->id);
+	return buf;
+}
+
+/* Expect Failed{DECODE, EPERM} for id whose detail names child fd target. */
+static void
+expect_connection_refused(int sock, uint64_t id, int target, const char *what)
+{
+	Spawnd__V1__Reply *r = ck_reply(sock, 10000, what);
+	char want[96];
+
+	xsnprintf(want, sizeof(want), "child fd %d is a connection to spawnd", target);
+	ck_assert_msg(r->body_case == SPAWND__V1__REPLY__BODY_FAILED && r->id == id &&
+			      r->failed->stage == SPAWND__V1__STAGE__STAGE_DECODE &&
+			      r->failed->errnum == EPERM && strstr(r->failed->detail, want),
+		      "%s: expected Failed{DECODE, EPERM, '%s...'} id %llu, got %s", what, want,
+		      (unsigned long long)id, reply_describe_short(r));
+	wire_reply_free(r);
+}
+
+/*
+ * HOSTILE 43 (b). A child fd that is a connection to this daemon is
+ * refused: the client's own connection (as fd 3 and as stdout), another
+ * of its connections, and one the daemon has not even accepted yet. In
+ * the child, any process of the target's uid could take it out with
+ * pidfd_getfd() and act on it. The fixture's daemon is socket-activated
+ * (the test called listen()), so this also shows the check does not
+ * depend on the daemon's own pid. Every fd is closed; the connections
+ * keep working; a socketpair is still delegated as before.
+ */
+START_TEST(test_daemon_connection_never_a_child_fd)
+{
+	const char *const true_argv[] = {"/bin/true", NULL};
+	int sock = ck_connect(), other = ck_connect(), sv[2];
+	struct witness w;
+	struct msg *m;
+
+	m = msg_spawn(810, "root", true_argv);
+	msg_map(m, 0, 3);
+	ck_send_msg(sock, m, &sock, 1);
+	msg_free(m);
+	expect_connection_refused(sock, 810, 3, "own connection as fd 3");
+
+	m = msg_spawn(811, "root", true_argv);
+	msg_map(m, 0, 1);
+	ck_send_msg(sock, m, &sock, 1);
+	msg_free(m);
+	expect_connection_refused(sock, 811, 1, "own connection as stdout");
+
+	witness_open(&w);
+	m = msg_spawn(812, "root", true_argv);
+	msg_map(m, 0, 1);
+	msg_map(m, 1, 7);
+	ck_send_msg(sock, m, (const int[]){w.wr, other}, 2);
+	msg_free(m);
+	expect_connection_refused(sock, 812, 7, "another connection as fd 7");
+	witness_assert_closed(&w, "another connection as fd 7");
+
+	{
+		/* Connected, perhaps not accepted yet: the same address. */
+		int fresh = rc_connect(fx.sock);
+
+		ck_assert_int_ge(fresh, 0);
+		m = msg_spawn(813, "root", true_argv);
+		msg_map(m, 0, 5);
+		ck_send_msg(sock, m, &fresh, 1);
+		msg_free(m);
+		expect_connection_refused(sock, 813, 5, "a fresh connection as fd 5");
+		(void)close(fresh);
+	}
+
+	/* A socket to anyone else is the client's to delegate. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	m = msg_spawn(814, "root", true_argv);
+	msg_map(m, 0, 3);
+	ck_send_msg(sock, m, &sv[1], 1);
+	msg_free(m);
+	(void)ck_expect_started(sock, 814, "a socketpair as fd 3");
+	ck_expect_exited(sock, 814, 0, 0, "a socketpair as fd 3");
+	(void)close(sv[0]);
+	(void)close(sv[1]);
+
+	/* Both connections still serve. */
+	m = msg_spawn(815, "root", true_argv);
+	ck_send_msg(other, m, NULL, 0);
+	msg_free(m);
+	(void)ck_expect_started(other, 815, "the other connection");
+	ck_expect_exited(other, 815, 0, 0, "the other connection");
+	ck_assert_int_eq(log_count2(" id=810 ", "stage=decode detail=\"child fd 3 is a connection "
+						"to spawnd"),
+			 1);
+	(void)close(sock);
+	(void)close(other);
 }
 END_TEST
 
@@ -1604,11 +2048,16 @@ abuse_suite(void)
 		{"identity", {test_odd_user_and_group_specs, NULL}},
 		{"exec",
 		 {test_argv_bytes_unchanged, test_exec_etxtbsy, test_exec_e2big,
-		  test_credential_failure_nproc, test_capabilities, test_daemon_keeps_its_credentials,
-		  NULL}},
+		  test_credential_failure_nproc, test_capabilities,
+		  test_daemon_keeps_its_credentials, NULL}},
 		{"env", {test_dangerous_env, NULL}},
 		{"fds", {test_fd_collisions, test_pidfd_hoarding_dropped, NULL}},
-		{"signals", {test_signal_edge_cases, test_signal_before_exec, NULL}},
+		{"signals",
+		 {test_signal_edge_cases, test_signal_before_exec, test_duplicate_spawn_id_refused,
+		  NULL}},
+		{"delegation",
+		 {test_connection_handed_to_another_uid, test_daemon_connection_never_a_child_fd,
+		  NULL}},
 		{"lifecycle", {test_double_fork, NULL}},
 	};
 

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <sys/mount.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,52 @@ START_TEST(test_hung_child_does_not_block_others)
 }
 END_TEST
 
+/*
+ * HOSTILE 48 with the daemon's own time limit: a child stuck in chdir on
+ * the hung mount outlives its 1 s limit (the SIGTERM waits, blocked; the
+ * SIGKILL cannot free a FUSE request the server already read). When the
+ * server dies the chdir returns and the pending SIGKILL ends the child
+ * before it could exec: Failed{EXEC, ETIMEDOUT} naming the signal and the
+ * time limit, never Started (before: Started, then Exited{SIGKILL,
+ * timed_out}, although the program never ran).
+ */
+START_TEST(test_time_limit_before_exec)
+{
+	char mnt[PATH_MAX], cwd[PATH_MAX];
+	const char *true_argv[] = {"/bin/true", NULL};
+	spawnd_client *c = client_open();
+	struct spawn_reply rep = {0};
+	spawnd_options *o;
+	pid_t fuse;
+
+	xsnprintf(mnt, sizeof(mnt), "%s/mnt", fx.dir);
+	xsnprintf(cwd, sizeof(cwd), "%s/x", mnt);
+	fuse = fuse_hang_start(FUSE_HANG_PATH, mnt, NULL);
+
+	o = opts_new("nobody", true_argv);
+	ck_assert_int_eq(spawnd_options_set_cwd(o, cwd), 0);
+	ck_assert_int_eq(spawnd_options_set_timeout(o, 1000000), 0);
+	ck_assert_int_eq(spawnd_options_set_kill_grace(o, 0), 0);
+	ck_assert_int_eq(spawnd_spawn_async(c, o, spawn_reply_cb, &rep, NULL), 0);
+	spawnd_options_free(o);
+	/* The limit fires after 1 s, SIGKILL right after it: the child stays stuck. */
+	spawn_reply_pump(c, &rep, 1, 2500);
+	ck_assert_msg(rep.state == SPAWND_STATE_PENDING, "a reply (state %d) while stuck",
+		      (int)rep.state);
+
+	fuse_hang_stop(fuse);
+	spawn_reply_pump(c, &rep, 1, 10000);
+	ck_assert_msg(rep.state == SPAWND_STATE_FAILED && rep.stage == SPAWND_STAGE_EXEC &&
+			      rep.err == ETIMEDOUT,
+		      "killed by the time limit before exec: state %d stage %s errno %d '%s'",
+		      (int)rep.state, spawnd_stage_to_string(rep.stage), rep.err, rep.detail);
+	ck_assert_str_eq(rep.detail, "/bin/true: killed by SIGKILL before exec (time limit)");
+	(void)umount2(mnt, MNT_DETACH);
+	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 5000), 0);
+	spawnd_client_close(c);
+}
+END_TEST
+
 static Suite *
 fuse_suite(void)
 {
@@ -110,6 +157,7 @@ fuse_suite(void)
 	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_hung_child_does_not_block_others);
+	tcase_add_test(tc, test_time_limit_before_exec);
 	suite_add_tcase(s, tc);
 	return s;
 }

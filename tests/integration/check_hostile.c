@@ -428,10 +428,12 @@ START_TEST(test_fd_flood_drops_connection)
 END_TEST
 
 /*
- * SCM_CREDENTIALS claiming to be nobody, from a root client. Identity comes
- * only from SO_PEERCRED: the daemon either refuses the message (it never
- * sees the cmsg unless it set SO_PASSCRED) or serves it as root. Either
- * way the child must see the kernel's identity, never the claimed one.
+ * SCM_CREDENTIALS claiming to be nobody, from a root client (the kernel lets
+ * root claim any uid). Identity comes only from SO_PEERCRED: the daemon
+ * either refuses the message (it sets SO_PASSCRED and requires each
+ * message's credentials to be the connection's, docs/protocol.md) or
+ * serves it as root. Either way the child must see the kernel's identity,
+ * never the claimed one.
  */
 START_TEST(test_scm_credentials_never_identify)
 {

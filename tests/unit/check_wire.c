@@ -165,9 +165,9 @@ END_TEST
 
 START_TEST(test_credentials_cmsg_refused)
 {
-	/* Identity comes from SO_PEERCRED only: a message carrying
-	 * SCM_CREDENTIALS (here delivered because the receiver asked for
-	 * them) is a protocol error. */
+	/* The client side stays strict: a reply carrying SCM_CREDENTIALS
+	 * (here delivered because the receiver asked for them) is a
+	 * protocol error. */
 	int sv[2], fds[SPAWND_MAX_FDS], one = 1, p[2];
 	size_t len, n;
 	int before;
@@ -181,6 +181,86 @@ START_TEST(test_credentials_cmsg_refused)
 	before = fd_count(0);
 	ck_assert_int_eq(wire_recv(sv[1], buf, sizeof(buf), &len, fds, &n), -EBADMSG);
 	ck_assert_int_eq(fd_count(0), before);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/*
+ * The daemon side: with SO_PASSCRED every message comes with its sender's
+ * credentials next to its fds, whether the kernel attached them
+ * (wire_send) or the sender did (wire_send_with_creds, its effective ids).
+ */
+START_TEST(test_recv_with_creds)
+{
+	int sv[2], fds[SPAWND_MAX_FDS], one = 1, p[2];
+	struct ucred cred;
+	size_t len = 0, n = 0;
+
+	make_pair(sv);
+	ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+
+	ck_assert_int_eq(wire_send(sv[0], "a", 1, p, 2), 0);
+	ck_assert_int_eq(wire_recv_with_creds(sv[1], buf, sizeof(buf), &len, fds, &n, &cred), 1);
+	ck_assert_uint_eq(len, 1);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(cred.pid, getpid());
+	ck_assert_uint_eq(cred.uid, getuid());
+	ck_assert_uint_eq(cred.gid, getgid());
+	wire_close_fds(fds, n);
+
+	ck_assert_int_eq(wire_send_with_creds(sv[0], "bb", 2, p, 1), 0);
+	ck_assert_int_eq(wire_recv_with_creds(sv[1], buf, sizeof(buf), &len, fds, &n, &cred), 1);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(cred.pid, getpid());
+	ck_assert_uint_eq(cred.uid, geteuid());
+	ck_assert_uint_eq(cred.gid, getegid());
+	wire_close_fds(fds, n);
+
+	/* The most fds a message may carry still fit next to the credentials. */
+	{
+		int many[SPAWND_MAX_FDS];
+
+		for (size_t i = 0; i < SPAWND_MAX_FDS; i++)
+			many[i] = p[i % 2];
+		ck_assert_int_eq(wire_send_with_creds(sv[0], "c", 1, many, SPAWND_MAX_FDS), 0);
+		ck_assert_int_eq(
+			wire_recv_with_creds(sv[1], buf, sizeof(buf), &len, fds, &n, &cred), 1);
+		ck_assert_uint_eq(n, SPAWND_MAX_FDS);
+		ck_assert_int_eq(cred.pid, getpid());
+		wire_close_fds(fds, n);
+	}
+	close(p[0]);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/*
+ * Without SO_PASSCRED on the receiver no credentials come: reported as
+ * pid 0, which the daemon refuses. The kernel says the same (pid 0, the
+ * overflow uid) for a message queued before the flag was set.
+ */
+START_TEST(test_recv_without_creds_is_pid_0)
+{
+	int sv[2], fds[SPAWND_MAX_FDS], one = 1;
+	struct ucred cred;
+	size_t len = 0, n = 0;
+
+	make_pair(sv);
+	ck_assert_int_eq(wire_send(sv[0], "a", 1, NULL, 0), 0);
+	ck_assert_int_eq(wire_recv_with_creds(sv[1], buf, sizeof(buf), &len, fds, &n, &cred), 1);
+	ck_assert_int_eq(cred.pid, 0);
+	ck_assert_uint_eq(cred.uid, (uid_t)-1);
+	ck_assert_uint_eq(cred.gid, (gid_t)-1);
+
+	ck_assert_int_eq(wire_send(sv[0], "b", 1, NULL, 0), 0);
+	ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
+	ck_assert_int_eq(wire_recv_with_creds(sv[1], buf, sizeof(buf), &len, fds, &n, &cred), 1);
+	ck_assert_int_eq(cred.pid, 0);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -317,6 +397,8 @@ wire_suite(void)
 	tcase_add_test(tc, test_too_many_fds_ctrunc);
 	tcase_add_test(tc, test_oversize_trunc);
 	tcase_add_test(tc, test_credentials_cmsg_refused);
+	tcase_add_test(tc, test_recv_with_creds);
+	tcase_add_test(tc, test_recv_without_creds_is_pid_0);
 	tcase_add_test(tc, test_unpack_version_and_unknown_fields);
 	tcase_add_test(tc, test_unpack_budget);
 	tcase_add_test(tc, test_pack_cap);
