@@ -3,31 +3,43 @@
  * The child-exec core: the only code that runs between fork/clone and
  * execve (DESIGN.md section 3, STYLE.md section 3).
  *
- * Contract. This code runs in a child of a privileged, possibly
- * multi-threaded daemon, possibly sharing its memory (vfork/CLONE_VM). It may
- * call only raw syscalls and functions listed in signal-safety(7): no
- * malloc/free, no stdio, no strerror, no logging, no getpw* or other NSS, no
- * locale, no assert, no libevent, no protobuf-c. After CLONE_VM it must not
- * call the libc set*id()/setgroups() wrappers either: glibc implements them
- * by signalling every thread of the process (the daemon's threads, here),
- * so p->raw_syscalls selects syscall(SYS_...) instead (CPython
- * _posixsubprocess.c, bpo-35823). The parent blocks every signal before
- * the fork; this code resets dispositions first and unblocks last. Every
- * input was computed and allocated in the parent and is only read here. CI
- * enforces the call list: `nm -u` of this object may name only symbols
- * from tests/child-exec.allow.
+ * Contract. This code runs in a child of a privileged, multi-threaded
+ * daemon, possibly sharing its memory (vfork/CLONE_VM). It makes raw system
+ * calls only (sys() below), never a libc function: no malloc/free, no
+ * stdio, no strerror, no logging, no getpw* or other NSS, no locale, no
+ * assert, no libevent, no protobuf-c, and not even the libc syscall
+ * wrappers that signal-safety(7) allows:
+ *  - after CLONE_VM we run on the suspended spawner thread's TLS, so every
+ *    errno a wrapper writes, and the cancellation state that a
+ *    cancellation-point wrapper (write, close, open, ...) flips on entry and
+ *    exit, is that thread's, in the daemon's memory;
+ *  - glibc's set*id()/setgroups() signal every thread of the process they
+ *    think they are in (the daemon's threads, here; CPython
+ *    _posixsubprocess.c, bpo-35823), and musl's setrlimit() does the same.
+ * sys() returns the kernel's result, >= 0 or -errno, and touches nothing
+ * else; so nothing in here writes errno or any other thread state. The
+ * parent blocks every signal before the fork; this code resets
+ * dispositions first and unblocks last. Every input was computed and
+ * allocated in the parent and is only read here. CI enforces the call list:
+ * `nm -u` of this object may name only the compiler's helpers in
+ * tests/child-exec.allow, so a libc wrapper that creeps back in fails it.
  *
  * Order: DESIGN.md section 3 item 2, with one exception forced by the
  * kernel: oom_score_adj is reset before the credential switch, not after
- * the rlimits (see reset_oom_score_adj()).
+ * the rlimits (see reset_oom_score_adj()). The daemon's fds are closed
+ * right after the fd setup, before anything that can block (chdir and
+ * execve on a FUSE mount can hang for ever): a stuck child must not keep the
+ * listening socket or other clients' connections open (HOSTILE.md 47).
  *
  * vfork engine: child_clone_entry() (at the end of this file) runs first,
  * on its own stack, in the daemon's memory, with every signal blocked.
- * After CLONE_VM, errno is the suspended spawner thread's (we share its
- * TLS), which nobody else reads while we run.
+ * A credential switch in there makes the kernel mark the shared address
+ * space non-dumpable (fs.suid_dumpable=0, the default), which is also what
+ * keeps the target user from ptracing this child, and through it the
+ * daemon's memory, between setresuid and execve (docs/security.md).
  *
  * Failure: one fixed-size struct child_report {stage, errno} on the CLOEXEC
- * errpipe, then _exit(127). EOF on the pipe without a record means execve
+ * errpipe, then exit 127. EOF on the pipe without a record means execve
  * succeeded. We never exec with partially applied credentials.
  */
 #define _GNU_SOURCE
@@ -41,12 +53,134 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
+
+/* ---- raw system calls ---- */
+
+/*
+ * One system call, without libc: returns what the kernel returns, a
+ * non-negative value or -errno. Inline assembly for the architectures we
+ * build for; elsewhere glibc's syscall(), which writes errno on failure.
+ * There that errno is the forked child's own, or with the vfork engine the
+ * spawner thread's, which sits in clone() until we exec or exit and reads
+ * errno only when clone() itself fails; and syscall() is no cancellation
+ * point. tests/CMakeLists.txt allows the symbol only on those
+ * architectures.
+ */
+#if defined(__x86_64__)
+static inline long
+sys6(long nr, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+#elif defined(__aarch64__)
+static inline long
+sys6(long nr, long a, long b, long c, long d, long e, long f)
+{
+	register long x8 __asm__("x8") = nr;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+	register long x4 __asm__("x4") = e;
+	register long x5 __asm__("x5") = f;
+
+	__asm__ volatile("svc 0"
+			 : "+r"(x0)
+			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+			 : "memory", "cc");
+	return x0;
+}
+#elif defined(__riscv) && __riscv_xlen == 64
+static inline long
+sys6(long nr, long a, long b, long c, long d, long e, long f)
+{
+	register long a7 __asm__("a7") = nr;
+	register long a0 __asm__("a0") = a;
+	register long a1 __asm__("a1") = b;
+	register long a2 __asm__("a2") = c;
+	register long a3 __asm__("a3") = d;
+	register long a4 __asm__("a4") = e;
+	register long a5 __asm__("a5") = f;
+
+	__asm__ volatile("ecall"
+			 : "+r"(a0)
+			 : "r"(a7), "r"(a1), "r"(a2), "r"(a3), "r"(a4), "r"(a5)
+			 : "memory");
+	return a0;
+}
+#else
+static long
+sys6(long nr, long a, long b, long c, long d, long e, long f)
+{
+	long r = syscall(nr, a, b, c, d, e, f);
+
+	return r < 0 ? -errno : r;
+}
+#endif
+
+/* Up to six arguments, each converted to long as the kernel ABI wants. */
+#define SYS_ARG(x) ((long)(x))
+#define sys0(nr) sys6((nr), 0, 0, 0, 0, 0, 0)
+#define sys1(nr, a) sys6((nr), SYS_ARG(a), 0, 0, 0, 0, 0)
+#define sys2(nr, a, b) sys6((nr), SYS_ARG(a), SYS_ARG(b), 0, 0, 0, 0)
+#define sys3(nr, a, b, c) sys6((nr), SYS_ARG(a), SYS_ARG(b), SYS_ARG(c), 0, 0, 0)
+#define sys4(nr, a, b, c, d) sys6((nr), SYS_ARG(a), SYS_ARG(b), SYS_ARG(c), SYS_ARG(d), 0, 0)
+
+/*
+ * The size of the kernel's sigset_t, which rt_sigaction and rt_sigprocmask
+ * want: 64 signals (128 on MIPS). Its first bytes are laid out like the
+ * start of glibc's larger sigset_t, so &plan->sigmask can be passed as is.
+ */
+#if defined(__mips__)
+#define KERNEL_SIGSET_SIZE 16
+#else
+#define KERNEL_SIGSET_SIZE 8
+#endif
+/* prlimit64 takes a struct rlimit64: two 64-bit values. */
+_Static_assert(sizeof(struct rlimit) == 16, "struct rlimit is not the kernel's rlimit64");
+
+_Noreturn static void
+exit_now(int code)
+{
+	/* No CLONE_THREAD: exit_group ends this child only, never the daemon. */
+	for (;;)
+		(void)sys1(__NR_exit_group, code);
+}
+
+static int
+close_fd(int fd)
+{
+	return (int)sys1(__NR_close, fd);
+}
+
+static int
+close_span(unsigned first, unsigned last, unsigned flags)
+{
+	return (int)sys3(__NR_close_range, first, last, flags);
+}
+
+/* F_DUPFD_CLOEXEC: the lowest free fd >= min, close-on-exec. */
+static int
+dup_above(int fd, int min)
+{
+	return (int)sys3(__NR_fcntl, fd, F_DUPFD_CLOEXEC, min);
+}
+
+/* ---- the steps ---- */
 
 /*
  * The record for getdents64(2). Its layout is kernel ABI and never changes;
@@ -75,13 +209,12 @@ report(int errfd, enum child_stage stage, int err)
 	size_t left = sizeof(r);
 
 	while (left > 0) {
-		ssize_t n = write(errfd, buf, left);
+		long n = sys3(__NR_write, errfd, buf, left);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
 			break;
-		}
 		buf += n;
 		left -= (size_t)n;
 	}
@@ -92,7 +225,7 @@ _Noreturn static void
 fail(int errfd, enum child_stage stage, int err)
 {
 	report(errfd, stage, err);
-	_exit(127);
+	exit_now(127);
 }
 
 /*
@@ -106,24 +239,30 @@ fail(int errfd, enum child_stage stage, int err)
  * the daemon's handler in the child (e.g. libevent's, which writes to the
  * daemon's own wakeup socket). SIG_IGN must go because execve keeps it:
  * a daemon that ignores SIGPIPE would hand that on to every child
- * (HOSTILE.md F29). glibc refuses its internal signals (SIGCANCEL,
- * SIGSETXID) with EINVAL; those are not ours to reset.
+ * (HOSTILE.md F29). The raw call also resets glibc's internal signals
+ * (SIGCANCEL, SIGSETXID), which glibc's sigaction() refuses: harmless, the
+ * child has its own handler table (no CLONE_SIGHAND) and execve would
+ * reset them anyway.
+ *
+ * The kernel's struct sigaction for SIG_DFL is all zeroes (handler 0, no
+ * flags, no restorer, empty mask) whether or not the architecture has the
+ * sa_restorer field, so a zeroed buffer at least that large serves all.
  */
 static int
 reset_signal_dispositions(uint64_t which)
 {
-	struct sigaction sa = {.sa_handler = SIG_DFL};
+	static const unsigned long dfl[4] = {0};
 
-	if (sigemptyset(&sa.sa_mask) < 0)
-		return -errno;
-	for (int sig = 1; sig < _NSIG; sig++) {
-		/* Signals past 64 do not exist on Linux; reset them if asked to reset all. */
-		if (sig <= 64 && !(which & (UINT64_C(1) << (sig - 1))))
+	for (int sig = 1; sig <= 64; sig++) {
+		long r;
+
+		if (!(which & (UINT64_C(1) << (sig - 1))))
 			continue;
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		if (sigaction(sig, &sa, NULL) < 0 && errno != EINVAL)
-			return -errno;
+		r = sys4(__NR_rt_sigaction, sig, dfl, NULL, KERNEL_SIGSET_SIZE);
+		if (r < 0 && r != -EINVAL)
+			return (int)r;
 	}
 	return 0;
 }
@@ -141,9 +280,10 @@ reset_signal_dispositions(uint64_t which)
  *  1. every source at or below max_dst, and the errpipe if it is there, is
  *     copied above max_dst with F_DUPFD_CLOEXEC. Sources already above
  *     max_dst can never be overwritten by phase 2 and stay where they are.
- *  2. dup2(copy, dst) for every entry. A copy is always > max_dst >= dst, so
- *     dup2 is never the src == dst no-op that would leave CLOEXEC set
- *     (CPython bpo-10806); it always clears FD_CLOEXEC on the new fd.
+ *  2. dup3(copy, dst, 0) for every entry. A copy is always > max_dst >= dst,
+ *     so it is never the src == dst case (which dup3 refuses and dup2 would
+ *     leave with CLOEXEC set, CPython bpo-10806); the new fd never has
+ *     FD_CLOEXEC.
  * Several entries may share one source (the same pipe as 1 and 2); each gets
  * its own copy, which costs one fd per entry and keeps the code simple.
  */
@@ -158,10 +298,10 @@ setup_fds(const struct child_plan *p, int *errfd)
 
 	/* The errpipe first: every later failure must still reach the parent. */
 	if (*errfd <= p->max_dst) {
-		int fd = fcntl(*errfd, F_DUPFD_CLOEXEC, top);
+		int fd = dup_above(*errfd, top);
 
 		if (fd < 0)
-			return -errno;
+			return fd;
 		*errfd = fd;
 	}
 
@@ -169,16 +309,19 @@ setup_fds(const struct child_plan *p, int *errfd)
 		int src = p->fds[i].src;
 
 		if (src <= p->max_dst) {
-			src = fcntl(src, F_DUPFD_CLOEXEC, top);
+			src = dup_above(src, top);
 			if (src < 0)
-				return -errno;
+				return src;
 		}
 		moved[i] = src;
 	}
 
-	for (size_t i = 0; i < p->n_fds; i++)
-		if (dup2(moved[i], p->fds[i].dst) < 0)
-			return -errno;
+	for (size_t i = 0; i < p->n_fds; i++) {
+		long r = sys3(__NR_dup3, moved[i], p->fds[i].dst, 0);
+
+		if (r < 0)
+			return (int)r;
+	}
 
 	/*
 	 * Only now may max_dst + 1 be overwritten: before phase 2 it could have
@@ -187,8 +330,10 @@ setup_fds(const struct child_plan *p, int *errfd)
 	 * here on and is closed by close_other_fds().
 	 */
 	if (*errfd != top) {
-		if (dup3(*errfd, top, O_CLOEXEC) < 0)
-			return -errno;
+		long r = sys3(__NR_dup3, *errfd, top, O_CLOEXEC);
+
+		if (r < 0)
+			return (int)r;
 		*errfd = top;
 	}
 	return 0;
@@ -230,12 +375,12 @@ parse_fd_name(const char *s)
 
 /*
  * Fallback for kernels without close_range (< 5.9) or sandboxes whose
- * seccomp filter refuses it: list /proc/self/fd with the raw getdents64
- * syscall (opendir/readdir allocate, which is not allowed here; CPython
+ * seccomp filter refuses it: list /proc/self/fd with getdents64
+ * (opendir/readdir allocate, which is not allowed here; CPython
  * _close_open_fds_safe does the same) and close every fd that is neither a
  * target nor the errpipe. Closing entries while listing is fine: the kernel
  * walks the fd table by number. Without /proc, close every number up to
- * fd_bound (the hard RLIMIT_NOFILE read before we changed it).
+ * fd_bound (the hard RLIMIT_NOFILE).
  */
 static int
 close_other_fds_slow(const struct child_plan *p, int errfd, int fd_bound)
@@ -245,15 +390,16 @@ close_other_fds_slow(const struct child_plan *p, int errfd, int fd_bound)
 	int dirfd;
 	long n;
 
-	dirfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dirfd = (int)sys4(__NR_openat, AT_FDCWD, "/proc/self/fd",
+			  O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (dirfd < 0) {
 		for (int fd = 0; fd < fd_bound; fd++)
 			if (fd != errfd && !is_target(p, fd))
-				(void)close(fd);
+				(void)close_fd(fd);
 		return 0;
 	}
 
-	while ((n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf))) > 0) {
+	while ((n = sys3(__NR_getdents64, dirfd, buf, sizeof(buf))) > 0) {
 		for (long off = 0; off < n;) {
 			const struct linux_dirent64 *de = (const void *)(buf + off);
 			int fd = parse_fd_name(de->d_name);
@@ -261,32 +407,23 @@ close_other_fds_slow(const struct child_plan *p, int errfd, int fd_bound)
 			off += de->d_reclen;
 			if (fd < 0 || fd == dirfd || fd == errfd || is_target(p, fd))
 				continue;
-			(void)close(fd);
+			(void)close_fd(fd);
 		}
 	}
-	if (n < 0) {
-		int r = -errno;
-
-		(void)close(dirfd);
-		return r;
-	}
-	(void)close(dirfd);
-	return 0;
+	(void)close_fd(dirfd);
+	return n < 0 ? (int)n : 0;
 }
 
 /*
  * Close every fd that is not a target and not the errpipe (which sits at
  * max_dst + 1): the gaps between targets (targets {0,1,2,7} must not inherit
- * the daemon's 3..6) and everything above the errpipe. The daemon's own fds
- * are CLOEXEC from birth, but the child's fd table must be exactly the plan
- * even if one is not (HOSTILE.md E23, runc CVE-2024-21626).
+ * the daemon's 3..6) and everything above the errpipe: the listening
+ * socket, other clients' connections, received fds of other requests. The
+ * daemon's own fds are CLOEXEC from birth, but the child's fd table must be
+ * exactly the plan even if one is not (HOSTILE.md E23, runc CVE-2024-21626),
+ * and CLOEXEC acts only at execve, which a child stuck in chdir never
+ * reaches (HOSTILE.md 47).
  */
-static int
-close_span(unsigned first, unsigned last)
-{
-	return close_range(first, last, 0) < 0 ? -errno : 0;
-}
-
 static int
 close_other_fds(const struct child_plan *p, int errfd, int fd_bound)
 {
@@ -295,13 +432,13 @@ close_other_fds(const struct child_plan *p, int errfd, int fd_bound)
 	for (size_t i = 0; i < p->n_fds; i++) {
 		int dst = p->fds[i].dst;
 
-		r = dst > next ? close_span((unsigned)next, (unsigned)dst - 1) : 0;
+		r = dst > next ? close_span((unsigned)next, (unsigned)dst - 1, 0) : 0;
 		if (r < 0)
 			goto fallback;
 		next = dst + 1;
 	}
 	/* setup_fds() put the errpipe at max_dst + 1 == next. */
-	r = close_span((unsigned)errfd + 1, ~0U);
+	r = close_span((unsigned)errfd + 1, ~0U, 0);
 	if (r < 0)
 		goto fallback;
 	return 0;
@@ -317,60 +454,38 @@ fallback:
 	return r;
 }
 
-static int
-do_setgroups(const struct child_plan *p)
-{
-	if (p->raw_syscalls)
-		return syscall(SYS_setgroups, p->n_groups, p->groups) < 0 ? -errno : 0;
-	return setgroups(p->n_groups, p->groups) < 0 ? -errno : 0;
-}
-
-static int
-do_setresgid(const struct child_plan *p)
-{
-	if (p->raw_syscalls)
-		return syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0 ? -errno : 0;
-	return setresgid(p->gid, p->gid, p->gid) < 0 ? -errno : 0;
-}
-
-static int
-do_setresuid(const struct child_plan *p)
-{
-	if (p->raw_syscalls)
-		return syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0 ? -errno : 0;
-	return setresuid(p->uid, p->uid, p->uid) < 0 ? -errno : 0;
-}
-
 /*
- * Check that the switch really happened before anything runs as the
- * target. A seccomp filter can make set*id "succeed" without doing anything
- * (SECCOMP_RET_ERRNO with 0), and an exec with root's ids or groups left
- * over is the one outcome we must never allow (HOSTILE.md F27). The kernel
- * returns the groups sorted and the plan need not be, hence the set
- * comparison; lists longer than the scratch buffer are checked by count.
+ * Whether the process already has exactly the plan's credentials: real,
+ * effective and saved uid and gid, and the same set of supplementary groups
+ * (the kernel returns them sorted, the plan need not be). A seccomp filter
+ * can make set*id "succeed" without doing anything (SECCOMP_RET_ERRNO with
+ * 0), and an exec with root's ids or groups left over is the one outcome we
+ * must never allow (HOSTILE.md F27), so the result of the switch is checked
+ * with this. A list too long for the scratch buffer cannot be compared:
+ * `unknown` is returned for it.
  */
 static bool
-creds_are(const struct child_plan *p)
+creds_are(const struct child_plan *p, bool unknown)
 {
 	gid_t list[256];
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
-	int n;
+	long n;
 
-	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+	if (sys3(__NR_getresuid, &ru, &eu, &su) < 0 || sys3(__NR_getresgid, &rg, &eg, &sg) < 0)
 		return false;
 	if (ru != p->uid || eu != p->uid || su != p->uid)
 		return false;
 	if (rg != p->gid || eg != p->gid || sg != p->gid)
 		return false;
-	n = getgroups(0, NULL);
+	n = sys2(__NR_getgroups, 0, NULL);
 	if (n < 0 || (size_t)n != p->n_groups)
 		return false;
 	if ((size_t)n > sizeof(list) / sizeof(list[0]))
-		return true;
-	if (getgroups(n, list) != n)
+		return unknown;
+	if (sys2(__NR_getgroups, n, list) != n)
 		return false;
-	for (int i = 0; i < n; i++) {
+	for (long i = 0; i < n; i++) {
 		bool found = false;
 
 		for (size_t j = 0; j < p->n_groups && !found; j++)
@@ -381,13 +496,37 @@ creds_are(const struct child_plan *p)
 	return true;
 }
 
-static int
-do_setrlimit(const struct child_plan *p)
+/*
+ * Become the target: groups, then gid, then uid (after setresuid to a
+ * non-root uid we would no longer be allowed to change the other two).
+ * setgroups runs even with an empty list, or the child keeps root's groups
+ * (CPython CVE-2023-6507).
+ *
+ * Nothing is called when the process has the target's credentials already:
+ * a daemon that is not root can then still start children as its own user
+ * (with its own groups), where setgroups() would fail with EPERM even
+ * though it changes nothing. Setting equal ids again is a no-op for the
+ * kernel (no capability or dumpable change either), so skipping it changes
+ * nothing for a root daemon.
+ */
+static void
+switch_credentials(const struct child_plan *p, int errfd)
 {
-	/* musl's setrlimit signals all threads like set*id (CPython comment). */
-	if (p->raw_syscalls)
-		return syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &p->nofile, NULL) < 0 ? -errno : 0;
-	return setrlimit(RLIMIT_NOFILE, &p->nofile) < 0 ? -errno : 0;
+	long r;
+
+	if (creds_are(p, false))
+		return;
+	r = sys2(__NR_setgroups, p->n_groups, p->groups);
+	if (r < 0)
+		fail(errfd, CHILD_STAGE_SETGROUPS, (int)-r);
+	r = sys3(__NR_setresgid, p->gid, p->gid, p->gid);
+	if (r < 0)
+		fail(errfd, CHILD_STAGE_SETGID, (int)-r);
+	r = sys3(__NR_setresuid, p->uid, p->uid, p->uid);
+	if (r < 0)
+		fail(errfd, CHILD_STAGE_SETUID, (int)-r);
+	if (!creds_are(p, true))
+		fail(errfd, CHILD_STAGE_SETUID, EPERM);
 }
 
 /*
@@ -401,24 +540,18 @@ do_setrlimit(const struct child_plan *p)
 static int
 reset_oom_score_adj(void)
 {
-	int fd, r = 0;
+	long fd, n;
 
-	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	fd = sys4(__NR_openat, AT_FDCWD, "/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n = write(fd, "0", 1);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			r = -errno;
-		else if (n != 1)
-			r = -EIO;
-		break;
-	}
-	(void)close(fd);
-	return r;
+		return (int)fd;
+	do
+		n = sys3(__NR_write, fd, "0", 1);
+	while (n == -EINTR);
+	(void)close_fd((int)fd);
+	if (n < 0)
+		return (int)n;
+	return n == 1 ? 0 : -EIO;
 }
 
 _Noreturn void
@@ -437,9 +570,23 @@ child_exec(const struct child_plan *p)
 	if (r < 0)
 		fail(errfd, CHILD_STAGE_FD_SETUP, -r);
 
+	/*
+	 * At once, before any step that can block: from here on the child
+	 * holds nothing of the daemon's but the errpipe. The brute-force
+	 * fallback needs an upper bound: the hard RLIMIT_NOFILE (the soft one
+	 * is still the daemon's raised one; the plan's comes later).
+	 */
+	if (sys4(__NR_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 &&
+	    rl.rlim_max < (rlim_t)fd_bound)
+		fd_bound = (int)rl.rlim_max;
+	r = close_other_fds(p, errfd, fd_bound);
+	if (r < 0)
+		fail(errfd, CHILD_STAGE_CLOSE_FDS, -r);
+
 	/* Every child leads a new session without a controlling terminal. */
-	if (setsid() < 0)
-		fail(errfd, CHILD_STAGE_SETSID, errno);
+	r = (int)sys0(__NR_setsid);
+	if (r < 0)
+		fail(errfd, CHILD_STAGE_SETSID, -r);
 
 	/* Still root here on purpose; see reset_oom_score_adj(). */
 	if (p->write_oom_adj) {
@@ -448,76 +595,53 @@ child_exec(const struct child_plan *p)
 			fail(errfd, CHILD_STAGE_OOM_ADJ, -r);
 	}
 
-	/*
-	 * Groups, then gid, then uid: after setresuid to a non-root uid we
-	 * would no longer be allowed to change the other two. setgroups runs
-	 * even with an empty list, or the child keeps root's groups (CPython
-	 * CVE-2023-6507).
-	 */
-	r = do_setgroups(p);
-	if (r < 0)
-		fail(errfd, CHILD_STAGE_SETGROUPS, -r);
-	r = do_setresgid(p);
-	if (r < 0)
-		fail(errfd, CHILD_STAGE_SETGID, -r);
-	r = do_setresuid(p);
-	if (r < 0)
-		fail(errfd, CHILD_STAGE_SETUID, -r);
-	if (!creds_are(p))
-		fail(errfd, CHILD_STAGE_SETUID, EPERM);
+	switch_credentials(p, errfd);
 
 	/*
 	 * chdir only now, as the target: done as root (as CPython does) it
 	 * would let a client start in a directory its target cannot enter
 	 * (HOSTILE.md F25).
 	 */
-	if (chdir(p->cwd) < 0)
-		fail(errfd, CHILD_STAGE_CHDIR, errno);
+	r = (int)sys1(__NR_chdir, p->cwd);
+	if (r < 0)
+		fail(errfd, CHILD_STAGE_CHDIR, -r);
 
-	(void)umask(p->umask);
+	(void)sys1(__NR_umask, p->umask);
 
-	/*
-	 * The brute-force close fallback needs an upper bound, and the limit we
-	 * are about to install may be lower than fds that are open right now.
-	 */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max < (rlim_t)fd_bound)
-		fd_bound = (int)rl.rlim_max;
 	if (p->set_nofile) {
-		r = do_setrlimit(p);
+		r = (int)sys4(__NR_prlimit64, 0, RLIMIT_NOFILE, &p->nofile, NULL);
 		if (r < 0)
 			fail(errfd, CHILD_STAGE_RLIMIT, -r);
 	}
-
-	r = close_other_fds(p, errfd, fd_bound);
-	if (r < 0)
-		fail(errfd, CHILD_STAGE_CLOSE_FDS, -r);
 
 	/*
 	 * Last before execve: from here on signals may be delivered, and every
 	 * disposition is already SIG_DFL, so none runs daemon code.
 	 */
-	if (sigprocmask(SIG_SETMASK, &p->sigmask, NULL) < 0)
-		fail(errfd, CHILD_STAGE_SIGNALS, errno);
+	r = (int)sys4(__NR_rt_sigprocmask, SIG_SETMASK, &p->sigmask, NULL, KERNEL_SIGSET_SIZE);
+	if (r < 0)
+		fail(errfd, CHILD_STAGE_SIGNALS, -r);
 
-	(void)execve(p->path, p->argv, p->envp);
-	fail(errfd, CHILD_STAGE_EXEC, errno);
+	r = (int)sys3(__NR_execve, p->path, p->argv, p->envp);
+	fail(errfd, CHILD_STAGE_EXEC, -r);
 }
 
 /*
- * Publish the handshake: the pid first, then READY (release, so that the
- * loop's acquire load sees the pid), then wake the loop. Raw syscalls only;
- * the futex word lives in the daemon's memory, which we share (CLONE_VM),
- * so the private futex key (mm, address) is the loop's key too.
+ * Our half of the handshake (protocol in child_exec.h): the pid, then
+ * READY (release, so that the loop's acquire load sees the pid), then a
+ * wake whether or not our compare-and-swap won. The futex word lives in the
+ * daemon's memory, which we share (CLONE_VM), so the private futex key
+ * (mm, address) is the loop's key too.
  */
 static void
 handshake(const struct child_clone_start *s)
 {
 	uint32_t expected = CHILD_HANDSHAKE_PENDING;
 
-	__atomic_store_n(s->pid, (pid_t)syscall(SYS_getpid), __ATOMIC_RELAXED);
+	__atomic_store_n(s->pid, (pid_t)sys0(__NR_getpid), __ATOMIC_RELAXED);
 	(void)__atomic_compare_exchange_n(s->handshake, &expected, CHILD_HANDSHAKE_READY, false,
 					  __ATOMIC_RELEASE, __ATOMIC_RELAXED);
-	(void)syscall(SYS_futex, s->handshake, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	(void)sys6(__NR_futex, SYS_ARG(s->handshake), FUTEX_WAKE_PRIVATE, INT_MAX, 0, 0, 0);
 }
 
 /*
@@ -550,15 +674,15 @@ _Noreturn int
 child_clone_entry(void *arg)
 {
 	const struct child_clone_start *s = arg;
-	int errfd = s->plan->errpipe, r = 0;
+	int errfd = s->plan->errpipe, r;
 
-	if (close_range(s->keep_fds_below, ~0U, CLOSE_RANGE_UNSHARE) < 0 &&
-	    syscall(SYS_unshare, CLONE_FILES) < 0)
-		r = errno;
-	if (r != 0)
-		report(errfd, CHILD_STAGE_FD_SETUP, r);
+	r = close_span(s->keep_fds_below, ~0U, CLOSE_RANGE_UNSHARE);
+	if (r < 0)
+		r = (int)sys1(__NR_unshare, CLONE_FILES);
+	if (r < 0)
+		report(errfd, CHILD_STAGE_FD_SETUP, -r);
 	handshake(s);
-	if (r != 0)
-		_exit(127);
+	if (r < 0)
+		exit_now(127);
 	child_exec(s->plan);
 }

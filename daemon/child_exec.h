@@ -55,7 +55,12 @@ struct child_plan {
 	int max_dst;        /* highest dst in fds */
 	uid_t uid;
 	gid_t gid;
-	const gid_t *groups; /* setgroups() list, always applied (may be empty) */
+	/*
+	 * setgroups() list (may be empty). Always applied, unless the process
+	 * has exactly these uid, gid and groups already (a daemon that is not
+	 * root, spawning as itself): then no set*id call is made at all.
+	 */
+	const gid_t *groups;
 	size_t n_groups;
 	const char *cwd;    /* absolute; entered after the credential switch */
 	mode_t umask;
@@ -63,7 +68,6 @@ struct child_plan {
 	bool set_nofile;    /* apply `nofile` (the daemon raised its own limit) */
 	struct rlimit nofile;
 	bool write_oom_adj; /* write "0" to /proc/self/oom_score_adj */
-	bool raw_syscalls;  /* after CLONE_VM: no libc set*id/setgroups */
 	/*
 	 * Signals whose disposition may not be SIG_DFL (bit n-1 = signal n):
 	 * only these are reset. The parent reads the daemon's ignored and
@@ -83,11 +87,31 @@ _Noreturn void child_exec(const struct child_plan *p);
  * thread and child_clone_entry() as the child's function. The child then
  * shares the daemon's memory (until execve) and, for a moment, its fd table.
  *
- * Values of the handshake word: the event loop waits (futex) while it is
- * PENDING. The child stores READY once it owns a private fd table; the
- * spawner thread stores READY (child died early) or its own failure value
- * when clone() returns first. Whoever changes it first wins (compare and
- * swap), so the loop is woken exactly once.
+ * The handshake. The event loop must not go on (and close the fds it
+ * received with the request) until the child has a private fd table, and
+ * must not wait for anything that can hang (the child's chdir or execve).
+ * One 32-bit futex word, three parties:
+ *  - the loop (spawn_handshake_wait()) waits while the word is PENDING:
+ *    FUTEX_WAIT(word, PENDING) sleeps only if the word still is PENDING
+ *    when the kernel compares it, under the futex bucket lock, so a change
+ *    made before the wait is never missed; a change made after it needs a
+ *    FUTEX_WAKE that comes after the change;
+ *  - the child, once it owns a private fd table, stores its pid, then
+ *    compare-and-swaps PENDING -> READY (release) and calls FUTEX_WAKE;
+ *  - the spawner thread, when clone() returns (the child has exec'd or
+ *    exited, or clone() failed), compare-and-swaps PENDING -> READY (or its
+ *    failure value) and calls FUTEX_WAKE (spawn_handshake_settle()).
+ * Whoever changes the word first wins the compare-and-swap, so it changes
+ * exactly once. Both wake unconditionally, winner or not: a child that wins
+ * and is killed (SIGKILL cannot be blocked) before its FUTEX_WAKE leaves
+ * the loop asleep with the word already READY; the spawner's wake, which
+ * comes after clone() returned and so after anything the child did, is
+ * then the one that wakes the loop. As a last resort the loop's wait has a
+ * timeout, after which it logs loudly and looks at the word again.
+ *
+ * Lifetime: the word lives in the spawner's job, which the loop frees only
+ * after the spawner handed it back, after its wake; the child's wake comes
+ * before it execs or exits, so before clone() returns in the spawner.
  */
 #define CHILD_HANDSHAKE_PENDING 0u
 #define CHILD_HANDSHAKE_READY 1u

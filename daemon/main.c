@@ -317,6 +317,42 @@ setup_limits(struct spawn_env *env)
 	}
 }
 
+/* spawn.c's messages (spawn_set_log()): a refused clone, a stalled handshake. */
+static void
+log_spawn(int level, const char *message)
+{
+	(void)log_internal(level, 0, "%s", message);
+}
+
+/*
+ * The vfork engine's child shares the daemon's memory until it execs. The
+ * kernel keeps the target user from ptracing it after its uid change by
+ * marking the address space non-dumpable, unless fs.suid_dumpable is 1
+ * ("debug": everything stays dumpable): then the target user could attach
+ * to the child between setresuid and execve and write into the daemon. So
+ * a root daemon forks instead there. Read once at start.
+ */
+static enum spawn_engine
+engine_for_suid_dumpable(enum spawn_engine engine)
+{
+	char buf[16] = "";
+	ssize_t n;
+	int fd;
+
+	if (engine != SPAWN_ENGINE_VFORK || geteuid() != 0)
+		return engine;
+	fd = open("/proc/sys/fs/suid_dumpable", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return engine;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)safe_close(fd);
+	if (n <= 0 || atoi(buf) != 1)
+		return engine;
+	log_warning("fs.suid_dumpable is 1: a vfork child could be ptraced by its target user "
+		    "while it shares the daemon's memory; using the fork engine");
+	return SPAWN_ENGINE_FORK;
+}
+
 static void
 warn_config(void *userdata, const char *message)
 {
@@ -348,8 +384,16 @@ main(int argc, char **argv)
 		return query_decide(o.config_path, o.query_args[0], o.query_args[1],
 				    o.query_group, o.query_groups, o.query_args + 2);
 
+	/*
+	 * The child calls no set*id when the target's uid, gid and groups are
+	 * exactly the daemon's (child_exec.c); any other target needs root.
+	 */
 	if (geteuid() != 0)
-		log_warning("Not running as root: only spawns as the daemon's own user can work");
+		log_warning("Not running as root: only spawns as the daemon's own user (uid %u, "
+			    "gid %u, with the daemon's supplementary groups) can work; any other "
+			    "target fails with EPERM",
+			    (unsigned)geteuid(), (unsigned)getegid());
+	spawn_set_log(log_spawn);
 
 	r = config_load(o.config_path, true, warn_config, NULL, &policy, &error);
 	if (r < 0) {
@@ -380,6 +424,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	setup_limits(&env);
+	o.engine = engine_for_suid_dumpable(o.engine);
 
 	base = event_base_new();
 	if (!base) {

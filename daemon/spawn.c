@@ -23,9 +23,13 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -52,6 +56,30 @@ ASSERT_STAGE(EXEC);
 _Static_assert(SPAWND_MAX_TARGET_FD + 1 <= CHILD_MAX_FDS, "fd table larger than CHILD_MAX_FDS");
 /* One write() of the record must be atomic, so the parent never sees half. */
 _Static_assert(sizeof(struct child_report) <= PIPE_BUF, "child_report larger than PIPE_BUF");
+
+static spawn_log_fn log_fn;
+
+void
+spawn_set_log(spawn_log_fn fn)
+{
+	log_fn = fn;
+}
+
+/* A message for the daemon's log (spawn_set_log()), or stderr without one. */
+static void __attribute__((format(printf, 2, 3)))
+spawn_log(int level, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_fn)
+		log_fn(level, msg);
+	else
+		(void)fprintf(stderr, "spawnd: %s\n", msg);
+}
 
 static void
 spawn_prepared_freep(struct spawn_prepared **p)
@@ -141,7 +169,6 @@ spawn_prepare(const struct spawn_request *req, const struct target_user *target,
 		.set_nofile = env->set_nofile,
 		.nofile = env->nofile,
 		.write_oom_adj = env->write_oom_adj,
-		.raw_syscalls = false,
 		.reset_signals = UINT64_MAX, /* spawn_start() narrows it down */
 	};
 	/* The child starts with an empty mask (DESIGN.md section 7). */
@@ -249,10 +276,12 @@ kill_untracked(pid_t pid)
 	(void)kill(pid, SIGKILL);
 }
 
+/* FUTEX_WAIT for at most timeout (NULL: no limit); 0, or -EAGAIN, -EINTR, -ETIMEDOUT. */
 static int
-futex_wait(uint32_t *word, uint32_t val)
+futex_wait(uint32_t *word, uint32_t val, const struct timespec *timeout)
 {
-	return syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0) < 0 ? -errno : 0;
+	return syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, timeout, NULL, 0) < 0 ? -errno
+										      : 0;
 }
 
 static void
@@ -420,15 +449,64 @@ pool_collect(void)
 	}
 }
 
-/* Move the handshake word from PENDING to `to` unless the child did first; wake the loop. */
-static void
-job_settle(struct vfork_job *job, uint32_t to)
+/*
+ * The spawner's half of the handshake (child_exec.h): move the word from
+ * PENDING to `to` unless the child did first, and wake the loop either way.
+ * A child that won the compare-and-swap may have died before its own
+ * FUTEX_WAKE; this wake, after clone() returned, is then the only one.
+ */
+void
+spawn_handshake_settle(uint32_t *word, uint32_t to)
 {
 	uint32_t expected = CHILD_HANDSHAKE_PENDING;
 
-	if (__atomic_compare_exchange_n(&job->state, &expected, to, false, __ATOMIC_RELEASE,
-					__ATOMIC_RELAXED))
-		futex_wake(&job->state);
+	(void)__atomic_compare_exchange_n(word, &expected, to, false, __ATOMIC_RELEASE,
+					  __ATOMIC_RELAXED);
+	futex_wake(word);
+}
+
+uint32_t
+spawn_handshake_wait(uint32_t *word, unsigned stall_ms)
+{
+	const struct timespec stall = {
+		.tv_sec = stall_ms / 1000,
+		.tv_nsec = (long)(stall_ms % 1000) * 1000000L,
+	};
+	unsigned stalls = 0;
+	uint32_t state;
+	int r = 0;
+
+	while ((state = __atomic_load_n(word, __ATOMIC_ACQUIRE)) == CHILD_HANDSHAKE_PENDING) {
+		r = futex_wait(word, CHILD_HANDSHAKE_PENDING, &stall);
+		if (r != -ETIMEDOUT)
+			continue;
+		stalls++;
+		if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != CHILD_HANDSHAKE_PENDING)
+			continue;
+		/*
+		 * Never expected: the child has nothing to do before the
+		 * handshake that can block (no file system access), and the
+		 * spawner wakes us whenever clone() returns. Either the child
+		 * was stopped by something we do not control (SIGSTOP from
+		 * root, a frozen cgroup) or a wake-up was lost (a bug). Say so,
+		 * and wait on: going on without the handshake could let the
+		 * child see fds that we are about to close and reuse.
+		 */
+		spawn_log(LOG_ERR,
+			  "A vfork child has not answered the handshake for %u ms; the event loop "
+			  "waits for it and serves nobody meanwhile",
+			  stalls * stall_ms);
+	}
+	/* Seen by looking again after a timeout, not because anyone woke us. */
+	if (stalls > 0 && (r == -ETIMEDOUT || r == -EAGAIN))
+		spawn_log(LOG_ERR,
+			  "A vfork child's handshake completed without waking the event loop (a "
+			  "lost wake-up); the loop was stuck for over %u ms",
+			  stalls * stall_ms);
+	else if (stalls > 0)
+		spawn_log(LOG_NOTICE, "A vfork child answered the handshake after over %u ms",
+			  stalls * stall_ms);
+	return state;
 }
 
 /*
@@ -455,12 +533,12 @@ spawner_run(struct spawner *w, struct vfork_job *job)
 
 	if (pid < 0) {
 		job->err = (int)-pid;
-		job_settle(job, JOB_FAILED);
+		spawn_handshake_settle(&job->state, JOB_FAILED);
 	} else {
 		/* Normally the child said READY long ago; this covers a child
 		 * that was killed (SIGKILL) before it got that far. */
 		__atomic_store_n(&job->pid, pid, __ATOMIC_RELAXED);
-		job_settle(job, CHILD_HANDSHAKE_READY);
+		spawn_handshake_settle(&job->state, CHILD_HANDSHAKE_READY);
 	}
 }
 
@@ -474,7 +552,7 @@ spawner_main(void *arg)
 		bool trim;
 
 		while (__atomic_load_n(&w->go, __ATOMIC_ACQUIRE) == 0)
-			(void)futex_wait(&w->go, 0);
+			(void)futex_wait(&w->go, 0, NULL);
 		__atomic_store_n(&w->go, 0, __ATOMIC_RELAXED);
 		job = w->job;
 		w->job = NULL;
@@ -632,8 +710,36 @@ pidfd_move_high(int pidfd)
 #define START_USE_FORK 1
 
 /*
+ * How long the loop waits for a handshake before it logs (and waits on).
+ * The handshake normally takes as long as a fork, well under a millisecond.
+ */
+#define HANDSHAKE_STALL_MS 5000u
+
+/*
+ * The errno with which the system refused clone(CLONE_VM | CLONE_VFORK),
+ * or 0. Set once, by the loop thread: from then on every spawn forks.
+ */
+static int clone_vm_refused;
+
+/*
+ * Whether a clone() errno means that this system will never let us
+ * clone(CLONE_VM | CLONE_VFORK | ...): EPERM or ENOSYS from a seccomp
+ * profile (container runtimes, systemd's SystemCallFilter=), EINVAL from
+ * an emulator such as qemu-user, which cannot do CLONE_VM without
+ * CLONE_THREAD, or from a kernel without CLONE_PIDFD (< 5.2). glibc's
+ * posix_spawn and CPython fall back to fork for the same reasons
+ * (bpo-47151). EAGAIN and ENOMEM are transient and fail only that spawn.
+ */
+static bool
+clone_errno_is_permanent(int err)
+{
+	return err == EINVAL || err == ENOSYS || err == EPERM;
+}
+
+/*
  * Start a child through a spawner thread. Returns 0, -errno, or
- * START_USE_FORK before taking anything from sp.
+ * START_USE_FORK with sp as it was (before taking anything from it, or
+ * after giving it back when clone() was refused for good).
  */
 static int
 start_vfork(struct spawn_prepared *sp, int wfd, pid_t *ret_pid, int *ret_pidfd)
@@ -656,8 +762,6 @@ start_vfork(struct spawn_prepared *sp, int wfd, pid_t *ret_pid, int *ret_pidfd)
 	job->prep = *sp;
 	*sp = (struct spawn_prepared){.plan = {.errpipe = -EBADF}};
 	job->prep.plan.errpipe = wfd;
-	/* glibc's set*id signal every thread of the "process" they think they are in. */
-	job->prep.plan.raw_syscalls = true;
 	job->pidfd = -EBADF;
 	job->start = (struct child_clone_start){
 		.plan = &job->prep.plan,
@@ -678,11 +782,25 @@ start_vfork(struct spawn_prepared *sp, int wfd, pid_t *ret_pid, int *ret_pidfd)
 	 * Until it comes the child shares our fd table: the caller must not
 	 * close the received fds, nor we the errpipe, before it.
 	 */
-	while ((state = __atomic_load_n(&job->state, __ATOMIC_ACQUIRE)) ==
-	       CHILD_HANDSHAKE_PENDING)
-		(void)futex_wait(&job->state, CHILD_HANDSHAKE_PENDING);
+	state = spawn_handshake_wait(&job->state, HANDSHAKE_STALL_MS);
 
 	/* The job stays allocated until our next pool_collect(): reading it is safe. */
+	if (state == JOB_FAILED && clone_errno_is_permanent(job->err)) {
+		/*
+		 * No child ran, so nothing read the plan; the spawner no longer
+		 * touches job->prep (only job->next, as it hands the job back).
+		 * Give the plan back for start_fork().
+		 */
+		clone_vm_refused = job->err;
+		spawn_log(LOG_WARNING,
+			  "clone(CLONE_VM|CLONE_VFORK) is not allowed here (%s); the vfork engine "
+			  "falls back to fork for this and every later spawn",
+			  strerror(job->err));
+		*sp = job->prep;
+		job->prep = (struct spawn_prepared){.plan = {.errpipe = -EBADF}};
+		sp->plan.errpipe = -EBADF;
+		return START_USE_FORK;
+	}
 	if (state == JOB_FAILED)
 		return -job->err;
 	*ret_pid = __atomic_load_n(&job->pid, __ATOMIC_RELAXED);
@@ -720,7 +838,7 @@ spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid,
 		sp->plan.reset_signals = UINT64_MAX;
 
 	r = START_USE_FORK;
-	if (engine == SPAWN_ENGINE_VFORK)
+	if (engine == SPAWN_ENGINE_VFORK && !clone_vm_refused)
 		r = start_vfork(sp, wfd, &pid, &pidfd);
 	if (r == START_USE_FORK)
 		r = start_fork(sp, wfd, &pid, &pidfd);

@@ -24,8 +24,10 @@ enum spawn_engine {
 	/*
 	 * clone(CLONE_VM | CLONE_VFORK) from a spawner thread (spawn.c):
 	 * no copy of the daemon's memory or fd table per spawn. Falls back to
-	 * fork for a spawn when no spawner thread can be had, and is fork
-	 * throughout in a SPAWND_FORCE_FORK build.
+	 * fork for a spawn when no spawner thread can be had; for good (logged
+	 * once) when the system refuses that clone with EPERM, ENOSYS or EINVAL
+	 * (seccomp profiles, qemu-user); and is fork throughout in a
+	 * SPAWND_FORCE_FORK build.
 	 */
 	SPAWN_ENGINE_VFORK,
 };
@@ -116,6 +118,27 @@ unsigned spawn_busy_spawners(void);
  * cannot tell (spawn_start() then has the child reset every signal).
  */
 int spawn_signals_to_reset(uint64_t *ret);
+
+/*
+ * Where spawn.c's messages go: a clone that the system refuses (once), a
+ * handshake that takes seconds. spawn.c does not link log.c (STYLE.md 2),
+ * but these must reach the log while they happen, so the daemon installs
+ * its logger here. level is a syslog level; without a logger, messages go
+ * to stderr as "spawnd: MESSAGE". Loop thread only.
+ */
+typedef void (*spawn_log_fn)(int level, const char *message);
+void spawn_set_log(spawn_log_fn fn);
+
+/*
+ * The loop's and the spawner's halves of the vfork engine's handshake
+ * (protocol in child_exec.h); exported for the unit tests.
+ * spawn_handshake_settle(): compare-and-swap word from PENDING to `to`
+ * (unless the child did first), then wake the waiter, always.
+ * spawn_handshake_wait(): wait while word is PENDING and return its new
+ * value; every stall_ms without a change logs an error and waits on.
+ */
+void spawn_handshake_settle(uint32_t *word, uint32_t to);
+uint32_t spawn_handshake_wait(uint32_t *word, unsigned stall_ms);
 
 /*
  * Read the errpipe (non-blocking). Returns 0 on EOF without a record (exec

@@ -6,7 +6,7 @@
 # functions (STYLE.md section 3). A new libc call in child_exec.c shows up
 # here as an undefined symbol long before it deadlocks a child in production.
 #
-# usage: check-child-exec-symbols.sh NM ALLOWLIST OBJECT...
+# usage: check-child-exec-symbols.sh NM ALLOWLIST[:ALLOWLIST...] OBJECT...
 # OBJECT... may be every object of a target ($<TARGET_OBJECTS:spawnd_core>);
 # the one built from child_exec.c is picked out.
 set -eu
@@ -33,8 +33,20 @@ if [ -z "$obj" ] || [ ! -f "$obj" ]; then
 fi
 
 # Allowlist entries: first word of each line, comments and blanks dropped.
-patterns=$(sed -e 's/#.*//' "$allow" | awk 'NF { print $1 }')
-if [ -z "$patterns" ]; then
+patterns=
+old_ifs=$IFS
+IFS=:
+for f in $allow; do
+	IFS=$old_ifs
+	if [ ! -r "$f" ]; then
+		echo "$0: cannot read allowlist $f" >&2
+		exit 2
+	fi
+	patterns="$patterns
+$(sed -e 's/#.*//' "$f" | awk 'NF { print $1 }')"
+done
+IFS=$old_ifs
+if [ -z "$(printf '%s' "$patterns" | tr -d '[:space:]')" ]; then
 	echo "$0: empty allowlist $allow" >&2
 	exit 2
 fi

@@ -23,7 +23,10 @@
  *    fd count is back to where it was, the quota is free again and the
  *    spawner threads are reused rather than multiplied;
  *  - SIGTERM while children are stuck: the daemon still exits 0 (its stop
- *    deadline), whatever its spawner threads are waiting for.
+ *    deadline), whatever its spawner threads are waiting for;
+ *  - a stuck child holds none of the daemon's fds (HOSTILE.md 47): a client
+ *    that the daemon drops sees EOF at once, and once the daemon has
+ *    stopped its socket refuses connections, though children still hang.
  *
  * That the scenario is real is checked, not assumed: the FUSE server must
  * hold an unanswered LOOKUP, every stuck child must still be the daemon's
@@ -38,9 +41,14 @@
 #define _GNU_SOURCE
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -416,6 +424,157 @@ START_TEST(test_stop_while_stuck)
 }
 END_TEST
 
+/*
+ * Children of the daemon that have not exec'd (their image is still
+ * spawnd): up to max pids into ret; returns how many.
+ */
+static int
+pre_exec_children(pid_t *ret, int max)
+{
+	char real[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	int n = 0;
+
+	ck_assert_ptr_nonnull(realpath(SPAWND_PATH, real));
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) && n < max) {
+		char path[PATH_MAX], buf[512], image[PATH_MAX];
+		const char *paren;
+		long pid = strtol(de->d_name, NULL, 10);
+		int ppid = 0, fd;
+		ssize_t l;
+
+		if (pid <= 0)
+			continue;
+		xsnprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		l = read(fd, buf, sizeof(buf) - 1);
+		(void)close(fd);
+		if (l <= 0)
+			continue;
+		buf[l] = '\0';
+		paren = strrchr(buf, ')');
+		if (!paren || sscanf(paren + 1, " %*c %d", &ppid) != 1 || ppid != fx.pid)
+			continue;
+		xsnprintf(path, sizeof(path), "/proc/%ld/exe", pid);
+		l = readlink(path, image, sizeof(image) - 1);
+		if (l <= 0)
+			continue;
+		image[l] = '\0';
+		if (strcmp(image, real) == 0)
+			ret[n++] = (pid_t)pid;
+	}
+	(void)closedir(d);
+	return n;
+}
+
+/* A liveness bound, longer under the sanitizers' CK_TIMEOUT_MULTIPLIER. */
+static unsigned
+liveness_ms(unsigned ms)
+{
+	const char *m = getenv("CK_TIMEOUT_MULTIPLIER");
+
+	return m && atoi(m) > 1 ? ms * (unsigned)atoi(m) : ms;
+}
+
+/*
+ * HOSTILE.md 47. Client B is connected (and served once) before client A's
+ * children get stuck, one in execve (binary in the mount), one in chdir
+ * (cwd in the mount), so the daemon's fd table holds B's connection when
+ * they are made. Then:
+ *  - each stuck child's fd table is exactly 0, 1, 2 (/dev/null here) and
+ *    the errpipe at 3: nothing of the daemon's;
+ *  - B sends garbage; the daemon answers Failed{PROTOCOL} and drops it,
+ *    and B sees EOF within a second (a child still holding the daemon's end
+ *    of B's connection would keep it open for as long as it hangs);
+ *  - the daemon stops; its socket then refuses connections at once,
+ *    although the children still hang (none holds the listening socket).
+ */
+START_TEST(test_stuck_child_holds_no_daemon_fd)
+{
+	static const char garbage[] = "\xff\xff\xff\xff\x0f not a protobuf message";
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	spawnd_client *a = client_open(), *b = client_open();
+	struct spawn_reply *p;
+	pid_t stuck[4];
+	int bfd, n, got = 0, eof = 0, s;
+	uint64_t end;
+
+	ck_assert_int_eq(spawn_true(b, "root"), 0);
+	p = make_stuck(a, 2);
+	n = pre_exec_children(stuck, 4);
+	ck_assert_int_eq(n, 2);
+	for (int i = 0; i < n; i++) {
+		char **fds = NULL;
+		int k = proc_fd_targets(stuck[i], &fds), nfd = 0;
+		bool ok = true;
+
+		ck_assert_int_ge(k, 0);
+		for (char **f = fds; *f; f++) {
+			int fd = atoi(*f);
+			const char *t = strchr(*f, '=') + 1;
+
+			nfd++;
+			if (fd <= 2)
+				ok = ok && strcmp(t, "/dev/null") == 0;
+			else
+				ok = ok && fd == 3 && strncmp(t, "pipe:[", 6) == 0;
+		}
+		if (!ok || nfd != 4)
+			for (char **f = fds; *f; f++)
+				fprintf(stderr, "stuck child %d: fd %s\n", (int)stuck[i], *f);
+		ck_assert_msg(
+			ok && nfd == 4,
+			"stuck child %d holds %d fds, not just /dev/null as 0-2 and the errpipe",
+			(int)stuck[i], nfd);
+		strv_free(fds);
+	}
+
+	/* B is dropped: Failed{PROTOCOL}, then EOF, at once. */
+	bfd = spawnd_client_get_fd(b);
+	ck_assert_int_eq(send(bfd, garbage, sizeof(garbage), MSG_NOSIGNAL),
+			 (ssize_t)sizeof(garbage));
+	end = now_usec() + liveness_ms(1000) * 1000ull;
+	while (!eof && now_usec() < end) {
+		struct pollfd pfd = {.fd = bfd, .events = POLLIN};
+		char buf[4096];
+		ssize_t k;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		k = recv(bfd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (k > 0)
+			got++;
+		else if (k == 0 || errno == ECONNRESET)
+			eof = 1;
+	}
+	ck_assert_msg(got >= 1, "no Failed{PROTOCOL} before the drop");
+	ck_assert_msg(eof,
+		      "no EOF within %u ms of the daemon dropping the connection: a stuck "
+		      "child holds the daemon's end",
+		      liveness_ms(1000));
+	spawnd_client_close(b);
+
+	/* Nobody listens any more once the daemon is gone, stuck children or not. */
+	fx_stop_within(30000);
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(s, 0);
+	xsnprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fx.sock);
+	ck_assert_msg(connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno == ECONNREFUSED,
+		      "connect to the stopped daemon's socket: %s (a stuck child holds it)",
+		      strerror(errno));
+	(void)close(s);
+
+	kill_fuse();
+	ck_assert_int_eq(reap_orphans(20000), 0);
+	spawnd_client_close(a);
+	free(p);
+}
+END_TEST
+
 static Suite *
 engine_suite(void)
 {
@@ -426,6 +585,7 @@ engine_suite(void)
 	tcase_add_checked_fixture(tc, engine_setup, engine_teardown);
 	tcase_add_test(tc, test_stuck_children_cost_only_their_quota);
 	tcase_add_test(tc, test_stop_while_stuck);
+	tcase_add_test(tc, test_stuck_child_holds_no_daemon_fd);
 	suite_add_tcase(s, tc);
 	return s;
 }

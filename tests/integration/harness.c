@@ -217,7 +217,8 @@ listen_socket(const char *path)
  * LISTEN_PID=our pid, nothing else open above 3.
  */
 static _Noreturn void
-exec_daemon(int sock, int log, pid_t parent)
+exec_daemon(int sock, int log, pid_t parent, const struct fx_daemon *d, const gid_t *groups,
+	    size_t n_groups)
 {
 	const char *engine = getenv("SPAWND_IT_ENGINE");
 	char pidbuf[32];
@@ -268,8 +269,32 @@ exec_daemon(int sock, int log, pid_t parent)
 		(void)close(oom);
 	}
 
+	if (d->as_user) {
+		if (setgroups(n_groups, groups) < 0 || setresgid(d->gid, d->gid, d->gid) < 0 ||
+		    setresuid(d->uid, d->uid, d->uid) < 0)
+			_exit(119);
+		/* The uid change cleared the parent-death signal. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+			_exit(120);
+	}
+
 	/* SPAWND_IT_ENGINE=fork|vfork runs the same suite against each spawn engine. */
-	if (engine && *engine)
+	if (d->wrapper) {
+		const char *argv[32];
+		size_t n = 0;
+
+		for (const char *const *w = d->wrapper; *w && n < 24; w++)
+			argv[n++] = *w;
+		argv[n++] = SPAWND_PATH;
+		argv[n++] = "-c";
+		argv[n++] = fx.conf;
+		if (engine && *engine) {
+			argv[n++] = "--engine";
+			argv[n++] = engine;
+		}
+		argv[n] = NULL;
+		execv(argv[0], (char *const *)argv);
+	} else if (engine && *engine)
 		execl(SPAWND_PATH, "spawnd", "-c", fx.conf, "--engine", engine, (char *)NULL);
 	else
 		execl(SPAWND_PATH, "spawnd", "-c", fx.conf, (char *)NULL);
@@ -330,9 +355,18 @@ wait_ready(int notify, pid_t pid)
 void
 fx_start(const char *policy)
 {
+	static const struct fx_daemon as_root = {0};
+
+	fx_start_with(policy, &as_root);
+}
+
+void
+fx_start_with(const char *policy, const struct fx_daemon *d)
+{
 	char *generated = NULL;
-	int sock, log, notify;
+	int sock, log, notify, n_groups = 256;
 	pid_t parent = getpid(), pid;
+	gid_t groups[256];
 
 	ck_assert_msg(base_dir[0] != '\0', "harness_main() did not run");
 	memset(&fx, 0, sizeof(fx));
@@ -353,6 +387,16 @@ fx_start(const char *policy)
 
 	sock = listen_socket(fx.sock);
 	notify = notify_socket();
+	if (d->as_user) {
+		struct passwd *pw = getpwuid(d->uid);
+
+		/* The user's groups, looked up here: no NSS in the forked child. */
+		ck_assert_msg(pw, "no user with uid %u", (unsigned)d->uid);
+		ck_assert_int_ge(getgrouplist(pw->pw_name, d->gid, groups, &n_groups), 0);
+		/* A daemon that is not root must be able to send READY=1 there. */
+		ck_assert_int_eq(chmod(fx.notify, 0666), 0);
+	} else
+		n_groups = 0;
 	log = open(fx.log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	ck_assert_msg(log >= 0, "open %s: %s", fx.log, strerror(errno));
 
@@ -361,7 +405,7 @@ fx_start(const char *policy)
 	pid = fork();
 	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0)
-		exec_daemon(sock, log, parent);
+		exec_daemon(sock, log, parent, d, groups, (size_t)n_groups);
 	(void)close(sock);
 	(void)close(log);
 	fx.pid = pid;

@@ -83,6 +83,25 @@ void fx_teardown(void);
 
 /* Start spawnd with the given policy text (NULL = the default policy). */
 void fx_start(const char *policy);
+
+/* How fx_start_with() runs the daemon; all zero = as fx_start() does. */
+struct fx_daemon {
+	/*
+	 * Not root: switch to uid/gid with the groups initgroups() would give
+	 * (getgrouplist() of uid's name and gid) right before exec, as a
+	 * user-level daemon runs.
+	 */
+	bool as_user;
+	uid_t uid;
+	gid_t gid;
+	/*
+	 * Exec this argv prefix (NULL-terminated; wrapper[0] is the program)
+	 * with spawnd's path and arguments appended, e.g. a helper that
+	 * installs a seccomp filter and execs the rest. NULL: exec spawnd.
+	 */
+	const char *const *wrapper;
+};
+void fx_start_with(const char *policy, const struct fx_daemon *d);
 /* SIGTERM, wait (deadline), assert exit status 0. */
 void fx_stop(void);
 /* fx_stop() with another deadline (fx_stop() gives the daemon 15 s). */

@@ -5,15 +5,20 @@
  * spawn_start(), waits for the errpipe, reads the probe's key=value report
  * from a pipe given to the child, reaps the child and compares. The whole
  * suite runs twice, once per engine (fork, then vfork: spawner thread +
- * CLONE_VM|CLONE_VFORK|CLONE_FILES). Needs root (credential switching);
- * exits 77 otherwise.
+ * CLONE_VM|CLONE_VFORK|CLONE_FILES). As root, the cases that switch
+ * credentials run too, and then everything that needs no privilege runs
+ * once more in a process switched to nobody, as a daemon that is not root
+ * would: the child then keeps its creator's credentials (no set*id call at
+ * all). Not as root, only those run.
  *
  * Each test runs in its own process (CK_FORK), so tests freely change the
  * test process's groups, signal state, limits, fds and seccomp filter to
  * make sure the child does not inherit them.
  */
 #define _GNU_SOURCE
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,8 +33,10 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/filter.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -51,6 +58,20 @@
 /* The engine under test; set by main() before each run of the suite. */
 static enum spawn_engine engine = SPAWN_ENGINE_FORK;
 
+/*
+ * Whom probe_spec() spawns as: nobody when we are root, else ourselves
+ * (with our own groups), the only target a daemon that is not root can
+ * serve. Set by main().
+ */
+#define MAX_GROUPS 64
+static struct {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[MAX_GROUPS];
+	size_t n_groups;
+	char uid_text[16]; /* probe output: uid= */
+} probe_target;
+
 struct spec {
 	const char *path;
 	const char *argv[MAX_ARGS]; /* NULL-terminated */
@@ -59,7 +80,7 @@ struct spec {
 	mode_t umask;
 	uid_t uid;
 	gid_t gid;
-	gid_t groups[4];
+	gid_t groups[MAX_GROUPS];
 	size_t n_groups;
 	int fds[8]; /* received fds besides the output pipe; closed by the test */
 	size_t n_fds;
@@ -67,8 +88,7 @@ struct spec {
 	size_t n_maps;
 	int out_target;	      /* child fd for the output pipe's write end; -1: none */
 	struct spawn_env env; /* devnull is filled in by run() */
-	bool raw_syscalls;
-	bool errpipe_low; /* free fds 0/1 so that the errpipe lands on them */
+	bool errpipe_low;     /* free fds 0/1 so that the errpipe lands on them */
 };
 
 struct result {
@@ -83,18 +103,32 @@ struct result {
 static struct spec
 probe_spec(void)
 {
-	return (struct spec){
+	struct spec s = {
 		.path = SPAWN_PROBE_PATH,
 		.argv = {"spawn-probe"},
 		.envp = {"A=1", "SPACE=two words", "EMPTY="},
 		.cwd = "/",
 		.umask = 022,
-		.uid = NOBODY,
-		.gid = NOBODY,
-		.groups = {NOBODY},
-		.n_groups = 1,
+		.uid = probe_target.uid,
+		.gid = probe_target.gid,
+		.n_groups = probe_target.n_groups,
 		.out_target = 1,
 	};
+
+	memcpy(s.groups, probe_target.groups, probe_target.n_groups * sizeof(gid_t));
+	return s;
+}
+
+/* Our own credentials right now: what a child gets without any set*id call. */
+static void
+spec_as_self(struct spec *s)
+{
+	int n = getgroups(MAX_GROUPS, s->groups);
+
+	ck_assert_int_ge(n, 0);
+	s->n_groups = (size_t)n;
+	s->uid = geteuid();
+	s->gid = getegid();
 }
 
 static void
@@ -219,7 +253,6 @@ run(const struct spec *s, struct result *res)
 	r = spawn_prepare(&req, &tu, strdup(s->path), strv_dup(s->envp), received, n_received, &env,
 			  &sp);
 	ck_assert_int_eq(r, 0);
-	sp->plan.raw_syscalls = s->raw_syscalls;
 
 	if (s->errpipe_low) {
 		/* pipe2() takes the lowest free numbers: 0 and 1, both targets. */
@@ -426,12 +459,17 @@ rm_rf(const char *dir)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
-/* Install a seccomp filter in the test process; the child inherits it. */
+/*
+ * Install a seccomp filter in the test process; the child inherits it. Not
+ * as root, the kernel wants no_new_privs first.
+ */
 static void
 install_filter(struct sock_filter *insns, unsigned short n)
 {
 	struct sock_fprog prog = {.len = n, .filter = insns};
 
+	if (geteuid() != 0)
+		ck_assert_int_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
 	ck_assert_int_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0), 0);
 }
 
@@ -454,6 +492,113 @@ raise_nofile(struct rlimit *ret)
 
 #define LD_NR BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
 #define RET(v) BPF_STMT(BPF_RET | BPF_K, (v))
+
+/* ---- a child parked in chdir (seccomp user notification) ---- */
+
+/*
+ * A child held inside chdir(), as one whose cwd is on a FUSE mount that
+ * never answers would be: a seccomp filter in the test process (inherited
+ * by the spawner threads and the child) turns chdir into a user
+ * notification, which we answer when we like.
+ */
+struct parked {
+	int listener;
+	struct seccomp_notif req;
+	pid_t pid;
+	int pidfd, errpipe;
+};
+
+/* Install the filter; the test process itself must not chdir from now on. */
+static void
+park_filter(struct parked *pk)
+{
+	struct sock_filter f[] = {
+		LD_NR,
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_chdir, 0, 1),
+		RET(SECCOMP_RET_USER_NOTIF),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = ELEMENTSOF(f), .filter = f};
+
+	memset(pk, 0, sizeof(*pk));
+	pk->pidfd = pk->errpipe = -1;
+	if (geteuid() != 0)
+		ck_assert_int_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	pk->listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				    SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	ck_assert_msg(pk->listener >= 0, "seccomp listener: %s", strerror(errno));
+}
+
+/* The child pk->pid is in chdir once its notification is here. */
+static void
+park_wait(struct parked *pk)
+{
+	ck_assert_int_eq(wait_readable(pk->listener), 1);
+	ck_assert_int_eq(ioctl(pk->listener, SECCOMP_IOCTL_NOTIF_RECV, &pk->req), 0);
+	ck_assert_int_eq(pk->req.pid, pk->pid);
+	ck_assert_int_eq(pk->req.data.nr, __NR_chdir);
+}
+
+/* Start spawn-probe as probe_target with cwd "/" and wait until it is in chdir. */
+static void
+park_in_chdir(struct parked *pk)
+{
+	struct spawn_request req = {.argv = (char *[]){(char *)"spawn-probe", NULL}, .argc = 1};
+	struct target_user tu = {.uid = probe_target.uid,
+				 .gid = probe_target.gid,
+				 .groups = probe_target.groups,
+				 .n_groups = probe_target.n_groups};
+	struct spawn_env env = {.devnull = open("/dev/null", O_RDWR | O_CLOEXEC)};
+	struct spawn_prepared *sp = NULL;
+
+	ck_assert_int_ge(env.devnull, 0);
+	req.cwd = (char *)"/";
+	park_filter(pk);
+	ck_assert_int_eq(spawn_prepare(&req, &tu, strdup(SPAWN_PROBE_PATH),
+				       strv_dup((const char *[]){NULL}), NULL, 0, &env, &sp),
+			 0);
+	ck_assert_int_eq(spawn_start(sp, engine, &pk->pid, &pk->pidfd, &pk->errpipe), 0);
+	sp = spawn_prepared_free(sp);
+	close(env.devnull);
+	park_wait(pk);
+}
+
+/* Let the parked chdir run for real; the listener goes. */
+static void
+unpark_continue(struct parked *pk)
+{
+	struct seccomp_notif_resp resp = {.id = pk->req.id,
+					  .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
+
+	ck_assert_int_eq(ioctl(pk->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp), 0);
+	close(pk->listener);
+}
+
+/* Let chdir fail with err; the child reports CHDIR and exits 127. */
+static void
+unpark_fail(struct parked *pk, int err)
+{
+	struct seccomp_notif_resp resp = {.id = pk->req.id, .error = -err};
+	struct child_report rep;
+	int status, r;
+
+	ck_assert_int_eq(ioctl(pk->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp), 0);
+	for (;;) {
+		r = spawn_read_report(pk->errpipe, &rep);
+		if (r != -EAGAIN)
+			break;
+		ck_assert_int_eq(wait_readable(pk->errpipe), 1);
+	}
+	ck_assert_int_eq(r, 1);
+	ck_assert_int_eq(rep.stage, CHILD_STAGE_CHDIR);
+	ck_assert_int_eq(rep.err, err);
+	ck_assert_int_eq(waitpid(pk->pid, &status, 0), pk->pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 127);
+	close(pk->pidfd);
+	close(pk->errpipe);
+	close(pk->listener);
+}
+
 
 /* ---- credentials ---- */
 
@@ -478,7 +623,6 @@ START_TEST(test_creds_nobody)
 }
 END_TEST
 
-/* _i: 0 = libc wrappers, 1 = raw syscalls (the vfork engine's path). */
 START_TEST(test_creds_numeric)
 {
 	struct spec s = probe_spec();
@@ -491,7 +635,6 @@ START_TEST(test_creds_numeric)
 	s.groups[1] = 77;
 	s.groups[2] = 5;
 	s.n_groups = 3;
-	s.raw_syscalls = _i == 1;
 	run(&s, &r);
 	expect_started(&r);
 	expect_kv(&r, "uid", "1234");
@@ -606,9 +749,8 @@ START_TEST(test_fds_none)
 	s.out_target = -1;
 	snprintf(path, sizeof(path), "%s/out", scratch_dir());
 	ARGS(&s, "--out", path);
-	s.uid = 0;
-	s.gid = 0;
-	s.groups[0] = 0;
+	/* The scratch directory is ours; nobody could not write there. */
+	spec_as_self(&s);
 	run(&s, &r);
 	expect_started(&r);
 	f = fopen(path, "re");
@@ -1241,6 +1383,53 @@ fd_list(void)
 	return v;
 }
 
+static int
+cmp_fd_entry(const void *a, const void *b)
+{
+	return atoi(*(char *const *)a) - atoi(*(char *const *)b);
+}
+
+/* "N=target" for every open fd of pid, sorted by number; returns the count. */
+static int
+proc_fd_list(pid_t pid, char ***ret)
+{
+	char **v = calloc(4096, sizeof(char *));
+	char dir[64];
+	size_t n = 0;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_msg(d, "opendir %s: %s", dir, strerror(errno));
+	while ((de = readdir(d))) {
+		char path[400], target_path[256];
+		ssize_t l;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		l = readlink(path, target_path, sizeof(target_path) - 1);
+		ck_assert_int_ge(l, 0);
+		target_path[l] = '\0';
+		ck_assert_uint_lt(n, 4095);
+		ck_assert_int_ge(asprintf(&v[n++], "%s=%s", de->d_name, target_path), 0);
+	}
+	closedir(d);
+	qsort(v, n, sizeof(char *), cmp_fd_entry);
+	*ret = v;
+	return (int)n;
+}
+
+static void
+fd_list_free(char **v)
+{
+	for (size_t i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void
 fd_list_expect_equal(char **a, char **b)
 {
@@ -1290,26 +1479,30 @@ thread_count(void)
 /*
  * The vfork child reads the plan after spawn_start() returned and the
  * caller freed sp: the engine must have taken the arrays. The child is
- * stopped right after the handshake (SIGSTOP cannot be blocked), the
- * caller frees sp and scribbles over the heap, and only then may the
- * child go on: its argv and environment must still be exact.
+ * held in chdir, after the handshake and before execve reads path, argv
+ * and envp (a SIGSTOP right after spawn_start() could come after the probe
+ * had already run and exited), the caller frees sp and scribbles over the
+ * heap, and only then may the child go on: its argv and environment must
+ * still be exact.
  */
 START_TEST(test_vfork_plan_outlives_caller)
 {
 	struct spawn_request req = {0};
-	struct target_user tu = {.uid = NOBODY, .gid = NOBODY, .groups = (gid_t[]){NOBODY},
-				 .n_groups = 1};
+	struct target_user tu = {.uid = probe_target.uid,
+				 .gid = probe_target.gid,
+				 .groups = probe_target.groups,
+				 .n_groups = probe_target.n_groups};
 	const char *argv[] = {"spawn-probe", "--write-fd", "1", "a-rather-long-text-to-be-overwritten",
 			      NULL};
 	const char *envp[] = {"CANARY=still here", NULL};
 	struct spawn_env env = {.devnull = open("/dev/null", O_RDWR | O_CLOEXEC)};
 	struct spawn_prepared *sp = NULL;
 	struct fd_map map = {.index = 0, .target = 1};
+	struct parked pk;
 	void *junk[256];
 	char out[65536];
 	size_t len = 0;
-	int p[2], pidfd, errpipe, status, w;
-	pid_t pid;
+	int p[2], status;
 	ssize_t n;
 
 	pipe_ok(p);
@@ -1322,14 +1515,10 @@ START_TEST(test_vfork_plan_outlives_caller)
 	ck_assert_int_eq(spawn_prepare(&req, &tu, strdup(SPAWN_PROBE_PATH), strv_dup(envp), &p[1], 1,
 				       &env, &sp),
 			 0);
-	ck_assert_int_eq(spawn_start(sp, SPAWN_ENGINE_VFORK, &pid, &pidfd, &errpipe), 0);
-	(void)kill(pid, SIGSTOP);
-	/* Stopped (or already exec'd and stopped): either way it waits for us now. */
-	do
-		w = waitpid(pid, &status, WUNTRACED);
-	while (w < 0 && errno == EINTR);
-	ck_assert_int_eq(w, pid);
-	ck_assert(WIFSTOPPED(status));
+	/* The child stops in chdir, after the handshake and before execve reads argv. */
+	park_filter(&pk);
+	ck_assert_int_eq(spawn_start(sp, SPAWN_ENGINE_VFORK, &pk.pid, &pk.pidfd, &pk.errpipe), 0);
+	park_wait(&pk);
 
 	/* The engine left sp empty; the caller frees it and reuses the heap. */
 	ck_assert_ptr_null(sp->argv);
@@ -1343,20 +1532,20 @@ START_TEST(test_vfork_plan_outlives_caller)
 		ck_assert_ptr_nonnull(junk[i]);
 		memset(junk[i], 'X', 64 + i);
 	}
-	ck_assert_int_eq(kill(pid, SIGCONT), 0);
+	unpark_continue(&pk);
 
 	while ((n = read(p[0], out + len, sizeof(out) - 1 - len)) > 0)
 		len += (size_t)n;
 	out[len] = '\0';
 	close(p[0]);
-	ck_assert_int_eq(wait_readable(pidfd), 1);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(wait_readable(pk.pidfd), 1);
+	ck_assert_int_eq(waitpid(pk.pid, &status, 0), pk.pid);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
-	ck_assert_int_eq(spawn_read_report(errpipe, NULL), 0);
+	ck_assert_int_eq(spawn_read_report(pk.errpipe, NULL), 0);
 	ck_assert_msg(strstr(out, "argv.3=a-rather-long-text-to-be-overwritten\n"), "%s", out);
 	ck_assert_msg(strstr(out, "env.CANARY=still here\n"), "%s", out);
-	close(pidfd);
-	close(errpipe);
+	close(pk.pidfd);
+	close(pk.errpipe);
 	for (size_t i = 0; i < ELEMENTSOF(junk); i++)
 		free(junk[i]);
 }
@@ -1382,7 +1571,10 @@ START_TEST(test_vfork_pidfd_high_threads_reused)
 	}
 	for (int i = 0; i < 2; i++) {
 		struct spawn_request req = {.argv = (char *[]){(char *)"true", NULL}, .argc = 1};
-		struct target_user tu = {.uid = 0, .gid = 0};
+		struct target_user tu = {.uid = probe_target.uid,
+					 .gid = probe_target.gid,
+					 .groups = probe_target.groups,
+					 .n_groups = probe_target.n_groups};
 		struct spawn_env env = {.devnull = open("/dev/null", O_RDWR | O_CLOEXEC)};
 		struct spawn_prepared *sp = NULL;
 		int pidfd, errpipe, status;
@@ -1408,7 +1600,10 @@ START_TEST(test_vfork_pidfd_high_threads_reused)
 	for (int i = 0; i < 20; i++) {
 		struct spec s = probe_spec();
 		struct spawn_request req = {.argv = (char *[]){(char *)"true", NULL}, .argc = 1};
-		struct target_user tu = {.uid = 0, .gid = 0};
+		struct target_user tu = {.uid = probe_target.uid,
+					 .gid = probe_target.gid,
+					 .groups = probe_target.groups,
+					 .n_groups = probe_target.n_groups};
 		struct spawn_env env = {.devnull = open("/dev/null", O_RDWR | O_CLOEXEC)};
 		struct spawn_prepared *sp = NULL;
 		int pidfd, errpipe, status;
@@ -1566,8 +1761,341 @@ START_TEST(test_prepare_invalid)
 }
 END_TEST
 
+/* ---- credentials that need no change (a daemon that is not root) ---- */
+
+/*
+ * The target is exactly who we are: the child must not call setgroups,
+ * setresgid or setresuid at all (a daemon that is not root gets EPERM from
+ * setgroups even when it changes nothing). A seccomp filter refuses all
+ * three with EPERM: the child still starts, as us.
+ */
+START_TEST(test_creds_self_no_set_calls)
+{
+	struct sock_filter f[] = {
+		LD_NR,
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setgroups, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setresgid, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setresuid, 0, 1),
+		RET(SECCOMP_RET_ERRNO | EPERM),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	struct spec s = probe_spec();
+	struct result r;
+	char uid[16], gid[16];
+
+	spec_as_self(&s);
+	install_filter(f, ELEMENTSOF(f));
+	run(&s, &r);
+	expect_started(&r);
+	snprintf(uid, sizeof(uid), "%u", (unsigned)s.uid);
+	snprintf(gid, sizeof(gid), "%u", (unsigned)s.gid);
+	expect_kv(&r, "uid", uid);
+	expect_kv(&r, "euid", uid);
+	expect_kv(&r, "suid", uid);
+	expect_kv(&r, "gid", gid);
+	expect_kv(&r, "egid", gid);
+
+	/* One group more than we have is a change: then setgroups runs, and fails. */
+	ck_assert_uint_lt(s.n_groups, MAX_GROUPS);
+	s.groups[s.n_groups++] = 4242;
+	run(&s, &r);
+	expect_failed(&r, CHILD_STAGE_SETGROUPS, EPERM);
+}
+END_TEST
+
+/*
+ * HOSTILE.md 47: a child that hangs in chdir (a cwd on a FUSE mount that
+ * never answers) must already hold nothing of the daemon's but the errpipe:
+ * not the listening socket, not other clients' connections, nothing they
+ * sent. While it is parked in chdir, its fd table is exactly 0, 1, 2 and
+ * the errpipe at 3.
+ */
+START_TEST(test_fds_closed_before_chdir)
+{
+	struct parked pk;
+	char **fds;
+	char want[64];
+	int n;
+
+	open_daemon_fds();
+	park_in_chdir(&pk);
+	n = proc_fd_list(pk.pid, &fds);
+	snprintf(want, sizeof(want), "3=%s", pipe_name(pk.errpipe));
+	ck_assert_msg(n == 4 && strcmp(fds[0], "0=/dev/null") == 0 &&
+			      strcmp(fds[1], "1=/dev/null") == 0 &&
+			      strcmp(fds[2], "2=/dev/null") == 0 && strcmp(fds[3], want) == 0,
+		      "fds of the child in chdir: %s %s %s %s%s", n > 0 ? fds[0] : "",
+		      n > 1 ? fds[1] : "", n > 2 ? fds[2] : "", n > 3 ? fds[3] : "",
+		      n > 4 ? " ..." : "");
+	fd_list_free(fds);
+	unpark_fail(&pk, ENOENT);
+}
+END_TEST
+
+/*
+ * docs/security.md: a child between its credential switch and execve must
+ * not be ptrace-able by the target user, for with the vfork engine its
+ * memory is the daemon's. The kernel sees to that: the uid change marks
+ * the address space non-dumpable (fs.suid_dumpable 0 or 2), which for
+ * the vfork engine is the daemon's own, shared one. Checked here: while the
+ * child sits in chdir as nobody, a process of nobody's cannot
+ * PTRACE_SEIZE it, and with the vfork engine this very process has become
+ * non-dumpable too.
+ */
+START_TEST(test_parked_child_not_ptraceable)
+{
+	struct parked pk;
+	int dumpable_sysctl, status;
+	FILE *f;
+	pid_t pid;
+
+	f = fopen("/proc/sys/fs/suid_dumpable", "re");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%d", &dumpable_sysctl), 1);
+	fclose(f);
+	if (dumpable_sysctl == 1) {
+		/* "debug" mode: every process stays dumpable; see docs/security.md. */
+		fprintf(stderr, "fs.suid_dumpable is 1: the ptrace check does not apply\n");
+		return;
+	}
+
+	ck_assert_int_eq(prctl(PR_GET_DUMPABLE), 1);
+	park_in_chdir(&pk);
+	ck_assert_int_eq(prctl(PR_GET_DUMPABLE),
+			 engine == SPAWN_ENGINE_VFORK ? dumpable_sysctl : 1);
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		gid_t g = NOBODY;
+
+		if (setgroups(1, &g) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+		    setresuid(NOBODY, NOBODY, NOBODY) < 0)
+			_exit(10);
+		if (ptrace(PTRACE_SEIZE, pk.pid, 0, 0) == 0)
+			_exit(11);
+		_exit(errno == EPERM ? 0 : 12);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "nobody's PTRACE_SEIZE of the child in chdir: status 0x%x (11: it worked)",
+		      status);
+	unpark_fail(&pk, ENOENT);
+}
+END_TEST
+
+/* ---- the vfork engine's handshake (protocol in child_exec.h) ---- */
+
+/* What spawn.c logged in this test process (spawn_set_log()). */
+static struct {
+	pthread_mutex_t lock;
+	char msgs[16][512];
+	unsigned n;
+} logged = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void
+capture_log(int level, const char *message)
+{
+	(void)level;
+	pthread_mutex_lock(&logged.lock);
+	if (logged.n < ELEMENTSOF(logged.msgs))
+		snprintf(logged.msgs[logged.n], sizeof(logged.msgs[0]), "%s", message);
+	logged.n++;
+	pthread_mutex_unlock(&logged.lock);
+	fprintf(stderr, "logged: %s\n", message);
+}
+
+/* Messages logged so far that contain needle. */
+static unsigned
+logged_count(const char *needle)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&logged.lock);
+	for (unsigned i = 0; i < logged.n && i < ELEMENTSOF(logged.msgs); i++)
+		n += strstr(logged.msgs[i], needle) != NULL;
+	pthread_mutex_unlock(&logged.lock);
+	return n;
+}
+
+/* The event loop's side, in a thread of its own. */
+struct waiter {
+	uint32_t word;
+	unsigned stall_ms;
+	pid_t tid;
+	uint32_t result;
+	int done;
+};
+
+static void *
+waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	uint32_t r;
+
+	__atomic_store_n(&w->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
+	r = spawn_handshake_wait(&w->word, w->stall_ms);
+	__atomic_store_n(&w->result, r, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&w->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* True once thread tid sleeps in FUTEX_WAIT on word (/proc/self/task/TID/syscall). */
+static bool
+sleeps_on(pid_t tid, const uint32_t *word)
+{
+	char path[64], buf[256];
+	unsigned long long addr;
+	long nr;
+	FILE *f;
+	bool yes;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	yes = fgets(buf, sizeof(buf), f) && sscanf(buf, "%ld %llx", &nr, &addr) == 2 &&
+	      nr == SYS_futex && addr == (unsigned long long)(uintptr_t)word;
+	fclose(f);
+	return yes;
+}
+
+static void
+start_waiter(struct waiter *w, pthread_t *thread, unsigned stall_ms)
+{
+	memset(w, 0, sizeof(*w));
+	w->word = CHILD_HANDSHAKE_PENDING;
+	w->stall_ms = stall_ms;
+	ck_assert_int_eq(pthread_create(thread, NULL, waiter_main, w), 0);
+	/* It must be asleep in the kernel before the word changes, or nothing is tested. */
+	for (int i = 0; i < 10000; i++) {
+		pid_t tid = __atomic_load_n(&w->tid, __ATOMIC_SEQ_CST);
+
+		if (tid > 0 && sleeps_on(tid, &w->word))
+			return;
+		usleep(1000);
+	}
+	ck_abort_msg("the waiter never slept in FUTEX_WAIT on the handshake word");
+}
+
+/* Whether the waiter returned within ms. */
+static bool
+waiter_done_within(struct waiter *w, unsigned ms)
+{
+	for (unsigned i = 0; i < ms; i++) {
+		if (__atomic_load_n(&w->done, __ATOMIC_SEQ_CST))
+			return true;
+		usleep(1000);
+	}
+	return __atomic_load_n(&w->done, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The interleaving that lost the wake-up: the loop sleeps in FUTEX_WAIT;
+ * the child wins the compare-and-swap and is killed before its FUTEX_WAKE
+ * (_i = 0), or is killed before it even got there, so that the spawner
+ * wins (_i = 1); then clone() returns and the spawner settles. Either way
+ * the loop must wake at once, not after its last-resort timeout (a minute
+ * here, so that only a real wake counts).
+ */
+START_TEST(test_handshake_child_dies_after_cas)
+{
+	struct waiter w;
+	pthread_t thread;
+
+	start_waiter(&w, &thread, 60000);
+	if (_i == 0) {
+		uint32_t expected = CHILD_HANDSHAKE_PENDING;
+
+		/* The child's compare-and-swap, and no wake: it died right there. */
+		ck_assert(__atomic_compare_exchange_n(&w.word, &expected, CHILD_HANDSHAKE_READY,
+						      false, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	}
+	/* clone() returned: the spawner settles (with a failure value; it loses if _i == 0). */
+	spawn_handshake_settle(&w.word, 2);
+	ck_assert_msg(waiter_done_within(&w, 5000),
+		      "the loop was not woken: it would have waited for its last-resort timeout");
+	ck_assert_uint_eq(w.result, _i == 0 ? CHILD_HANDSHAKE_READY : 2);
+	ck_assert_int_eq(pthread_join(thread, NULL), 0);
+}
+END_TEST
+
+/*
+ * The last resort: a handshake that does not come within the stall time is
+ * logged and waited for; a word that changed without any wake is noticed
+ * at the next timeout and logged as a lost wake-up.
+ */
+START_TEST(test_handshake_stall_logged)
+{
+	struct waiter w;
+	pthread_t thread;
+
+	spawn_set_log(capture_log);
+	start_waiter(&w, &thread, 100);
+	for (int i = 0; i < 100 && logged_count("has not answered") == 0; i++)
+		usleep(50000);
+	ck_assert_uint_ge(logged_count("has not answered"), 1);
+	ck_assert(!__atomic_load_n(&w.done, __ATOMIC_SEQ_CST));
+
+	/* READY without a wake: only the timeout can find it. */
+	__atomic_store_n(&w.word, CHILD_HANDSHAKE_READY, __ATOMIC_RELEASE);
+	ck_assert(waiter_done_within(&w, 10000));
+	ck_assert_uint_eq(w.result, CHILD_HANDSHAKE_READY);
+	ck_assert_uint_eq(logged_count("lost wake-up"), 1);
+	ck_assert_int_eq(pthread_join(thread, NULL), 0);
+	spawn_set_log(NULL);
+}
+END_TEST
+
+/*
+ * clone(CLONE_VM|CLONE_VFORK) refused for good (_i: EPERM and ENOSYS from
+ * a seccomp profile, EINVAL as from qemu-user): every spawn still works,
+ * through fork, and that is logged once. clone3 gets ENOSYS, as from
+ * Docker's profile, which glibc's pthread_create answers with clone (which
+ * stays allowed: CLONE_VM without CLONE_VFORK), and fork() uses clone
+ * without CLONE_VM.
+ */
+START_TEST(test_vfork_clone_refused_falls_back)
+{
+	static const int errs[] = {EPERM, ENOSYS, EINVAL};
+	struct sock_filter f[] = {
+		LD_NR,
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+		RET(SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 4),
+		/* args[0] (flags); its low half is at the lower address on little endian. */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, CLONE_VM | CLONE_VFORK),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, CLONE_VM | CLONE_VFORK, 0, 1),
+		RET(SECCOMP_RET_ERRNO | (unsigned)errs[_i]),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	struct result r;
+
+	ck_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__);
+	spawn_set_log(capture_log);
+	install_filter(f, ELEMENTSOF(f));
+	for (int i = 0; i < 3; i++) {
+		struct spec s = probe_spec();
+
+		run(&s, &r);
+		expect_started(&r);
+		expect_kv(&r, "uid", probe_target.uid_text);
+	}
+	ck_assert_uint_eq(logged_count("clone(CLONE_VM|CLONE_VFORK) is not allowed here"), 1);
+	ck_assert_msg(logged_count(strerror(errs[_i])) == 1, "the message does not name %s",
+		      strerror(errs[_i]));
+	ck_assert_uint_eq(logged.n, 1);
+	spawn_set_log(NULL);
+}
+END_TEST
+
+/*
+ * privileged: we are root and may switch to other users. Without it, only
+ * the cases that spawn as ourselves (target, see main()), as a daemon that
+ * is not root does.
+ */
 static Suite *
-child_exec_suite(void)
+child_exec_suite(bool privileged)
 {
 	Suite *s = suite_create(engine == SPAWN_ENGINE_VFORK ? "child_exec (vfork engine)"
 							      : "child_exec (fork engine)");
@@ -1575,11 +2103,14 @@ child_exec_suite(void)
 
 	tc = tcase_create("creds");
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_creds_nobody);
-	tcase_add_loop_test(tc, test_creds_numeric, 0, 2);
-	tcase_add_test(tc, test_creds_empty_groups);
-	tcase_add_loop_test(tc, test_creds_faked_switch, 0, 3);
-	tcase_add_test(tc, test_creds_setgroups_fails);
+	if (privileged) {
+		tcase_add_test(tc, test_creds_nobody);
+		tcase_add_test(tc, test_creds_numeric);
+		tcase_add_test(tc, test_creds_empty_groups);
+		tcase_add_loop_test(tc, test_creds_faked_switch, 0, 3);
+		tcase_add_test(tc, test_creds_setgroups_fails);
+	}
+	tcase_add_test(tc, test_creds_self_no_set_calls);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fds");
@@ -1593,18 +2124,23 @@ child_exec_suite(void)
 	tcase_add_test(tc, test_fds_errpipe_on_target);
 	tcase_add_test(tc, test_fds_highest_target);
 	tcase_add_loop_test(tc, test_fds_close_fallback, 0, 2);
+	tcase_add_test(tc, test_fds_closed_before_chdir);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("setup");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_cwd_ok);
-	tcase_add_test(tc, test_cwd_as_target);
+	if (privileged)
+		tcase_add_test(tc, test_cwd_as_target);
 	tcase_add_test(tc, test_session_no_ctty);
 	tcase_add_test(tc, test_signals_default);
 	tcase_add_test(tc, test_signals_to_reset);
 	tcase_add_test(tc, test_umask);
 	tcase_add_test(tc, test_nofile);
-	tcase_add_test(tc, test_oom_score_adj);
+	if (privileged) {
+		tcase_add_test(tc, test_oom_score_adj);
+		tcase_add_test(tc, test_parked_child_not_ptraceable);
+	}
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("exec");
@@ -1627,23 +2163,32 @@ child_exec_suite(void)
 		tcase_add_test(tc, test_vfork_plan_outlives_caller);
 		tcase_add_test(tc, test_vfork_pidfd_high_threads_reused);
 		tcase_add_test(tc, test_vfork_no_private_fd_table);
+		tcase_add_loop_test(tc, test_vfork_clone_refused_falls_back, 0, 3);
+		tcase_add_loop_test(tc, test_handshake_child_dies_after_cas, 0, 2);
+		tcase_add_test(tc, test_handshake_stall_logged);
 		suite_add_tcase(s, tc);
 	}
 	return s;
 }
 
-int
-main(void)
+/* Spawn as (uid, gid, groups) in probe_spec(). */
+static void
+set_target(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups)
 {
-	SRunner *sr;
-	int failed;
+	probe_target.uid = uid;
+	probe_target.gid = gid;
+	memcpy(probe_target.groups, groups, n_groups * sizeof(gid_t));
+	probe_target.n_groups = n_groups;
+	snprintf(probe_target.uid_text, sizeof(probe_target.uid_text), "%u", (unsigned)uid);
+}
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "check_child_exec: needs root, skipping\n");
-		return 77;
-	}
+/* Both engines' suites; returns the number of failed tests. */
+static int
+run_suites(bool privileged)
+{
+	int failed = 0;
+
 	/* The same cases for both engines; CK_FORK children see `engine` as set here. */
-	failed = 0;
 #ifdef SPAWND_FORCE_FORK
 	/* spawn_start() forks whatever it is asked: there is no vfork engine to test. */
 	fprintf(stderr,
@@ -1652,11 +2197,79 @@ main(void)
 #else
 	for (int e = 0; e < 2; e++) {
 #endif
+		SRunner *sr;
+
 		engine = e == 0 ? SPAWN_ENGINE_FORK : SPAWN_ENGINE_VFORK;
-		sr = srunner_create(child_exec_suite());
+		sr = srunner_create(child_exec_suite(privileged));
 		srunner_run_all(sr, CK_NORMAL);
 		failed += srunner_ntests_failed(sr);
 		srunner_free(sr);
+	}
+	return failed;
+}
+
+/* As we are: our own uid, gid and groups are the target. */
+static int
+run_unprivileged(void)
+{
+	gid_t groups[MAX_GROUPS];
+	int n = getgroups(MAX_GROUPS, groups);
+
+	if (n < 0) {
+		perror("getgroups");
+		return 1;
+	}
+	set_target(geteuid(), getegid(), groups, (size_t)n);
+	fprintf(stderr, "check_child_exec: as uid %u, spawning as ourselves\n",
+		(unsigned)geteuid());
+	return run_suites(false);
+}
+
+int
+main(void)
+{
+	const gid_t nobody_groups[] = {NOBODY};
+	int failed, status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		return run_unprivileged() ? EXIT_FAILURE : EXIT_SUCCESS;
+
+	set_target(NOBODY, NOBODY, nobody_groups, 1);
+	failed = run_suites(true);
+
+	/*
+	 * And once more as nobody (with nobody's groups, as initgroups would
+	 * give a daemon started as that user): what needs no privilege must
+	 * work for a daemon that is not root.
+	 */
+	(void)fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		return EXIT_FAILURE;
+	}
+	if (pid == 0) {
+		if (setgroups(1, nobody_groups) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+		    setresuid(NOBODY, NOBODY, NOBODY) < 0) {
+			perror("check_child_exec: dropping to nobody");
+			_exit(2);
+		}
+		/*
+		 * The uid change made us non-dumpable (/proc/self then belongs
+		 * to root); a daemon exec'd as its user is dumpable, and some
+		 * cases read /proc/self/task and their children's /proc/PID/fd.
+		 */
+		if (prctl(PR_SET_DUMPABLE, 1) < 0) {
+			perror("check_child_exec: PR_SET_DUMPABLE");
+			_exit(2);
+		}
+		_exit(run_unprivileged() ? 1 : 0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "check_child_exec: the run as nobody failed (status 0x%x)\n",
+			(unsigned)status);
+		failed++;
 	}
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
