@@ -34,6 +34,7 @@
 #include "child_exec.h"
 
 #include <linux/futex.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -439,6 +440,14 @@ child_exec(const struct child_plan *p)
 
 	/* Every child leads a new session without a controlling terminal. */
 	if (setsid() < 0)
+		fail(errfd, CHILD_STAGE_SETSID, errno);
+
+	/*
+	 * A pty the daemon allocated becomes the new session's controlling
+	 * terminal (arg 0: never steal a terminal that has a session). A raw
+	 * syscall, safe in both engines.
+	 */
+	if (p->set_ctty && syscall(SYS_ioctl, p->ctty_fd, TIOCSCTTY, 0) < 0)
 		fail(errfd, CHILD_STAGE_SETSID, errno);
 
 	/* Still root here on purpose; see reset_oom_score_adj(). */
