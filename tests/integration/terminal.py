@@ -288,7 +288,56 @@ if p.returncode != 0 or b"/dev/pts/" not in p.stdout or b"got word" not in p.std
 else:
     ok(case)
 
-# 9. The daemon's fd count returns to its baseline after 200 pty spawns.
+# 9. TIOCSTI: the child pushes input into every terminal it can reach (its
+#    fds 0-2 and /dev/tty); none of it arrives in the user's terminal, whose
+#    slave we hold here to look at its input queue.
+case = "TIOCSTI from the child never reaches the client's terminal"
+inject = ("import fcntl, os, termios\n"
+          "fds = [0, 1, 2]\n"
+          "try:\n"
+          "    fds.append(os.open('/dev/tty', os.O_RDWR))\n"
+          "except OSError as e:\n"
+          "    print('no /dev/tty', e)\n"
+          "for fd in fds:\n"
+          "    try:\n"
+          "        for c in b'INJECTED\\n':\n"
+          "            fcntl.ioctl(fd, termios.TIOCSTI, bytes([c]))\n"
+          "        print('pushed into', os.ttyname(fd))\n"
+          "    except OSError as e:\n"
+          "        print('refused', fd, e)\n")
+um, us = os.openpty()
+fcntl.ioctl(um, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+user_tty = os.ttyname(us)
+
+
+def as_user_terminal():
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+p = subprocess.Popen(spawnctl("/usr/bin/python3", "-c", inject), stdin=us, stdout=us, stderr=us,
+                     preexec_fn=as_user_terminal)
+got = b""
+end = time.monotonic() + 20
+while p.poll() is None and time.monotonic() < end:
+    r, _, _ = select.select([um], [], [], 0.1)
+    if r:
+        got += os.read(um, 4096)
+st = p.wait(timeout=10)
+pending = struct.unpack("i", fcntl.ioctl(us, termios.FIONREAD, b"\0\0\0\0"))[0]
+text = got.decode(errors="replace")
+if st != 0:
+    fail(case, f"exit {st}: {text!r}")
+elif user_tty in text:
+    fail(case, f"the child reached the user's terminal {user_tty}: {text!r}")
+elif pending != 0:
+    fail(case, f"{pending} bytes injected into the user's terminal {user_tty}: {text!r}")
+else:
+    ok(case)
+os.close(um)
+os.close(us)
+
+# 10. The daemon's fd count returns to its baseline after 200 pty spawns.
 case = "200 pty spawns: the daemon's fds back to baseline"
 
 
