@@ -63,12 +63,12 @@ static const char usage_line[] =
  * way out (tty_restore(), also from atexit()).
  */
 struct relay {
-	int master;	  /* -1 until Started */
-	bool master_eof;  /* read gave EIO (every slave closed) or EOF */
-	bool in_eof;	  /* our stdin is done */
-	unsigned veof;	  /* VEOF characters still to send after in_eof (not a terminal) */
-	bool in_newline;  /* the last input byte was a newline */
-	char in[RELAY_BUF];  /* stdin -> master */
+	int master;	    /* -1 until Started */
+	bool master_eof;    /* read gave EIO (every slave closed) or EOF */
+	bool in_eof;	    /* our stdin is done */
+	unsigned veof;	    /* VEOF characters still to send after in_eof (not a terminal) */
+	bool in_newline;    /* the last input byte was a newline */
+	char in[RELAY_BUF]; /* stdin -> master */
 	size_t in_len;
 	char out[RELAY_BUF]; /* master -> stdout */
 	size_t out_len;
@@ -832,7 +832,8 @@ run(struct ctl *ctl)
 			{.fd = spawnd_client_get_fd(ctl->client),
 			 .events = (short)spawnd_client_get_events(ctl->client)},
 			{.fd = sfd, .events = POLLIN},
-			{.fd = relaying && !x->in_eof && x->in_len < sizeof(x->in) ? STDIN_FILENO : -1,
+			{.fd = relaying && !x->in_eof && x->in_len < sizeof(x->in) ? STDIN_FILENO
+										   : -1,
 			 .events = POLLIN},
 			{.fd = relaying && x->out_len > 0 ? STDOUT_FILENO : -1, .events = POLLOUT},
 			{.fd = relaying && !x->master_eof ? x->master : -1,

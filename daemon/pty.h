@@ -12,8 +12,8 @@
 
 /* The terminal's owner and its initial window size. */
 struct pty_setup {
-	uid_t uid;     /* the slave's owner: the target user */
-	gid_t gid;     /* the slave's group (tty), or (gid_t)-1 to leave it */
+	uid_t uid; /* the slave's owner: the target user */
+	gid_t gid; /* the slave's group (tty), or (gid_t)-1 to leave it */
 	unsigned short rows, cols, xpixel, ypixel;
 };
 

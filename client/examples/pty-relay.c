@@ -18,8 +18,8 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <stdbool.h>
 #include <spawnd/spawnd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
@@ -149,7 +149,7 @@ main(int argc, char **argv)
 	}
 	if (spawnd_result_get_state(exited) == SPAWND_STATE_EXITED)
 		code = spawnd_result_get_signal(exited) > 0 ? 128 + spawnd_result_get_signal(exited)
-							     : spawnd_result_get_exit_code(exited);
+							    : spawnd_result_get_exit_code(exited);
 out:
 	spawnd_result_free(exited);
 	spawnd_result_free(started);

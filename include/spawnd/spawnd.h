@@ -385,8 +385,7 @@ SPAWND_EXPORT int spawnd_options_set_want_pidfd(spawnd_options *o, int want);
  *                   unknown, as for TIOCSWINSZ)
  * @return 0, -EINVAL (NULL o, size over 65535).
  */
-SPAWND_EXPORT int spawnd_options_set_pty(spawnd_options *o, int want, unsigned rows,
-					 unsigned cols);
+SPAWND_EXPORT int spawnd_options_set_pty(spawnd_options *o, int want, unsigned rows, unsigned cols);
 
 /*
  * The window size in pixels that goes with spawnd_options_set_pty()
