@@ -396,31 +396,39 @@ failed_stage(const Spawnd__V1__Failed *f)
 }
 
 /*
- * Check the fds that came with a reply; on success *ret_pidfd is the one
- * fd the reply may carry (or -EBADF). Exactly one kind of reply carries an
- * fd: a Started that says so (Started.pidfd), for a spawn that asked for a
- * pidfd and has not started yet, with exactly one fd attached. Anything
+ * Check the fds that came with a reply; on success *ret_pidfd and
+ * *ret_master are the fds the reply may carry (or -EBADF). Exactly one kind
+ * of reply carries fds: a Started that announces them (Started.pidfd,
+ * Started.pty_master), for a spawn that asked for them and has not started
+ * yet, with exactly the announced fds attached, pidfd first. Anything
  * else is a protocol error: every fd that came is closed and -EBADMSG
  * returned, so that nothing unexpected lingers in the caller's fd table.
  */
 static int
 reply_take_fds(struct spawnd_client *c, const Spawnd__V1__Reply *m, int *fds, size_t n_fds,
-	       int *ret_pidfd)
+	       int *ret_pidfd, int *ret_master)
 {
-	bool announced = m->body_case == SPAWND__V1__REPLY__BODY_STARTED && m->started->has_pidfd &&
-			 m->started->pidfd;
+	bool started = m->body_case == SPAWND__V1__REPLY__BODY_STARTED;
+	bool pidfd = started && m->started->has_pidfd && m->started->pidfd;
+	bool master = started && m->started->has_pty_master && m->started->pty_master;
 	struct client_spawn *s;
 
 	*ret_pidfd = -EBADF;
-	if (!announced) {
+	*ret_master = -EBADF;
+	if (!pidfd && !master) {
 		if (n_fds == 0)
 			return 0;
 		goto bad;
 	}
 	s = m->id != 0 ? client_spawn_find(c, m->id) : NULL;
-	if (n_fds != 1 || !s || !s->want_pidfd || s->result.state != SPAWND_STATE_PENDING)
+	if (n_fds != (size_t)pidfd + (size_t)master || !s ||
+	    s->result.state != SPAWND_STATE_PENDING || (pidfd && !s->want_pidfd) ||
+	    (master && !s->want_pty))
 		goto bad;
-	*ret_pidfd = fds[0];
+	if (pidfd)
+		*ret_pidfd = fds[0];
+	if (master)
+		*ret_master = fds[pidfd ? 1 : 0];
 	return 0;
 bad:
 	wire_close_fds(fds, n_fds);
@@ -434,7 +442,7 @@ bad:
  * took it. Returns 1 when a callback or waiter got something, else 0.
  */
 static int
-dispatch_reply(struct spawnd_client *c, const Spawnd__V1__Reply *m, int *pidfd)
+dispatch_reply(struct spawnd_client *c, const Spawnd__V1__Reply *m, int *pidfd, int *master)
 {
 	struct client_spawn *s;
 	struct client_signal *sig;
@@ -468,6 +476,8 @@ dispatch_reply(struct spawnd_client *c, const Spawnd__V1__Reply *m, int *pidfd)
 			/* The result owns it from here (reply_take_fds checked it). */
 			r->pidfd = *pidfd;
 			*pidfd = -EBADF;
+			r->pty_master = *master;
+			*master = -EBADF;
 			break;
 		case SPAWND__V1__REPLY__BODY_FAILED:
 			result_set_failed(r, failed_stage(m->failed), failed_errnum(m->failed),
@@ -496,14 +506,16 @@ dispatch_reply(struct spawnd_client *c, const Spawnd__V1__Reply *m, int *pidfd)
 	return 0;
 }
 
-/* Apply one reply that may carry a pidfd; a pidfd nobody took is closed. */
+/* Apply one reply that may carry fds; an fd nobody took is closed. */
 static int
-dispatch(struct spawnd_client *c, const Spawnd__V1__Reply *m, int pidfd)
+dispatch(struct spawnd_client *c, const Spawnd__V1__Reply *m, int pidfd, int master)
 {
-	int n = dispatch_reply(c, m, &pidfd);
+	int n = dispatch_reply(c, m, &pidfd, &master);
 
 	if (pidfd >= 0)
 		(void)close(pidfd);
+	if (master >= 0)
+		(void)close(master);
 	return n;
 }
 
@@ -630,7 +642,7 @@ spawnd_client_process(spawnd_client *c)
 		Spawnd__V1__Reply *m = NULL;
 		int fds[SPAWND_MAX_FDS];
 		size_t len = 0, n_fds = 0;
-		int pidfd = -EBADF;
+		int pidfd = -EBADF, master = -EBADF;
 		int r;
 
 		r = wire_recv(c->fd, c->rbuf, SPAWND_MAX_MESSAGE_BYTES + 1, &len, fds, &n_fds);
@@ -669,13 +681,13 @@ spawnd_client_process(spawnd_client *c)
 		 * else with an fd means we no longer understand the stream:
 		 * close what came and fail closed.
 		 */
-		r = reply_take_fds(c, m, fds, n_fds, &pidfd);
+		r = reply_take_fds(c, m, fds, n_fds, &pidfd, &master);
 		if (r < 0) {
 			wire_reply_free(m);
 			connection_lost(c, -r);
 			break;
 		}
-		n += dispatch(c, m, pidfd);
+		n += dispatch(c, m, pidfd, master);
 		wire_reply_free(m);
 	}
 
@@ -756,6 +768,9 @@ client_result_done(struct spawnd_result *r)
 	if (r->pidfd >= 0)
 		(void)close(r->pidfd);
 	r->pidfd = -EBADF;
+	if (r->pty_master >= 0)
+		(void)close(r->pty_master);
+	r->pty_master = -EBADF;
 }
 
 struct spawnd_result *
@@ -768,6 +783,7 @@ client_result_copy(struct spawnd_result *r, bool take_pidfd)
 	*copy = *r;
 	copy->detail = NULL;
 	copy->pidfd = -EBADF;
+	copy->pty_master = -EBADF;
 	if (r->detail) {
 		copy->detail = strdup(r->detail);
 		if (!copy->detail) {
@@ -787,6 +803,22 @@ client_result_copy(struct spawnd_result *r, bool take_pidfd)
 				int saved = errno;
 
 				free(copy->detail);
+				free(copy);
+				errno = saved;
+				return NULL;
+			}
+		}
+	}
+	if (r->pty_master >= 0) {
+		if (take_pidfd) {
+			copy->pty_master = r->pty_master;
+			r->pty_master = -EBADF;
+		} else {
+			copy->pty_master = fcntl(r->pty_master, F_DUPFD_CLOEXEC, 3);
+			if (copy->pty_master < 0) {
+				int saved = errno;
+
+				client_result_done(copy);
 				free(copy);
 				errno = saved;
 				return NULL;
@@ -842,6 +874,28 @@ spawnd_result_take_pidfd(spawnd_result *r)
 		return -ENODATA;
 	fd = r->pidfd;
 	r->pidfd = -EBADF;
+	return fd;
+}
+
+SPAWND_EXPORT int
+spawnd_result_get_pty_master(const spawnd_result *r)
+{
+	if (!r)
+		return -EINVAL;
+	return r->pty_master >= 0 ? r->pty_master : -ENODATA;
+}
+
+SPAWND_EXPORT int
+spawnd_result_take_pty_master(spawnd_result *r)
+{
+	int fd;
+
+	if (!r)
+		return -EINVAL;
+	if (r->pty_master < 0)
+		return -ENODATA;
+	fd = r->pty_master;
+	r->pty_master = -EBADF;
 	return fd;
 }
 

@@ -41,6 +41,8 @@ struct spawnd_options {
 	bool has_kill_grace;		    /* else the daemon's default */
 	uint64_t kill_grace_ms;
 	bool want_pidfd;
+	bool pty; /* ask the daemon for a terminal of this size */
+	unsigned short pty_rows, pty_cols, pty_xpixel, pty_ypixel;
 };
 
 /* One reply about one spawn, as the public getters see it. */
@@ -64,6 +66,8 @@ struct spawnd_result {
 	 * Every result is created with -EBADF here: 0 would be a valid fd.
 	 */
 	int pidfd;
+	/* The master of the child's terminal (pty), owned like pidfd, or -EBADF. */
+	int pty_master;
 };
 
 /*
@@ -86,6 +90,7 @@ struct client_spawn {
 	void *userdata;
 	struct spawnd_result result; /* result.id is the request id */
 	bool want_pidfd;	     /* Started may (and should) carry a pidfd */
+	bool want_pty;		     /* Started may (and should) carry a pty master */
 	unsigned waiters;
 	unsigned busy;
 	bool collected; /* the final result was handed to a waiter */

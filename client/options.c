@@ -7,6 +7,7 @@
  * trust any client.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -325,6 +326,27 @@ spawnd_options_set_want_pidfd(spawnd_options *o, int want)
 	if (!o)
 		return -EINVAL;
 	o->want_pidfd = want != 0;
+	return 0;
+}
+
+SPAWND_EXPORT int
+spawnd_options_set_pty(spawnd_options *o, int want, unsigned rows, unsigned cols)
+{
+	if (!o || rows > USHRT_MAX || cols > USHRT_MAX)
+		return -EINVAL;
+	o->pty = want != 0;
+	o->pty_rows = want ? (unsigned short)rows : 0;
+	o->pty_cols = want ? (unsigned short)cols : 0;
+	return 0;
+}
+
+SPAWND_EXPORT int
+spawnd_options_set_pty_pixels(spawnd_options *o, unsigned xpixel, unsigned ypixel)
+{
+	if (!o || xpixel > USHRT_MAX || ypixel > USHRT_MAX)
+		return -EINVAL;
+	o->pty_xpixel = (unsigned short)xpixel;
+	o->pty_ypixel = (unsigned short)ypixel;
 	return 0;
 }
 

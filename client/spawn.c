@@ -48,6 +48,7 @@ spawn_pack(const spawnd_options *o, uint64_t id, uint8_t **ret_buf, size_t *ret_
 {
 	Spawnd__V1__Request req = SPAWND__V1__REQUEST__INIT;
 	Spawnd__V1__Spawn sp = SPAWND__V1__SPAWN__INIT;
+	Spawnd__V1__PtyRequest pty = SPAWND__V1__PTY_REQUEST__INIT;
 	size_t n_bytes = o->n_argv + o->n_groups + o->n_env_inherit + o->n_env_set;
 	ProtobufCBinaryData *bytes = NULL;
 	Spawnd__V1__FdMap *maps = NULL;
@@ -118,6 +119,16 @@ spawn_pack(const spawnd_options *o, uint64_t id, uint8_t **ret_buf, size_t *ret_
 		sp.has_want_pidfd = true;
 		sp.want_pidfd = true;
 	}
+	if (o->pty) {
+		pty.rows = o->pty_rows;
+		pty.cols = o->pty_cols;
+		if (o->pty_xpixel || o->pty_ypixel) {
+			pty.has_xpixel = pty.has_ypixel = true;
+			pty.xpixel = o->pty_xpixel;
+			pty.ypixel = o->pty_ypixel;
+		}
+		sp.pty = &pty;
+	}
 
 	req.version = SPAWND_PROTOCOL_VERSION;
 	req.id = id;
@@ -171,7 +182,9 @@ spawnd_spawn_async(spawnd_client *c, const spawnd_options *o, spawnd_spawn_cb cb
 	s->result.pid = -1;
 	s->result.exit_code = -1;
 	s->result.pidfd = -EBADF;
+	s->result.pty_master = -EBADF;
 	s->want_pidfd = o->want_pidfd;
+	s->want_pty = o->pty;
 
 	/* client_submit takes buf in every case; no callback runs inside it. */
 	r = client_submit(c, id, buf, len, fds, o->n_fds);
@@ -232,6 +245,7 @@ result_make_started(struct spawnd_result *res)
 		.pid = res->pid,
 		.exit_code = -1,
 		.pidfd = res->pidfd,
+		.pty_master = res->pty_master,
 	};
 
 	free(res->detail);

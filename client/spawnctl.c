@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,13 +49,49 @@ static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR
 
 static const char usage_line[] =
 	"Usage: spawnctl [-s PATH] [-u USER] [-g GROUP] [-G G1,G2...] [-D DIR] [-E NAME=VALUE]... "
-	"[--umask MODE] [--fd N[=M]]... [--detach] [--timeout SECS] [--report] [--json] [--] "
+	"[--umask MODE] [--fd N[=M]]... [-t] [--detach] [--timeout SECS] [--report] [--json] [--] "
 	"COMMAND [ARG...]";
+
+/* Bytes in flight each way between our stdio and the child's terminal. */
+#define RELAY_BUF 4096
+/* After the child exited: how long the terminal may stay quiet before we stop reading it. */
+#define RELAY_DRAIN_MSEC 200
+
+/*
+ * -t: the child's terminal (its master) and our side of the relay. Raw
+ * mode is set on our stdin only while the child runs, and undone on every
+ * way out (tty_restore(), also from atexit()).
+ */
+struct relay {
+	int master;	    /* -1 until Started */
+	bool master_eof;    /* read gave EIO (every slave closed) or EOF */
+	bool in_eof;	    /* our stdin is done */
+	unsigned veof;	    /* VEOF characters still to send after in_eof (not a terminal) */
+	bool in_newline;    /* the last input byte was a newline */
+	char in[RELAY_BUF]; /* stdin -> master */
+	size_t in_len;
+	char out[RELAY_BUF]; /* master -> stdout */
+	size_t out_len;
+};
+
+/* Our terminal's mode before raw mode; restored once. */
+static struct termios saved_tty;
+static bool tty_is_raw;
+
+static void
+tty_restore(void)
+{
+	if (!tty_is_raw)
+		return;
+	tty_is_raw = false;
+	(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_tty);
+}
 
 struct ctl {
 	const char *socket_path;
 	const char *user; /* for messages; what was sent */
 	bool detach;
+	bool pty; /* -t: a terminal of the child's own, relayed */
 	bool report;
 	bool json;
 	bool timeout; /* --timeout given */
@@ -69,6 +107,7 @@ struct ctl {
 	/* Signals that arrived before the child existed, in arrival order. */
 	int pending[N_FORWARDED];
 	size_t n_pending;
+	struct relay relay;
 };
 
 static void
@@ -88,6 +127,8 @@ help(void)
 	       "      --umask MODE     octal file creation mask (default 022; 022 is added\n"
 	       "                       unless USER is yourself)\n"
 	       "      --fd N[=M]       pass own fd M (default N) as the child's fd N\n"
+	       "  -t, --pty            give the child a terminal of its own and relay it\n"
+	       "                       (raw mode on ours while it runs)\n"
 	       "      --detach         print the pid and exit; the child keeps running\n"
 	       "      --timeout SECS   terminate the child after SECS (exit 124)\n"
 	       "      --report         print exit status and resource usage on stderr\n"
@@ -203,6 +244,7 @@ parse_args(struct ctl *ctl, int argc, char **argv)
 		{"umask", required_argument, NULL, OPT_UMASK},
 		{"fd", required_argument, NULL, OPT_FD},
 		{"detach", no_argument, NULL, OPT_DETACH},
+		{"pty", no_argument, NULL, 't'},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"report", no_argument, NULL, OPT_REPORT},
 		{"json", no_argument, NULL, OPT_JSON},
@@ -215,7 +257,7 @@ parse_args(struct ctl *ctl, int argc, char **argv)
 
 	/* '+': stop at the command, whose own options are not ours. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:hs:u:g:G:D:E:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:hs:u:g:G:D:E:t", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			help();
@@ -332,6 +374,9 @@ parse_args(struct ctl *ctl, int argc, char **argv)
 		case OPT_DETACH:
 			ctl->detach = true;
 			break;
+		case 't':
+			ctl->pty = true;
+			break;
 		case OPT_TIMEOUT: {
 			uint64_t usec;
 
@@ -376,11 +421,35 @@ parse_args(struct ctl *ctl, int argc, char **argv)
 		return EXIT_REFUSED;
 	}
 
+	if (ctl->pty) {
+		struct winsize ws = {.ws_row = 24, .ws_col = 80};
+
+		/* Closing the master when we exit hangs the child's terminal up. */
+		if (ctl->detach) {
+			bad_usage("--pty and --detach cannot be combined");
+			return EXIT_REFUSED;
+		}
+		if (mapped[0] && mapped[1] && mapped[2]) {
+			bad_usage("--pty needs one of fds 0, 1, 2 that no --fd maps");
+			return EXIT_REFUSED;
+		}
+		/* Our window's size, else the classic 80x24 (like ssh -tt). */
+		(void)ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);
+		r = spawnd_options_set_pty(ctl->opts, 1, ws.ws_row, ws.ws_col);
+		if (r == 0)
+			r = spawnd_options_set_pty_pixels(ctl->opts, ws.ws_xpixel, ws.ws_ypixel);
+		if (r < 0) {
+			fprintf(stderr, "spawnctl: --pty: %s\n", strerror(-r));
+			return EXIT_REFUSED;
+		}
+	}
+
 	/*
 	 * Our own stdio becomes the child's, but only what is open: a closed
 	 * stdio fd is simply not mapped, and the daemon gives /dev/null.
+	 * With -t the child's terminal is its stdio instead.
 	 */
-	for (int fd = 0; fd < 3; fd++) {
+	for (int fd = 0; fd < 3 && !ctl->pty; fd++) {
 		if (mapped[fd] || !fd_is_open(fd))
 			continue;
 		r = spawnd_options_add_fd(ctl->opts, fd, fd);
@@ -407,6 +476,126 @@ forward(struct ctl *ctl, int signo)
 	(void)spawnd_signal_async(ctl->client, ctl->id, signo, 0);
 }
 
+/* Our window's size onto the child's terminal (SIGWINCH). */
+static void
+relay_winsize(struct ctl *ctl)
+{
+	struct winsize ws;
+
+	if (ctl->relay.master >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		(void)ioctl(ctl->relay.master, TIOCSWINSZ, &ws);
+}
+
+/*
+ * Started with -t: keep our own copy of the master (the result's goes with
+ * the spawn's final callback), and put our terminal, if stdin is one, in
+ * raw mode: every key, Ctrl-C included, goes to the child's terminal, whose
+ * line discipline turns it into the child's signal.
+ */
+static void
+relay_start(struct ctl *ctl, const spawnd_result *r)
+{
+	struct termios raw;
+	int fd = spawnd_result_get_pty_master(r);
+
+	if (fd < 0) {
+		fprintf(stderr, "spawnctl: the daemon sent no terminal: %s\n", strerror(-fd));
+		return;
+	}
+	ctl->relay.master = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (ctl->relay.master < 0) {
+		fprintf(stderr, "spawnctl: terminal: %s\n", strerror(errno));
+		return;
+	}
+	/* Our master only: our stdio's file status flags are shared with others. */
+	(void)fcntl(ctl->relay.master, F_SETFL, fcntl(ctl->relay.master, F_GETFL) | O_NONBLOCK);
+	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tty) == 0) {
+		raw = saved_tty;
+		cfmakeraw(&raw);
+		if (tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0)
+			tty_is_raw = true;
+	}
+}
+
+/* Copy what is ready, each way; revents of our stdin, stdout and the master. */
+static void
+relay_io(struct ctl *ctl, short in_ev, short out_ev, short master_ev)
+{
+	struct relay *x = &ctl->relay;
+	ssize_t n;
+
+	if ((master_ev & (POLLIN | POLLHUP | POLLERR)) && x->out_len < sizeof(x->out)) {
+		n = read(x->master, x->out + x->out_len, sizeof(x->out) - x->out_len);
+		/* EIO: every slave fd is closed, the child's side hung up. */
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			x->master_eof = true;
+		else if (n > 0)
+			x->out_len += (size_t)n;
+	}
+	if ((out_ev & (POLLOUT | POLLERR | POLLHUP)) && x->out_len > 0) {
+		n = write(STDOUT_FILENO, x->out, x->out_len);
+		if (n > 0) {
+			memmove(x->out, x->out + n, x->out_len - (size_t)n);
+			x->out_len -= (size_t)n;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR)
+			x->out_len = 0; /* nobody reads our stdout: drop it */
+	}
+	if ((in_ev & (POLLIN | POLLHUP | POLLERR)) && x->in_len < sizeof(x->in)) {
+		n = read(STDIN_FILENO, x->in + x->in_len, sizeof(x->in) - x->in_len);
+		if (n > 0) {
+			x->in_len += (size_t)n;
+			x->in_newline = x->in[x->in_len - 1] == '\n';
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			/* Not a terminal: end the child's input as a user would, with
+			 * VEOF (twice after a partial line, once after a newline). */
+			x->in_eof = true;
+			x->veof = isatty(STDIN_FILENO) ? 0 : x->in_newline ? 1 : 2;
+		}
+	}
+	if ((master_ev & POLLOUT) && x->in_len > 0) {
+		n = write(x->master, x->in, x->in_len);
+		if (n > 0) {
+			memmove(x->in, x->in + n, x->in_len - (size_t)n);
+			x->in_len -= (size_t)n;
+		}
+	}
+	if ((master_ev & POLLOUT) && x->in_len == 0 && x->veof > 0) {
+		struct termios t;
+		char c = 4; /* ^D */
+
+		if (tcgetattr(x->master, &t) == 0 && t.c_cc[VEOF] != _POSIX_VDISABLE)
+			c = (char)t.c_cc[VEOF];
+		if (write(x->master, &c, 1) == 1)
+			x->veof--;
+	}
+}
+
+/*
+ * The child is gone: what it wrote before it exited is already in the
+ * terminal; copy it out until EIO (every slave closed) or until the
+ * terminal stays quiet for a moment (a descendant still holds the slave).
+ */
+static void
+relay_drain(struct ctl *ctl)
+{
+	struct relay *x = &ctl->relay;
+
+	while (x->master >= 0 && (!x->master_eof || x->out_len > 0)) {
+		struct pollfd p[2] = {
+			{.fd = x->out_len > 0 ? STDOUT_FILENO : -1, .events = POLLOUT},
+			{.fd = x->master_eof || x->out_len == sizeof(x->out) ? -1 : x->master,
+			 .events = POLLIN},
+		};
+		int r = poll(p, 2, RELAY_DRAIN_MSEC);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		relay_io(ctl, 0, p[0].revents, p[1].revents);
+	}
+}
+
 static void
 on_reply(spawnd_client *c, const spawnd_result *r, void *userdata)
 {
@@ -417,6 +606,8 @@ on_reply(spawnd_client *c, const spawnd_result *r, void *userdata)
 	case SPAWND_STATE_STARTED:
 		ctl->started = true;
 		ctl->pid = spawnd_result_get_pid(r);
+		if (ctl->pty)
+			relay_start(ctl, r);
 		if (ctl->detach) {
 			ctl->finished = true;
 			break;
@@ -447,6 +638,13 @@ drain_signals(struct ctl *ctl, int sfd)
 	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		int signo = (int)si.ssi_signo;
 		bool seen = false;
+
+		/* -t: our window changed; the child's terminal follows (its
+		 * foreground process group gets SIGWINCH from the kernel). */
+		if (signo == SIGWINCH) {
+			relay_winsize(ctl);
+			continue;
+		}
 
 		if (ctl->started) {
 			forward(ctl, signo);
@@ -614,6 +812,8 @@ run(struct ctl *ctl)
 	sigemptyset(&mask);
 	for (size_t i = 0; i < N_FORWARDED; i++)
 		sigaddset(&mask, forwarded_signals[i]);
+	if (ctl->pty)
+		sigaddset(&mask, SIGWINCH);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
 	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		fprintf(stderr, "spawnctl: signalfd: %s\n", strerror(errno));
@@ -637,25 +837,38 @@ run(struct ctl *ctl)
 	}
 
 	while (!ctl->finished) {
-		struct pollfd p[2] = {
+		const struct relay *x = &ctl->relay;
+		bool relaying = x->master >= 0;
+		struct pollfd p[5] = {
 			{.fd = spawnd_client_get_fd(ctl->client),
 			 .events = (short)spawnd_client_get_events(ctl->client)},
 			{.fd = sfd, .events = POLLIN},
+			{.fd = relaying && !x->in_eof && x->in_len < sizeof(x->in) ? STDIN_FILENO
+										   : -1,
+			 .events = POLLIN},
+			{.fd = relaying && x->out_len > 0 ? STDOUT_FILENO : -1, .events = POLLOUT},
+			{.fd = relaying && !x->master_eof ? x->master : -1,
+			 .events = (short)((x->out_len < sizeof(x->out) ? POLLIN : 0) |
+					   (x->in_len > 0 || x->veof > 0 ? POLLOUT : 0))},
 		};
 
-		if (poll(p, 2, -1) < 0) {
+		if (poll(p, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
+			tty_restore();
 			fprintf(stderr, "spawnctl: poll: %s\n", strerror(errno));
 			(void)close(sfd);
 			return EXIT_REFUSED;
 		}
 		if (p[1].revents)
 			drain_signals(ctl, sfd);
+		if (relaying)
+			relay_io(ctl, p[2].revents, p[3].revents, p[4].revents);
 		if (p[0].revents) {
 			r = spawnd_client_process(ctl->client);
 			/* A lost connection fails the spawn through on_reply. */
 			if (r < 0 && !ctl->finished) {
+				tty_restore();
 				fprintf(stderr, "spawnctl: connection to %s: %s\n",
 					ctl->socket_path, strerror(-r));
 				(void)close(sfd);
@@ -664,17 +877,25 @@ run(struct ctl *ctl)
 		}
 	}
 	(void)close(sfd);
+	relay_drain(ctl);
+	/* Our side of the child's terminal goes: that hangs it up. */
+	if (ctl->relay.master >= 0)
+		(void)close(ctl->relay.master);
+	ctl->relay.master = -1;
+	tty_restore();
 	return finish(ctl);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct ctl ctl = {.user = "root"};
+	struct ctl ctl = {.user = "root", .relay = {.master = -1}};
 	int r;
 
 	/* Our stderr may be a closed pipe; a failed write must not kill us. */
 	(void)signal(SIGPIPE, SIG_IGN);
+	/* -t: our terminal's mode comes back on every exit, also exit() in a library. */
+	(void)atexit(tty_restore);
 
 	r = spawnd_options_new(&ctl.opts);
 	if (r < 0) {

@@ -46,6 +46,7 @@
 #include "child_exec.h"
 
 #include <linux/futex.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -587,6 +588,17 @@ child_exec(const struct child_plan *p)
 	r = (int)sys0(__NR_setsid);
 	if (r < 0)
 		fail(errfd, CHILD_STAGE_SETSID, -r);
+
+	/*
+	 * A pty the daemon allocated becomes the new session's controlling
+	 * terminal (arg 0: never steal a terminal that has a session). A raw
+	 * syscall, safe in both engines.
+	 */
+	if (p->set_ctty) {
+		r = (int)sys3(__NR_ioctl, p->ctty_fd, TIOCSCTTY, 0);
+		if (r < 0)
+			fail(errfd, CHILD_STAGE_SETSID, -r);
+	}
 
 	/* Still root here on purpose; see reset_oom_score_adj(). */
 	if (p->write_oom_adj) {

@@ -69,6 +69,13 @@ struct child_plan {
 	struct rlimit nofile;
 	bool write_oom_adj; /* write "0" to /proc/self/oom_score_adj */
 	/*
+	 * A daemon-allocated pty (DESIGN.md section 10): after setsid, make
+	 * the target fd ctty_fd (a slave the plan put there) the controlling
+	 * terminal with TIOCSCTTY. A failure reports CHILD_STAGE_SETSID.
+	 */
+	bool set_ctty;
+	int ctty_fd;
+	/*
 	 * Signals whose disposition may not be SIG_DFL (bit n-1 = signal n):
 	 * only these are reset. The parent reads the daemon's ignored and
 	 * caught sets (spawn_signals_to_reset()); all ones = reset every

@@ -37,14 +37,16 @@
 #define CONN_BURST 32
 
 /*
- * One unsent reply. fd (-EBADF when none) is our own duplicate that rides
- * on the reply as SCM_RIGHTS; it is closed once sent, or when the reply is
- * dropped with the connection.
+ * One unsent reply. fds (n_fds of them: none, or a pidfd and/or a pty
+ * master for Started) are our own duplicates that ride on the reply as
+ * SCM_RIGHTS; they are closed once sent, or when the reply is dropped with
+ * the connection.
  */
 struct outmsg {
 	uint8_t *buf;
 	size_t len;
-	int fd;
+	int fds[2];
+	size_t n_fds;
 	struct outmsg *next;
 };
 
@@ -55,9 +57,10 @@ static uint8_t recv_buf[SPAWND_MAX_MESSAGE_BYTES + 1];
 static void
 outmsg_free(struct conn *c, struct outmsg *m)
 {
-	if (m->fd >= 0)
+	if (m->n_fds > 0)
 		c->n_out_fds--;
-	(void)safe_close(m->fd);
+	for (size_t i = 0; i < m->n_fds; i++)
+		(void)safe_close(m->fds[i]);
 	free(m->buf);
 	free(m);
 }
@@ -81,8 +84,7 @@ flush(struct conn *c)
 {
 	while (c->out_head) {
 		struct outmsg *m = c->out_head;
-		int r = wire_send(c->fd, m->buf, m->len, m->fd >= 0 ? &m->fd : NULL,
-				  m->fd >= 0 ? 1 : 0);
+		int r = wire_send(c->fd, m->buf, m->len, m->n_fds > 0 ? m->fds : NULL, m->n_fds);
 
 		if (r == -EAGAIN)
 			break;
@@ -106,13 +108,13 @@ flush(struct conn *c)
 }
 
 /*
- * Queue a reply and try to send. Takes fd (-EBADF for none): it rides on the
- * reply and is closed on every path.
+ * Queue a reply and try to send. Takes fd and fd2 (-EBADF for none): they
+ * ride on the reply, in that order, and are closed on every path.
  */
 static void
-queue_reply(struct conn *c, Spawnd__V1__Reply *reply, int fd)
+queue_reply2(struct conn *c, Spawnd__V1__Reply *reply, int fd, int fd2)
 {
-	_cleanup_close_ int owned_fd = fd;
+	_cleanup_close_ int owned_fd = fd, owned_fd2 = fd2;
 	struct outmsg *m;
 	uint8_t *buf;
 	size_t len;
@@ -129,7 +131,7 @@ queue_reply(struct conn *c, Spawnd__V1__Reply *reply, int fd)
 		return;
 	}
 	if (c->n_out >= SPAWND_MAX_QUEUED_REPLIES ||
-	    (owned_fd >= 0 && c->n_out_fds >= SPAWND_MAX_QUEUED_FDS)) {
+	    ((owned_fd >= 0 || owned_fd2 >= 0) && c->n_out_fds >= SPAWND_MAX_QUEUED_FDS)) {
 		log_warning("Client pid %d does not read its replies, closing", (int)c->cred.pid);
 		free(buf);
 		conn_close_later(c);
@@ -143,8 +145,11 @@ queue_reply(struct conn *c, Spawnd__V1__Reply *reply, int fd)
 	}
 	m->buf = buf;
 	m->len = len;
-	m->fd = TAKE_FD(owned_fd);
-	if (m->fd >= 0)
+	if (owned_fd >= 0)
+		m->fds[m->n_fds++] = TAKE_FD(owned_fd);
+	if (owned_fd2 >= 0)
+		m->fds[m->n_fds++] = TAKE_FD(owned_fd2);
+	if (m->n_fds > 0)
 		c->n_out_fds++;
 	if (c->out_tail)
 		c->out_tail->next = m;
@@ -155,12 +160,24 @@ queue_reply(struct conn *c, Spawnd__V1__Reply *reply, int fd)
 	flush(c);
 }
 
+static void
+queue_reply(struct conn *c, Spawnd__V1__Reply *reply, int fd)
+{
+	queue_reply2(c, reply, fd, -EBADF);
+}
+
 void
 conn_reply_started(struct conn *c, uint64_t id, pid_t pid, int pidfd)
 {
+	conn_reply_started_pty(c, id, pid, pidfd, -EBADF);
+}
+
+void
+conn_reply_started_pty(struct conn *c, uint64_t id, pid_t pid, int pidfd, int pty_master)
+{
 	Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
 	Spawnd__V1__Started started = SPAWND__V1__STARTED__INIT;
-	int fd = -EBADF;
+	int fd = -EBADF, master = -EBADF;
 
 	if (!c || c->closing)
 		return;
@@ -179,15 +196,28 @@ conn_reply_started(struct conn *c, uint64_t id, pid_t pid, int pidfd)
 					  "pid %d, sending Started without it: %m",
 					  (int)pid, (int)c->cred.pid);
 	}
+	if (pty_master >= 0) {
+		/* The client's own copy of the child's terminal; the caller closes ours. */
+		master = fcntl(pty_master, F_DUPFD_CLOEXEC, 3);
+		if (master < 0)
+			log_warning_errno(errno,
+					  "Failed to duplicate the terminal of child %d for client "
+					  "pid %d, sending Started without it: %m",
+					  (int)pid, (int)c->cred.pid);
+	}
 	started.pid = pid;
 	if (fd >= 0) {
 		started.has_pidfd = true;
 		started.pidfd = true;
 	}
+	if (master >= 0) {
+		started.has_pty_master = true;
+		started.pty_master = true;
+	}
 	reply.id = id;
 	reply.body_case = SPAWND__V1__REPLY__BODY_STARTED;
 	reply.started = &started;
-	queue_reply(c, &reply, fd);
+	queue_reply2(c, &reply, fd, master);
 }
 
 void

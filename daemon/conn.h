@@ -58,6 +58,12 @@ void conn_close_later(struct conn *c);
  * can be made, Started goes without one and says so (Started.pidfd unset).
  */
 void conn_reply_started(struct conn *c, uint64_t id, pid_t pid, int pidfd);
+/*
+ * The same, plus a close-on-exec duplicate of pty_master (>= 0: the
+ * child's terminal, Started.pty_master) after the pidfd; the caller keeps
+ * and closes its own pty_master.
+ */
+void conn_reply_started_pty(struct conn *c, uint64_t id, pid_t pid, int pidfd, int pty_master);
 void conn_reply_failed(struct conn *c, uint64_t id, int stage, int error, const char *detail);
 void conn_reply_exited(struct conn *c, uint64_t id, pid_t pid, int status,
 		       const struct rusage *ru, uint64_t wall_usec, bool timed_out);

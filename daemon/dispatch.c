@@ -35,6 +35,7 @@
 #include "environ.h"
 #include "log.h"
 #include "policy.h"
+#include "pty.h"
 #include "reaper.h"
 #include "request.h"
 #include "server.h"
@@ -280,21 +281,55 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 		_cleanup_free_ char *target_name = strdup(target.name);
 		/* The same request with the umask the child gets (HOSTILE.md 41). */
 		struct spawn_request effective = *sr;
+		/* The slave stands in for /dev/null on each unmapped fd 0-2. */
+		struct spawn_env env = s->spawn_env;
+		_cleanup_close_ int pty_master = -EBADF, pty_slave = -EBADF;
+		struct child *child;
 
 		if (!exec_path || !cwd || !target_name) {
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, ENOMEM, "");
 			goto out;
 		}
 		effective.umask = policy_umask(sr->umask, c->cred.uid, target.uid);
+		if (sr->pty) {
+			struct pty_setup pty = {
+				.uid = target.uid,
+				.gid = s->spawn_env.tty_gid,
+				.rows = sr->pty_rows,
+				.cols = sr->pty_cols,
+				.xpixel = sr->pty_xpixel,
+				.ypixel = sr->pty_ypixel,
+			};
+
+			r = pty_open(&pty, &pty_master, &pty_slave);
+			if (r < 0) {
+				refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r,
+				       "cannot allocate a terminal");
+				goto out;
+			}
+			env.devnull = pty_slave;
+		}
 		r = spawn_prepare(&effective, &target, TAKE_PTR(path), TAKE_PTR(envp), fds, n_fds,
-				  &s->spawn_env, &sp);
+				  &env, &sp);
 		if (r < 0) {
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, "");
 			goto out;
 		}
+		if (sr->pty) {
+			/* The lowest of 0-2 that holds the slave (request.c keeps one free). */
+			sp->plan.set_ctty = true;
+			sp->plan.ctty_fd = 0;
+			for (size_t i = 0; i < sp->plan.n_fds; i++)
+				if (sp->plan.fds[i].dst <= 2 && sp->plan.fds[i].src == pty_slave) {
+					sp->plan.ctty_fd = sp->plan.fds[i].dst;
+					break;
+				}
+		}
 		pid = 0;
 		r = spawn_start(sp, s->engine, &pid, &pidfd, &errpipe);
 		sp = spawn_prepared_free(sp);
+		/* The child has its own copy now (both engines): ours goes. */
+		pty_slave = safe_close(pty_slave);
 		if (r < 0) {
 			if (pid > 0)
 				reaper_abandon(s->reaper, pid);
@@ -307,6 +342,10 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_FORK, r, "cannot track child");
 			goto out;
 		}
+		/* Sent on Started, closed by the reaper (reaper.c). */
+		child = reaper_find_by_id(c, req->id);
+		if (child && pty_master >= 0)
+			child->pty_master = TAKE_FD(pty_master);
 		s->n_spawns++;
 	}
 out:

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -360,11 +361,29 @@ warn_config(void *userdata, const char *message)
 	log_warning("%s", message);
 }
 
+/*
+ * The group of a child's pty (DESIGN.md section 10): looked up once here,
+ * never on the loop (NSS). Without a tty group the slave keeps the group
+ * the kernel gave it.
+ */
+static void
+tty_group(struct spawn_env *env)
+{
+	struct group *g;
+
+	errno = 0;
+	g = getgrnam("tty");
+	if (g)
+		env->tty_gid = g->gr_gid;
+	else
+		log_warning("No group \"tty\": child terminals keep the kernel's group");
+}
+
 int
 main(int argc, char **argv)
 {
 	struct options o = {0};
-	struct spawn_env env = {.devnull = -EBADF};
+	struct spawn_env env = {.devnull = -EBADF, .tty_gid = (gid_t)-1};
 	struct event_base *base = NULL;
 	struct server *server = NULL;
 	struct policy *policy = NULL;
@@ -425,6 +444,7 @@ main(int argc, char **argv)
 	}
 	setup_limits(&env);
 	o.engine = engine_for_suid_dumpable(o.engine);
+	tty_group(&env);
 
 	base = event_base_new();
 	if (!base) {

@@ -153,6 +153,7 @@ child_close_fds(struct child *c)
 	}
 	c->pidfd = safe_close(c->pidfd);
 	c->errpipe = safe_close(c->errpipe);
+	c->pty_master = safe_close(c->pty_master);
 }
 
 static void
@@ -351,7 +352,10 @@ errpipe_process(struct child *c)
 		audit_started(&subj, c->pid);
 		/* The pidfd is still open here even when the child was just
 		 * reaped (child_collect), so the client always gets one. */
-		conn_reply_started(c->owner, c->id, c->pid, c->want_pidfd ? c->pidfd : -EBADF);
+		conn_reply_started_pty(c->owner, c->id, c->pid, c->want_pidfd ? c->pidfd : -EBADF,
+				       c->pty_master);
+		/* The client has the master now (or is gone): ours goes. */
+		c->pty_master = safe_close(c->pty_master);
 		return true;
 	}
 	if (r < 0) {
@@ -705,6 +709,7 @@ reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_
 		.pid = pid,
 		.pidfd = pidfd,
 		.errpipe = errpipe,
+		.pty_master = -EBADF,
 		.exec_path = exec_path,
 		.cwd = cwd,
 		.target = target,

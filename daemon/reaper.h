@@ -37,6 +37,7 @@ struct child {
 	pid_t pid;
 	int pidfd;
 	int errpipe;          /* read end while exec is not confirmed, else -EBADF */
+	int pty_master;       /* the child's terminal until Started carries it, else -EBADF */
 	struct event *ev_pidfd;
 	struct event *ev_errpipe;
 	struct event *ev_timer; /* run-time limit, then the SIGKILL grace */

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,6 +311,27 @@ decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
 		s->kill_grace_usec = m->kill_grace_ms * 1000;
 	}
 	s->want_pidfd = m->has_want_pidfd && m->want_pidfd;
+
+	if (m->pty) {
+		const Spawnd__V1__PtyRequest *t = m->pty;
+
+		if (t->rows > USHRT_MAX || t->cols > USHRT_MAX ||
+		    (t->has_xpixel && t->xpixel > USHRT_MAX) ||
+		    (t->has_ypixel && t->ypixel > USHRT_MAX)) {
+			*ret_error = "pty window size out of range";
+			return -EINVAL;
+		}
+		/* The terminal must reach the child as one of its fds 0-2. */
+		if (target_seen[0] && target_seen[1] && target_seen[2]) {
+			*ret_error = "pty requested but fds 0, 1 and 2 are all mapped";
+			return -EINVAL;
+		}
+		s->pty = true;
+		s->pty_rows = (unsigned short)t->rows;
+		s->pty_cols = (unsigned short)t->cols;
+		s->pty_xpixel = t->has_xpixel ? (unsigned short)t->xpixel : 0;
+		s->pty_ypixel = t->has_ypixel ? (unsigned short)t->ypixel : 0;
+	}
 	return 0;
 
 bad_string:

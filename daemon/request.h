@@ -52,6 +52,8 @@ struct spawn_request {
 	uint64_t timeout_usec;	  /* 0 = none */
 	uint64_t kill_grace_usec; /* SIGTERM -> SIGKILL; <= SPAWND_MAX_KILL_GRACE_MS */
 	bool want_pidfd;	  /* send the child's pidfd with Started */
+	bool pty;		  /* allocate a terminal (DESIGN.md section 10) */
+	unsigned short pty_rows, pty_cols, pty_xpixel, pty_ypixel;
 };
 
 struct signal_request {

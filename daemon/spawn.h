@@ -65,6 +65,7 @@ struct spawn_env {
 	bool set_nofile;
 	struct rlimit nofile;
 	bool write_oom_adj;
+	gid_t tty_gid; /* group of a child's pty slave; (gid_t)-1 = the kernel's */
 };
 
 /*

@@ -40,9 +40,10 @@
 #define SPAWND_MAX_CHILDREN_PER_UID 1024u    /* live children per client uid */
 #define SPAWND_MAX_QUEUED_REPLIES 4096u      /* unsent replies per connection */
 /*
- * Unsent replies that hold an fd (a pidfd for Started) per connection: each
- * is a daemon fd until the client reads, so a client that asks for pidfds
- * and stops reading is dropped like one that lets replies pile up.
+ * Unsent replies that hold fds (a pidfd and/or a pty master for Started,
+ * at most two) per connection: each is a daemon fd until the client reads,
+ * so a client that asks for pidfds or ptys and stops reading is dropped
+ * like one that lets replies pile up.
  */
 #define SPAWND_MAX_QUEUED_FDS 256u
 

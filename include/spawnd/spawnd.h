@@ -458,6 +458,32 @@ SPAWND_EXPORT int spawnd_options_set_kill_grace(spawnd_options *o, uint64_t grac
  */
 SPAWND_EXPORT int spawnd_options_set_want_pidfd(spawnd_options *o, int want);
 
+/*
+ * Ask the daemon for a terminal of the child's own (DESIGN.md section 10):
+ * a new pseudo-terminal whose slave belongs to the target user (group tty,
+ * mode 0620) and is the child's controlling terminal and each of its fds
+ * 0, 1 and 2 that spawnd_options_add_fd() did not map (a request that maps
+ * all three is refused with EINVAL). The master comes back with the
+ * STARTED reply (spawnd_result_get_pty_master()); closing it hangs the
+ * terminal up (the child's session gets SIGHUP). The child never gets the
+ * caller's own terminal. Default: no terminal.
+ *
+ * @param want 1 to ask for a terminal, 0 not to
+ * @param rows, cols initial window size in characters (0..65535; 0 =
+ *                   unknown, as for TIOCSWINSZ)
+ * @return 0, -EINVAL (NULL o, size over 65535).
+ */
+SPAWND_EXPORT int spawnd_options_set_pty(spawnd_options *o, int want, unsigned rows, unsigned cols);
+
+/*
+ * The window size in pixels that goes with spawnd_options_set_pty()
+ * (ws_xpixel, ws_ypixel; default 0, 0).
+ *
+ * @return 0, -EINVAL (NULL o, over 65535).
+ */
+SPAWND_EXPORT int spawnd_options_set_pty_pixels(spawnd_options *o, unsigned xpixel,
+						unsigned ypixel);
+
 /* ---- running a program: the synchronous calls ---- */
 
 /*
@@ -674,6 +700,29 @@ SPAWND_EXPORT int spawnd_result_get_pidfd(const spawnd_result *r);
  * @return the fd (>= 0), or -ENODATA, -EINVAL.
  */
 SPAWND_EXPORT int spawnd_result_take_pidfd(spawnd_result *r);
+
+/*
+ * The master side of the child's terminal, when the spawn asked for one
+ * (spawnd_options_set_pty()) and it started. Borrowed, exactly like the
+ * pidfd: the result keeps owning it (spawnd_result_free() closes it), and
+ * spawnd_result_take_pty_master() hands it over. It is close-on-exec and
+ * blocking; read the child's output from it and write its input to it,
+ * set the window size with ioctl(TIOCSWINSZ). A read fails with EIO once
+ * every process has closed the slave. Closing the last copy of the master
+ * hangs the terminal up: the child's session leader gets SIGHUP.
+ *
+ * @return the fd, -ENODATA (none: not asked for, not started, already
+ *         taken, or the daemon could not provide one), or -EINVAL.
+ */
+SPAWND_EXPORT int spawnd_result_get_pty_master(const spawnd_result *r);
+
+/*
+ * Take the terminal's master out of a result you own: the caller closes it
+ * (which hangs the terminal up); the result has none afterwards.
+ *
+ * @return the fd, -ENODATA, -EINVAL.
+ */
+SPAWND_EXPORT int spawnd_result_take_pty_master(spawnd_result *r);
 
 /*
  * The getters below cannot fail: they accept NULL (and any state) and then

@@ -995,6 +995,114 @@ START_TEST(test_pidfd_sync_ownership)
 }
 END_TEST
 
+/* Started announcing a pidfd and/or a pty master, carrying n_fds fds. */
+static void
+fake_started_pty(uint64_t id, int pid, bool pidfd, bool master, const int *fds, size_t n_fds)
+{
+	Spawnd__V1__Reply m = SPAWND__V1__REPLY__INIT;
+	Spawnd__V1__Started s = SPAWND__V1__STARTED__INIT;
+
+	s.pid = pid;
+	s.has_pidfd = pidfd;
+	s.pidfd = pidfd;
+	s.has_pty_master = master;
+	s.pty_master = master;
+	m.id = id;
+	m.body_case = SPAWND__V1__REPLY__BODY_STARTED;
+	m.started = &s;
+	fake_send_fds(&m, fds, n_fds);
+}
+
+/*
+ * A pty: the request carries the size; Started's master (after the pidfd)
+ * is borrowed or taken like the pidfd. Variants 2-5 are protocol errors:
+ * a master nobody asked for, an announced master without its fd, a master
+ * announced but two fds, a pidfd and a master announced but one fd.
+ */
+START_TEST(test_pty_master)
+{
+	const int variant = _i;
+	Spawnd__V1__Request *req;
+	spawnd_result *r = NULL;
+	int p[2], two[2], base, fd;
+	struct stat a, b;
+	uint64_t id;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	two[0] = p[0];
+	two[1] = p[1];
+	ck_assert_int_eq(spawnd_options_set_pty(f.o, 1, 65536, 80), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_pty(NULL, 1, 24, 80), -EINVAL);
+	if (variant != 2)
+		ck_assert_int_eq(spawnd_options_set_pty(f.o, 1, 33, 101), 0);
+	ck_assert_int_eq(spawnd_options_set_pty_pixels(f.o, 640, 480), 0);
+	ck_assert_int_eq(spawnd_options_set_want_pidfd(f.o, variant == 1 || variant == 5), 0);
+	n_events = 0;
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, record_cb, NULL, &id), 0);
+	req = fake_recv(NULL, NULL);
+	if (variant == 2) {
+		ck_assert_ptr_null(req->spawn->pty);
+	} else {
+		ck_assert_ptr_nonnull(req->spawn->pty);
+		ck_assert_uint_eq(req->spawn->pty->rows, 33);
+		ck_assert_uint_eq(req->spawn->pty->cols, 101);
+		ck_assert_uint_eq(req->spawn->pty->xpixel, 640);
+		ck_assert_uint_eq(req->spawn->pty->ypixel, 480);
+	}
+	wire_request_free(req);
+	base = count_fds();
+
+	switch (variant) {
+	case 0: /* the master alone */
+	case 1: /* pidfd, then master */
+		if (variant == 0)
+			fake_started_pty(id, 7, false, true, &p[1], 1);
+		else
+			fake_started_pty(id, 7, true, true, two, 2);
+		fake_exited(id, 7, 0, 0);
+		ck_assert_int_eq(spawnd_wait(f.c, id, SEC, &r), 0);
+		fd = spawnd_result_get_pty_master(r);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(fstat(fd, &a), 0);
+		ck_assert_int_eq(fstat(p[1], &b), 0);
+		ck_assert_uint_eq(a.st_ino, b.st_ino);
+		ck_assert_int_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+		if (variant == 1) {
+			ck_assert_int_eq(fstat(spawnd_result_get_pidfd(r), &a), 0);
+			ck_assert_int_eq(fstat(p[0], &b), 0);
+			ck_assert_uint_eq(a.st_ino, b.st_ino);
+		}
+		ck_assert_int_eq(spawnd_result_take_pty_master(r), fd);
+		ck_assert_int_eq(spawnd_result_get_pty_master(r), -ENODATA);
+		ck_assert_int_eq(spawnd_result_take_pty_master(r), -ENODATA);
+		close(fd);
+		r = spawnd_result_free(r);
+		ck_assert_int_eq(count_fds(), base);
+		close(p[0]);
+		close(p[1]);
+		return;
+	case 2: /* not asked for */
+		fake_started_pty(id, 7, false, true, &p[0], 1);
+		break;
+	case 3: /* announced, none attached */
+		fake_started_pty(id, 7, false, true, NULL, 0);
+		break;
+	case 4: /* one announced, two attached */
+		fake_started_pty(id, 7, false, true, two, 2);
+		break;
+	case 5: /* two announced, one attached */
+		fake_started_pty(id, 7, true, true, &p[0], 1);
+		break;
+	}
+	ck_assert_int_eq(spawnd_client_process(f.c), -EBADMSG);
+	ck_assert_int_eq(count_fds(), base);
+	ck_assert_int_eq(events[n_events - 1].state, SPAWND_STATE_FAILED);
+	ck_assert_int_eq(events[n_events - 1].stage, SPAWND_STAGE_PROTOCOL);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 /*
  * Every other way an fd can come with a reply is a protocol error that
  * closes every received fd: a pidfd nobody asked for, two fds, an
@@ -1966,6 +2074,7 @@ client_suite(void)
 	tcase_add_test(tc, test_pidfd_callback);
 	tcase_add_test(tc, test_pidfd_sync_ownership);
 	tcase_add_loop_test(tc, test_pidfd_protocol_errors, 0, 7);
+	tcase_add_loop_test(tc, test_pty_master, 0, 6);
 	tcase_add_test(tc, test_garbage_reply);
 	tcase_add_test(tc, test_connection_error_id0);
 	tcase_add_test(tc, test_send_queue);

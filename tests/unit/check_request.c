@@ -469,6 +469,65 @@ START_TEST(test_framing_errors)
 }
 END_TEST
 
+/* A pty request: its window size, its range, and a terminal must reach fd 0-2. */
+START_TEST(test_pty)
+{
+	Spawnd__V1__PtyRequest pty = SPAWND__V1__PTY_REQUEST__INIT;
+	struct builder b;
+	struct request *r;
+	const char *error = NULL;
+
+	/* Absent: no terminal. */
+	builder_init(&b);
+	ck_assert_int_eq(decode(&b, 0, &r, &error), 0);
+	ck_assert(!r->spawn.pty);
+	request_free(r);
+
+	builder_init(&b);
+	pty.rows = 33;
+	pty.cols = 101;
+	pty.has_xpixel = pty.has_ypixel = true;
+	pty.xpixel = 640;
+	pty.ypixel = 480;
+	b.spawn.pty = &pty;
+	add_map(&b, 0, 2); /* stderr elsewhere: 0 and 1 get the terminal */
+	ck_assert_int_eq(decode(&b, 1, &r, &error), 0);
+	ck_assert(r->spawn.pty);
+	ck_assert_uint_eq(r->spawn.pty_rows, 33);
+	ck_assert_uint_eq(r->spawn.pty_cols, 101);
+	ck_assert_uint_eq(r->spawn.pty_xpixel, 640);
+	ck_assert_uint_eq(r->spawn.pty_ypixel, 480);
+	request_free(r);
+
+	/* 0x0 is a valid size (unknown), 65535 the largest. */
+	pty = (Spawnd__V1__PtyRequest)SPAWND__V1__PTY_REQUEST__INIT;
+	pty.cols = 65535;
+	builder_init(&b);
+	b.spawn.pty = &pty;
+	ck_assert_int_eq(decode(&b, 0, &r, &error), 0);
+	ck_assert_uint_eq(r->spawn.pty_rows, 0);
+	ck_assert_uint_eq(r->spawn.pty_cols, 65535);
+	request_free(r);
+
+	pty.cols = 65536;
+	ck_assert_int_eq(decode(&b, 0, &r, &error), -EINVAL);
+	ck_assert_str_eq(error, "pty window size out of range");
+	pty.cols = 80;
+	pty.has_ypixel = true;
+	pty.ypixel = UINT32_MAX;
+	ck_assert_int_eq(decode(&b, 0, &r, &error), -EINVAL);
+	ck_assert_str_eq(error, "pty window size out of range");
+	pty.ypixel = 0;
+
+	/* All of 0-2 mapped: the terminal would reach the child nowhere. */
+	add_map(&b, 0, 0);
+	add_map(&b, 0, 1);
+	add_map(&b, 0, 2);
+	ck_assert_int_eq(decode(&b, 1, &r, &error), -EINVAL);
+	ck_assert_str_eq(error, "pty requested but fds 0, 1 and 2 are all mapped");
+}
+END_TEST
+
 static Suite *
 request_suite(void)
 {
@@ -482,6 +541,7 @@ request_suite(void)
 	tcase_add_test(tc, test_caps);
 	tcase_add_test(tc, test_signal);
 	tcase_add_test(tc, test_framing_errors);
+	tcase_add_test(tc, test_pty);
 	suite_add_tcase(s, tc);
 	return s;
 }
