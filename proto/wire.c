@@ -67,8 +67,17 @@ wire_close_fds(int *fds, size_t n)
 	errno = saved;
 }
 
-int
-wire_recv(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t *ret_n_fds)
+/*
+ * The control buffer holds SCM_RIGHTS data for exactly SPAWND_MAX_FDS fds,
+ * so the kernel can never hand over more (a second header would cost room).
+ */
+_Static_assert((CMSG_SPACE(sizeof(int) * SPAWND_MAX_FDS) - CMSG_LEN(0)) / sizeof(int) ==
+		       SPAWND_MAX_FDS,
+	       "the control buffer fits more fds than SPAWND_MAX_FDS");
+
+static int
+recv_datagram(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t *ret_n_fds,
+	      bool keep_fds)
 {
 	struct iovec iov = {.iov_base = buf, .iov_len = size};
 	union {
@@ -108,7 +117,9 @@ wire_recv(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t 
 				if (n_fds < SPAWND_MAX_FDS)
 					ret_fds[n_fds++] = f;
 				else {
-					(void)close(f);
+					/* Cannot happen (see above); keep_fds leaks rather than close. */
+					if (!keep_fds)
+						(void)close(f);
 					bad = true;
 				}
 			}
@@ -119,8 +130,11 @@ wire_recv(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t 
 	}
 
 	if (bad || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n > SPAWND_MAX_MESSAGE_BYTES) {
-		wire_close_fds(ret_fds, n_fds);
-		*ret_n_fds = 0;
+		if (!keep_fds) {
+			wire_close_fds(ret_fds, n_fds);
+			n_fds = 0;
+		}
+		*ret_n_fds = n_fds;
 		return -EBADMSG;
 	}
 
@@ -131,6 +145,19 @@ wire_recv(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t 
 	*ret_len = (size_t)n;
 	*ret_n_fds = n_fds;
 	return 1;
+}
+
+int
+wire_recv(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t *ret_n_fds)
+{
+	return recv_datagram(fd, buf, size, ret_len, ret_fds, ret_n_fds, false);
+}
+
+int
+wire_recv_keep_fds(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds,
+		   size_t *ret_n_fds)
+{
+	return recv_datagram(fd, buf, size, ret_len, ret_fds, ret_n_fds, true);
 }
 
 /*
