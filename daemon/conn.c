@@ -5,9 +5,17 @@
  *
  * The loop never blocks on a client: the socket is non-blocking, a reply
  * that does not fit the peer's queue waits in an in-memory queue with
- * EV_WRITE armed, and a client that lets SPAWND_MAX_QUEUED_REPLIES pile up
- * is dropped. Sends use MSG_NOSIGNAL, so a vanished client costs an EPIPE,
- * never a SIGPIPE.
+ * EV_WRITE armed. That queue is bounded in bytes (HOSTILE.md 45): once it
+ * holds SPAWND_MAX_QUEUED_BYTES, or CONN_PAUSE_REPLIES replies, the daemon
+ * stops reading the client's requests until it has read enough of its
+ * replies, as a full socket buffer makes a writer wait. Only replies that
+ * the client's children produce can still add to it then (at most two per
+ * live child); a client that lets SPAWND_MAX_QUEUED_REPLIES pile up all
+ * the same is dropped. Sends use MSG_NOSIGNAL, so a vanished client costs
+ * an EPIPE, never a SIGPIPE.
+ *
+ * Fds that arrive with a request are never closed here: they go to the
+ * closer (closer.h), also on framing errors.
  */
 #define _GNU_SOURCE
 
@@ -24,6 +32,7 @@
 #include <event2/event.h>
 
 #include "audit.h"
+#include "closer.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "log.h"
@@ -35,6 +44,16 @@
 
 /* Datagrams handled per wakeup, so one busy client cannot starve others. */
 #define CONN_BURST 32
+
+/*
+ * Queued replies at which reading pauses: low enough that what the
+ * client's live children can add on top (Started and Exited for each of
+ * at most SPAWND_MAX_CHILDREN_PER_UID) stays below SPAWND_MAX_QUEUED_REPLIES.
+ * Reading resumes once the queue is down to half of both bounds.
+ */
+#define CONN_PAUSE_REPLIES (SPAWND_MAX_QUEUED_REPLIES / 4u)
+_Static_assert(CONN_PAUSE_REPLIES + 2u * SPAWND_MAX_CHILDREN_PER_UID < SPAWND_MAX_QUEUED_REPLIES,
+	       "children's replies can overflow a paused connection's queue");
 
 /*
  * One unsent reply. fds (n_fds of them: none, or a pidfd and/or a pty
@@ -61,6 +80,7 @@ outmsg_free(struct conn *c, struct outmsg *m)
 		c->n_out_fds--;
 	for (size_t i = 0; i < m->n_fds; i++)
 		(void)safe_close(m->fds[i]);
+	c->out_bytes -= m->len;
 	free(m->buf);
 	free(m);
 }
@@ -76,6 +96,44 @@ outmsg_free_all(struct conn *c)
 	}
 	c->out_tail = NULL;
 	c->n_out = 0;
+}
+
+/* Read requests unless closing or the reply queue is over its bound. */
+static void
+update_reading(struct conn *c)
+{
+	if (c->closing)
+		return;
+	if (c->out_full)
+		(void)event_del(c->ev_read);
+	else
+		(void)event_add(c->ev_read, NULL);
+}
+
+/* Pause or resume reading as the reply queue crosses its bounds. */
+static void
+check_queue_bound(struct conn *c)
+{
+	if (c->out_bytes >= SPAWND_MAX_QUEUED_BYTES / 2)
+		c->out_was_big = true;
+	if (!c->out_full &&
+	    (c->out_bytes >= SPAWND_MAX_QUEUED_BYTES || c->n_out >= CONN_PAUSE_REPLIES)) {
+		log_debug("Client pid %d: %zu bytes in %u replies unread, pausing its requests",
+			  (int)c->cred.pid, c->out_bytes, c->n_out);
+		c->out_full = true;
+		update_reading(c);
+	} else if (c->out_full && c->out_bytes <= SPAWND_MAX_QUEUED_BYTES / 2 &&
+		   c->n_out <= CONN_PAUSE_REPLIES / 2) {
+		log_debug("Client pid %d read its replies, resuming its requests",
+			  (int)c->cred.pid);
+		c->out_full = false;
+		update_reading(c);
+	}
+	/* After a burst, give the memory of the queue back to the system. */
+	if (c->out_was_big && !c->out_head) {
+		c->out_was_big = false;
+		server_trim_memory(c->server);
+	}
 }
 
 /* Try to send queued replies; arm EV_WRITE while some remain. */
@@ -105,6 +163,7 @@ flush(struct conn *c)
 		(void)event_add(c->ev_write, NULL);
 	else
 		(void)event_del(c->ev_write);
+	check_queue_bound(c);
 }
 
 /*
@@ -157,6 +216,7 @@ queue_reply2(struct conn *c, Spawnd__V1__Reply *reply, int fd, int fd2)
 		c->out_head = m;
 	c->out_tail = m;
 	c->n_out++;
+	c->out_bytes += len;
 	flush(c);
 }
 
@@ -220,15 +280,37 @@ conn_reply_started_pty(struct conn *c, uint64_t id, pid_t pid, int pidfd, int pt
 	queue_reply2(c, &reply, fd, master);
 }
 
+/*
+ * detail, or its first SPAWND_MAX_DETAIL_BYTES - 3 bytes (never half a
+ * UTF-8 character) and "...", in buf. A detail may echo a path or name of
+ * up to SPAWND_MAX_STRING_BYTES that the client sent (HOSTILE.md 45).
+ */
+static const char *
+detail_cut(const char *detail, char *buf, size_t size)
+{
+	size_t len = strlen(detail), keep;
+
+	if (len < size)
+		return detail;
+	keep = size - 4;
+	/* Back up over continuation bytes (10xxxxxx) to a character start. */
+	while (keep > 0 && ((unsigned char)detail[keep] & 0xc0) == 0x80)
+		keep--;
+	memcpy(buf, detail, keep);
+	memcpy(buf + keep, "...", 4);
+	return buf;
+}
+
 void
 conn_reply_failed(struct conn *c, uint64_t id, int stage, int error, const char *detail)
 {
 	Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
 	Spawnd__V1__Failed failed = SPAWND__V1__FAILED__INIT;
+	char cut[SPAWND_MAX_DETAIL_BYTES + 1];
 
 	failed.stage = (Spawnd__V1__Stage)stage;
 	failed.errnum = error < 0 ? -error : error;
-	failed.detail = (char *)(detail ? detail : "");
+	failed.detail = (char *)detail_cut(detail ? detail : "", cut, sizeof(cut));
 	reply.id = id;
 	reply.body_case = SPAWND__V1__REPLY__BODY_FAILED;
 	reply.failed = &failed;
@@ -332,18 +414,64 @@ check_sender(struct conn *c, const struct ucred *sender)
 	return false;
 }
 
+/*
+ * Closing a socket with unread data makes the peer's next read fail with
+ * ECONNRESET, ahead of the reason we just queued. So stop the client from
+ * sending (SHUT_RD: its sends now fail with EPIPE) and discard what it sent
+ * already. Received without a control buffer, the fds riding on it are
+ * dropped by the kernel (fput, no close(): no FLUSH, nothing can hang).
+ */
+static void
+discard_input(struct conn *c)
+{
+	char byte;
+
+	(void)shutdown(c->fd, SHUT_RD);
+	while (recv(c->fd, &byte, sizeof(byte), MSG_DONTWAIT) > 0)
+		;
+}
+
+/*
+ * Whether the closer can take one more message's fds for this client's
+ * uid. If not, the uid has SPAWND_MAX_CLOSING_FDS_PER_UID - SPAWND_MAX_FDS
+ * fds whose close() has not returned (HOSTILE.md 46: a FUSE server that
+ * never answers FLUSH): the connection is dropped unread, and what it sent
+ * is discarded by the kernel, which drops fds in flight without a FLUSH.
+ */
+static bool
+closer_has_room(struct conn *c)
+{
+	struct closer *cl = c->server->closer;
+
+	if (closer_may_receive(cl, c->cred.uid))
+		return true;
+	(void)closer_collect(cl);
+	if (closer_may_receive(cl, c->cred.uid))
+		return true;
+	log_warning("Client uid %u pid %d: %u of this user's fds are still being closed "
+		    "(a file system that does not answer?), dropping the connection",
+		    (unsigned)c->cred.uid, (int)c->cred.pid, closer_closing_of(cl, c->cred.uid));
+	conn_reply_failed(c, 0, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN,
+			  "too many of this user's fds are still being closed");
+	discard_input(c);
+	conn_close_later(c);
+	return false;
+}
+
 static void
 on_readable(evutil_socket_t fd, short what, void *userdata)
 {
 	struct conn *c = userdata;
 
 	(void)what;
-	for (int i = 0; i < CONN_BURST && !c->closing; i++) {
+	for (int i = 0; i < CONN_BURST && !c->closing && !c->out_full; i++) {
 		int fds[SPAWND_MAX_FDS];
 		size_t len = 0, n_fds = 0;
 		struct ucred sender;
 		int r;
 
+		if (!closer_has_room(c))
+			return;
 		r = wire_recv_with_creds(fd, recv_buf, sizeof(recv_buf), &len, fds, &n_fds,
 					 &sender);
 		if (r == -EAGAIN)
@@ -353,8 +481,16 @@ on_readable(evutil_socket_t fd, short what, void *userdata)
 			conn_close_later(c);
 			return;
 		}
+		if (r == -ECONNRESET) {
+			/* It closed with replies unread: a disconnect like any other. */
+			log_debug("Client pid %d disconnected with unread replies",
+				  (int)c->cred.pid);
+			conn_close_later(c);
+			return;
+		}
 		if (r < 0) {
-			/* Framing error: wire_recv closed every fd that came. */
+			/* Framing error: the fds that came go to the closer. */
+			closer_take(c->server->closer, c->cred.uid, fds, n_fds);
 			log_warning_errno(r, "Client uid %u pid %d sent a malformed datagram, "
 					     "dropping the connection: %m",
 					  (unsigned)c->cred.uid, (int)c->cred.pid);
@@ -364,10 +500,10 @@ on_readable(evutil_socket_t fd, short what, void *userdata)
 			return;
 		}
 		if (!check_sender(c, &sender)) {
-			wire_close_fds(fds, n_fds);
+			closer_take(c->server->closer, c->cred.uid, fds, n_fds);
 			return;
 		}
-		/* dispatch owns the fds from here and closes them on every path. */
+		/* dispatch owns the fds from here and hands them to the closer. */
 		dispatch_message(c, recv_buf, len, fds, n_fds);
 	}
 }
@@ -578,6 +714,8 @@ conn_free(struct conn *c)
 		server_usage_release(s, u);
 	}
 
+	if (c->out_was_big)
+		server_trim_memory(s);
 	outmsg_free_all(c);
 	event_free(c->ev_read);
 	event_free(c->ev_write);
@@ -586,6 +724,7 @@ conn_free(struct conn *c)
 	free(c->user_name);
 	free(c->groups);
 	free(c);
+	server_fds_released(s);
 	server_maybe_exit(s);
 	return NULL;
 }

@@ -37,6 +37,9 @@ struct conn {
 	struct outmsg *out_head, *out_tail;
 	unsigned n_out;
 	unsigned n_out_fds; /* queued replies that hold an fd (SPAWND_MAX_QUEUED_FDS) */
+	size_t out_bytes;   /* bytes of the queued replies (SPAWND_MAX_QUEUED_BYTES) */
+	bool out_full;      /* reading paused until the client reads its replies */
+	bool out_was_big;   /* the queue reached the bound: give memory back once it drains */
 
 	bool closing;
 	struct conn *prev, *next;

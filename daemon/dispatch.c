@@ -13,7 +13,9 @@
  *     only with the rule's narrowgroups), so that a client without a rule
  *     learns nothing about the target's groups;
  *  6. the environment, built from empty; the umask floor (policy_umask);
- *  7. fork; the parent closes the received fds at once.
+ *  7. fork; the received fds then go to the closer (closer.h): the loop
+ *     never close()s a client's fd, whose close may wait for ever on a
+ *     FUSE server (HOSTILE.md 46).
  */
 #define _GNU_SOURCE
 
@@ -29,6 +31,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "closer.h"
 #include "command.h"
 #include "conn.h"
 #include "dispatch.h"
@@ -43,6 +46,12 @@
 #include "user.h"
 #include "util/cleanup.h"
 #include "wire.h"
+
+/*
+ * How long a spawn waits for the closer to begin the closes handed to it
+ * (normally microseconds: a helper thread is always waiting for work).
+ */
+#define CLOSER_SETTLE_MSEC 1000
 
 static void
 refuse(struct conn *c, const struct audit_subject *subj, int stage, int error, const char *detail)
@@ -325,6 +334,21 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 					break;
 				}
 		}
+		/*
+		 * No other request's fd may be left in the table for the child
+		 * to inherit (and close, hanging on the same FLUSH): wait for
+		 * the closer to have begun every close handed to it.
+		 */
+		r = closer_settle(s->closer, CLOSER_SETTLE_MSEC, fds, n_fds);
+		if (r < 0) {
+			log_warning("Fds of earlier requests are still waiting to be closed, "
+				    "refusing a spawn of client pid %d",
+				    (int)c->cred.pid);
+			sp = spawn_prepared_free(sp);
+			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN,
+			       "fds of earlier requests are still waiting to be closed");
+			goto out;
+		}
 		pid = 0;
 		r = spawn_start(sp, s->engine, &pid, &pidfd, &errpipe);
 		sp = spawn_prepared_free(sp);
@@ -419,7 +443,7 @@ dispatch_message(struct conn *c, const uint8_t *buf, size_t len, int *fds, size_
 	else
 		handle_signal(c, req);
 
-	/* The child (if any) has its own copies now. */
-	wire_close_fds(fds, n_fds);
+	/* The child (if any) has its own copies now; ours go to the closer. */
+	closer_take(c->server->closer, c->cred.uid, fds, n_fds);
 	(void)request_free(req);
 }

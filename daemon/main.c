@@ -23,6 +23,7 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
+#include "closer.h"
 #include "config.h"
 #include "log.h"
 #include "query.h"
@@ -284,9 +285,12 @@ passed_socket(int n, int *ret_fd)
 /*
  * Children get RLIMIT_NOFILE soft <= 1024 (select() users break above it),
  * while the daemon raises its own soft limit to the hard one for its
- * clients' fds.
+ * clients' fds, as systemd does for its services. Below SERVER_MIN_NOFILE
+ * the daemon would keep its listener paused for the clients' reserve after
+ * the first few connections (HOSTILE.md 49), so it refuses to start.
+ * Returns 0 or -EMFILE (logged).
  */
-static void
+static int
 setup_limits(struct spawn_env *env)
 {
 	struct rlimit rl;
@@ -298,9 +302,21 @@ setup_limits(struct spawn_env *env)
 		env->nofile.rlim_cur = rl.rlim_cur < 1024 ? rl.rlim_cur : 1024;
 		env->nofile.rlim_max = rl.rlim_max;
 		if (rl.rlim_cur < rl.rlim_max) {
+			rlim_t soft = rl.rlim_cur;
+
 			rl.rlim_cur = rl.rlim_max;
-			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
 				log_warning_errno(errno, "Failed to raise RLIMIT_NOFILE, ignoring: %m");
+				rl.rlim_cur = soft;
+			}
+		}
+		if (rl.rlim_cur < (rlim_t)SERVER_MIN_NOFILE) {
+			log_error("RLIMIT_NOFILE is %llu (hard limit %llu), below the %d fds spawnd "
+				  "needs (%d stay free for the requests of connected clients); raise "
+				  "the hard limit: LimitNOFILE= in the unit, or ulimit -Hn",
+				  (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
+				  SERVER_MIN_NOFILE, SERVER_FD_RESERVE);
+			return -EMFILE;
 		}
 	}
 
@@ -316,6 +332,7 @@ setup_limits(struct spawn_env *env)
 		}
 		(void)safe_close(fd);
 	}
+	return 0;
 }
 
 /* spawn.c's messages (spawn_set_log()): a refused clone, a stalled handshake. */
@@ -387,6 +404,7 @@ main(int argc, char **argv)
 	struct event_base *base = NULL;
 	struct server *server = NULL;
 	struct policy *policy = NULL;
+	struct closer *closer = NULL;
 	_cleanup_free_ char *error = NULL;
 	bool own_socket = false;
 	int listen_fd = -EBADF, n, r, ret = 1;
@@ -423,6 +441,19 @@ main(int argc, char **argv)
 	/* A send to a vanished client must never kill the daemon. */
 	(void)signal(SIGPIPE, SIG_IGN);
 
+	if (setup_limits(&env) < 0)
+		goto out;
+	/*
+	 * The closer's helper process is a copy of the daemon as it is now:
+	 * single-threaded (it uses threads of its own) and holding no client
+	 * fd. Nothing in between may create a thread.
+	 */
+	r = closer_new(&closer);
+	if (r < 0) {
+		log_error_errno(r, "Failed to start the closer process: %m");
+		goto out;
+	}
+
 	n = sd_listen_fds(1);
 	if (n < 0) {
 		log_error_errno(n, "Failed to read LISTEN_FDS: %m");
@@ -442,7 +473,6 @@ main(int argc, char **argv)
 		log_error_errno(errno, "Failed to open /dev/null: %m");
 		goto out;
 	}
-	setup_limits(&env);
 	o.engine = engine_for_suid_dumpable(o.engine);
 	tty_group(&env);
 
@@ -455,6 +485,11 @@ main(int argc, char **argv)
 		       &server);
 	if (r < 0) {
 		log_error_errno(r, "Failed to set up the server: %m");
+		goto out;
+	}
+	r = server_attach_closer(server, closer);
+	if (r < 0) {
+		log_error_errno(r, "Failed to watch the closer process: %m");
 		goto out;
 	}
 	server->exit_idle_sec = o.exit_idle_sec;
@@ -483,6 +518,7 @@ main(int argc, char **argv)
 	log_info("Stopped");
 out:
 	server = server_free(server);
+	closer = closer_free(closer);
 	if (base)
 		event_base_free(base);
 	(void)policy_free(policy);

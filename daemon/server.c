@@ -6,7 +6,9 @@
  * the listener is disabled and re-enabled by a timer, while existing
  * clients keep being served (ldapd control.c does the same). New
  * connections also stop short of the fd limit, so that the connected
- * clients always have the fds their requests need (FD_RESERVE).
+ * clients always have the fds their requests need (SERVER_FD_RESERVE).
+ * A paused listener looks again whenever fds are given back (a connection
+ * closed, the closer finished closes), not only on the timer.
  */
 #define _GNU_SOURCE
 
@@ -16,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -26,6 +29,7 @@
 #include <event2/listener.h>
 #include <systemd/sd-daemon.h>
 
+#include "closer.h"
 #include "config.h"
 #include "conn.h"
 #include "log.h"
@@ -35,17 +39,17 @@
 #include "wire.h"
 
 #define ACCEPT_RETRY_MSEC 250
+/* Delay of the malloc_trim() after a burst, so that one trim serves many frees. */
+#define TRIM_DELAY_MSEC 100
 
 /*
- * Fds that new connections leave free below RLIMIT_NOFILE for the clients
- * already connected: one request with the most fds (SPAWND_MAX_FDS), its
- * errpipe, the pidfd and the reply's copy of it, with room to spare.
- * Without them a flood of connections takes the last fds: a connected
- * client's message then arrives without its fds (MSG_CTRUNC) and the
- * client is dropped as malformed, and every spawn fails. Only a low limit
- * makes this bite: the daemon raises its soft limit to the hard one.
+ * SERVER_FD_RESERVE: without it a flood of connections takes the last
+ * fds: a connected client's message then arrives without its fds
+ * (MSG_CTRUNC) and the client is dropped as malformed, and every spawn
+ * fails. Only a low limit makes this bite: the daemon raises its soft
+ * limit to the hard one, and does not start below SERVER_MIN_NOFILE.
  */
-#define FD_RESERVE ((int)SPAWND_MAX_FDS + 16)
+#define FD_RESERVE SERVER_FD_RESERVE
 
 static void
 pause_listener(struct server *s)
@@ -53,6 +57,7 @@ pause_listener(struct server *s)
 	struct timeval tv = {.tv_sec = 0, .tv_usec = ACCEPT_RETRY_MSEC * 1000};
 
 	(void)evconnlistener_disable(s->listener);
+	s->listener_paused = true;
 	(void)event_add(s->accept_retry, &tv);
 }
 
@@ -132,7 +137,81 @@ on_accept_retry(evutil_socket_t fd, short what, void *userdata)
 		return;
 	}
 	(void)safe_close(probe);
+	(void)event_del(s->accept_retry);
+	s->listener_paused = false;
 	(void)evconnlistener_enable(s->listener);
+}
+
+void
+server_fds_released(struct server *s)
+{
+	if (s->listener_paused && !s->stopping)
+		on_accept_retry(-1, 0, s);
+}
+
+static void
+on_trim(evutil_socket_t fd, short what, void *userdata)
+{
+	(void)fd;
+	(void)what;
+	(void)userdata;
+	(void)malloc_trim(0);
+}
+
+void
+server_trim_memory(struct server *s)
+{
+	struct timeval tv = {.tv_sec = 0, .tv_usec = TRIM_DELAY_MSEC * 1000};
+
+	if (s->trim_timer && !evtimer_pending(s->trim_timer, NULL))
+		(void)evtimer_add(s->trim_timer, &tv);
+}
+
+static void
+on_closer_done(evutil_socket_t fd, short what, void *userdata)
+{
+	struct server *s = userdata;
+	int r;
+
+	(void)fd;
+	(void)what;
+	r = closer_collect(s->closer);
+	if (r < 0)
+		log_warning_errno(r, "Failed to read from the closer, ignoring: %m");
+	else if (r > 0)
+		server_fds_released(s);
+}
+
+static void
+on_closer_died(evutil_socket_t fd, short what, void *userdata)
+{
+	struct server *s = userdata;
+
+	(void)fd;
+	(void)what;
+	(void)event_del(s->closer_died);
+	log_error("The closer process %d died: client fds can no longer be closed safely, "
+		  "stopping",
+		  (int)closer_helper_pid(s->closer));
+	s->exit_code = 1;
+	server_stop(s);
+}
+
+int
+server_attach_closer(struct server *s, struct closer *cl)
+{
+	s->closer = cl;
+	s->closer_done = event_new(s->base, closer_done_fd(cl), EV_READ | EV_PERSIST,
+				   on_closer_done, s);
+	if (!s->closer_done || event_add(s->closer_done, NULL) < 0)
+		return -ENOMEM;
+	if (closer_helper_pidfd(cl) >= 0) {
+		s->closer_died = event_new(s->base, closer_helper_pidfd(cl), EV_READ,
+					   on_closer_died, s);
+		if (!s->closer_died || event_add(s->closer_died, NULL) < 0)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 static void
@@ -444,11 +523,12 @@ server_new(struct event_base *base, int listen_fd, struct policy *policy, const 
 	evconnlistener_set_error_cb(s->listener, on_accept_error);
 
 	s->accept_retry = evtimer_new(base, on_accept_retry, s);
+	s->trim_timer = evtimer_new(base, on_trim, s);
 	s->stop_deadline = evtimer_new(base, on_stop_deadline, s);
 	s->sig_term = evsignal_new(base, SIGTERM, on_stop_signal, s);
 	s->sig_int = evsignal_new(base, SIGINT, on_stop_signal, s);
 	s->sig_hup = evsignal_new(base, SIGHUP, on_hup, s);
-	if (!s->accept_retry || !s->stop_deadline || !s->sig_term || !s->sig_int || !s->sig_hup ||
+	if (!s->accept_retry || !s->trim_timer || !s->stop_deadline || !s->sig_term || !s->sig_int || !s->sig_hup ||
 	    event_add(s->sig_term, NULL) < 0 || event_add(s->sig_int, NULL) < 0 ||
 	    event_add(s->sig_hup, NULL) < 0) {
 		r = -ENOMEM;
@@ -478,6 +558,12 @@ server_free(struct server *s)
 		evconnlistener_free(s->listener);
 	if (s->accept_retry)
 		event_free(s->accept_retry);
+	if (s->trim_timer)
+		event_free(s->trim_timer);
+	if (s->closer_done)
+		event_free(s->closer_done);
+	if (s->closer_died)
+		event_free(s->closer_died);
 	if (s->stop_deadline)
 		event_free(s->stop_deadline);
 	if (s->idle_check)

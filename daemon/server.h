@@ -17,9 +17,11 @@
 
 #include "policy.h"
 #include "spawn.h"
+#include "wire.h"
 
 struct event_base;
 struct evconnlistener;
+struct closer;
 struct event;
 struct conn;
 struct reaper;
@@ -32,12 +34,30 @@ struct uid_usage {
 	struct uid_usage *next;
 };
 
+/*
+ * Fds that new connections leave free below RLIMIT_NOFILE for the clients
+ * already connected: one request with the most fds (SPAWND_MAX_FDS), its
+ * errpipe, the pidfd and the reply's copy of it, with room to spare.
+ */
+#define SERVER_FD_RESERVE ((int)SPAWND_MAX_FDS + 16)
+/*
+ * The RLIMIT_NOFILE the daemon needs at the least: the reserve, its own
+ * fds (sockets, pipes, the closer's) and room for a few dozen connections.
+ * spawnd raises its soft limit to the hard one and refuses to start below
+ * this (HOSTILE.md 49).
+ */
+#define SERVER_MIN_NOFILE 128
+
 struct server {
 	struct event_base *base;
 	struct evconnlistener *listener;
 	struct sockaddr_un listen_addr; /* getsockname() of the listener */
 	socklen_t listen_addr_len;	/* 0 when it has no name */
 	struct event *accept_retry; /* re-enables the listener after EMFILE */
+	bool listener_paused;
+	struct closer *closer;      /* not owned */
+	struct event *closer_done, *closer_died;
+	struct event *trim_timer;   /* malloc_trim() after a burst */
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *stop_deadline;
 	struct event *idle_check;
@@ -102,6 +122,19 @@ int server_start_idle_timer(struct server *s);
  * WatchdogSec= interval. Without NOTIFY_SOCKET nothing is scheduled.
  */
 int server_start_notify(struct server *s);
+
+/*
+ * Use the closer (closer.h) for every client fd: watch for completed
+ * closes and for the death of its helper (then the daemon stops with exit
+ * code 1, as it can no longer get rid of client fds safely).
+ */
+int server_attach_closer(struct server *s, struct closer *cl);
+
+/* Fds were given back (a connection closed, closes completed): resume a paused listener now. */
+void server_fds_released(struct server *s);
+
+/* Give freed heap memory back to the system soon (once per burst). */
+void server_trim_memory(struct server *s);
 
 /* Reload the policy from config_path; the old one stays on any error. */
 int server_reload(struct server *s);

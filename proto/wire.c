@@ -22,8 +22,8 @@
 #include "wire.h"
 
 /*
- * Room for one SCM_CREDENTIALS and SPAWND_MAX_FDS fds. More fds than the
- * cap still fit when no credentials come; receive_common() counts them.
+ * Room for one SCM_CREDENTIALS and SPAWND_MAX_FDS fds. The client side
+ * offers the kernel only the room for the fds (no credentials come there).
  */
 #define CONTROL_BYTES (CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * SPAWND_MAX_FDS))
 
@@ -103,10 +103,22 @@ wire_close_fds(int *fds, size_t n)
 /*
  * ret_cred NULL: the client side, no credentials allowed. Otherwise exactly
  * one SCM_CREDENTIALS may come, and none is reported as pid 0.
+ *
+ * The control buffer holds SCM_RIGHTS data for exactly SPAWND_MAX_FDS fds
+ * (after the SCM_CREDENTIALS that the kernel always puts first on a socket
+ * with SO_PASSCRED), so the kernel can never hand over more.
+ *
+ * keep_fds: on -EBADMSG leave the fds that arrived in ret_fds for the
+ * caller to dispose of (the daemon never close()s a client's fd on its
+ * loop, daemon/closer.h); otherwise close them here.
  */
+_Static_assert((CMSG_SPACE(sizeof(int) * SPAWND_MAX_FDS) - CMSG_LEN(0)) / sizeof(int) ==
+		       SPAWND_MAX_FDS,
+	       "the control buffer fits more fds than SPAWND_MAX_FDS");
+
 static int
 receive_common(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t *ret_n_fds,
-	       struct ucred *ret_cred)
+	       struct ucred *ret_cred, bool keep_fds)
 {
 	struct iovec iov = {.iov_base = buf, .iov_len = size};
 	union {
@@ -117,7 +129,8 @@ receive_common(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, si
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
 		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
+		.msg_controllen = ret_cred ? sizeof(control.buf)
+					   : CMSG_SPACE(sizeof(int) * SPAWND_MAX_FDS),
 	};
 	struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
 	size_t n_fds = 0, n_creds = 0;
@@ -147,7 +160,9 @@ receive_common(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, si
 				if (n_fds < SPAWND_MAX_FDS)
 					ret_fds[n_fds++] = f;
 				else {
-					(void)close(f);
+					/* Cannot happen (see above); keep_fds leaks rather than close. */
+					if (!keep_fds)
+						(void)close(f);
 					bad = true;
 				}
 			}
@@ -163,8 +178,11 @@ receive_common(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, si
 
 	if (bad || n_creds > 1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
 	    (size_t)n > SPAWND_MAX_MESSAGE_BYTES) {
-		wire_close_fds(ret_fds, n_fds);
-		*ret_n_fds = 0;
+		if (!keep_fds) {
+			wire_close_fds(ret_fds, n_fds);
+			n_fds = 0;
+		}
+		*ret_n_fds = n_fds;
 		return -EBADMSG;
 	}
 
@@ -182,14 +200,14 @@ receive_common(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, si
 int
 wire_recv(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t *ret_n_fds)
 {
-	return receive_common(fd, buf, size, ret_len, ret_fds, ret_n_fds, NULL);
+	return receive_common(fd, buf, size, ret_len, ret_fds, ret_n_fds, NULL, false);
 }
 
 int
 wire_recv_with_creds(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds,
 		     size_t *ret_n_fds, struct ucred *ret_cred)
 {
-	return receive_common(fd, buf, size, ret_len, ret_fds, ret_n_fds, ret_cred);
+	return receive_common(fd, buf, size, ret_len, ret_fds, ret_n_fds, ret_cred, true);
 }
 
 /*

@@ -46,6 +46,28 @@
  * like one that lets replies pile up.
  */
 #define SPAWND_MAX_QUEUED_FDS 256u
+/*
+ * Unsent reply bytes per connection. At this much (or at a quarter of
+ * SPAWND_MAX_QUEUED_REPLIES) the daemon stops reading the connection's
+ * requests until the client has read its replies, as a full socket buffer
+ * would: the queue cannot grow without bound, it only stops growing.
+ */
+#define SPAWND_MAX_QUEUED_BYTES (256u * 1024u)
+/*
+ * Failed.detail carries at most this many bytes; a longer detail (a path
+ * or command name the client sent) is cut at a UTF-8 character boundary
+ * and ends with "...".
+ */
+#define SPAWND_MAX_DETAIL_BYTES 512u
+/*
+ * Client fds being closed (handed to the closer, daemon/closer.c, and not
+ * closed yet: a close() on a FUSE file waits for the server's FLUSH
+ * answer) per client uid and in total. A connection whose uid has more
+ * than SPAWND_MAX_CLOSING_FDS_PER_UID - SPAWND_MAX_FDS is dropped with
+ * Failed{LIMIT, EAGAIN} instead of being read.
+ */
+#define SPAWND_MAX_CLOSING_FDS_PER_UID 256u
+#define SPAWND_MAX_CLOSING_FDS 4096u
 
 /*
  * Seconds between SIGTERM and SIGKILL for timeouts, disconnects and stop,
@@ -97,8 +119,10 @@ int wire_recv(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, siz
  * (or checked) them, returned in *ret_cred. Without one, *ret_cred is
  * {pid 0, uid -1, gid -1}; the kernel also reports pid 0 for a message
  * that was queued without credentials. The caller must refuse both (fail
- * closed). Two SCM_CREDENTIALS, or any other control message, are -EBADMSG
- * with every fd closed, as for wire_recv().
+ * closed). Two SCM_CREDENTIALS, or any other control message, are -EBADMSG;
+ * unlike wire_recv(), the fds that arrived are then left in ret_fds
+ * (*ret_n_fds of them) for the caller to dispose of: the daemon must never
+ * close a client's fd on its event loop (daemon/closer.h).
  */
 int wire_recv_with_creds(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds,
 			 size_t *ret_n_fds, struct ucred *ret_cred);

@@ -805,6 +805,12 @@ proc_children_pre_exec(pid_t ppid, const char *exe)
 pid_t
 fuse_hang_start(const char *helper, const char *mnt, const char *log)
 {
+	return fuse_hang_start_mode(helper, NULL, mnt, log);
+}
+
+pid_t
+fuse_hang_start_mode(const char *helper, const char *mode, const char *mnt, const char *log)
+{
 	char buf[16] = {0};
 	int out[2], log_fd = -1;
 	ssize_t n = 0;
@@ -824,7 +830,10 @@ fuse_hang_start(const char *helper, const char *mnt, const char *log)
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || dup2(out[1], 1) < 0 ||
 		    (log_fd >= 0 && dup2(log_fd, 2) < 0))
 			_exit(126);
-		execl(helper, "fuse-hang", mnt, (char *)NULL);
+		if (mode)
+			execl(helper, "fuse-hang", mode, mnt, (char *)NULL);
+		else
+			execl(helper, "fuse-hang", mnt, (char *)NULL);
 		_exit(127);
 	}
 	(void)close(out[1]);

@@ -147,6 +147,8 @@ int proc_children_pre_exec(pid_t ppid, const char *exe);
  * frees every child stuck in the mount. Returns its pid.
  */
 pid_t fuse_hang_start(const char *helper, const char *mnt, const char *log);
+/* The same with a mode option of fuse-hang ("--flush": only FLUSH hangs), or NULL. */
+pid_t fuse_hang_start_mode(const char *helper, const char *mode, const char *mnt, const char *log);
 /*
  * SIGTERM the server (SIGKILL after 10 s) and reap it: every request it
  * holds fails, and the mount stays, dead, until it is unmounted.

@@ -1,0 +1,702 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Nothing a client sends can stall, freeze or exhaust the event loop
+ * (issue 10 items 1, 3, 5 and 9; HOSTILE.md 45, 46, 49):
+ *
+ *  - fuse:    a client sends fds of a FUSE file whose server never answers
+ *             FLUSH, in a denied and in a permitted request. close() of
+ *             such an fd sleeps for ever, unkillably. Other clients must
+ *             still be answered within a second, the sender's stuck closes
+ *             are capped (then its connection is dropped with
+ *             Failed{LIMIT, EAGAIN}), and the daemon stops on SIGTERM.
+ *  - flood:   a uid with no permit rule sends 128 KiB command names on 8
+ *             connections and never reads the Failed{RESOLVE} replies that
+ *             echo them: the daemon stops reading those connections (the
+ *             senders stall), its RSS stays within tens of MiB and comes
+ *             back once they are gone.
+ *  - detail:  echoed details are cut at SPAWND_MAX_DETAIL_BYTES, at a UTF-8
+ *             character boundary, and say so ("...").
+ *  - reset:   a client that closes with replies unread (ECONNRESET) is an
+ *             ordinary disconnect: no "malformed datagram" warning.
+ *  - nofile:  started with RLIMIT_NOFILE 48:4096 the daemon raises its soft
+ *             limit and serves many connections; with 48:48 it exits 1 and
+ *             says which limit to raise.
+ */
+#define _GNU_SOURCE
+
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rawclient.h"
+
+#define NOBODY 65534
+#define WWW_DATA 33
+
+/* ---- helpers ---- */
+
+/* Bytes of a command name that fits the string cap (SPAWND_MAX_STRING_BYTES). */
+#define BIG_NAME_BYTES (SPAWND_MAX_STRING_BYTES - 1u)
+
+/* A bare command name of n bytes: no such program, so Failed{RESOLVE} echoes it. */
+static char *
+big_name(size_t n, const char *unit)
+{
+	size_t ul = strlen(unit);
+	char *s = malloc(n + 1);
+
+	ck_assert_ptr_nonnull(s);
+	for (size_t i = 0; i + ul <= n; i += ul)
+		memcpy(s + i, unit, ul);
+	s[n - n % ul] = '\0';
+	return s;
+}
+
+/* The readlink of /proc/PID/fd/FD, or "" */
+static void
+fd_link(pid_t pid, int fd, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	xsnprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	n = readlink(path, buf, size - 1);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+/*
+ * The daemon's closer process: "spawnd-closer" sharing the daemon's fd
+ * table, recognised by the daemon's listening socket (fd 3) in its table.
+ */
+static pid_t
+find_closer(pid_t daemon)
+{
+	char want[128], have[128];
+	struct dirent *de;
+	pid_t found = 0;
+	DIR *d;
+
+	fd_link(daemon, 3, want, sizeof(want));
+	ck_assert_msg(want[0] != '\0', "cannot read the daemon's fd 3");
+	d = opendir("/proc");
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) && !found) {
+		char path[300], comm[64] = "";
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		FILE *f;
+
+		if (*end || pid <= 0 || pid == daemon)
+			continue;
+		xsnprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		(void)fclose(f);
+		if (strcmp(comm, "spawnd-closer\n") != 0)
+			continue;
+		fd_link((pid_t)pid, 3, have, sizeof(have));
+		if (strcmp(have, want) == 0)
+			found = (pid_t)pid;
+	}
+	(void)closedir(d);
+	return found;
+}
+
+static int
+threads_of(pid_t pid)
+{
+	char path[64], line[256];
+	int n = -1;
+	FILE *f;
+
+	xsnprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	(void)fclose(f);
+	return n;
+}
+
+/* Spawn /bin/true as nobody on a fresh connection; the first reply must come within timeout_ms. */
+static void
+assert_answered_within(unsigned timeout_ms, const char *when)
+{
+	const char *argv[] = {"/bin/true", NULL};
+	spawnd_client *c = client_open();
+	spawnd_options *o = opts_new("nobody", argv);
+	struct spawn_reply rep = {0};
+
+	ck_assert_int_eq(spawnd_spawn_async(c, o, spawn_reply_cb, &rep, NULL), 0);
+	spawnd_options_free(o);
+	spawn_reply_pump(c, &rep, 1, timeout_ms);
+	ck_assert_msg(rep.state != SPAWND_STATE_PENDING,
+		      "%s: another client's spawn got no reply within %u ms", when, timeout_ms);
+	ck_assert_msg(rep.state != SPAWND_STATE_FAILED, "%s: the spawn failed: %s (%s)", when,
+		      spawnd_stage_to_string(rep.stage), rep.detail);
+	spawnd_client_close(c);
+}
+
+/* ---- fuse: close() of a client's fd never runs on the loop ---- */
+
+#ifdef FUSE_HANG_PATH
+
+struct fuse_attack {
+	char file[PATH_MAX];
+};
+
+/* Send a spawn of argv as nobody with the n fds mapped to targets first_target... */
+static int
+send_spawn(int sock, uint64_t id, const char *const *argv, const int *fds, size_t n,
+	   unsigned first_target)
+{
+	struct msg *m = msg_spawn(id, "nobody", argv);
+	size_t len;
+	uint8_t *buf;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		msg_map(m, (unsigned)i, first_target + (unsigned)i);
+	buf = msg_pack(m, &len);
+	r = rc_send(sock, buf, len, fds, n);
+	free(buf);
+	msg_free(m);
+	return r;
+}
+
+/* Report one reply (or EOF) as a line: "reply id=N stage=S err=E" or "eof". */
+static int
+report_reply(int sock, int ctl, unsigned timeout_ms)
+{
+	Spawnd__V1__Reply *rep = NULL;
+	int r = rc_recv(sock, &rep, NULL, timeout_ms);
+
+	if (r == 0) {
+		rc_report(ctl, "eof");
+		return 0;
+	}
+	if (r < 0) {
+		rc_report(ctl, "error=%s", strerror(-r));
+		return r;
+	}
+	if (rep->body_case == SPAWND__V1__REPLY__BODY_FAILED)
+		rc_report(ctl, "reply id=%llu stage=%d err=%d", (unsigned long long)rep->id,
+			  (int)rep->failed->stage, (int)rep->failed->errnum);
+	else
+		rc_report(ctl, "reply id=%llu body=%d", (unsigned long long)rep->id,
+			  (int)rep->body_case);
+	wire_reply_free(rep);
+	return 1;
+}
+
+/*
+ * As nobody: open the FUSE file (OPEN and READ are answered), send it in a
+ * denied request and in a permitted one, then (on go) in four denied
+ * requests with 64 copies each. Our own copies are never closed while the
+ * server lives: this process exits only after the test killed it.
+ */
+static int
+fuse_attacker(void *arg, int ctl)
+{
+	const struct fuse_attack *a = arg;
+	const char *denied[] = {"/bin/echo", "x", NULL};
+	const char *permitted[] = {"/usr/bin/id", NULL};
+	int many[SPAWND_MAX_FDS];
+	char byte;
+	int fd, sock;
+
+	fd = open(a->file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, &byte, 1) != 1) {
+		rc_report(ctl, "error=open/read %s: %s", a->file, strerror(errno));
+		return 1;
+	}
+	sock = rc_connect(fx.sock);
+	if (sock < 0) {
+		rc_report(ctl, "error=connect: %s", strerror(-sock));
+		return 1;
+	}
+	/* 1: denied by the policy, the fd as stdin. */
+	if (send_spawn(sock, 1, denied, &fd, 1, 0) < 0 || report_reply(sock, ctl, 10000) < 0)
+		return 1;
+	/* 2: permitted: its child hangs in its own close of the fd, which is its business. */
+	if (send_spawn(sock, 2, permitted, &fd, 1, 0) < 0) {
+		rc_report(ctl, "error=send 2");
+		return 1;
+	}
+	rc_report(ctl, "phase1");
+	if (rc_wait_go(ctl) < 0)
+		return 1;
+
+	for (size_t i = 0; i < SPAWND_MAX_FDS; i++) {
+		many[i] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (many[i] < 0) {
+			rc_report(ctl, "error=dup: %s", strerror(errno));
+			return 1;
+		}
+	}
+	for (uint64_t k = 0; k < 4; k++)
+		if (send_spawn(sock, 10 + k, denied, many, SPAWND_MAX_FDS, 3) < 0)
+			break; /* the daemon may have dropped us already */
+	/* The three that fit the quota are denied, then the drop (or id 2 first). */
+	for (int i = 0; i < 8; i++)
+		if (report_reply(sock, ctl, 10000) <= 0)
+			break;
+	rc_report(ctl, "done");
+	(void)rc_wait_go(ctl);
+	return 0;
+}
+
+/* Read the attacker's lines up to "done"; count denials, the LIMIT drop and EOF. */
+static void
+read_attack_result(int ctl, int *ret_denied, int *ret_limit, int *ret_eof)
+{
+	char line[512];
+
+	*ret_denied = *ret_limit = *ret_eof = 0;
+	for (;;) {
+		unsigned long long id;
+		int stage, err;
+
+		ck_client_line(ctl, line, sizeof(line), 30000, "attacker");
+		if (strcmp(line, "done") == 0)
+			return;
+		ck_assert_msg(strncmp(line, "error=", 6) != 0, "attacker: %s", line);
+		if (strcmp(line, "eof") == 0)
+			(*ret_eof)++;
+		else if (sscanf(line, "reply id=%llu stage=%d err=%d", &id, &stage, &err) == 3) {
+			if (id >= 10 && stage == SPAWND__V1__STAGE__STAGE_POLICY && err == EPERM)
+				(*ret_denied)++;
+			else if (id == 0 && stage == SPAWND__V1__STAGE__STAGE_LIMIT && err == EAGAIN)
+				(*ret_limit)++;
+			else
+				ck_abort_msg("attacker got an unexpected reply: %s", line);
+		} else
+			ck_abort_msg("attacker: unexpected line '%s'", line);
+	}
+}
+
+START_TEST(test_fuse_close_does_not_stop_the_loop)
+{
+	struct fuse_attack a;
+	char mnt[PATH_MAX], log[PATH_MAX], line[512];
+	int ctl, status, denied, limit, eof, threads;
+	pid_t fuse, attacker, closer, daemon = fx.pid;
+
+	xsnprintf(mnt, sizeof(mnt), "%s/mnt", fx.dir);
+	xsnprintf(log, sizeof(log), "%s/fuse-hang.log", fx.dir);
+	xsnprintf(a.file, sizeof(a.file), "%s/f", mnt);
+	fuse = fuse_hang_start_mode(FUSE_HANG_PATH, "--flush", mnt, log);
+
+	attacker = fork_client(NOBODY, NOBODY, fuse_attacker, &a, &ctl);
+	ck_client_line(ctl, line, sizeof(line), 10000, "attacker");
+	{
+		unsigned long long id;
+		int stage, err;
+
+		ck_assert_msg(sscanf(line, "reply id=%llu stage=%d err=%d", &id, &stage, &err) == 3 &&
+				      id == 1 && stage == SPAWND__V1__STAGE__STAGE_POLICY &&
+				      err == EPERM,
+			      "the denied request: %s", line);
+	}
+	ck_client_line(ctl, line, sizeof(line), 10000, "attacker");
+	ck_assert_str_eq(line, "phase1");
+	/* The closes went to the closer, and hang there. */
+	for (int i = 0; i < 250 && fuse_hang_unanswered(log) < 1; i++)
+		harness_sleep_ms(20);
+	ck_assert_int_ge(fuse_hang_unanswered(log), 1);
+	assert_answered_within(1000, "after a denied and a permitted request with a FUSE fd");
+	closer = find_closer(daemon);
+	ck_assert_msg(closer > 0, "no spawnd-closer process shares the daemon's fd table");
+
+	/* Four requests with 64 copies each: three fit the quota, then the drop. */
+	ck_client_go(ctl, 'g');
+	read_attack_result(ctl, &denied, &limit, &eof);
+	ck_assert_msg(denied == 3 && limit == 1 && eof == 1,
+		      "expected 3 denials, then Failed{LIMIT, EAGAIN} and EOF; got %d, %d, %d",
+		      denied, limit, eof);
+	ck_assert_int_ge(log_count("of this user's fds are still being closed"), 1);
+	assert_answered_within(1000, "with nobody's quota of closes stuck");
+	/* One thread per stuck close, no more than the quota allows. */
+	threads = threads_of(closer);
+	ck_assert_msg(threads > 0 && threads <= (int)SPAWND_MAX_CLOSING_FDS_PER_UID + 8,
+		      "the closer runs %d threads", threads);
+	ck_assert_msg(threads >= 2 + 3 * (int)SPAWND_MAX_FDS,
+		      "only %d closer threads for %d stuck closes", threads,
+		      2 + 3 * (int)SPAWND_MAX_FDS);
+
+	/*
+	 * SIGTERM: the daemon exits 0, its closer's threads still stuck. It
+	 * gives the permitted request's child, stuck before exec in its own
+	 * close of the fd, its stop deadline (SIGTERM, SIGKILL after
+	 * SPAWND_KILL_GRACE_SEC, 2 s more), which SIGKILL cannot shorten.
+	 */
+	fx.pid = 0;
+	ck_assert_int_eq(kill(daemon, SIGTERM), 0);
+	status = wait_pid_deadline(daemon, (SPAWND_KILL_GRACE_SEC + 5) * 1000);
+	ck_assert_msg(status != -1, "spawnd did not exit on SIGTERM with closes stuck");
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "spawnd exited with status 0x%x", (unsigned)status);
+	/* Its main thread has gone with the daemon; the stuck ones stay until FUSE answers. */
+	ck_assert_msg(threads_of(closer) > 1, "the closer's threads should still be stuck in close()");
+
+	/* The FUSE server goes: every close returns, the closer and the attacker exit. */
+	fuse_hang_stop(fuse);
+	(void)umount2(mnt, MNT_DETACH);
+	ck_client_go(ctl, 'g');
+	ck_client_done(attacker, ctl, "attacker");
+	for (int i = 0; i < 500 && threads_of(closer) > 1; i++)
+		harness_sleep_ms(20);
+	ck_assert_msg(threads_of(closer) <= 1 && !proc_alive(closer),
+		      "the closer did not exit after the daemon and FUSE");
+}
+END_TEST
+
+#endif
+
+/* ---- flood: replies are bounded in bytes, reading pauses ---- */
+
+#define FLOOD_CONNS 8
+#define FLOOD_MAX 1000 /* requests per connection: ~125 MiB of echoes each without a bound */
+
+struct flood {
+	uint8_t *buf;
+	size_t len;
+};
+
+/* As a uid without rules: flood 8 connections until each stalls (or FLOOD_MAX), never read. */
+static int
+flooder(void *arg, int ctl)
+{
+	const struct flood *f = arg;
+	int socks[FLOOD_CONNS];
+
+	for (int i = 0; i < FLOOD_CONNS; i++) {
+		socks[i] = rc_connect(fx.sock);
+		if (socks[i] < 0) {
+			rc_report(ctl, "error=connect: %s", strerror(-socks[i]));
+			return 1;
+		}
+	}
+	for (int i = 0; i < FLOOD_CONNS; i++) {
+		int sent = 0, stalled = 0;
+
+		while (sent < FLOOD_MAX) {
+			struct pollfd p = {.fd = socks[i], .events = POLLOUT};
+
+			if (send(socks[i], f->buf, f->len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+				sent++;
+				continue;
+			}
+			if (errno != EAGAIN) {
+				rc_report(ctl, "error=send: %s", strerror(errno));
+				return 1;
+			}
+			/* The daemon reads on as long as it wants more: half a second without room = stalled. */
+			if (poll(&p, 1, 500) == 0) {
+				stalled = 1;
+				break;
+			}
+		}
+		rc_report(ctl, "conn=%d sent=%d stalled=%d", i, sent, stalled);
+	}
+	rc_report(ctl, "flooded");
+	(void)rc_wait_go(ctl);
+	for (int i = 0; i < FLOOD_CONNS; i++)
+		(void)close(socks[i]);
+	return 0;
+}
+
+START_TEST(test_flood_is_bounded)
+{
+	const char *argv[2] = {NULL, NULL};
+	struct flood f;
+	struct msg *m;
+	char line[512];
+	long base_rss, rss;
+	int ctl, base_fds, stalled_conns = 0;
+	pid_t pid;
+	char *name = big_name(BIG_NAME_BYTES, "x");
+
+	/* A warm daemon: the first spawns allocate what every later one reuses. */
+	for (int i = 0; i < 3; i++)
+		assert_daemon_serves();
+	base_fds = proc_settled_fd_count(fx.pid);
+	base_rss = proc_rss_kb(fx.pid);
+	ck_assert_int_gt(base_rss, 0);
+
+	argv[0] = name;
+	m = msg_spawn(1, "nobody", argv);
+	f.buf = msg_pack(m, &f.len);
+	msg_free(m);
+	free(name);
+
+	pid = fork_client(WWW_DATA, WWW_DATA, flooder, &f, &ctl);
+	for (int i = 0; i < FLOOD_CONNS; i++) {
+		int conn, sent, stalled;
+
+		ck_client_line(ctl, line, sizeof(line), 120000, "flooder");
+		ck_assert_msg(sscanf(line, "conn=%d sent=%d stalled=%d", &conn, &sent, &stalled) == 3,
+			      "flooder: %s", line);
+		stalled_conns += stalled;
+	}
+	ck_client_line(ctl, line, sizeof(line), 10000, "flooder");
+	ck_assert_str_eq(line, "flooded");
+	free(f.buf);
+
+	rss = proc_rss_kb(fx.pid);
+#ifndef SPAWND_IT_SANITIZED
+	ck_assert_msg(rss - base_rss < 48 * 1024,
+		      "RSS grew from %ld to %ld KiB under a flood of unread replies", base_rss,
+		      rss);
+#endif
+	/* The daemon stopped reading every flooded connection (backpressure)... */
+	ck_assert_msg(stalled_conns == FLOOD_CONNS,
+		      "only %d of %d connections that never read were paused", stalled_conns,
+		      FLOOD_CONNS);
+	/* ...and serves everyone else meanwhile. */
+	assert_daemon_serves();
+
+	/* They disconnect: the memory goes back (malloc_trim after a burst). */
+	ck_client_go(ctl, 'g');
+	ck_client_done(pid, ctl, "flooder");
+	assert_fds_at(base_fds, "after the flooders left");
+	harness_sleep_ms(500);
+	rss = proc_rss_kb(fx.pid);
+#ifndef SPAWND_IT_SANITIZED
+	ck_assert_msg(rss - base_rss < 16 * 1024,
+		      "RSS %ld KiB after the flood, %ld KiB before: the memory did not come back",
+		      rss, base_rss);
+#endif
+	(void)rss;
+	assert_daemon_serves();
+}
+END_TEST
+
+/* ---- detail: echoed client bytes are cut and say so ---- */
+
+static void
+expect_cut_detail(const char *unit, size_t unit_len)
+{
+	const char *argv[2] = {NULL, NULL};
+	Spawnd__V1__Reply *rep;
+	char *name = big_name(BIG_NAME_BYTES, unit);
+	int sock = ck_connect();
+	struct msg *m;
+	size_t len;
+
+	argv[0] = name;
+	m = msg_spawn(7, "nobody", argv);
+	ck_send_msg(sock, m, NULL, 0);
+	msg_free(m);
+	rep = ck_reply(sock, 10000, "a 128 KiB command name");
+	ck_assert_int_eq(rep->body_case, SPAWND__V1__REPLY__BODY_FAILED);
+	ck_assert_int_eq(rep->failed->stage, SPAWND__V1__STAGE__STAGE_RESOLVE);
+	len = strlen(rep->failed->detail);
+	ck_assert_msg(len <= SPAWND_MAX_DETAIL_BYTES, "the detail echoes %zu bytes", len);
+	ck_assert_msg(len > 3 && strcmp(rep->failed->detail + len - 3, "...") == 0,
+		      "a cut detail must end with '...': '%.40s'", rep->failed->detail);
+	/* Whole characters only: what precedes "..." is a run of complete units. */
+	ck_assert_msg((len - 3) % unit_len == 0 && strncmp(rep->failed->detail, name, len - 3) == 0,
+		      "the detail is not a prefix of whole characters (%zu bytes)", len - 3);
+	wire_reply_free(rep);
+	free(name);
+	(void)close(sock);
+}
+
+START_TEST(test_detail_is_cut)
+{
+	expect_cut_detail("x", 1);
+	expect_cut_detail("\xc3\xa9", 2);     /* U+00E9, 2 bytes */
+	expect_cut_detail("\xe2\x82\xac", 3); /* U+20AC, 3 bytes */
+}
+END_TEST
+
+/* ---- reset: unread replies at disconnect are no protocol error ---- */
+
+START_TEST(test_reset_is_a_quiet_disconnect)
+{
+	int base_fds = proc_settled_fd_count(fx.pid);
+
+	for (int i = 0; i < 3; i++) {
+		int sock = ck_connect();
+		struct msg *m = msg_signal(5, 12345, SIGTERM, false);
+		struct pollfd p = {.fd = sock, .events = POLLIN};
+
+		ck_send_msg(sock, m, NULL, 0);
+		msg_free(m);
+		/* The reply (Failed{SIGNAL}) is queued for us; we leave without reading it. */
+		ck_assert_int_eq(poll(&p, 1, 10000), 1);
+		(void)close(sock);
+	}
+	assert_fds_at(base_fds, "after three clients left with replies unread");
+	assert_daemon_serves();
+	ck_assert_msg(log_count("malformed") == 0,
+		      "a disconnect with unread replies was logged as a malformed datagram");
+	ck_assert_msg(log_count("Connection reset") == 0,
+		      "a disconnect with unread replies was logged as an error");
+}
+END_TEST
+
+/* ---- nofile: RLIMIT_NOFILE at start ---- */
+
+/* Run spawnd -s sock with RLIMIT_NOFILE soft:hard, stderr to errlog. */
+static pid_t
+start_limited(rlim_t soft, rlim_t hard, const char *sock, const char *conf, const char *errlog)
+{
+	pid_t pid;
+
+	(void)fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct rlimit rl = {.rlim_cur = soft, .rlim_max = hard};
+		int err = open(errlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (err < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+		    dup2(err, 2) < 0 || close_range(3, ~0u, 0) < 0 ||
+		    setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			_exit(120);
+		(void)unsetenv("LISTEN_FDS");
+		(void)unsetenv("NOTIFY_SOCKET");
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execl(SPAWND_PATH, "spawnd", "-s", sock, "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static bool
+file_contains(const char *path, const char *needle)
+{
+	struct report r;
+	bool found;
+
+	if (report_read_file(path, &r) < 0)
+		return false;
+	found = r.text && strstr(r.text, needle);
+	report_done(&r);
+	return found;
+}
+
+START_TEST(test_nofile_at_start)
+{
+	char sock[PATH_MAX], conf[PATH_MAX], errlog[PATH_MAX], limits[64], line[256];
+	const char *argv[] = {"/bin/true", NULL};
+	bool raised = false;
+	int status;
+	pid_t pid;
+	FILE *f;
+
+	xsnprintf(sock, sizeof(sock), "%s/limited.sock", fx.dir);
+	xsnprintf(conf, sizeof(conf), "%s/limited.conf", fx.dir);
+	xsnprintf(errlog, sizeof(errlog), "%s/limited.log", fx.dir);
+	write_file(conf, "permit root\n", 0644);
+
+	/* A hard limit below what the daemon needs: exit 1, naming the limit to raise. */
+	pid = start_limited(48, 48, sock, conf, errlog);
+	status = wait_pid_deadline(pid, 10000);
+	if (status == -1) {
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, NULL, 0);
+	}
+	ck_assert_msg(status != -1, "spawnd ran with RLIMIT_NOFILE 48:48 instead of exiting");
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+		      "spawnd with RLIMIT_NOFILE 48:48: status 0x%x, expected exit 1",
+		      (unsigned)status);
+	ck_assert_msg(file_contains(errlog, "RLIMIT_NOFILE") && file_contains(errlog, "LimitNOFILE="),
+		      "the error does not name RLIMIT_NOFILE and LimitNOFILE=");
+
+	/* Soft 48, hard 4096: the daemon raises its soft limit and serves many connections. */
+	(void)unlink(sock);
+	pid = start_limited(48, 4096, sock, conf, errlog);
+	for (int i = 0; i < 500; i++) {
+		struct stat st;
+
+		if (stat(sock, &st) == 0)
+			break;
+		ck_assert_msg(proc_alive(pid), "spawnd with RLIMIT_NOFILE 48:4096 exited at start");
+		harness_sleep_ms(20);
+	}
+	xsnprintf(limits, sizeof(limits), "/proc/%d/limits", (int)pid);
+	f = fopen(limits, "re");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long soft, hard;
+
+		if (sscanf(line, "Max open files %lu %lu", &soft, &hard) == 2)
+			raised = soft == 4096 && hard == 4096;
+	}
+	(void)fclose(f);
+	ck_assert_msg(raised, "spawnd did not raise its soft RLIMIT_NOFILE to the hard one");
+	for (int i = 0; i < 200; i++) {
+		spawnd_client *c = NULL;
+		spawnd_options *o = opts_new("root", argv);
+		struct run r;
+
+		ck_assert_msg(spawnd_client_open(&c, sock, 0) == 0, "connection %d refused", i);
+		run_spawn(c, o, false, &r);
+		spawnd_options_free(o);
+		ck_assert_msg(r.state == SPAWND_STATE_EXITED && r.exit_code == 0, "connection %d: %s",
+			      i, run_describe(&r));
+		run_done(&r);
+		spawnd_client_close(c);
+	}
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	status = wait_pid_deadline(pid, 10000);
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "spawnd (48:4096) did not exit 0 on SIGTERM (status 0x%x)", (unsigned)status);
+}
+END_TEST
+
+static Suite *
+loop_suite(void)
+{
+	Suite *s = suite_create("loop");
+	TCase *tc = tcase_create("loop");
+
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_flood_is_bounded);
+	tcase_add_test(tc, test_detail_is_cut);
+	tcase_add_test(tc, test_reset_is_a_quiet_disconnect);
+	tcase_add_test(tc, test_nofile_at_start);
+	suite_add_tcase(s, tc);
+#ifdef FUSE_HANG_PATH
+	if (access("/dev/fuse", R_OK | W_OK) == 0 && access(FUSE_HANG_PATH, X_OK) == 0) {
+		tc = tcase_create("fuse");
+		tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+		tcase_set_timeout(tc, 120);
+		tcase_add_test(tc, test_fuse_close_does_not_stop_the_loop);
+		suite_add_tcase(s, tc);
+	} else
+		fprintf(stderr, "fuse: skipped (needs /dev/fuse and %s)\n", FUSE_HANG_PATH);
+#else
+	fprintf(stderr, "fuse: skipped (fuse-hang was not built: libfuse3 missing)\n");
+#endif
+	return s;
+}
+
+int
+main(void)
+{
+	return harness_main(loop_suite());
+}
