@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "command.h"
 #include "config.h"
@@ -90,7 +91,8 @@ int
 query_decide(const char *config_path, const char *client, const char *target, char *const *argv)
 {
 	struct policy *p = NULL;
-	_cleanup_free_ char *error = NULL, *path = NULL;
+	_cleanup_free_ char *error = NULL, *path = NULL, *canonical = NULL;
+	struct policy_command command = {};
 	_cleanup_free_ gid_t *groups = NULL;
 	struct target_user t = {0};
 	const struct policy_rule *rule;
@@ -119,8 +121,26 @@ query_decide(const char *config_path, const char *client, const char *target, ch
 		(void)fprintf(stderr, "spawnd: %s: %s\n", argv[0], strerror(-r));
 		goto out;
 	}
+	command.path = path;
+	if (policy_wants_canonical(p, &peer)) {
+		/*
+		 * As the daemon does on a resolver thread: with CLIENT's file
+		 * access rights. Unprivileged, we cannot take them; then with
+		 * our own, which shows the caller nothing it cannot see anyway.
+		 * A path that does not resolve is judged by its normal form.
+		 */
+		struct command_cred as = {
+			.uid = peer.uid,
+			.gid = peer.gid,
+			.groups = peer.groups,
+			.n_groups = peer.n_groups,
+		};
 
-	rule = policy_match(p, &peer, t.uid, path, argv);
+		if (command_canonicalize(path, geteuid() == 0 ? &as : NULL, &canonical) >= 0)
+			command.canonical = canonical;
+	}
+
+	rule = policy_match(p, &peer, t.uid, &command, argv);
 	if (rule)
 		(void)printf("%s %s:%u\n", rule->permit ? "permit" : "deny", p->path, rule->line);
 	else

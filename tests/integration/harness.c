@@ -217,9 +217,11 @@ listen_socket(const char *path)
  * LISTEN_PID=our pid, nothing else open above 3.
  */
 static _Noreturn void
-exec_daemon(int sock, int log, pid_t parent)
+exec_daemon(int sock, int log, pid_t parent, const char *const *extra_args)
 {
 	const char *engine = getenv("SPAWND_IT_ENGINE");
+	const char *args[32] = {"spawnd", "-c", fx.conf};
+	size_t n_args = 3;
 	char pidbuf[32];
 	struct rlimit rl;
 	sigset_t mask;
@@ -269,10 +271,15 @@ exec_daemon(int sock, int log, pid_t parent)
 	}
 
 	/* SPAWND_IT_ENGINE=fork|vfork runs the same suite against each spawn engine. */
-	if (engine && *engine)
-		execl(SPAWND_PATH, "spawnd", "-c", fx.conf, "--engine", engine, (char *)NULL);
-	else
-		execl(SPAWND_PATH, "spawnd", "-c", fx.conf, (char *)NULL);
+	if (engine && *engine) {
+		args[n_args++] = "--engine";
+		args[n_args++] = engine;
+	}
+	for (size_t i = 0; extra_args && extra_args[i]; i++)
+		if (n_args < sizeof(args) / sizeof(args[0]) - 1)
+			args[n_args++] = extra_args[i];
+	args[n_args] = NULL;
+	execv(SPAWND_PATH, (char *const *)args);
 	_exit(127);
 }
 
@@ -330,6 +337,12 @@ wait_ready(int notify, pid_t pid)
 void
 fx_start(const char *policy)
 {
+	fx_start_args(policy, NULL);
+}
+
+void
+fx_start_args(const char *policy, const char *const *extra_args)
+{
 	char *generated = NULL;
 	int sock, log, notify;
 	pid_t parent = getpid(), pid;
@@ -361,7 +374,7 @@ fx_start(const char *policy)
 	pid = fork();
 	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0)
-		exec_daemon(sock, log, parent);
+		exec_daemon(sock, log, parent, extra_args);
 	(void)close(sock);
 	(void)close(log);
 	fx.pid = pid;
@@ -648,6 +661,36 @@ proc_threads(pid_t pid)
 			break;
 	(void)fclose(f);
 	ck_assert_msg(n > 0, "no thread count in %s", path);
+	return n;
+}
+
+int
+proc_threads_named(pid_t pid, const char *comm)
+{
+	char path[PATH_MAX], name[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	xsnprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	ck_assert_msg(d, "opendir %s: %s", path, strerror(errno));
+	while ((de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		xsnprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue; /* the thread just ended */
+		if (fgets(name, sizeof(name), f)) {
+			name[strcspn(name, "\n")] = '\0';
+			n += strcmp(name, comm) == 0;
+		}
+		(void)fclose(f);
+	}
+	(void)closedir(d);
 	return n;
 }
 
