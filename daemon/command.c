@@ -323,11 +323,12 @@ command_canonicalize(const char *path, const struct command_cred *as, char **ret
 	 * With the client's rights, so that the answer tells the client
 	 * nothing it could not find out itself: realpath() as root would
 	 * walk into directories the client cannot search, and whether a rule
-	 * then matched would tell it what is there. A root client (or no
-	 * client: as == NULL, for --query run by an unprivileged user) needs
-	 * no switch.
+	 * then matched would tell it what is there. A client of our own uid
+	 * (root for a root daemon), or none (as == NULL: --query run by an
+	 * unprivileged user), needs no switch. A daemon that cannot switch
+	 * (not root) resolves nothing for other users: -EPERM.
 	 */
-	if (as && !(as->uid == 0 && geteuid() == 0)) {
+	if (as && as->uid != geteuid()) {
 		r = fs_creds_take(as, &saved);
 		if (r < 0)
 			return r;

@@ -44,7 +44,8 @@ struct command_cred {
 /*
  * realpath() of path with the file-system credentials of `as` (fsuid,
  * fsgid, supplementary groups), taken on the calling thread only and given
- * back before returning; `as` NULL means with the caller's own rights.
+ * back before returning; `as` NULL, or a uid equal to our effective uid,
+ * means with the caller's own rights.
  * So a client learns nothing about directories it cannot search: there the
  * lookup fails as it would for the client itself. Returns 0 with a malloc'd
  * canonical path, -EPERM when the credentials cannot be taken (not
