@@ -386,8 +386,8 @@ parse_target(struct parser *p, const char *word, struct policy_rule *rule)
 
 /*
  * Warn when a non-root user could swap the file a `cmd` names (HOSTILE.md
- * 14). The path is the admin's, so stat'ing it here is fine; requests only
- * ever compare the literal string.
+ * 14). The path is the admin's, so stat'ing it here is fine; requests are
+ * compared with its normal and canonical forms, never stat'ed in the loop.
  */
 static int
 check_cmd_path(struct parser *p, const char *cmd)
@@ -421,12 +421,22 @@ parse_cmd(struct parser *p, const struct tokens *t, size_t *i, struct policy_rul
 	cmd = t->v[j].text;
 	if (cmd[0] != '/')
 		return parse_error(p, -EINVAL, "cmd '%s' must be an absolute path", cmd);
-	rule->cmd = strdup(cmd);
-	if (!rule->cmd)
+	/* The program, not the spelling (DESIGN.md 5): "/bin//sh" is /bin/sh. */
+	if (command_normalize(cmd, &rule->cmd) < 0)
 		return parse_error(p, -ENOMEM, "out of memory");
 	r = check_cmd_path(p, cmd);
 	if (r < 0)
 		return r;
+	/*
+	 * And /bin/sh is /usr/bin/dash on a merged-/usr system: requests are
+	 * matched against the canonical path too. The path is the admin's, so
+	 * resolving it here, with our own rights, is fine. A path that does not
+	 * resolve now (check_cmd_path() warned) is matched by its normal form
+	 * only; a reload picks up the program once it exists.
+	 */
+	r = command_canonicalize(rule->cmd, NULL, &rule->cmd_canonical);
+	if (r == -ENOMEM)
+		return parse_error(p, r, "out of memory");
 	j++;
 
 	if (j < t->n && is_keyword(&t->v[j], "args")) {
@@ -540,10 +550,51 @@ parse_rule(struct parser *p, const struct tokens *t)
 	return 0;
 }
 
+/* Same client: the same user, or the same group (by id, however it was written). */
+static bool
+same_identity(const struct policy_rule *a, const struct policy_rule *b)
+{
+	if (!a->ident_valid || !b->ident_valid || a->is_group != b->is_group)
+		return false;
+	return a->is_group ? a->ident_gid == b->ident_gid : a->ident_uid == b->ident_uid;
+}
+
+/*
+ * A `deny ... cmd` after a permit of any command for the same client (and a
+ * target the deny shares) reads like a sandbox but is none: the client still
+ * runs `bash`, `busybox sh`, `perl -e 'exec "/bin/sh"'`, or a copy of the
+ * program under another name (DESIGN.md 5, HOSTILE.md 44). Say so.
+ */
+static int
+warn_deny_after_permit(struct parser *p, const struct policy_rule *deny)
+{
+	const struct policy *pol = p->policy;
+
+	if (deny->permit || !deny->cmd)
+		return 0;
+	for (size_t i = 0; i + 1 < pol->n_rules; i++) {
+		const struct policy_rule *permit = &pol->rules[i];
+
+		if (!permit->permit || permit->cmd || !same_identity(permit, deny))
+			continue;
+		if (permit->has_target && deny->has_target &&
+		    (!permit->target_valid || !deny->target_valid ||
+		     permit->target_uid != deny->target_uid))
+			continue;
+		return parse_warn(p,
+				  "deny of %s after the broader permit on line %u is no sandbox: "
+				  "another program (another shell, an interpreter, a copy) "
+				  "still runs; permit only the commands that may run",
+				  deny->cmd, permit->line);
+	}
+	return 0;
+}
+
 static int
 parse_line(struct parser *p, const char *line, size_t len)
 {
 	struct tokens t = {};
+	bool had_rule;
 	int r;
 
 	if (len > CONFIG_LINE_MAX)
@@ -560,8 +611,11 @@ parse_line(struct parser *p, const char *line, size_t len)
 	r = tokenize(p, line, len, &t);
 	if (r < 0)
 		return r;
-	r = t.n > 0 ? parse_rule(p, &t) : 0;
+	had_rule = t.n > 0;
+	r = had_rule ? parse_rule(p, &t) : 0;
 	tokens_done(&t);
+	if (r >= 0 && had_rule)
+		r = warn_deny_after_permit(p, &p->policy->rules[p->policy->n_rules - 1]);
 	return r;
 }
 

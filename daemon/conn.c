@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,12 +39,13 @@
 #include "log.h"
 #include "reaper.h"
 #include "server.h"
-#include "user.h"
 #include "util/cleanup.h"
 #include "wire.h"
 
 /* Datagrams handled per wakeup, so one busy client cannot starve others. */
 #define CONN_BURST 32
+/* How often a connection whose Spawn waits for its lookups is checked for a hangup. */
+#define CONN_HANGUP_CHECK_MSEC 100
 
 /*
  * Queued replies at which reading pauses: low enough that what the
@@ -98,13 +100,16 @@ outmsg_free_all(struct conn *c)
 	c->n_out = 0;
 }
 
-/* Read requests unless closing or the reply queue is over its bound. */
+/*
+ * Read requests unless closing, the reply queue is over its bound, or a
+ * Spawn waits for its lookups (the requests behind it wait too).
+ */
 static void
 update_reading(struct conn *c)
 {
 	if (c->closing)
 		return;
-	if (c->out_full)
+	if (c->out_full || c->pending)
 		(void)event_del(c->ev_read);
 	else
 		(void)event_add(c->ev_read, NULL);
@@ -464,7 +469,8 @@ on_readable(evutil_socket_t fd, short what, void *userdata)
 	struct conn *c = userdata;
 
 	(void)what;
-	for (int i = 0; i < CONN_BURST && !c->closing && !c->out_full; i++) {
+	/* A Spawn that waits for its lookups holds back the requests behind it. */
+	for (int i = 0; i < CONN_BURST && !c->closing && !c->out_full && !c->pending; i++) {
 		int fds[SPAWND_MAX_FDS];
 		size_t len = 0, n_fds = 0;
 		struct ucred sender;
@@ -532,7 +538,71 @@ conn_close_later(struct conn *c)
 	c->closing = true;
 	(void)event_del(c->ev_read);
 	(void)event_del(c->ev_write);
+	(void)event_del(c->ev_deadline);
+	(void)event_del(c->ev_hangup);
 	event_active(c->ev_close, EV_TIMEOUT, 0);
+}
+
+static void
+on_lookup_deadline(evutil_socket_t fd, short what, void *userdata)
+{
+	struct conn *c = userdata;
+
+	(void)fd;
+	(void)what;
+	log_warning("Client uid %u pid %d: lookup timed out after %u s", (unsigned)c->cred.uid,
+		    (int)c->cred.pid, c->server->lookup_timeout_sec);
+	dispatch_lookup_timeout(c, c->server->lookup_timeout_sec);
+}
+
+/*
+ * While a Spawn waits for its lookups the connection is not read, so its
+ * EOF would go unnoticed until the lookup ends, and the request's fds
+ * would stay open that long (until the deadline). So a timer asks
+ * poll(POLLRDHUP), which tells a hangup apart even with requests still
+ * queued, every CONN_HANGUP_CHECK_MSEC while a lookup is pending (that is
+ * rarely: most take well under a millisecond). An fd event does not do:
+ * level-triggered it would fire for every queued request we do not read,
+ * edge-triggered it would turn the fd's write event edge-triggered too
+ * (libevent keeps one epoll registration per fd), and libevent's epoll
+ * backend reports a full hangup (EPOLLHUP) as EV_READ|EV_WRITE, never as
+ * EV_CLOSED.
+ */
+static void
+on_hangup_check(evutil_socket_t fd, short what, void *userdata)
+{
+	struct conn *c = userdata;
+	struct pollfd p = {.fd = c->fd, .events = POLLRDHUP};
+
+	(void)fd;
+	(void)what;
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+		log_debug("Client pid %d disconnected while its lookup was pending",
+			  (int)c->cred.pid);
+		conn_close_later(c);
+	}
+}
+
+void
+conn_lookup_begin(struct conn *c, struct pending_spawn *ps)
+{
+	struct timeval tv = {.tv_sec = (time_t)c->server->lookup_timeout_sec};
+	struct timeval check = {.tv_usec = CONN_HANGUP_CHECK_MSEC * 1000};
+
+	c->pending = ps;
+	update_reading(c);
+	(void)event_add(c->ev_deadline, &tv);
+	(void)event_add(c->ev_hangup, &check);
+}
+
+void
+conn_lookup_end(struct conn *c)
+{
+	c->pending = NULL;
+	(void)event_del(c->ev_deadline);
+	(void)event_del(c->ev_hangup);
+	/* Level-triggered: requests that queued up meanwhile wake us at once. */
+	update_reading(c);
 }
 
 /* SO_PEERCRED + SO_PEERGROUPS: the only source of the client's identity. */
@@ -652,11 +722,13 @@ conn_new(struct server *s, int fd, struct conn **ret)
 		goto fail;
 	}
 
-	c->user_name = user_name_of(c->cred.uid);
+	/* No NSS here: the user name comes with the first Spawn (resolver.c). */
 	c->ev_read = event_new(s->base, fd, EV_READ | EV_PERSIST, on_readable, c);
 	c->ev_write = event_new(s->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
 	c->ev_close = evtimer_new(s->base, on_close, c);
-	if (!c->user_name || !c->ev_read || !c->ev_write || !c->ev_close ||
+	c->ev_deadline = evtimer_new(s->base, on_lookup_deadline, c);
+	c->ev_hangup = event_new(s->base, -1, EV_PERSIST, on_hangup_check, c);
+	if (!c->ev_read || !c->ev_write || !c->ev_close || !c->ev_deadline || !c->ev_hangup ||
 	    event_add(c->ev_read, NULL) < 0) {
 		server_usage_release(s, u);
 		r = -ENOMEM;
@@ -680,6 +752,10 @@ fail:
 		event_free(c->ev_write);
 	if (c->ev_close)
 		event_free(c->ev_close);
+	if (c->ev_deadline)
+		event_free(c->ev_deadline);
+	if (c->ev_hangup)
+		event_free(c->ev_hangup);
 	free(c->user_name);
 	free(c->groups);
 	(void)safe_close(c->fd);
@@ -697,6 +773,8 @@ conn_free(struct conn *c)
 		return NULL;
 	s = c->server;
 
+	/* A Spawn still waiting for its lookups is dropped, with its fds. */
+	dispatch_lookup_cancel(c);
 	/* Children follow their on_disconnect choice. */
 	while (c->children)
 		child_orphan(c->children);
@@ -720,6 +798,8 @@ conn_free(struct conn *c)
 	event_free(c->ev_read);
 	event_free(c->ev_write);
 	event_free(c->ev_close);
+	event_free(c->ev_deadline);
+	event_free(c->ev_hangup);
 	(void)safe_close(c->fd);
 	free(c->user_name);
 	free(c->groups);

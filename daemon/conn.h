@@ -20,6 +20,7 @@ struct server;
 struct child;
 struct event;
 struct outmsg;
+struct pending_spawn;
 
 struct conn {
 	struct server *server;
@@ -30,7 +31,15 @@ struct conn {
 
 	struct peer_cred cred; /* SO_PEERCRED + SO_PEERGROUPS at accept */
 	gid_t *groups;
-	char *user_name;       /* the client's user name (for SPAWND_USER) */
+	/* The client's user name (for SPAWND_USER): looked up by a resolver
+	 * thread with the connection's first Spawn, NULL until then. */
+	char *user_name;
+
+	/* A Spawn waiting for its resolver job (dispatch.c); while there is
+	 * one, nothing more is read from the connection. */
+	struct pending_spawn *pending;
+	struct event *ev_deadline; /* the lookup's deadline */
+	struct event *ev_hangup;   /* while pending: a timer that notices a client that left */
 
 	struct child *children; /* this connection's live children */
 
@@ -51,6 +60,17 @@ int conn_new(struct server *s, int fd, struct conn **ret);
 struct conn *conn_free(struct conn *c);
 /* Mark for closing and free from a fresh loop iteration. */
 void conn_close_later(struct conn *c);
+
+/*
+ * ps now waits for a resolver thread: stop reading c's requests (they are
+ * handled in order), arm the lookup deadline (the server's
+ * lookup_timeout_sec; dispatch_lookup_timeout() when it passes), and
+ * watch for the client leaving (then the connection closes and
+ * dispatch_lookup_cancel() drops ps).
+ */
+void conn_lookup_begin(struct conn *c, struct pending_spawn *ps);
+/* The pending Spawn is over: disarm, forget it, read requests again. */
+void conn_lookup_end(struct conn *c);
 
 /*
  * Replies. A NULL conn (client gone) is ignored. Replies go out in the order

@@ -1,21 +1,42 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Request pipeline (see dispatch.h). The order matters:
+ * Request pipeline (see dispatch.h). A Spawn runs in two halves, because
+ * its lookups may block and the loop must not (DESIGN.md 3.5):
+ *
+ * First half, in the loop, on arrival:
  *  1. decode + validate (pure) — a framing-level failure drops the
  *     connection, a decoded-but-invalid request gets Failed{DECODE} and the
  *     connection stays usable for its other spawns;
- *  2. caps before any work that costs the daemon;
- *  3. resolve the command: a bare name on the fixed PATH only, an absolute
- *     path literally (never stat'ed here: a FUSE path could hang the loop);
- *  4. the target user and groups (NSS, in the parent, never in the child);
- *  5. policy on the peer's SO_PEERCRED identity and the literal exec path;
- *     only then the requested groups (one of the target's, and narrowing
- *     only with the rule's narrowgroups), so that a client without a rule
- *     learns nothing about the target's groups;
- *  6. the environment, built from empty; the umask floor (policy_umask);
- *  7. fork; the received fds then go to the closer (closer.h): the loop
- *     never close()s a client's fd, whose close may wait for ever on a
- *     FUSE server (HOSTILE.md 46).
+ *  2. caps before any work that costs the daemon (live children, and the
+ *     uid's share of the resolver threads);
+ *  3. the child's stdio fds (statx(AT_STATX_DONT_SYNC), never a FUSE call);
+ *  4. resolve the command: a bare name on the fixed root-owned PATH only, an
+ *     absolute path in lexical normal form (never stat'ed here);
+ *  5. hand a resolve job to a resolver thread (resolver.c): the target user
+ *     and groups and the client's name (NSS), and the command's canonical
+ *     path (realpath() with the client's rights). The request, with its
+ *     fds, waits in a pending_spawn that the connection holds; the
+ *     connection reads nothing more until it is done, so a client's
+ *     requests are still handled in order (a Signal right after its Spawn
+ *     finds the child), and conn.c arms the deadline.
+ *
+ * Second half, in the loop, when the job is back (dispatch_lookup_done()):
+ *  6. policy on the peer's SO_PEERCRED identity and the command (normal
+ *     and canonical path: the program, not the spelling); only then the
+ *     requested groups (one of the target's, and narrowing only with the
+ *     rule's narrowgroups), so that a client without a rule learns nothing
+ *     about the target's groups;
+ *  7. the environment, built from empty; the umask floor (policy_umask);
+ *  8. fork, exec'ing the canonical path that the policy judged (a symlink
+ *     swapped after the check cannot change the program; argv[0] stays the
+ *     client's). Then the received fds go to the closer (closer.h): the
+ *     loop never close()s a client's fd, whose close may wait for ever on
+ *     a FUSE server (HOSTILE.md 46).
+ *
+ * Or, instead of the second half: the deadline (Failed{PREPARE, ETIMEDOUT},
+ * dispatch_lookup_timeout()), or the client leaving or the daemon stopping
+ * (dispatch_lookup_cancel()). On every path the request's fds are let go
+ * exactly once, through release_client_fds().
  */
 #define _GNU_SOURCE
 
@@ -41,6 +62,7 @@
 #include "pty.h"
 #include "reaper.h"
 #include "request.h"
+#include "resolver.h"
 #include "server.h"
 #include "spawn.h"
 #include "user.h"
@@ -130,9 +152,100 @@ daemon_connection_fd(const struct server *s, const struct spawn_request *sr, con
 	return -1;
 }
 
+/*
+ * The one place where the fds a client sent are let go, on every path: the
+ * synchronous ones at the end of dispatch_message(), the pending ones when
+ * their request ends. The child, if any, has its own copies by then.
+ */
 static void
-handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n_fds)
+release_client_fds(struct conn *c, int *fds, size_t n_fds)
 {
+	closer_take(c->server->closer, c->cred.uid, fds, n_fds);
+}
+
+/* A Spawn between its two halves: owns the request, its fds and its path. */
+struct pending_spawn {
+	struct conn *conn;
+	struct request *req;
+	int fds[SPAWND_MAX_FDS];
+	size_t n_fds;
+	char *path;		 /* the command in normal form (command_resolve()) */
+	struct resolve_job *job; /* on a resolver thread; ->owner points back here */
+};
+
+static struct pending_spawn *
+pending_spawn_free(struct pending_spawn *ps)
+{
+	if (!ps)
+		return NULL;
+	/* A job still out is only abandoned here: the pool frees it when it comes back. */
+	if (ps->job)
+		ps->job->owner = NULL;
+	release_client_fds(ps->conn, ps->fds, ps->n_fds);
+	(void)request_free(ps->req);
+	free(ps->path);
+	free(ps);
+	return NULL;
+}
+
+static struct audit_subject
+pending_subject(const struct pending_spawn *ps)
+{
+	return (struct audit_subject){
+		.client_pid = ps->conn->cred.pid,
+		.client_uid = ps->conn->cred.uid,
+		.id = ps->req->id,
+		.target = ps->req->spawn.user,
+		.argv = ps->req->spawn.argv,
+		.exec_path = ps->path,
+	};
+}
+
+/* A copy of the job's inputs; NULL on ENOMEM. */
+static struct resolve_job *
+job_for(const struct conn *c, const struct spawn_request *sr, const char *path)
+{
+	struct resolve_job *j = resolve_job_new();
+	bool ok;
+
+	if (!j)
+		return NULL;
+	j->client_uid = c->cred.uid;
+	j->client_gid = c->cred.gid;
+	if (c->cred.n_groups > 0) {
+		j->client_groups = calloc(c->cred.n_groups, sizeof(gid_t));
+		if (j->client_groups) {
+			memcpy(j->client_groups, c->cred.groups, c->cred.n_groups * sizeof(gid_t));
+			j->n_client_groups = c->cred.n_groups;
+		}
+	}
+	j->want_client_name = !c->user_name;
+	j->user = strdup(sr->user);
+	j->group = sr->group ? strdup(sr->group) : NULL;
+	j->path = strdup(path);
+	ok = j->user && j->path && (!sr->group || j->group) &&
+	     (c->cred.n_groups == 0 || j->client_groups);
+	if (ok && sr->groups) {
+		j->groups = calloc(sr->n_groups + 1, sizeof(char *));
+		ok = j->groups != NULL;
+		for (size_t i = 0; ok && i < sr->n_groups; i++)
+			ok = (j->groups[i] = strdup(sr->groups[i])) != NULL;
+	}
+	j->canonicalize = policy_wants_canonical(c->server->policy, &c->cred);
+	if (!ok)
+		return resolve_job_free(j);
+	return j;
+}
+
+/*
+ * The first half of a Spawn (see the top of this file). Returns true when
+ * the request went to a resolver thread: then the pending request has taken
+ * *reqp and the fds; else the caller still owns both.
+ */
+static bool
+handle_spawn(struct conn *c, struct request **reqp, const int *fds, size_t n_fds)
+{
+	const struct request *req = *reqp;
 	struct server *s = c->server;
 	const struct spawn_request *sr = &req->spawn;
 	struct audit_subject subj = {
@@ -142,17 +255,11 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 		.target = sr->user,
 		.argv = sr->argv,
 	};
-	struct target_user target = {0};
-	_cleanup_free_ char *path = NULL, *refused = NULL;
-	const char *refused_why = NULL;
-	_cleanup_strv_free_ char **envp = NULL;
-	const struct policy_rule *rule;
-	struct spawn_prepared *sp = NULL;
+	_cleanup_free_ char *path = NULL;
+	struct pending_spawn *ps;
+	struct resolve_job *job;
 	struct uid_usage *u;
-	const char *what = NULL;
-	char detail[PATH_MAX * 2 + 512], location[PATH_MAX + 16];
-	pid_t pid = 0;
-	int pidfd = -EBADF, errpipe = -EBADF;
+	char detail[256];
 	int r;
 
 	/*
@@ -167,17 +274,17 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 			       "spawn id %llu is still in use on this connection",
 			       (unsigned long long)req->id);
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_DECODE, EEXIST, detail);
-		return;
+		return false;
 	}
 	if (s->stopping) {
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, ESHUTDOWN, "daemon is stopping");
-		return;
+		return false;
 	}
 	u = server_usage(s, c->cred.uid, false);
 	if (s->n_children >= SPAWND_MAX_CHILDREN ||
 	    (u && u->children >= SPAWND_MAX_CHILDREN_PER_UID)) {
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN, "too many live children");
-		return;
+		return false;
 	}
 	for (size_t i = 0; i < sr->n_fds; i++) {
 		const char *why;
@@ -189,7 +296,7 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 			(void)snprintf(detail, sizeof(detail), "child fd %d %s", sr->fds[i].target,
 				       why);
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, detail);
-			return;
+			return false;
 		}
 	}
 	r = daemon_connection_fd(s, sr, fds);
@@ -197,7 +304,7 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 		(void)snprintf(detail, sizeof(detail),
 			       "child fd %d is a connection to spawnd (it cannot be delegated)", r);
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_DECODE, EPERM, detail);
-		return;
+		return false;
 	}
 
 	r = command_resolve(sr->argv[0], &path);
@@ -206,34 +313,145 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 		       r == -EINVAL ? SPAWND__V1__STAGE__STAGE_DECODE
 				    : SPAWND__V1__STAGE__STAGE_RESOLVE,
 		       r, sr->argv[0]);
-		return;
+		return false;
 	}
 	subj.exec_path = path;
 
-	r = user_resolve_target(sr->user, sr->group, sr->groups, &target, &what);
+	/*
+	 * A job counts against its client's uid until its thread is back,
+	 * even after its request timed out: a client whose lookups hang
+	 * (its own FUSE path, say) pins only its own share of the threads.
+	 */
+	if (resolver_jobs_of(c->cred.uid) >= SPAWND_MAX_LOOKUPS_PER_UID) {
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN,
+		       "too many user lookups in progress for this client");
+		return false;
+	}
+	job = job_for(c, sr, path);
+	ps = calloc(1, sizeof(*ps));
+	if (!job || !ps) {
+		resolve_job_free(job);
+		free(ps);
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, ENOMEM, "");
+		return false;
+	}
+	r = resolver_submit(job);
 	if (r < 0) {
-		/* A self-describing detail, so that every client can show it. */
-		if (!what)
-			what = sr->user;
-		if (r == -ESRCH)
-			(void)snprintf(detail, sizeof(detail), "unknown user %s", what);
-		else if (r == -EINVAL)
-			(void)snprintf(detail, sizeof(detail), "invalid user %s", what);
-		else
-			(void)snprintf(detail, sizeof(detail), "cannot look up %s", what);
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, detail);
-		goto out;
+		resolve_job_free(job);
+		free(ps);
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN,
+		       "no thread to look up the user");
+		return false;
 	}
 
-	rule = policy_match(s->policy, &c->cred, target.uid, path, sr->argv);
+	ps->conn = c;
+	ps->req = TAKE_PTR(*reqp);
+	memcpy(ps->fds, fds, n_fds * sizeof(int));
+	ps->n_fds = n_fds;
+	ps->path = TAKE_PTR(path);
+	ps->job = job;
+	job->owner = ps;
+	conn_lookup_begin(c, ps);
+	return true;
+}
+
+/* Failed{PREPARE} for a target that did not resolve, with a self-describing detail. */
+static void
+refuse_target(struct conn *c, const struct audit_subject *subj, const struct resolve_job *job)
+{
+	char detail[PATH_MAX + 256];
+	const char *what = job->what;
+	/* what points into the job's copies of the request's words. */
+	bool is_user = !what || what == job->user;
+	int r = job->r;
+
+	if (!what)
+		what = job->user;
+	if (r == -ESRCH)
+		(void)snprintf(detail, sizeof(detail), "unknown %s %s", is_user ? "user" : "group",
+			       what);
+	else if (r == -EPERM)
+		(void)snprintf(detail, sizeof(detail), "group %s is not one of %s's groups", what,
+			       job->user);
+	else if (r == -EINVAL)
+		(void)snprintf(detail, sizeof(detail), "invalid %s %s", is_user ? "user" : "group",
+			       what);
+	else
+		(void)snprintf(detail, sizeof(detail), "cannot look up %s", what);
+	refuse(c, subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, detail);
+}
+
+/* The second half of a Spawn (see the top of this file). */
+static void
+spawn_continue(struct pending_spawn *ps, struct resolve_job *job)
+{
+	struct conn *c = ps->conn;
+	struct server *s = c->server;
+	const struct request *req = ps->req;
+	const struct spawn_request *sr = &req->spawn;
+	struct audit_subject subj = pending_subject(ps);
+	struct policy_command command = {.path = ps->path, .canonical = job->canonical};
+	const struct target_user *target = &job->target;
+	_cleanup_free_ char *path = NULL, *refused = NULL;
+	const char *refused_why = NULL, *what;
+	_cleanup_strv_free_ char **envp = NULL;
+	const struct policy_rule *rule;
+	struct spawn_prepared *sp = NULL;
+	struct uid_usage *u;
+	char detail[PATH_MAX * 3 + 512], location[PATH_MAX + 16];
+	pid_t pid = 0;
+	int pidfd = -EBADF, errpipe = -EBADF;
+	int r;
+
+	if (job->client_name && !c->user_name)
+		c->user_name = TAKE_PTR(job->client_name);
+	/* The world may have changed while the lookup ran. */
+	if (s->stopping) {
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, ESHUTDOWN, "daemon is stopping");
+		return;
+	}
+	u = server_usage(s, c->cred.uid, false);
+	if (s->n_children >= SPAWND_MAX_CHILDREN ||
+	    (u && u->children >= SPAWND_MAX_CHILDREN_PER_UID)) {
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN, "too many live children");
+		return;
+	}
+	if (job->r < 0) {
+		refuse_target(c, &subj, job);
+		return;
+	}
+	if (!c->user_name) {
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, ENOMEM, "");
+		return;
+	}
+	/*
+	 * A reload while the job ran may have brought a `cmd` rule for this
+	 * client, and then the decision needs the canonical path, which only
+	 * a resolver thread may compute. Rare: ask the client to try again.
+	 */
+	if (!job->canonicalize && policy_wants_canonical(s->policy, &c->cred)) {
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, EAGAIN,
+		       "the policy was reloaded during the request, try again");
+		return;
+	}
+
+	/* Exec what the policy judged: the canonical path when there is one. */
+	subj.exec_path = command.canonical ? command.canonical : command.path;
+	rule = policy_match(s->policy, &c->cred, target->uid, &command, sr->argv);
 	if (rule)
 		(void)snprintf(location, sizeof(location), "%s:%u", s->policy->path, rule->line);
 	if (!rule || !rule->permit) {
 		audit_decision(&subj, false, rule ? location : NULL);
-		(void)snprintf(detail, sizeof(detail), "%s as %s: %s%s", path, target.name,
-			       rule ? "rule " : "no matching rule", rule ? location : "");
+		if (command.canonical && strcmp(command.canonical, command.path) != 0)
+			(void)snprintf(detail, sizeof(detail), "%s (%s) as %s: %s%s", command.path,
+				       command.canonical, target->name,
+				       rule ? "rule " : "no matching rule", rule ? location : "");
+		else
+			(void)snprintf(detail, sizeof(detail), "%s as %s: %s%s", command.path,
+				       target->name, rule ? "rule " : "no matching rule",
+				       rule ? location : "");
 		conn_reply_failed(c, req->id, SPAWND__V1__STAGE__STAGE_POLICY, EPERM, detail);
-		goto out;
+		return;
 	}
 
 	/*
@@ -241,39 +459,44 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 	 * the target got the same denial above whatever groups it named, so
 	 * it learns nothing about the target's groups (HOSTILE.md 40).
 	 */
-	if (target.group_error < 0) {
-		r = target.group_error;
-		what = target.group_what;
+	if (target->group_error < 0) {
+		r = target->group_error;
+		what = target->group_what;
 		if (r == -ESRCH)
 			(void)snprintf(detail, sizeof(detail), "unknown group %s", what);
 		else if (r == -EPERM)
 			(void)snprintf(detail, sizeof(detail), "group %s is not one of %s's groups",
-				       what, target.name);
+				       what, target->name);
 		else if (r == -EINVAL)
 			(void)snprintf(detail, sizeof(detail), "invalid group %s", what);
 		else
 			(void)snprintf(detail, sizeof(detail), "cannot look up %s", what);
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, detail);
-		goto out;
+		return;
 	}
 	/* Dropping a group can grant what the group denies: only with narrowgroups. */
-	if (target.narrowed && !rule->narrowgroups) {
+	if (target->narrowed && !rule->narrowgroups) {
 		(void)snprintf(detail, sizeof(detail),
 			       "the requested groups leave out some of %s's groups; "
 			       "rule %s does not allow narrowing (narrowgroups)",
-			       target.name, location);
+			       target->name, location);
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_POLICY, EPERM, detail);
-		goto out;
+		return;
 	}
-	subj.gid = target.gid;
-	subj.groups = target.groups;
-	subj.n_groups = target.n_groups;
+	subj.gid = target->gid;
+	subj.groups = target->groups;
+	subj.n_groups = target->n_groups;
 	audit_decision(&subj, true, location);
-	/* path is handed over below; later audit lines do not need it. */
+	path = strdup(subj.exec_path);
+	/* Later audit lines do not need it. */
 	subj.exec_path = NULL;
+	if (!path) {
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, ENOMEM, "");
+		return;
+	}
 
-	r = env_build(rule, &target, c->cred.uid, c->user_name, sr->env_inherit, sr->env_set,
-		      &envp, &refused, &refused_why);
+	r = env_build(rule, target, c->cred.uid, c->user_name, sr->env_inherit, sr->env_set, &envp,
+		      &refused, &refused_why);
 	if (r < 0) {
 		if (r == -EPERM && refused && refused_why)
 			(void)snprintf(detail, sizeof(detail), "setenv %s: %s", refused,
@@ -281,13 +504,13 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 		else
 			(void)snprintf(detail, sizeof(detail), "cannot build the environment");
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, detail);
-		goto out;
+		return;
 	}
 
 	{
 		_cleanup_free_ char *exec_path = strdup(path);
 		_cleanup_free_ char *cwd = strdup(sr->cwd);
-		_cleanup_free_ char *target_name = strdup(target.name);
+		_cleanup_free_ char *target_name = strdup(target->name);
 		/* The same request with the umask the child gets (HOSTILE.md 41). */
 		struct spawn_request effective = *sr;
 		/* The slave stands in for /dev/null on each unmapped fd 0-2. */
@@ -297,12 +520,12 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 
 		if (!exec_path || !cwd || !target_name) {
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, ENOMEM, "");
-			goto out;
+			return;
 		}
-		effective.umask = policy_umask(sr->umask, c->cred.uid, target.uid);
+		effective.umask = policy_umask(sr->umask, c->cred.uid, target->uid);
 		if (sr->pty) {
 			struct pty_setup pty = {
-				.uid = target.uid,
+				.uid = target->uid,
 				.gid = s->spawn_env.tty_gid,
 				.rows = sr->pty_rows,
 				.cols = sr->pty_cols,
@@ -314,15 +537,15 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 			if (r < 0) {
 				refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r,
 				       "cannot allocate a terminal");
-				goto out;
+				return;
 			}
 			env.devnull = pty_slave;
 		}
-		r = spawn_prepare(&effective, &target, TAKE_PTR(path), TAKE_PTR(envp), fds, n_fds,
+		r = spawn_prepare(&effective, target, TAKE_PTR(path), TAKE_PTR(envp), ps->fds, ps->n_fds,
 				  &env, &sp);
 		if (r < 0) {
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, "");
-			goto out;
+			return;
 		}
 		if (sr->pty) {
 			/* The lowest of 0-2 that holds the slave (request.c keeps one free). */
@@ -339,7 +562,7 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 		 * to inherit (and close, hanging on the same FLUSH): wait for
 		 * the closer to have begun every close handed to it.
 		 */
-		r = closer_settle(s->closer, CLOSER_SETTLE_MSEC, fds, n_fds);
+		r = closer_settle(s->closer, CLOSER_SETTLE_MSEC, ps->fds, ps->n_fds);
 		if (r < 0) {
 			log_warning("Fds of earlier requests are still waiting to be closed, "
 				    "refusing a spawn of client pid %d",
@@ -347,7 +570,7 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 			sp = spawn_prepared_free(sp);
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN,
 			       "fds of earlier requests are still waiting to be closed");
-			goto out;
+			return;
 		}
 		pid = 0;
 		r = spawn_start(sp, s->engine, &pid, &pidfd, &errpipe);
@@ -358,13 +581,13 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 			if (pid > 0)
 				reaper_abandon(s->reaper, pid);
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_FORK, r, "");
-			goto out;
+			return;
 		}
 		r = reaper_add(s->reaper, c, c->cred.uid, c->cred.pid, req->id, pid, pidfd, errpipe,
 			       TAKE_PTR(exec_path), TAKE_PTR(cwd), TAKE_PTR(target_name), sr);
 		if (r < 0) {
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_FORK, r, "cannot track child");
-			goto out;
+			return;
 		}
 		/* Sent on Started, closed by the reaper (reaper.c). */
 		child = reaper_find_by_id(c, req->id);
@@ -372,8 +595,71 @@ handle_spawn(struct conn *c, const struct request *req, const int *fds, size_t n
 			child->pty_master = TAKE_FD(pty_master);
 		s->n_spawns++;
 	}
-out:
-	target_user_done(&target);
+}
+
+void
+dispatch_lookup_done(struct resolve_job *job)
+{
+	struct pending_spawn *ps = job->owner;
+	struct conn *c;
+
+	if (!ps) {
+		/* Its request timed out or went with its connection long ago. */
+		resolve_job_free(job);
+		return;
+	}
+	c = ps->conn;
+	ps->job = NULL;
+	conn_lookup_end(c);
+	/* A connection on its way out starts nothing (conn_close_later()). */
+	if (!c->closing)
+		spawn_continue(ps, job);
+	pending_spawn_free(ps);
+	resolve_job_free(job);
+}
+
+void
+dispatch_lookup_timeout(struct conn *c, unsigned timeout_sec)
+{
+	struct pending_spawn *ps = c->pending;
+	struct audit_subject subj;
+	const char *what;
+	char detail[128];
+
+	if (!ps)
+		return;
+	subj = pending_subject(ps);
+	switch (resolve_job_phase(ps->job)) {
+	case RESOLVE_QUEUED:
+		what = "user lookup (waiting for a lookup thread)";
+		break;
+	case RESOLVE_PATH:
+		what = "command path lookup";
+		break;
+	default:
+		what = "user lookup";
+		break;
+	}
+	(void)snprintf(detail, sizeof(detail), "%s timed out after %u s", what, timeout_sec);
+	refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, ETIMEDOUT, detail);
+	conn_lookup_end(c);
+	/* Abandons the job: its thread may come back much later, or never. */
+	pending_spawn_free(ps);
+}
+
+void
+dispatch_lookup_cancel(struct conn *c)
+{
+	struct pending_spawn *ps = c->pending;
+	struct audit_subject subj;
+
+	if (!ps)
+		return;
+	subj = pending_subject(ps);
+	audit_failed(&subj, "prepare", ECANCELED,
+		     c->server->stopping ? "daemon is stopping" : "client disconnected");
+	c->pending = NULL;
+	pending_spawn_free(ps);
 }
 
 static void
@@ -438,12 +724,14 @@ dispatch_message(struct conn *c, const uint8_t *buf, size_t len, int *fds, size_
 		};
 
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_DECODE, r, error);
-	} else if (req->kind == REQUEST_SPAWN)
-		handle_spawn(c, req, fds, n_fds);
-	else
+	} else if (req->kind == REQUEST_SPAWN) {
+		/* Waiting for its lookups: the pending request holds req and the fds. */
+		if (handle_spawn(c, &req, fds, n_fds))
+			return;
+	} else
 		handle_signal(c, req);
 
 	/* The child (if any) has its own copies now; ours go to the closer. */
-	closer_take(c->server->closer, c->cred.uid, fds, n_fds);
+	release_client_fds(c, fds, n_fds);
 	(void)request_free(req);
 }

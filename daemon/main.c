@@ -27,6 +27,7 @@
 #include "config.h"
 #include "log.h"
 #include "query.h"
+#include "resolver.h"
 #include "server.h"
 #include "spawnd/version.h"
 #include "util/cleanup.h"
@@ -39,6 +40,7 @@ struct options {
 	const char *config_path;
 	enum spawn_engine engine;
 	unsigned exit_idle_sec;
+	unsigned lookup_timeout_sec;
 	int log_level;
 	bool check_config;
 	bool query;
@@ -66,6 +68,9 @@ usage(FILE *f)
 		      "      --engine ENGINE   how children are started: vfork or fork\n"
 		      "                        (default %s)\n"
 		      "      --exit-idle SECS  exit after SECS with no connection and no child\n"
+		      "      --lookup-timeout SECS\n"
+		      "                        fail a spawn whose user lookup (NSS) or command\n"
+		      "                        path lookup takes longer (default %u)\n"
 		      "      --log-level LEVEL err, warning, notice, info (default), debug\n"
 		      "      --check-config    validate the policy file and exit\n"
 		      "      --query CLIENT TARGET -- CMD [ARG...]\n"
@@ -76,7 +81,7 @@ usage(FILE *f)
 		      "  -h, --help            show this help\n"
 		      "      --version         show the version\n",
 		      SPAWND_DEFAULT_SOCKET, DEFAULT_CONFIG,
-		      spawn_engine_to_string(SPAWN_ENGINE_DEFAULT));
+		      spawn_engine_to_string(SPAWN_ENGINE_DEFAULT), SPAWND_LOOKUP_TIMEOUT_SEC);
 }
 
 /* Strict decimal seconds: digits only, 1..86400*365. */
@@ -107,6 +112,7 @@ parse_argv(int argc, char **argv, struct options *o)
 	enum {
 		OPT_ENGINE = 0x100,
 		OPT_EXIT_IDLE,
+		OPT_LOOKUP_TIMEOUT,
 		OPT_LOG_LEVEL,
 		OPT_CHECK_CONFIG,
 		OPT_QUERY,
@@ -119,6 +125,7 @@ parse_argv(int argc, char **argv, struct options *o)
 		{"config", required_argument, NULL, 'c'},
 		{"engine", required_argument, NULL, OPT_ENGINE},
 		{"exit-idle", required_argument, NULL, OPT_EXIT_IDLE},
+		{"lookup-timeout", required_argument, NULL, OPT_LOOKUP_TIMEOUT},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
 		{"query", no_argument, NULL, OPT_QUERY},
@@ -135,6 +142,7 @@ parse_argv(int argc, char **argv, struct options *o)
 		o->socket_path = SPAWND_DEFAULT_SOCKET;
 	o->config_path = DEFAULT_CONFIG;
 	o->engine = SPAWN_ENGINE_DEFAULT;
+	o->lookup_timeout_sec = SPAWND_LOOKUP_TIMEOUT_SEC;
 	o->log_level = LOG_INFO;
 
 	while ((c = getopt_long(argc, argv, "+s:c:h", longopts, NULL)) != -1) {
@@ -159,6 +167,15 @@ parse_argv(int argc, char **argv, struct options *o)
 		case OPT_EXIT_IDLE:
 			if (parse_seconds(optarg, &o->exit_idle_sec) < 0) {
 				(void)fprintf(stderr, "spawnd: invalid --exit-idle '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_LOOKUP_TIMEOUT:
+			if (parse_seconds(optarg, &o->lookup_timeout_sec) < 0 ||
+			    o->lookup_timeout_sec > 3600) {
+				(void)fprintf(stderr,
+					      "spawnd: invalid --lookup-timeout '%s' (1..3600)\n",
+					      optarg);
 				return 2;
 			}
 			break;
@@ -493,6 +510,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	server->exit_idle_sec = o.exit_idle_sec;
+	server->lookup_timeout_sec = o.lookup_timeout_sec;
 	r = server_start_idle_timer(server);
 	if (r < 0)
 		goto out;
@@ -529,14 +547,18 @@ out:
 	/*
 	 * A spawner thread whose child hangs before exec (a FUSE mount that
 	 * never answers) sits in clone(CLONE_VFORK), where nothing can stop
-	 * it, not even ptrace, until the child execs or dies. exit() does not
-	 * mind (exit_group ends it), but at-exit handlers that stop every
-	 * thread first, such as LeakSanitizer's, would wait for ever. So
-	 * leave without them then; everything is closed and freed already.
+	 * it, not even ptrace, until the child execs or dies; a resolver
+	 * thread may sit in a FUSE or NFS request of NSS or realpath() just
+	 * as long. exit() does not mind (exit_group ends them), but at-exit
+	 * handlers that stop every thread first, such as LeakSanitizer's,
+	 * would wait for ever. So leave without them then; everything is
+	 * closed and freed already (a stuck resolver job stays reachable from
+	 * the pool).
 	 */
-	if (spawn_busy_spawners() > 0) {
-		log_notice("%u children still hang before exec; exiting without at-exit handlers",
-			   spawn_busy_spawners());
+	if (spawn_busy_spawners() > 0 || resolver_busy() > 0) {
+		log_notice("%u children still hang before exec, %u lookups are still running; "
+			   "exiting without at-exit handlers",
+			   spawn_busy_spawners(), resolver_busy());
 		(void)fflush(NULL);
 		_exit(ret);
 	}

@@ -2,11 +2,12 @@
 /*
  * The policy decision (policy.h): which rule, if any, decides a request.
  *
- * Pure: it compares the peer's kernel-supplied credentials and the literal
- * exec path with data resolved when the config was loaded. No NSS, no file
- * system, so a decision can neither block nor depend on a lookup that an
- * attacker can influence at request time. Like doas permit(), the last
- * matching rule wins and no match means deny.
+ * Pure: it compares the peer's kernel-supplied credentials and the exec path
+ * (normalised, and canonicalised by the caller off the event loop) with data
+ * resolved when the config was loaded. No NSS, no file system, so a decision
+ * can neither block nor depend on a lookup that an attacker can influence at
+ * request time. Like doas permit(), the last matching rule wins and no match
+ * means deny.
  */
 #include "policy.h"
 
@@ -63,17 +64,72 @@ args_match(const struct policy_rule *rule, char *const *argv)
 }
 
 static bool
-command_matches(const struct policy_rule *rule, const char *exec_path, char *const *argv)
+streq_opt(const char *a, const char *b)
 {
-	/* The literal path: the daemon never canonicalizes a client path. */
-	if (rule->cmd && (!exec_path || strcmp(rule->cmd, exec_path) != 0))
+	return a && b && strcmp(a, b) == 0;
+}
+
+static const char *
+last_component(const char *path)
+{
+	const char *end = path + strlen(path), *p;
+
+	/* "/bin/sh/" names sh as well (and fails as a directory later). */
+	while (end > path + 1 && end[-1] == '/')
+		end--;
+	for (p = end; p > path && p[-1] != '/'; p--)
+		;
+	return p;
+}
+
+static bool
+same_last_component(const char *a, const char *b)
+{
+	const char *x = last_component(a), *y = last_component(b);
+
+	return strcspn(x, "/") == strcspn(y, "/") && strncmp(x, y, strcspn(x, "/")) == 0;
+}
+
+/* See policy_match() in policy.h for the rules. */
+static bool
+cmd_matches(const struct policy_rule *rule, const struct policy_command *command)
+{
+	bool same_program;
+
+	if (!rule->cmd)
+		return true;
+	if (!command || !command->path)
 		return false;
-	return args_match(rule, argv);
+	same_program = streq_opt(rule->cmd, command->path) ||
+		       streq_opt(rule->cmd, command->canonical) ||
+		       streq_opt(rule->cmd_canonical, command->path) ||
+		       streq_opt(rule->cmd_canonical, command->canonical);
+	if (!same_program)
+		return false;
+	return !rule->permit || same_last_component(rule->cmd, command->path);
+}
+
+static bool
+command_matches(const struct policy_rule *rule, const struct policy_command *command,
+		char *const *argv)
+{
+	return cmd_matches(rule, command) && args_match(rule, argv);
+}
+
+bool
+policy_wants_canonical(const struct policy *p, const struct peer_cred *who)
+{
+	if (!p || !who)
+		return false;
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].cmd && identity_matches(&p->rules[i], who))
+			return true;
+	return false;
 }
 
 const struct policy_rule *
 policy_match(const struct policy *p, const struct peer_cred *who, uid_t target_uid,
-	     const char *exec_path, char *const *argv)
+	     const struct policy_command *command, char *const *argv)
 {
 	const struct policy_rule *last = NULL;
 
@@ -83,7 +139,7 @@ policy_match(const struct policy *p, const struct peer_cred *who, uid_t target_u
 		const struct policy_rule *rule = &p->rules[i];
 
 		if (identity_matches(rule, who) && target_matches(rule, target_uid) &&
-		    command_matches(rule, exec_path, argv))
+		    command_matches(rule, command, argv))
 			last = rule;
 	}
 	return last;
@@ -106,6 +162,7 @@ policy_rule_done(struct policy_rule *rule)
 	free(rule->ident_name);
 	free(rule->target_name);
 	free(rule->cmd);
+	free(rule->cmd_canonical);
 	if (rule->args)
 		for (size_t i = 0; i < rule->n_args; i++)
 			free(rule->args[i]);

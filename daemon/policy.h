@@ -48,8 +48,14 @@ struct policy_rule {
 	uid_t target_uid;
 	char *target_name;
 
-	/* `cmd PATH`: NULL = any command. */
+	/* `cmd PATH`: NULL = any command. cmd is the path as written, in the
+	 * lexical normal form (command_normalize()); cmd_canonical the same
+	 * with every symlink resolved when the policy was loaded (realpath(),
+	 * as root: the path is the admin's), or NULL when it did not resolve
+	 * then. A rule matches the program, not the spelling (see
+	 * policy_match()). */
 	char *cmd;
+	char *cmd_canonical;
 	/* `args ...`: when has_args, argv[1..] must equal args exactly. */
 	bool has_args;
 	char **args; /* NULL-terminated */
@@ -78,14 +84,41 @@ struct peer_cred {
 };
 
 /*
- * The last rule matching who/target/exec_path/argv, or NULL (= deny).
- * exec_path is the literal absolute path the daemon will exec (after
- * resolving a bare name on the fixed PATH); argv[0] is not compared,
- * argv[1..] is compared with `args`. The caller permits only if the result
- * is non-NULL and ->permit.
+ * The command of a request, as the policy sees it: path is the absolute
+ * path the client asked for (a bare name resolved on the fixed PATH) in
+ * lexical normal form; canonical is the same with its symlinks resolved
+ * with the client's file access rights (command_canonicalize()), or NULL
+ * when that failed or was not needed (policy_wants_canonical()).
+ */
+struct policy_command {
+	const char *path;
+	const char *canonical;
+};
+
+/*
+ * The last rule matching who/target/command/argv, or NULL (= deny).
+ * argv[0] is not compared, argv[1..] is compared with `args`. The caller
+ * permits only if the result is non-NULL and ->permit.
+ *
+ * A rule's `cmd` names a program: it matches when any spelling of the rule
+ * (cmd, cmd_canonical) equals any spelling of the request (path,
+ * canonical). So `deny ... cmd /bin/sh` also catches /bin//sh, sh,
+ * /usr/bin/sh and, where /bin/sh -> dash, dash itself. A permit must
+ * moreover have the same last component as the request's path (sudo's
+ * rule): a multi-call program (busybox) picks what it does by argv[0], so
+ * "permit cmd /bin/ls" with /bin/ls -> busybox must not let a link named
+ * "sh" run busybox's shell. A NULL command never matches a `cmd` rule.
  */
 const struct policy_rule *policy_match(const struct policy *p, const struct peer_cred *who,
-				       uid_t target_uid, const char *exec_path, char *const *argv);
+				       uid_t target_uid, const struct policy_command *command,
+				       char *const *argv);
+
+/*
+ * Whether a rule with `cmd` could match who at all: only then does the
+ * decision depend on the canonical path, and only then is a client's path
+ * worth resolving (which costs a resolver thread, and may hang on FUSE).
+ */
+bool policy_wants_canonical(const struct policy *p, const struct peer_cred *who);
 
 /*
  * The child's umask for a request asking for `requested`: the requested one

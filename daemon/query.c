@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "command.h"
 #include "config.h"
@@ -120,7 +121,8 @@ query_decide(const char *config_path, const char *client, const char *target, co
 	     const char *groups, char *const *argv)
 {
 	struct policy *p = NULL;
-	_cleanup_free_ char *error = NULL, *path = NULL;
+	_cleanup_free_ char *error = NULL, *path = NULL, *canonical = NULL;
+	struct policy_command command = {};
 	_cleanup_free_ gid_t *peer_groups = NULL;
 	_cleanup_strv_free_ char **group_list = NULL;
 	struct target_user t = {0};
@@ -157,9 +159,27 @@ query_decide(const char *config_path, const char *client, const char *target, co
 		(void)fprintf(stderr, "spawnd: %s: %s\n", argv[0], strerror(-r));
 		goto out;
 	}
+	command.path = path;
+	if (policy_wants_canonical(p, &peer)) {
+		/*
+		 * As the daemon does on a resolver thread: with CLIENT's file
+		 * access rights. Unprivileged, we cannot take them; then with
+		 * our own, which shows the caller nothing it cannot see anyway.
+		 * A path that does not resolve is judged by its normal form.
+		 */
+		struct command_cred as = {
+			.uid = peer.uid,
+			.gid = peer.gid,
+			.groups = peer.groups,
+			.n_groups = peer.n_groups,
+		};
+
+		if (command_canonicalize(path, geteuid() == 0 ? &as : NULL, &canonical) >= 0)
+			command.canonical = canonical;
+	}
 
 	/* The daemon's order: the policy, then the requested groups. */
-	rule = policy_match(p, &peer, t.uid, path, argv);
+	rule = policy_match(p, &peer, t.uid, &command, argv);
 	if (rule && rule->permit && t.group_error < 0) {
 		const char *why = strerror(-t.group_error);
 

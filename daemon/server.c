@@ -32,8 +32,10 @@
 #include "closer.h"
 #include "config.h"
 #include "conn.h"
+#include "dispatch.h"
 #include "log.h"
 #include "reaper.h"
+#include "resolver.h"
 #include "server.h"
 #include "util/cleanup.h"
 #include "wire.h"
@@ -212,6 +214,24 @@ server_attach_closer(struct server *s, struct closer *cl)
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+/* Finished resolver jobs: each request carries on (or an abandoned job goes). */
+static void
+on_resolved(evutil_socket_t fd, short what, void *userdata)
+{
+	struct resolve_job *jobs = resolver_collect();
+
+	(void)fd;
+	(void)what;
+	(void)userdata;
+	while (jobs) {
+		struct resolve_job *next = jobs->next;
+
+		jobs->next = NULL;
+		dispatch_lookup_done(jobs);
+		jobs = next;
+	}
 }
 
 static void
@@ -491,6 +511,7 @@ server_new(struct event_base *base, int listen_fd, struct policy *policy, const 
 	}
 	s->base = base;
 	s->policy = policy;
+	s->lookup_timeout_sec = SPAWND_LOOKUP_TIMEOUT_SEC;
 	s->spawn_env = *env;
 	s->engine = engine;
 	s->config_path = strdup(config_path);
@@ -534,6 +555,14 @@ server_new(struct event_base *base, int listen_fd, struct policy *policy, const 
 		r = -ENOMEM;
 		goto fail;
 	}
+	r = resolver_fd();
+	if (r < 0)
+		goto fail;
+	s->resolved = event_new(base, r, EV_READ | EV_PERSIST, on_resolved, s);
+	if (!s->resolved || event_add(s->resolved, NULL) < 0) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	r = reaper_new(s, &s->reaper);
 	if (r < 0)
 		goto fail;
@@ -570,6 +599,9 @@ server_free(struct server *s)
 		event_free(s->idle_check);
 	if (s->notify_tick)
 		event_free(s->notify_tick);
+	/* The eventfd stays open: a stuck resolver thread may still post to it. */
+	if (s->resolved)
+		event_free(s->resolved);
 	if (s->sig_term)
 		event_free(s->sig_term);
 	if (s->sig_int)

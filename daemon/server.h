@@ -62,6 +62,8 @@ struct server {
 	struct event *stop_deadline;
 	struct event *idle_check;
 	struct event *notify_tick; /* STATUS= and WATCHDOG=1, under systemd only */
+	struct event *resolved;	   /* the resolver's eventfd: finished lookups */
+	unsigned lookup_timeout_sec; /* deadline of a Spawn's lookups (--lookup-timeout) */
 	bool watchdog;
 	char last_status[128];
 	unsigned exit_idle_sec; /* 0 = never */

@@ -193,10 +193,10 @@ passwd_by_spec(const char *spec, struct passwd *ret_pw, char **ret_buf)
 
 /*
  * The gid of a group spec: a strict number as is (it need not exist in the
- * group database), a name through NSS or, when `cached`, the account cache.
+ * group database), a name through NSS or, with a usable ticket, the cache.
  */
 static int
-gid_by_spec(const char *spec, bool cached, gid_t *ret_gid)
+gid_by_spec(const char *spec, const struct user_cache_ticket *ticket, gid_t *ret_gid)
 {
 	uint32_t id = 0;
 	gid_t gid;
@@ -209,13 +209,13 @@ gid_by_spec(const char *spec, bool cached, gid_t *ret_gid)
 		*ret_gid = (gid_t)id;
 		return 0;
 	}
-	if (cached && user_cache_find_gid(spec, ret_gid))
+	if (ticket && user_cache_find_gid(ticket, spec, ret_gid))
 		return 0;
 	r = group_get_gid(spec, &gid);
 	if (r < 0)
 		return r;
-	if (cached)
-		user_cache_add_gid(spec, gid);
+	if (ticket)
+		user_cache_add_gid(ticket, spec, gid);
 	*ret_gid = gid;
 	return 0;
 }
@@ -237,7 +237,7 @@ user_lookup_uid(const char *spec, uid_t *ret_uid)
 int
 user_lookup_gid(const char *spec, gid_t *ret_gid)
 {
-	return gid_by_spec(spec, false, ret_gid);
+	return gid_by_spec(spec, NULL, ret_gid);
 }
 
 /*
@@ -323,12 +323,13 @@ gid_in(gid_t gid, const gid_t *list, size_t n)
  * never add to them.
  */
 static int
-resolve_own_group(const char *spec, const struct user_account *a, bool cached, gid_t *ret_gid)
+resolve_own_group(const char *spec, const struct user_account *a,
+		  const struct user_cache_ticket *ticket, gid_t *ret_gid)
 {
 	gid_t gid;
 	int r;
 
-	r = gid_by_spec(spec, cached, &gid);
+	r = gid_by_spec(spec, ticket, &gid);
 	if (r < 0)
 		return r;
 	if (!gid_in(gid, a->groups, a->n_groups))
@@ -343,8 +344,8 @@ resolve_own_group(const char *spec, const struct user_account *a, bool cached, g
  * the caller reports it after the policy. Returns 0 or -ENOMEM.
  */
 static int
-choose_groups(const struct user_account *a, bool cached, const char *group, char *const *groups,
-	      struct target_user *t)
+choose_groups(const struct user_account *a, const struct user_cache_ticket *ticket,
+	      const char *group, char *const *groups, struct target_user *t)
 {
 	size_t n = groups ? strv_length(groups) : a->n_groups;
 	int r;
@@ -356,7 +357,7 @@ choose_groups(const struct user_account *a, bool cached, const char *group, char
 
 	t->gid = a->gid;
 	if (group) {
-		r = resolve_own_group(group, a, cached, &t->gid);
+		r = resolve_own_group(group, a, ticket, &t->gid);
 		if (r < 0) {
 			t->group_error = r;
 			t->group_what = group;
@@ -375,7 +376,7 @@ choose_groups(const struct user_account *a, bool cached, const char *group, char
 	for (size_t i = 0; i < n; i++) {
 		gid_t gid;
 
-		r = resolve_own_group(groups[i], a, cached, &gid);
+		r = resolve_own_group(groups[i], a, ticket, &gid);
 		if (r < 0) {
 			t->group_error = r;
 			t->group_what = groups[i];
@@ -398,11 +399,10 @@ int
 user_resolve_target(const char *user, const char *group, char *const *groups,
 		    struct target_user *ret, const char **ret_what)
 {
-	_cleanup_(user_account_freep) struct user_account *loaded = NULL;
-	const struct user_account *a = NULL;
+	_cleanup_(user_account_freep) struct user_account *a = NULL;
+	struct user_cache_ticket ticket;
 	struct target_user t = {};
 	const char *what = user;
-	bool cached;
 	int r;
 
 	if (!user || !*user) {
@@ -412,21 +412,17 @@ user_resolve_target(const char *user, const char *group, char *const *groups,
 	}
 
 	/* One check of the account files per request (user_cache.c). */
-	cached = user_cache_begin();
-	if (cached)
-		a = user_cache_find_account(user);
+	(void)user_cache_begin(&ticket);
+	a = user_cache_find_account(&ticket, user);
 	if (!a) {
-		r = account_load(user, &loaded);
+		r = account_load(user, &a);
 		if (r < 0)
 			goto fail;
-		a = loaded;
-		/* On success the cache owns it; a stays valid for this request. */
-		if (cached && user_cache_add_account(user, loaded) >= 0)
-			(void)TAKE_PTR(loaded);
+		(void)user_cache_add_account(&ticket, user, a);
 	}
 
 	t.uid = a->uid;
-	r = choose_groups(a, cached, group, groups, &t);
+	r = choose_groups(a, &ticket, group, groups, &t);
 	if (r < 0)
 		goto fail;
 
@@ -463,11 +459,20 @@ char *
 user_name_of(uid_t uid)
 {
 	_cleanup_free_ char *buf = NULL;
+	struct user_cache_ticket ticket;
 	struct passwd pw;
 	char *s;
 
-	if (passwd_get(NULL, uid, &pw, &buf) >= 0)
-		return strdup(pw.pw_name);
+	(void)user_cache_begin(&ticket);
+	s = user_cache_find_name(&ticket, uid);
+	if (s)
+		return s;
+	if (passwd_get(NULL, uid, &pw, &buf) >= 0) {
+		s = strdup(pw.pw_name);
+		if (s)
+			user_cache_add_name(&ticket, uid, s);
+		return s;
+	}
 	if (asprintf(&s, "%u", (unsigned)uid) < 0)
 		return NULL;
 	return s;

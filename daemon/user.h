@@ -2,7 +2,9 @@
 /*
  * Strict parsing of user/group names and numbers, and resolution of a
  * target user with its groups. NSS is used here, in the daemon, never in a
- * child (sudo CVE-2025-32463).
+ * child (sudo CVE-2025-32463), and never on the event loop: sssd or LDAP can
+ * take seconds, so the daemon calls the lookups below on its resolver threads
+ * (resolver.c). They are thread-safe.
  */
 #ifndef SPAWND_USER_H
 #define SPAWND_USER_H

@@ -42,6 +42,16 @@
  *
  * nscd, if it runs, sits below us in glibc and keeps its own rules; with
  * check-files (its default) it reloads on the same file changes.
+ *
+ * Threads. The cache is shared by the resolver threads (resolver.c), any of
+ * which may be stuck in NSS or in a stat() of a file on a dead file system.
+ * So the lock is held only around the tables and the file identities, never
+ * across a system call that touches a file system: user_cache_begin() takes
+ * the stat()s and reads nsswitch.conf unlocked. A lookup that ran while the
+ * files changed must not store what it read: every drop of the entries
+ * starts a new generation, and an add is refused unless the generation is
+ * still the one its user_cache_begin() saw. Finds hand out copies, so that
+ * no entry is used after another thread evicted it.
  */
 #define _GNU_SOURCE
 
@@ -51,6 +61,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -86,19 +98,59 @@ struct table {
 	size_t n;
 };
 
+/* Everything below is guarded by `lock`. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	const char *nsswitch_path;
 	struct file_id ids[_WATCH_MAX];
 	bool ids_valid; /* ids are those of the last lookup, all stat()s succeeded */
 	bool nss_known; /* files_only reflects the nsswitch.conf behind ids */
 	bool files_only;
-	bool usable;	   /* set by the last user_cache_begin() */
-	uint64_t now_usec; /* CLOCK_MONOTONIC at the last user_cache_begin() */
-	struct table accounts, groups;
+	uint64_t generation; /* bumped by every drop_entries() */
+	struct table accounts, groups, names;
 	struct user_cache_stats stats;
 } cache = {
 	.nsswitch_path = NSSWITCH_PATH,
 };
+
+static char *
+strdup_opt(const char *s, bool *failed)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*failed = true;
+	return d;
+}
+
+struct user_account *
+user_account_dup(const struct user_account *a)
+{
+	struct user_account *d = calloc(1, sizeof(*d));
+	bool failed = false;
+
+	if (!d)
+		return NULL;
+	d->uid = a->uid;
+	d->gid = a->gid;
+	d->name = strdup_opt(a->name, &failed);
+	d->home = strdup_opt(a->home, &failed);
+	d->shell = strdup_opt(a->shell, &failed);
+	if (a->n_groups > 0) {
+		d->groups = calloc(a->n_groups, sizeof(gid_t));
+		if (d->groups) {
+			memcpy(d->groups, a->groups, a->n_groups * sizeof(gid_t));
+			d->n_groups = a->n_groups;
+		} else
+			failed = true;
+	}
+	if (failed)
+		return user_account_free(d);
+	return d;
+}
 
 struct user_account *
 user_account_free(struct user_account *a)
@@ -124,11 +176,11 @@ clock_usec(clockid_t clock)
 }
 
 static const char *
-watch_path(int w)
+watch_path(int w, const char *nsswitch_path)
 {
 	switch (w) {
 	case WATCH_NSSWITCH:
-		return cache.nsswitch_path;
+		return nsswitch_path;
 	case WATCH_PASSWD:
 		return "/etc/passwd";
 	default:
@@ -202,12 +254,14 @@ table_clear(struct table *t)
 
 /* The live entry for `key`, or NULL; an entry past its age is dropped here. */
 static struct entry *
-table_find(struct table *t, const char *key)
+table_find(struct table *t, const char *key, uint64_t now_usec)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		if (strcmp(t->e[i].key, key) != 0)
 			continue;
-		if (cache.now_usec - t->e[i].born_usec >= USER_CACHE_MAX_AGE_USEC) {
+		/* An entry another thread added after our begin is younger than us. */
+		if (now_usec > t->e[i].born_usec &&
+		    now_usec - t->e[i].born_usec >= USER_CACHE_MAX_AGE_USEC) {
 			table_remove(t, i);
 			return NULL;
 		}
@@ -216,15 +270,23 @@ table_find(struct table *t, const char *key)
 	return NULL;
 }
 
-/* A fresh slot keyed `key` (not present: the caller looked first), or NULL. */
+/*
+ * A fresh slot keyed `key`, or NULL. Another thread may have added the same
+ * key since this one looked: that entry is replaced.
+ */
 static struct entry *
-table_add(struct table *t, const char *key)
+table_add(struct table *t, const char *key, uint64_t now_usec)
 {
 	char *k = strdup(key);
 	size_t i;
 
 	if (!k)
 		return NULL;
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->e[i].key, key) == 0) {
+			table_remove(t, i);
+			break;
+		}
 	if (t->n == USER_CACHE_MAX) {
 		size_t oldest = 0;
 
@@ -234,26 +296,30 @@ table_add(struct table *t, const char *key)
 		table_remove(t, oldest);
 	}
 	i = t->n++;
-	t->e[i] = (struct entry){.key = k, .born_usec = cache.now_usec};
+	t->e[i] = (struct entry){.key = k, .born_usec = now_usec};
 	return &t->e[i];
 }
 
+/* Locked. Also starts a new generation: lookups begun before may not add. */
 static void
 drop_entries(void)
 {
-	if (cache.accounts.n > 0 || cache.groups.n > 0)
+	if (cache.accounts.n > 0 || cache.groups.n > 0 || cache.names.n > 0)
 		cache.stats.flushes++;
 	table_clear(&cache.accounts);
 	table_clear(&cache.groups);
+	table_clear(&cache.names);
+	cache.generation++;
 }
 
 void
 user_cache_flush(void)
 {
+	(void)pthread_mutex_lock(&lock);
 	drop_entries();
 	cache.ids_valid = false;
 	cache.nss_known = false;
-	cache.usable = false;
+	(void)pthread_mutex_unlock(&lock);
 }
 
 /*
@@ -343,45 +409,61 @@ nsswitch_path_files_only(const char *path)
 void
 user_cache_set_nsswitch_path(const char *path)
 {
+	(void)pthread_mutex_lock(&lock);
 	cache.nsswitch_path = path ? path : NSSWITCH_PATH;
+	(void)pthread_mutex_unlock(&lock);
 	user_cache_flush();
 }
 
-bool
-user_cache_begin(void)
+static bool
+ids_eq(const struct file_id *a, const struct file_id *b)
 {
-	struct file_id now[_WATCH_MAX] = {};
-	uint64_t real_usec;
-	bool ok = true;
+	for (int w = 0; w < _WATCH_MAX; w++)
+		if (!file_id_eq(&a[w], &b[w]))
+			return false;
+	return true;
+}
 
-	cache.usable = false;
-	cache.now_usec = clock_usec(CLOCK_MONOTONIC);
+bool
+user_cache_begin(struct user_cache_ticket *ret)
+{
+	struct file_id now[_WATCH_MAX] = {}, known_nss = {};
+	const char *nss_path;
+	uint64_t real_usec;
+	bool fast, ok = true, files_only;
+
+	*ret = (struct user_cache_ticket){.now_usec = clock_usec(CLOCK_MONOTONIC)};
+
+	(void)pthread_mutex_lock(&lock);
+	nss_path = cache.nsswitch_path;
+	fast = cache.ids_valid && cache.nss_known && !cache.files_only;
+	if (fast)
+		known_nss = cache.ids[WATCH_NSSWITCH];
+	(void)pthread_mutex_unlock(&lock);
 
 	/* Known not files-only and nsswitch.conf untouched: one stat() is enough. */
-	if (cache.ids_valid && cache.nss_known && !cache.files_only &&
-	    file_id_get(watch_path(WATCH_NSSWITCH), &now[WATCH_NSSWITCH]) >= 0 &&
-	    file_id_eq(&now[WATCH_NSSWITCH], &cache.ids[WATCH_NSSWITCH]))
+	if (fast && file_id_get(watch_path(WATCH_NSSWITCH, nss_path), &now[WATCH_NSSWITCH]) >= 0 &&
+	    file_id_eq(&now[WATCH_NSSWITCH], &known_nss)) {
+		(void)pthread_mutex_lock(&lock);
 		goto bypass;
+	}
 
+	/* Unlocked: a stat() may block (a dead NFS /etc); other threads go on. */
 	for (int w = 0; w < _WATCH_MAX; w++)
-		if (file_id_get(watch_path(w), &now[w]) < 0)
+		if (file_id_get(watch_path(w, nss_path), &now[w]) < 0)
 			ok = false;
-	if (!ok || !cache.ids_valid) {
+	real_usec = clock_usec(CLOCK_REALTIME);
+
+	(void)pthread_mutex_lock(&lock);
+	if (!ok || !cache.ids_valid || !ids_eq(now, cache.ids)) {
 		drop_entries();
 		cache.nss_known = false;
-	} else
-		for (int w = 0; w < _WATCH_MAX; w++)
-			if (!file_id_eq(&now[w], &cache.ids[w])) {
-				drop_entries();
-				cache.nss_known = false;
-				break;
-			}
+	}
 	memcpy(cache.ids, now, sizeof(now));
 	cache.ids_valid = ok;
 	if (!ok)
 		goto bypass;
 
-	real_usec = clock_usec(CLOCK_REALTIME);
 	for (int w = 0; w < _WATCH_MAX; w++)
 		if (file_id_settling(&now[w], real_usec)) {
 			/* Look again next time, whatever the identity says then. */
@@ -392,82 +474,158 @@ user_cache_begin(void)
 		}
 
 	if (!cache.nss_known) {
-		cache.files_only = nsswitch_path_files_only(watch_path(WATCH_NSSWITCH));
+		(void)pthread_mutex_unlock(&lock);
+		files_only = nsswitch_path_files_only(watch_path(WATCH_NSSWITCH, nss_path));
+		(void)pthread_mutex_lock(&lock);
+		/* Only if what we read belongs to the identities still on record. */
+		if (!cache.ids_valid || !ids_eq(now, cache.ids))
+			goto bypass;
+		cache.files_only = files_only;
 		cache.nss_known = true;
 	}
 	if (!cache.files_only)
 		goto bypass;
-	cache.usable = true;
+	ret->usable = true;
+	ret->generation = cache.generation;
+	(void)pthread_mutex_unlock(&lock);
 	return true;
 
 bypass:
 	cache.stats.bypassed++;
+	(void)pthread_mutex_unlock(&lock);
 	return false;
 }
 
-const struct user_account *
-user_cache_find_account(const char *spec)
+/* Locked: whether t may still add what it looked up. */
+static bool
+ticket_current(const struct user_cache_ticket *t)
 {
+	return t->usable && t->generation == cache.generation;
+}
+
+struct user_account *
+user_cache_find_account(const struct user_cache_ticket *t, const char *spec)
+{
+	struct user_account *copy = NULL;
 	struct entry *e;
 
-	if (!cache.usable)
+	if (!t->usable)
 		return NULL;
-	e = table_find(&cache.accounts, spec);
-	if (!e) {
+	(void)pthread_mutex_lock(&lock);
+	e = table_find(&cache.accounts, spec, t->now_usec);
+	if (e) {
+		cache.stats.account_hits++;
+		copy = user_account_dup(e->account);
+	} else
 		cache.stats.account_misses++;
-		return NULL;
-	}
-	cache.stats.account_hits++;
-	return e->account;
+	(void)pthread_mutex_unlock(&lock);
+	return copy;
 }
 
 int
-user_cache_add_account(const char *spec, struct user_account *a)
+user_cache_add_account(const struct user_cache_ticket *t, const char *spec,
+		       const struct user_account *a)
 {
+	struct user_account *copy;
 	struct entry *e;
+	int r = 0;
 
-	if (!cache.usable)
+	if (!t->usable)
 		return -ESTALE;
-	e = table_add(&cache.accounts, spec);
-	if (!e)
+	/* Copied before taking the lock: malloc() can be slow. */
+	copy = user_account_dup(a);
+	if (!copy)
 		return -ENOMEM;
-	e->account = a;
-	return 0;
+	(void)pthread_mutex_lock(&lock);
+	if (!ticket_current(t))
+		r = -ESTALE;
+	else if (!(e = table_add(&cache.accounts, spec, t->now_usec)))
+		r = -ENOMEM;
+	else
+		e->account = TAKE_PTR(copy);
+	(void)pthread_mutex_unlock(&lock);
+	user_account_free(copy);
+	return r;
 }
 
 bool
-user_cache_find_gid(const char *name, gid_t *ret_gid)
+user_cache_find_gid(const struct user_cache_ticket *t, const char *name, gid_t *ret_gid)
 {
 	struct entry *e;
+	bool found = false;
 
-	if (!cache.usable)
+	if (!t->usable)
 		return false;
-	e = table_find(&cache.groups, name);
-	if (!e) {
+	(void)pthread_mutex_lock(&lock);
+	e = table_find(&cache.groups, name, t->now_usec);
+	if (e) {
+		cache.stats.group_hits++;
+		*ret_gid = e->gid;
+		found = true;
+	} else
 		cache.stats.group_misses++;
-		return false;
-	}
-	cache.stats.group_hits++;
-	*ret_gid = e->gid;
-	return true;
+	(void)pthread_mutex_unlock(&lock);
+	return found;
 }
 
 void
-user_cache_add_gid(const char *name, gid_t gid)
+user_cache_add_gid(const struct user_cache_ticket *t, const char *name, gid_t gid)
 {
 	struct entry *e;
 
-	if (!cache.usable)
+	if (!t->usable)
 		return;
-	e = table_add(&cache.groups, name);
-	if (e)
+	(void)pthread_mutex_lock(&lock);
+	if (ticket_current(t) && (e = table_add(&cache.groups, name, t->now_usec)))
 		e->gid = gid;
+	(void)pthread_mutex_unlock(&lock);
+}
+
+char *
+user_cache_find_name(const struct user_cache_ticket *t, uid_t uid)
+{
+	char key[16], *name = NULL;
+	struct entry *e;
+
+	if (!t->usable)
+		return NULL;
+	(void)snprintf(key, sizeof(key), "%u", (unsigned)uid);
+	(void)pthread_mutex_lock(&lock);
+	e = table_find(&cache.names, key, t->now_usec);
+	if (e)
+		name = strdup(e->account->name);
+	(void)pthread_mutex_unlock(&lock);
+	return name;
+}
+
+void
+user_cache_add_name(const struct user_cache_ticket *t, uid_t uid, const char *name)
+{
+	struct user_account *a;
+	struct entry *e;
+	char key[16];
+
+	if (!t->usable)
+		return;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return;
+	a->uid = uid;
+	a->name = strdup(name);
+	(void)snprintf(key, sizeof(key), "%u", (unsigned)uid);
+	(void)pthread_mutex_lock(&lock);
+	if (a->name && ticket_current(t) && (e = table_add(&cache.names, key, t->now_usec)))
+		e->account = TAKE_PTR(a);
+	(void)pthread_mutex_unlock(&lock);
+	user_account_free(a);
 }
 
 void
 user_cache_get_stats(struct user_cache_stats *ret)
 {
+	(void)pthread_mutex_lock(&lock);
 	*ret = cache.stats;
 	ret->n_accounts = cache.accounts.n;
 	ret->n_groups = cache.groups.n;
+	(void)pthread_mutex_unlock(&lock);
 }

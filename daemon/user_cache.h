@@ -9,7 +9,9 @@
  * stat() identity of /etc/passwd, /etc/group and /etc/nsswitch.conf stays the
  * same. See user_cache.c for the rules and the races they close.
  *
- * Not thread-safe: the daemon resolves targets in its event-loop thread only.
+ * Thread-safe: the resolver threads (resolver.c) share it. Its lock is
+ * never held across file-system access, so a thread stuck in NSS or in a
+ * stat() blocks no other thread (user_cache.c, "Threads").
  */
 #ifndef SPAWND_USER_CACHE_H
 #define SPAWND_USER_CACHE_H
@@ -44,6 +46,8 @@ struct user_account {
 
 /* NULL-safe; returns NULL. */
 struct user_account *user_account_free(struct user_account *a);
+/* A deep copy, or NULL (ENOMEM). */
+struct user_account *user_account_dup(const struct user_account *a);
 
 static inline void
 user_account_freep(struct user_account **a)
@@ -51,33 +55,47 @@ user_account_freep(struct user_account **a)
 	*a = user_account_free(*a);
 }
 
+/* One lookup's view of the cache, from user_cache_begin(). */
+struct user_cache_ticket {
+	bool usable;	     /* the find/add calls may be used */
+	uint64_t generation; /* adds are refused once the entries were dropped since */
+	uint64_t now_usec;   /* CLOCK_MONOTONIC at the begin, for the entries' age */
+};
+
 /*
  * Start one lookup: stat the watched files (once per request), drop every
  * entry if one of them changed, re-read nsswitch.conf if needed. Returns true
- * when the find/add calls below may be used for this lookup; when false they
- * must not be called and the caller asks NSS directly.
+ * (and ret->usable) when the find/add calls below may be used for this
+ * lookup; when false they find nothing and store nothing, and the caller
+ * asks NSS directly.
  */
-bool user_cache_begin(void);
+bool user_cache_begin(struct user_cache_ticket *ret);
 
 /*
- * The account cached under `spec` (the user name or decimal uid exactly as
- * requested), or NULL. The pointer stays valid until the next
- * user_cache_begin(), user_cache_add_account() or user_cache_flush().
+ * A copy of the account cached under `spec` (the user name or decimal uid
+ * exactly as requested), or NULL. The caller frees it.
  */
-const struct user_account *user_cache_find_account(const char *spec);
+struct user_account *user_cache_find_account(const struct user_cache_ticket *t, const char *spec);
 
 /*
- * Store `a` under `spec`. On success (0) the cache owns `a`; on failure the
- * caller still does: -ENOMEM, or -ESTALE when user_cache_begin() said no.
+ * Store a copy of `a` under `spec`. Returns 0, -ENOMEM, or -ESTALE when the
+ * ticket is not usable or the files changed since its user_cache_begin().
  * Only positive results are ever stored.
  */
-int user_cache_add_account(const char *spec, struct user_account *a);
+int user_cache_add_account(const struct user_cache_ticket *t, const char *spec,
+			   const struct user_account *a);
 
 /* A cached group name -> gid, true when found. *ret_gid is written only then. */
-bool user_cache_find_gid(const char *name, gid_t *ret_gid);
+bool user_cache_find_gid(const struct user_cache_ticket *t, const char *name, gid_t *ret_gid);
 
 /* Remember a group name -> gid; best effort (a failed allocation is ignored). */
-void user_cache_add_gid(const char *name, gid_t gid);
+void user_cache_add_gid(const struct user_cache_ticket *t, const char *name, gid_t gid);
+
+/* The cached passwd name of uid (a malloc'd copy), or NULL. */
+char *user_cache_find_name(const struct user_cache_ticket *t, uid_t uid);
+
+/* Remember the passwd name of uid; best effort. */
+void user_cache_add_name(const struct user_cache_ticket *t, uid_t uid, const char *name);
 
 /* Drop every entry and forget what is known about the files. */
 void user_cache_flush(void);

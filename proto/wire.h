@@ -68,6 +68,14 @@
  */
 #define SPAWND_MAX_CLOSING_FDS_PER_UID 256u
 #define SPAWND_MAX_CLOSING_FDS 4096u
+/*
+ * Spawns of one client uid whose lookups (NSS, the command's canonical path)
+ * are on a resolver thread, including those whose request already timed out
+ * but whose thread has not come back: what one uid's hanging lookups can pin.
+ */
+#define SPAWND_MAX_LOOKUPS_PER_UID 8u
+/* Default deadline of those lookups (spawnd --lookup-timeout). */
+#define SPAWND_LOOKUP_TIMEOUT_SEC 10u
 
 /*
  * Seconds between SIGTERM and SIGKILL for timeouts, disconnects and stop,

@@ -2,9 +2,10 @@
 /*
  * spawn-probe: a spawn target that reports its own state as key=value
  * lines, one per line, so tests can compare what a child really got with
- * what was planned: argv, credentials, groups, cwd, umask, open fds (with their
- * targets and CLOEXEC flag), signal mask and ignored set, session, tty,
- * RLIMIT_NOFILE, oom_score_adj and the environment.
+ * what was planned: argv (and execfn, the path execve() got), credentials,
+ * groups, cwd, umask, open fds (with their targets and CLOEXEC flag), signal
+ * mask and ignored set, session, tty, RLIMIT_NOFILE, oom_score_adj and the
+ * environment.
  *
  * Options, applied in this order: --out FILE (report there instead of
  * stdout; opened after the fd listing so it does not show up in it),
@@ -12,6 +13,7 @@
  * --kill-self SIG, --exit N. Unknown options exit 2.
  */
 #define _GNU_SOURCE
+#include <sys/auxv.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -136,6 +138,9 @@ report(FILE *out, int argc, char **argv, const int *fds, size_t n_fds, const int
 	fprintf(out, "argc=%d\n", argc);
 	for (int i = 0; i < argc; i++)
 		fprintf(out, "argv.%d=%s\n", i, argv[i]);
+	/* The path execve() was given, which may differ from argv[0]. */
+	if (getauxval(AT_EXECFN))
+		fprintf(out, "execfn=%s\n", (const char *)getauxval(AT_EXECFN));
 
 	(void)getresuid(&ru, &eu, &su);
 	(void)getresgid(&rg, &eg, &sg);

@@ -221,6 +221,8 @@ exec_daemon(int sock, int log, pid_t parent, const struct fx_daemon *d, const gi
 	    size_t n_groups)
 {
 	const char *engine = getenv("SPAWND_IT_ENGINE");
+	const char *args[32] = {"spawnd", "-c", fx.conf};
+	size_t n_args = 3;
 	char pidbuf[32];
 	struct rlimit rl;
 	sigset_t mask;
@@ -279,25 +281,27 @@ exec_daemon(int sock, int log, pid_t parent, const struct fx_daemon *d, const gi
 	}
 
 	/* SPAWND_IT_ENGINE=fork|vfork runs the same suite against each spawn engine. */
+	if (engine && *engine) {
+		args[n_args++] = "--engine";
+		args[n_args++] = engine;
+	}
+	for (size_t i = 0; d->extra_args && d->extra_args[i]; i++)
+		if (n_args < sizeof(args) / sizeof(args[0]) - 1)
+			args[n_args++] = d->extra_args[i];
+	args[n_args] = NULL;
 	if (d->wrapper) {
-		const char *argv[32];
+		const char *argv[64];
 		size_t n = 0;
 
 		for (const char *const *w = d->wrapper; *w && n < 24; w++)
 			argv[n++] = *w;
 		argv[n++] = SPAWND_PATH;
-		argv[n++] = "-c";
-		argv[n++] = fx.conf;
-		if (engine && *engine) {
-			argv[n++] = "--engine";
-			argv[n++] = engine;
-		}
+		for (size_t i = 1; i < n_args; i++)
+			argv[n++] = args[i];
 		argv[n] = NULL;
 		execv(argv[0], (char *const *)argv);
-	} else if (engine && *engine)
-		execl(SPAWND_PATH, "spawnd", "-c", fx.conf, "--engine", engine, (char *)NULL);
-	else
-		execl(SPAWND_PATH, "spawnd", "-c", fx.conf, (char *)NULL);
+	} else
+		execv(SPAWND_PATH, (char *const *)args);
 	_exit(127);
 }
 
@@ -358,6 +362,14 @@ fx_start(const char *policy)
 	static const struct fx_daemon as_root = {0};
 
 	fx_start_with(policy, &as_root);
+}
+
+void
+fx_start_args(const char *policy, const char *const *extra_args)
+{
+	const struct fx_daemon d = {.extra_args = extra_args};
+
+	fx_start_with(policy, &d);
 }
 
 void
@@ -692,6 +704,36 @@ proc_threads(pid_t pid)
 			break;
 	(void)fclose(f);
 	ck_assert_msg(n > 0, "no thread count in %s", path);
+	return n;
+}
+
+int
+proc_threads_named(pid_t pid, const char *comm)
+{
+	char path[PATH_MAX], name[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	xsnprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	ck_assert_msg(d, "opendir %s: %s", path, strerror(errno));
+	while ((de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		xsnprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue; /* the thread just ended */
+		if (fgets(name, sizeof(name), f)) {
+			name[strcspn(name, "\n")] = '\0';
+			n += strcmp(name, comm) == 0;
+		}
+		(void)fclose(f);
+	}
+	(void)closedir(d);
 	return n;
 }
 

@@ -100,8 +100,12 @@ struct fx_daemon {
 	 * installs a seccomp filter and execs the rest. NULL: exec spawnd.
 	 */
 	const char *const *wrapper;
+	/* More spawnd options (NULL-terminated, may be NULL). */
+	const char *const *extra_args;
 };
 void fx_start_with(const char *policy, const struct fx_daemon *d);
+/* fx_start() with more spawnd options (NULL-terminated, may be NULL). */
+void fx_start_args(const char *policy, const char *const *extra_args);
 /* SIGTERM, wait (deadline), assert exit status 0. */
 void fx_stop(void);
 /* fx_stop() with another deadline (fx_stop() gives the daemon 15 s). */
@@ -129,6 +133,10 @@ bool proc_alive(pid_t pid);
 long proc_rss_kb(pid_t pid);
 /* Threads of pid (the Threads: line of /proc/PID/status); fails the test when unreadable. */
 int proc_threads(pid_t pid);
+/* Threads of pid whose name (/proc/PID/task/TID/comm) is comm, e.g. "spawnd-resolver". */
+int proc_threads_named(pid_t pid, const char *comm);
+/* The name the daemon gives its resolver threads (daemon/resolver.c). */
+#define RESOLVER_THREAD_NAME "spawnd-resolver"
 /*
  * Children of ppid that are not zombies and whose image (/proc/PID/exe) is
  * still exe, e.g. SPAWND_PATH: children that have not exec'd yet. Reads

@@ -110,6 +110,12 @@ grep -q "groups.conf:5: warning: " "$WORK/err" || fail "no warning for an unknow
 rc=0; "$SPAWND" -c "$WORK/bad.conf" --check-config 2>"$WORK/err" || rc=$?
 [ "$rc" = 1 ] || fail "--check-config on a bad file: exit $rc"
 grep -q "^$WORK/bad.conf:1: " "$WORK/err" || fail "no FILE:LINE: $(cat "$WORK/err")"
+# A deny of a program after a permit of anything for the same client is no
+# sandbox (HOSTILE.md 44): --check-config says so, and still passes.
+"$SPAWND" -c "$WORK/spellings.conf" --check-config 2>"$WORK/err" || fail "spellings.conf invalid: $(cat "$WORK/err")"
+grep -q "spellings.conf:7: warning: deny of /bin/sh after the broader permit on line 6 is no sandbox" "$WORK/err" ||
+	fail "no warning for deny-after-permit: $(cat "$WORK/err")"
+[ "$(grep -c warning "$WORK/err")" = 1 ] || fail "unexpected warnings: $(cat "$WORK/err")"
 chmod 0666 "$WORK/last-match.conf"
 rc=0; "$SPAWND" -c "$WORK/last-match.conf" --check-config 2>/dev/null || rc=$?
 [ "$rc" = 1 ] || fail "--check-config accepted a world-writable file"

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -121,6 +122,67 @@ START_TEST(test_resolve_long_name)
 	ASSERT_ERROR(command_resolve(name, &got), -ENOENT);
 	ASSERT_ERROR(command_resolve(NULL, &got), -EINVAL);
 	ck_assert_ptr_eq(got, (char *)0x1);
+}
+END_TEST
+
+/* HOSTILE.md 44: the lexical normal form names exactly what the original names. */
+static const struct {
+	const char *in, *out;
+} normal[] = {
+	{"/bin/sh", "/bin/sh"},
+	{"/bin//sh", "/bin/sh"},
+	{"/bin/./sh", "/bin/sh"},
+	{"//bin/sh", "/bin/sh"},
+	{"/./bin/././/sh", "/bin/sh"},
+	{"/", "/"},
+	{"//", "/"},
+	{"/.", "/"},
+	/* ".." after a symlink is not "drop the previous component": kept. */
+	{"/usr/bin/../bin/true", "/usr/bin/../bin/true"},
+	{"/bin/..", "/bin/.."},
+	/* A trailing "/" asks for a directory: kept, so execve() still says ENOTDIR. */
+	{"/bin/sh/", "/bin/sh/"},
+	{"/bin/sh/.", "/bin/sh/"},
+	{"/bin/sh//", "/bin/sh/"},
+	{"/a b/\"c\"", "/a b/\"c\""},
+	{"/.hidden/..x/...", "/.hidden/..x/..."},
+};
+
+START_TEST(test_normalize)
+{
+	_cleanup_free_ char *got = NULL, *resolved = NULL;
+
+	ASSERT_OK(command_normalize(normal[_i].in, &got));
+	ck_assert_str_eq(got, normal[_i].out);
+	/* command_resolve() gives an absolute command the same form. */
+	ASSERT_OK(command_resolve(normal[_i].in, &resolved));
+	ck_assert_str_eq(resolved, normal[_i].out);
+}
+END_TEST
+
+START_TEST(test_normalize_bad)
+{
+	char *got = (char *)0x1;
+
+	ASSERT_ERROR(command_normalize("bin/sh", &got), -EINVAL);
+	ASSERT_ERROR(command_normalize("", &got), -EINVAL);
+	ASSERT_ERROR(command_normalize(NULL, &got), -EINVAL);
+	ck_assert_ptr_eq(got, (char *)0x1);
+}
+END_TEST
+
+/* With the caller's own rights: plain realpath(). */
+START_TEST(test_canonicalize_own)
+{
+	_cleanup_free_ char *got = NULL, *want = realpath("/bin/sh", NULL);
+	char *untouched = (char *)0x1;
+
+	ck_assert_ptr_nonnull(want);
+	ASSERT_OK(command_canonicalize("/bin/sh", NULL, &got));
+	ck_assert_str_eq(got, want);
+	ASSERT_ERROR(command_canonicalize("/no/such/spawnd-prog", NULL, &untouched), -ENOENT);
+	ASSERT_ERROR(command_canonicalize("relative", NULL, &untouched), -EINVAL);
+	ck_assert_ptr_eq(untouched, (char *)0x1);
 }
 END_TEST
 
@@ -284,6 +346,45 @@ START_TEST(test_trusted_system)
 }
 END_TEST
 
+/*
+ * With another user's rights: what nobody cannot search stays hidden, and
+ * the thread gets its own rights back (checked by resolving as root after).
+ */
+START_TEST(test_canonicalize_as)
+{
+	struct passwd *pw = getpwnam("nobody");
+	struct command_cred as;
+	_cleanup_free_ char *link = NULL, *got = NULL, *again = NULL, *want = NULL;
+	char *untouched = (char *)0x1;
+
+	ck_assert_ptr_nonnull(pw);
+	as = (struct command_cred){.uid = pw->pw_uid, .gid = pw->pw_gid};
+	make_trusted_dir();
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	ck_assert_int_ge(asprintf(&link, "%s/link", dir), 0);
+	ck_assert_int_eq(symlink("/bin/sh", link), 0);
+	want = realpath("/bin/sh", NULL);
+	ck_assert_ptr_nonnull(want);
+
+	/* Root sees through the 0700 directory; nobody does not. */
+	ASSERT_OK(command_canonicalize(link, NULL, &got));
+	ck_assert_str_eq(got, want);
+	ASSERT_ERROR(command_canonicalize(link, &as, &untouched), -EACCES);
+	ck_assert_ptr_eq(untouched, (char *)0x1);
+	/* Where nobody may look, nobody resolves as root would. */
+	free(got);
+	got = NULL;
+	ASSERT_OK(command_canonicalize("/bin/sh", &as, &got));
+	ck_assert_str_eq(got, want);
+	/* The thread has its own rights again: fsuid 0, its groups, its capabilities. */
+	ck_assert_int_eq(setfsuid((uid_t)-1), 0);
+	ck_assert_int_eq(setfsgid((gid_t)-1), 0);
+	ASSERT_OK(command_canonicalize(link, NULL, &again));
+	ck_assert_str_eq(again, want);
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+}
+END_TEST
+
 static Suite *
 command_suite(bool root)
 {
@@ -295,6 +396,9 @@ command_suite(bool root)
 	tcase_add_test(tc, test_resolve_absolute);
 	tcase_add_loop_test(tc, test_resolve_bad, 0, (int)ELEMENTSOF(bad));
 	tcase_add_test(tc, test_resolve_long_name);
+	tcase_add_loop_test(tc, test_normalize, 0, (int)ELEMENTSOF(normal));
+	tcase_add_test(tc, test_normalize_bad);
+	tcase_add_test(tc, test_canonicalize_own);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("trusted");
@@ -305,6 +409,7 @@ command_suite(bool root)
 		tcase_add_test(tc, test_trusted_file);
 		tcase_add_test(tc, test_trusted_dir);
 		tcase_add_test(tc, test_trusted_symlinks);
+		tcase_add_test(tc, test_canonicalize_as);
 	}
 	suite_add_tcase(s, tc);
 	return s;

@@ -420,6 +420,73 @@ START_TEST(test_cmd_untrusted)
 }
 END_TEST
 
+/*
+ * HOSTILE.md 44: a rule's cmd is kept in normal form and, when it resolves
+ * at load, with its canonical path; one that does not resolve keeps the
+ * normal form only (and the warning above).
+ */
+START_TEST(test_cmd_forms)
+{
+	_cleanup_free_ char *sh = realpath("/bin/sh", NULL);
+	struct warnings w = {};
+	struct policy *p =
+		parse_ok("deny root cmd /bin//./sh\npermit root cmd /no//such/./prog\n", &w);
+
+	ck_assert_ptr_nonnull(sh);
+	ck_assert_uint_eq(p->n_rules, 2);
+	ck_assert_str_eq(p->rules[0].cmd, "/bin/sh");
+	ck_assert_str_eq(p->rules[0].cmd_canonical, sh);
+	ck_assert_str_eq(p->rules[1].cmd, "/no/such/prog");
+	ck_assert_ptr_null(p->rules[1].cmd_canonical);
+	ck_assert_uint_eq(w.n, 1);
+	warnings_done(&w);
+	policy_free(p);
+}
+END_TEST
+
+/* A deny of one program after a permit of anything for the same client is no sandbox. */
+static const struct {
+	const char *text;
+	const char *warning; /* NULL = none */
+} deny_after_permit[] = {
+	{"permit 1000\ndeny 1000 cmd /bin/sh\n",
+	 "t.conf:2: warning: deny of /bin/sh after the broader permit on line 1 is no sandbox: "
+	 "another program (another shell, an interpreter, a copy) still runs; permit only the "
+	 "commands that may run"},
+	/* Same client written another way, and a target shared with the permit. */
+	{"permit root as root\n# x\ndeny 0 as root cmd /bin//sh\n",
+	 "t.conf:3: warning: deny of /bin/sh after the broader permit on line 1 is no sandbox: "
+	 "another program (another shell, an interpreter, a copy) still runs; permit only the "
+	 "commands that may run"},
+	{"permit :0 as root\ndeny :0 cmd /bin/sh\n",
+	 "t.conf:2: warning: deny of /bin/sh after the broader permit on line 1 is no sandbox: "
+	 "another program (another shell, an interpreter, a copy) still runs; permit only the "
+	 "commands that may run"},
+	/* Not that pattern: a deny first, another client, another target, a narrow permit. */
+	{"deny 1000 cmd /bin/sh\npermit 1000\n", NULL},
+	{"permit 1000\ndeny 1001 cmd /bin/sh\n", NULL},
+	{"permit :1000\ndeny 1000 cmd /bin/sh\n", NULL},
+	{"permit 1000 as root\ndeny 1000 as 1 cmd /bin/sh\n", NULL},
+	{"permit 1000 cmd /usr/bin/id\ndeny 1000 cmd /usr/bin/id args -g\n", NULL},
+	{"permit 1000\ndeny 1000\n", NULL},
+};
+
+START_TEST(test_deny_after_permit)
+{
+	struct warnings w = {};
+	struct policy *p = parse_ok(deny_after_permit[_i].text, &w);
+
+	if (deny_after_permit[_i].warning) {
+		ck_assert_msg(w.n == 1, "\"%s\": %zu warnings", deny_after_permit[_i].text, w.n);
+		ck_assert_str_eq(w.msg[0], deny_after_permit[_i].warning);
+	} else
+		ck_assert_msg(w.n == 0, "\"%s\": unexpected warning %s", deny_after_permit[_i].text,
+			      w.msg[0]);
+	warnings_done(&w);
+	policy_free(p);
+}
+END_TEST
+
 /* Load a file through config_load, with the owner check on or off. */
 static int
 load(const char *path, bool check_owner, struct policy **ret, char **ret_error)
@@ -692,6 +759,8 @@ config_suite(bool root)
 	tcase_add_test(tc, test_line_too_long);
 	tcase_add_test(tc, test_unknown_names);
 	tcase_add_test(tc, test_cmd_untrusted);
+	tcase_add_test(tc, test_cmd_forms);
+	tcase_add_loop_test(tc, test_deny_after_permit, 0, (int)ELEMENTSOF(deny_after_permit));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");

@@ -119,8 +119,10 @@ START_TEST(test_match)
 		.groups = cases[_i].groups,
 		.n_groups = cases[_i].n_groups,
 	};
-	const struct policy_rule *rule =
-		policy_match(p, &who, cases[_i].target, cases[_i].path, AV(cases[_i].argv));
+	/* Canonical paths: test_program_not_spelling. */
+	struct policy_command command = {.path = cases[_i].path};
+	const struct policy_rule *rule = policy_match(
+		p, &who, cases[_i].target, cases[_i].path ? &command : NULL, AV(cases[_i].argv));
 
 	if (cases[_i].line == 0)
 		ck_assert_msg(!rule, "%s: matched line %u, expected no rule", cases[_i].what,
@@ -144,8 +146,10 @@ START_TEST(test_empty_and_null)
 
 	ASSERT_OK(config_parse_string("empty.conf", "# nothing\n", NULL, NULL, &p, NULL));
 	/* No rule at all means deny, root included. */
-	ck_assert_ptr_null(policy_match(p, &who, 0, "/bin/x", AV(ARGV("x"))));
-	ck_assert_ptr_null(policy_match(NULL, &who, 0, "/bin/x", AV(ARGV("x"))));
+	struct policy_command x = {.path = "/bin/x"};
+
+	ck_assert_ptr_null(policy_match(p, &who, 0, &x, AV(ARGV("x"))));
+	ck_assert_ptr_null(policy_match(NULL, &who, 0, &x, AV(ARGV("x"))));
 	ck_assert_ptr_null(policy_free(p));
 	ck_assert_ptr_null(policy_free(NULL));
 }
@@ -166,9 +170,99 @@ START_TEST(test_args_without_cmd)
 	};
 	struct policy p = {.rules = &rule, .n_rules = 1};
 	struct peer_cred who = {.uid = 7, .gid = 7};
+	struct policy_command x = {.path = "/bin/x"};
 
-	ck_assert_ptr_eq(policy_match(&p, &who, 0, "/bin/x", AV(ARGV("x", "a"))), &rule);
-	ck_assert_ptr_null(policy_match(&p, &who, 0, "/bin/x", AV(ARGV("x"))));
+	ck_assert_ptr_eq(policy_match(&p, &who, 0, &x, AV(ARGV("x", "a"))), &rule);
+	ck_assert_ptr_null(policy_match(&p, &who, 0, &x, AV(ARGV("x"))));
+}
+END_TEST
+
+/*
+ * HOSTILE.md 44: `cmd` matches the program, not the spelling. Rules built by
+ * hand with the canonical paths a merged-/usr system (and a busybox system)
+ * would give, so the cases do not depend on this machine's file system:
+ *   1 permit 7                     (any command)
+ *   2 deny 7 cmd /bin/sh           /bin/sh -> /usr/bin/dash
+ *   3 permit 8 cmd /bin/ls         /bin/ls -> /bin/busybox
+ *   4 permit 9 cmd /bin/true       /bin/true -> /usr/bin/true
+ */
+static struct policy_rule spelling_rules[] = {
+	{.permit = true, .line = 1, .ident_valid = true, .ident_uid = 7},
+	{.permit = false,
+	 .line = 2,
+	 .ident_valid = true,
+	 .ident_uid = 7,
+	 .cmd = (char *)"/bin/sh",
+	 .cmd_canonical = (char *)"/usr/bin/dash"},
+	{.permit = true,
+	 .line = 3,
+	 .ident_valid = true,
+	 .ident_uid = 8,
+	 .cmd = (char *)"/bin/ls",
+	 .cmd_canonical = (char *)"/bin/busybox"},
+	{.permit = true,
+	 .line = 4,
+	 .ident_valid = true,
+	 .ident_uid = 9,
+	 .cmd = (char *)"/bin/true",
+	 .cmd_canonical = (char *)"/usr/bin/true"},
+};
+
+static const struct {
+	const char *what;
+	uid_t uid;
+	const char *path, *canonical;
+	unsigned line; /* 0 = no rule */
+} spellings[] = {
+	{"the rule's own spelling", 7, "/bin/sh", "/usr/bin/dash", 2},
+	{"the rule's spelling, not resolvable", 7, "/bin/sh", NULL, 2},
+	/* command_resolve() normalised "/bin//sh" and "/bin/./sh" to this: */
+	{"sh on the fixed PATH", 7, "/usr/bin/sh", "/usr/bin/dash", 2},
+	{"the program itself", 7, "/usr/bin/dash", "/usr/bin/dash", 2},
+	{"the program, not resolvable", 7, "/usr/bin/dash", NULL, 2},
+	{"a client's own link to it", 7, "/tmp/x/mysh", "/usr/bin/dash", 2},
+	{"another program is no sandbox escape here, just not denied", 7, "/usr/bin/bash",
+	 "/usr/bin/bash", 1},
+	{"a link the client cannot resolve is judged by its spelling", 7, "/root/sh", NULL, 1},
+	{"permit: exact spelling", 8, "/bin/ls", "/bin/busybox", 3},
+	{"permit: another spelling, same name", 8, "/usr/bin/ls", "/bin/busybox", 3},
+	{"permit: same program under another name (argv[0] picks the applet)", 8, "/tmp/x/sh",
+	 "/bin/busybox", 0},
+	{"permit: the multi-call program itself", 8, "/bin/busybox", "/bin/busybox", 0},
+	{"permit: literal match without a canonical path", 9, "/bin/true", NULL, 4},
+	{"permit: /usr/bin/true for /bin/true", 9, "/usr/bin/true", "/usr/bin/true", 4},
+	{"permit: /usr/bin/true, not resolvable, still the rule's canonical", 9, "/usr/bin/true",
+	 NULL, 4},
+	{"permit: true under another name", 9, "/tmp/x/mytrue", "/usr/bin/true", 0},
+	{"permit: another program named true", 9, "/tmp/x/true", "/tmp/x/true", 0},
+};
+
+START_TEST(test_program_not_spelling)
+{
+	struct policy p = {.rules = spelling_rules, .n_rules = ELEMENTSOF(spelling_rules)};
+	struct peer_cred who = {.uid = spellings[_i].uid, .gid = spellings[_i].uid};
+	struct policy_command command = {.path = spellings[_i].path,
+					 .canonical = spellings[_i].canonical};
+	const struct policy_rule *rule = policy_match(&p, &who, 0, &command, AV(ARGV("x")));
+
+	ck_assert_msg((rule ? rule->line : 0) == spellings[_i].line, "%s: line %u, expected %u",
+		      spellings[_i].what, rule ? rule->line : 0, spellings[_i].line);
+}
+END_TEST
+
+/* Only a client that some `cmd` rule names needs its command resolved. */
+START_TEST(test_wants_canonical)
+{
+	struct policy p = {.rules = spelling_rules, .n_rules = ELEMENTSOF(spelling_rules)};
+	struct peer_cred seven = {.uid = 7}, eight = {.uid = 8}, other = {.uid = 10};
+
+	ck_assert(policy_wants_canonical(&p, &seven));
+	ck_assert(policy_wants_canonical(&p, &eight));
+	ck_assert(!policy_wants_canonical(&p, &other));
+	ck_assert(!policy_wants_canonical(NULL, &seven));
+	/* The first rule alone (no cmd) never needs it. */
+	p.n_rules = 1;
+	ck_assert(!policy_wants_canonical(&p, &seven));
 }
 END_TEST
 
@@ -223,6 +317,8 @@ policy_suite(void)
 	tcase_add_loop_test(tc, test_match, 0, (int)ELEMENTSOF(cases));
 	tcase_add_test(tc, test_empty_and_null);
 	tcase_add_test(tc, test_args_without_cmd);
+	tcase_add_loop_test(tc, test_program_not_spelling, 0, (int)ELEMENTSOF(spellings));
+	tcase_add_test(tc, test_wants_canonical);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("umask");
