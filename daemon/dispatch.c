@@ -167,11 +167,61 @@ release_client_fds(struct conn *c, int *fds, size_t n_fds)
 struct pending_spawn {
 	struct conn *conn;
 	struct request *req;
-	int fds[SPAWND_MAX_FDS];
+	int fds[SPAWND_MAX_FDS]; /* in the fd table: only once unparked */
 	size_t n_fds;
+	int park;		 /* the fds in flight while the lookups run (park_fds()) */
+	size_t n_parked;
 	char *path;		 /* the command in normal form (command_resolve()) */
 	struct resolve_job *job; /* on a resolver thread; ->owner points back here */
 };
+
+/*
+ * While its lookups run (up to the deadline), a request's fds must not sit
+ * in the daemon's fd table: every child started meanwhile, for any client,
+ * inherits the table and closes what it does not keep during its setup,
+ * and the close of a FUSE file whose server never answers FLUSH would hang
+ * that other client's child (HOSTILE.md 46). So the fds wait in flight, in
+ * a private socket pair where the kernel holds them without an fd, and the
+ * table's copies go to the closer. Returns the receiving end, or -errno.
+ */
+static int
+park_fds(const int *fds, size_t n_fds)
+{
+	_cleanup_close_ int tx = -EBADF, rx = -EBADF;
+	int sv[2], r;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	tx = sv[0];
+	rx = sv[1];
+	r = wire_send(tx, "p", 1, fds, n_fds);
+	if (r < 0)
+		return r;
+	return TAKE_FD(rx);
+}
+
+/* Take the parked fds back into the table, right before the spawn. */
+static int
+unpark_fds(struct pending_spawn *ps)
+{
+	char byte;
+	size_t len = 0, n = 0;
+	int r;
+
+	if (ps->park < 0)
+		return 0;
+	r = wire_recv(ps->park, &byte, sizeof(byte), &len, ps->fds, &n);
+	ps->park = safe_close(ps->park);
+	if (r < 0)
+		return r;
+	if (r == 0 || n != ps->n_parked) {
+		release_client_fds(ps->conn, ps->fds, n);
+		return -EPROTO;
+	}
+	ps->n_fds = n;
+	ps->n_parked = 0;
+	return 0;
+}
 
 static struct pending_spawn *
 pending_spawn_free(struct pending_spawn *ps)
@@ -182,6 +232,8 @@ pending_spawn_free(struct pending_spawn *ps)
 	if (ps->job)
 		ps->job->owner = NULL;
 	release_client_fds(ps->conn, ps->fds, ps->n_fds);
+	/* Fds still in flight are dropped with the socket: no close(), no FLUSH. */
+	ps->park = safe_close(ps->park);
 	(void)request_free(ps->req);
 	free(ps->path);
 	free(ps);
@@ -243,7 +295,7 @@ job_for(const struct conn *c, const struct spawn_request *sr, const char *path)
  * *reqp and the fds; else the caller still owns both.
  */
 static bool
-handle_spawn(struct conn *c, struct request **reqp, const int *fds, size_t n_fds)
+handle_spawn(struct conn *c, struct request **reqp, int *fds, size_t n_fds)
 {
 	const struct request *req = *reqp;
 	struct server *s = c->server;
@@ -345,13 +397,30 @@ handle_spawn(struct conn *c, struct request **reqp, const int *fds, size_t n_fds
 	}
 
 	ps->conn = c;
-	ps->req = TAKE_PTR(*reqp);
-	memcpy(ps->fds, fds, n_fds * sizeof(int));
-	ps->n_fds = n_fds;
+	ps->park = -EBADF;
 	ps->path = TAKE_PTR(path);
 	ps->job = job;
 	job->owner = ps;
+	if (n_fds > 0) {
+		/* The table's copies go to the closer now, the parked ones later. */
+		r = closer_may_receive(s->closer, c->cred.uid) ? park_fds(fds, n_fds) : -EAGAIN;
+		if (r < 0) {
+			subj.exec_path = ps->path;
+			refuse(c, &subj,
+			       r == -EAGAIN ? SPAWND__V1__STAGE__STAGE_LIMIT
+					    : SPAWND__V1__STAGE__STAGE_PREPARE,
+			       -r, "cannot keep the request's fds while the user is looked up");
+			/* The job is abandoned: the pool frees it when it comes back. */
+			pending_spawn_free(ps);
+			return false;
+		}
+		ps->park = r;
+		ps->n_parked = n_fds;
+	}
+	ps->req = TAKE_PTR(*reqp);
 	conn_lookup_begin(c, ps);
+	/* Parked: the table's copies go (the caller's array is done with). */
+	release_client_fds(c, fds, n_fds);
 	return true;
 }
 
@@ -540,6 +609,12 @@ spawn_continue(struct pending_spawn *ps, struct resolve_job *job)
 				return;
 			}
 			env.devnull = pty_slave;
+		}
+		r = unpark_fds(ps);
+		if (r < 0) {
+			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, -r,
+			       "cannot take back the request's fds");
+			return;
 		}
 		r = spawn_prepare(&effective, target, TAKE_PTR(path), TAKE_PTR(envp), ps->fds, ps->n_fds,
 				  &env, &sp);

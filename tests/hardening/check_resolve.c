@@ -482,6 +482,66 @@ START_TEST(test_command_path_hangs)
 }
 END_TEST
 
+/*
+ * While a Spawn waits for its lookups, its fds are not in the daemon's fd
+ * table: a child started meanwhile for another client would inherit them
+ * and close them during its setup, and the close of a FUSE file whose
+ * server never answers FLUSH would hang that other client's child.
+ */
+START_TEST(test_pending_fds_not_inherited)
+{
+	static const char policy[] = "permit root\n"
+				     "deny root as nobody cmd /bin/sh\n";
+	const char *args[] = {"--lookup-timeout", "4", NULL};
+	char mnt[PATH_MAX], prog[PATH_MAX], flush_mnt[PATH_MAX], flush_log[PATH_MAX];
+	char file[PATH_MAX];
+	Spawnd__V1__Reply *r;
+	struct msg *m;
+	int a, b, f;
+	pid_t hang, flush;
+
+	fx_start_args(policy, args);
+	xsnprintf(mnt, sizeof(mnt), "%s/mnt", fx.dir);
+	xsnprintf(prog, sizeof(prog), "%s/prog", mnt);
+	xsnprintf(flush_mnt, sizeof(flush_mnt), "%s/flush", fx.dir);
+	xsnprintf(flush_log, sizeof(flush_log), "%s/fuse-flush.log", fx.dir);
+	xsnprintf(file, sizeof(file), "%s/f", flush_mnt);
+	hang = fuse_hang_start(FUSE_HANG_PATH, mnt, NULL);
+	flush = fuse_hang_start_mode(FUSE_HANG_PATH, "--flush", flush_mnt, flush_log);
+	/* Never closed by us while the server hangs: our own close would wait too. */
+	f = open(file, O_RDONLY | O_CLOEXEC);
+	ck_assert_msg(f >= 0, "open %s: %s", file, strerror(errno));
+
+	/* A Spawn whose command path hangs, carrying the FUSE file as fd 3. */
+	a = ck_connect();
+	m = msg_spawn(1, "nobody", (const char *const[]){prog, NULL});
+	msg_map(m, 0, 3);
+	ck_send_msg(a, m, &f, 1);
+	msg_free(m);
+	ck_expect_silence(a, 300, "the spawn whose path hangs");
+
+	/* Meanwhile another client's child starts, execs and exits. */
+	b = ck_connect();
+	expect_true_runs(b, 1, "nobody", "a spawn while another request's FUSE fd waits");
+	expect_true_runs(b, 2, "root", "a second spawn while another request's FUSE fd waits");
+
+	r = ck_reply(a, (LOOKUP_TIMEOUT_SEC + 10) * 1000, "the spawn whose path hangs");
+	ck_assert_msg(r->body_case == SPAWND__V1__REPLY__BODY_FAILED &&
+			      r->failed->errnum == ETIMEDOUT,
+		      "expected Failed{PREPARE, ETIMEDOUT}, got body %d", (int)r->body_case);
+	wire_reply_free(r);
+	(void)close(a);
+	(void)close(b);
+
+	fuse_hang_stop(flush);
+	fuse_hang_stop(hang);
+	(void)close(f);
+	(void)umount2(flush_mnt, MNT_DETACH);
+	(void)umount2(mnt, MNT_DETACH);
+	assert_daemon_serves();
+}
+END_TEST
+
 /* ---- HOSTILE.md 44: the program, not the spelling ---- */
 
 struct spelling {
@@ -678,6 +738,7 @@ resolve_suite(void)
 	tcase_add_checked_fixture(tc, NULL, fx_teardown);
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_command_path_hangs);
+	tcase_add_test(tc, test_pending_fds_not_inherited);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("spellings");
