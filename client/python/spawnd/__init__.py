@@ -193,7 +193,7 @@ class Popen:
                  restore_signals=True, start_new_session=False, pass_fds=(), *, user=None,
                  group=None, extra_groups=None, encoding=None, errors=None, text=None,
                  umask=-1, pipesize=-1, process_group=None, socket=None, time_limit=None,
-                 on_disconnect="keep"):
+                 on_disconnect="keep", _start_wait=None):
         self._client = None
         self._id = 0
         self._lock = threading.Lock()
@@ -321,16 +321,19 @@ class Popen:
             res = self._client.start(
                 argv, user=user, group=group, groups=groups, cwd=cwd_b, umask=umask, fds=fds,
                 inherited=inherited, on_disconnect=_ON_DISCONNECT[on_disconnect],
-                time_limit=limit, want_pidfd=True)
+                time_limit=limit, want_pidfd=True, timeout=_start_wait)
             if res[3] >= 0:
                 self.pidfd = res[3]
-            if res[0] != _spawnd.STATE_STARTED:
+            if res[0] == _spawnd.STATE_PENDING and _start_wait is not None:
+                self._id = res[1]  # asyncio: the Started reply comes later
+            elif res[0] != _spawnd.STATE_STARTED:
                 state, _, _, _, stage_id, stage, err, detail = res[:8]
                 if state == _spawnd.STATE_FAILED:
                     fname = self._cwd if stage_id == _spawnd.STAGE_CHDIR else self._program
                     raise _make_error(stage_id, stage, err, detail, fname)
                 raise OSError(_errno.EIO, "spawnd gave no answer")
-            self._id, self.pid = res[1], res[2]
+            else:
+                self._id, self.pid = res[1], res[2]
         except BaseException:
             for f in (self.stdin, self.stdout, self.stderr):
                 if f is not None:
@@ -600,3 +603,4 @@ def run(*popenargs, input=None, capture_output=False, timeout=None, check=False,
     return CompletedProcess(process.args, retcode, stdout, stderr)
 
 
+from ._asyncio import create_subprocess_exec  # noqa: E402
