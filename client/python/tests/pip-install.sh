@@ -7,19 +7,22 @@
 # PYTHON with --no-index (no PyPI), then the installed package imported
 # from outside the source tree and its extension called.
 #
-#   pip-install.sh PYTHON BUILD_DIR SOURCE_DIR [SANITIZED]
+#   pip-install.sh PYTHON BUILD_DIR SOURCE_DIR [PRELOAD]
 #
-# Exit 0 on success, 1 on failure, 77 (skipped) in a sanitized build.
+# PRELOAD: the sanitizer runtime of a sanitized build, preloaded into the
+# interpreter that imports the package ("unavailable": skipped).
+# Exit 0 on success, 1 on failure, 77 (skipped).
 set -eu
 if [ $# -lt 3 ]; then
 	echo "usage: $0 PYTHON BUILD_DIR SOURCE_DIR [SANITIZED]" >&2
 	exit 2
 fi
 PYTHON=$1 BUILD=$2 SRC=$3
-case "${4:-}" in "" | 0 | OFF) ;; *)
-	echo "skipped: sanitized build (libspawnd needs the ASan runtime in the interpreter)"
-	exit 77 ;;
-esac
+PRELOAD=${4:-}
+if [ "$PRELOAD" = unavailable ]; then
+	echo "skipped: sanitized build and no sanitizer runtime to preload into $PYTHON"
+	exit 77
+fi
 "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || {
 	echo "missing the venv module for $PYTHON (Debian: python3-venv)" >&2
 	exit 1
@@ -38,7 +41,14 @@ PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$work/dest \
 	exit 1
 }
 cd /
-"$work/venv/bin/python" - "$work" <<'PY'
+run_python() {
+	if [ -n "$PRELOAD" ]; then
+		LD_PRELOAD=$PRELOAD ASAN_OPTIONS=detect_leaks=0 "$@"
+	else
+		"$@"
+	fi
+}
+run_python "$work/venv/bin/python" - "$work" <<'PY'
 import sys
 import spawnd
 from spawnd import _spawnd
