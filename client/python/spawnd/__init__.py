@@ -125,12 +125,10 @@ def _find_program(prog, env, cwd):
     b = _check_str("args", prog)
     if b"/" in b:
         return b if b.startswith(b"/") else os.path.join(os.fsencode(cwd), b)
-    path = None
-    if env is not None:
-        path = env.get(b"PATH") if isinstance(next(iter(env), ""), bytes) else env.get("PATH")
-    if path is None:
-        path = os.environ.get("PATH", os.defpath)
-    for d in os.fsencode(path).split(b":"):
+    # As subprocess: env's PATH when env is given (os.defpath without one),
+    # else the caller's.
+    for d in os.get_exec_path(env):
+        d = os.fsencode(d)
         if not d:
             d = b"."
         cand = os.path.join(d, b)
