@@ -188,6 +188,28 @@ class Parameters(unittest.TestCase):
             spawnd.Popen(["no-such-program-xyz"], cwd="/no/such/dir")
         self.assertEqual(cm.exception.filename, "/no/such/dir")
 
+    def test_shell_and_bytes_args(self):
+        p = spawnd.run("echo $((6 * 7))", shell=True, capture_output=True)
+        self.assertEqual(p.stdout, b"42\n")
+        self.assertEqual(p.args, "echo $((6 * 7))")
+        p = spawnd.run([b"echo", b"bytes"], capture_output=True)
+        self.assertEqual(p.stdout, b"bytes\n")
+        # env without PATH: os.defpath, as subprocess.
+        self.assertEqual(spawnd.run(["true"], env={}).returncode, 0)
+
+    def test_gil_released_while_waiting(self):
+        ticks = []
+        p = spawnd.Popen(["sleep", "1"])
+        t = threading.Thread(target=lambda: ticks.append(p.wait()))
+        t.start()
+        n = 0
+        while t.is_alive():
+            n += 1  # this thread runs while the other waits
+            time.sleep(0.001)
+        t.join()
+        self.assertEqual(ticks, [0])
+        self.assertGreater(n, 10)
+
     def test_check_and_text(self):
         with self.assertRaises(subprocess.CalledProcessError) as cm:
             spawnd.run(["sh", "-c", "echo o; exit 3"], check=True, capture_output=True,
