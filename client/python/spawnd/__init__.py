@@ -392,7 +392,8 @@ class Popen:
             return True
         if state == _spawnd.STATE_FAILED:
             self._close_client()
-            raise _make_error(stage_id, stage, err, detail, None)
+            fname = self._cwd if stage_id == _spawnd.STAGE_CHDIR else self._program
+            raise _make_error(stage_id, stage, err, detail, fname)
         return False
 
     def _try_wait(self):

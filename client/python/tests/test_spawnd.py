@@ -445,6 +445,16 @@ class Asyncio(unittest.TestCase):
         for i, (rc, out, err) in enumerate(res):
             self.assertEqual((rc, out, err), (0, b"in%d" % i, b"%d\n" % i))
 
+    def test_errors(self):
+        async def main(**kw):
+            return await spawnd.create_subprocess_exec("/no/such/program", **kw)
+
+        with self.assertRaises(FileNotFoundError) as cm:
+            asyncio.run(main())
+        self.assertEqual((cm.exception.stage, cm.exception.filename), ("exec", "/no/such/program"))
+        with self.assertRaises(spawnd.PolicyDenied):
+            asyncio.run(main(user=DENIED))
+
     def test_wait_and_kill(self):
         async def main():
             p = await spawnd.create_subprocess_exec("sleep", "100")
