@@ -15,7 +15,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 # Debian packages for building and testing (DESIGN.md section 9); systemd and
 # man-db give the service tests systemd-analyze, systemd-socket-activate, man.
 PACKAGES=(build-essential cmake pkg-config check libevent-dev libprotobuf-c-dev
-	protobuf-c-compiler libsystemd-dev fuse3 libfuse3-dev python3 util-linux systemd man-db)
+	protobuf-c-compiler libsystemd-dev fuse3 libfuse3-dev python3 python3-dev python3-venv util-linux systemd man-db)
 
 install_missing() {
 	local missing=() p
