@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 
+#include "audit.h"
+
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -9,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
 #include "log.h"
 #include "macro.h"
 
@@ -128,8 +129,8 @@ format_gids(const gid_t *gids, size_t n, char *buf, size_t size)
 
 /* The facts every record about a request shares. */
 static void
-add_subject(struct fields *f, const char *event, const struct audit_subject *s,
-	    const char *argv, const char *target, const char *path)
+add_subject(struct fields *f, const char *event, const struct audit_subject *s, const char *argv,
+	    const char *target, const char *path)
 {
 	add(f, "SPAWND_EVENT=%s", event);
 	add(f, "SPAWND_CLIENT_UID=%u", (unsigned)s->client_uid);
@@ -194,8 +195,8 @@ audit_failed(const struct audit_subject *s, const char *stage, int error, const 
 	if (asprintf(&msg,
 		     "audit: failed client_uid=%u client_pid=%d id=%llu target=\"%s\" argv=[%s] "
 		     "stage=%s detail=\"%s\" error=\"%s\"",
-		     (unsigned)s->client_uid, (int)s->client_pid, (unsigned long long)s->id,
-		     target, argv, stage, det, strerror(error)) < 0)
+		     (unsigned)s->client_uid, (int)s->client_pid, (unsigned long long)s->id, target,
+		     argv, stage, det, strerror(error)) < 0)
 		msg = NULL;
 	emit(LOG_NOTICE, msg ? msg : "audit: failed", &f);
 	free(msg);
@@ -214,8 +215,8 @@ audit_started(const struct audit_subject *s, pid_t pid)
 	if (asprintf(&msg,
 		     "audit: started client_uid=%u client_pid=%d id=%llu target=\"%s\" path=\"%s\" "
 		     "pid=%d",
-		     (unsigned)s->client_uid, (int)s->client_pid, (unsigned long long)s->id,
-		     target, path, (int)pid) < 0)
+		     (unsigned)s->client_uid, (int)s->client_pid, (unsigned long long)s->id, target,
+		     path, (int)pid) < 0)
 		msg = NULL;
 	emit(LOG_INFO, msg ? msg : "audit: started", &f);
 	free(msg);

@@ -23,10 +23,10 @@
 struct audit_subject {
 	pid_t client_pid;
 	uid_t client_uid;
-	uint64_t id;            /* request id */
-	const char *target;     /* target user as requested (may be NULL) */
-	char *const *argv;      /* may be NULL */
-	const char *exec_path;  /* resolved command (may be NULL) */
+	uint64_t id;	       /* request id */
+	const char *target;    /* target user as requested (may be NULL) */
+	char *const *argv;     /* may be NULL */
+	const char *exec_path; /* resolved command (may be NULL) */
 	/* The child's primary gid and supplementary groups, once chosen
 	 * (groups NULL before): a permit record names them. */
 	gid_t gid;

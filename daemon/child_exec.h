@@ -47,12 +47,12 @@ struct child_report {
 
 /* Everything the child needs, computed and allocated in the parent. */
 struct child_plan {
-	const char *path;   /* absolute path to execve (no PATH search) */
-	char *const *argv;  /* NULL-terminated */
-	char *const *envp;  /* NULL-terminated */
+	const char *path;	   /* absolute path to execve (no PATH search) */
+	char *const *argv;	   /* NULL-terminated */
+	char *const *envp;	   /* NULL-terminated */
 	const struct fd_move *fds; /* sorted by dst, unique dst */
 	size_t n_fds;
-	int max_dst;        /* highest dst in fds */
+	int max_dst; /* highest dst in fds */
 	uid_t uid;
 	gid_t gid;
 	/*
@@ -62,10 +62,10 @@ struct child_plan {
 	 */
 	const gid_t *groups;
 	size_t n_groups;
-	const char *cwd;    /* absolute; entered after the credential switch */
+	const char *cwd; /* absolute; entered after the credential switch */
 	mode_t umask;
-	int errpipe;        /* write end, O_CLOEXEC */
-	bool set_nofile;    /* apply `nofile` (the daemon raised its own limit) */
+	int errpipe;	 /* write end, O_CLOEXEC */
+	bool set_nofile; /* apply `nofile` (the daemon raised its own limit) */
 	struct rlimit nofile;
 	bool write_oom_adj; /* write "0" to /proc/self/oom_score_adj */
 	/*
@@ -82,7 +82,7 @@ struct child_plan {
 	 * signal.
 	 */
 	uint64_t reset_signals;
-	sigset_t sigmask;   /* the mask to install right before execve (empty) */
+	sigset_t sigmask; /* the mask to install right before execve (empty) */
 };
 
 /* Never returns: execve()s or writes a child_report and _exit(127)s. */
@@ -132,7 +132,7 @@ struct child_clone_start {
 	 */
 	unsigned keep_fds_below;
 	uint32_t *handshake; /* futex word, see above */
-	pid_t *pid;          /* the child stores its pid here before READY */
+	pid_t *pid;	     /* the child stores its pid here before READY */
 };
 
 /*

@@ -41,6 +41,8 @@
  */
 #define _GNU_SOURCE
 
+#include "closer.h"
+
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -59,7 +61,6 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "closer.h"
 #include "wire.h"
 
 /* The one record format, both ways. fd < 0 in the helper's hello. */
@@ -282,7 +283,7 @@ fork_sharing_files(void)
 	if (r >= 0 || (errno != ENOSYS && errno != EPERM))
 		return (pid_t)r;
 #endif
-	/* Seccomp profiles that predate clone3 refuse it with ENOSYS or EPERM. */
+		/* Seccomp profiles that predate clone3 refuse it with ENOSYS or EPERM. */
 #if defined(__s390__) || defined(__CRIS__)
 	r = syscall(SYS_clone, 0, CLONE_FILES | SIGCHLD, 0, 0, 0);
 #else
@@ -407,8 +408,8 @@ closer_take(struct closer *cl, uid_t uid, int *fds, size_t n)
 		}
 		idx[k] = cl->free_idx[--cl->n_free];
 		rec = &cl->recs[idx[k]];
-		*rec = (struct closer_rec){.fd = fds[i], .uid = u ? uid : (uid_t)-1,
-					   .state = REC_SENT};
+		*rec = (struct closer_rec){
+			.fd = fds[i], .uid = u ? uid : (uid_t)-1, .state = REC_SENT};
 		/* The cached inode only: AT_STATX_DONT_SYNC asks no FUSE server. */
 		if (statx(rec->fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO, &stx) == 0) {
 			rec->have_id = true;

@@ -19,6 +19,8 @@
  */
 #define _GNU_SOURCE
 
+#include "conn.h"
+
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -34,7 +36,6 @@
 
 #include "audit.h"
 #include "closer.h"
-#include "conn.h"
 #include "dispatch.h"
 #include "log.h"
 #include "reaper.h"
@@ -497,8 +498,9 @@ on_readable(evutil_socket_t fd, short what, void *userdata)
 		if (r < 0) {
 			/* Framing error: the fds that came go to the closer. */
 			closer_take(c->server->closer, c->cred.uid, fds, n_fds);
-			log_warning_errno(r, "Client uid %u pid %d sent a malformed datagram, "
-					     "dropping the connection: %m",
+			log_warning_errno(r,
+					  "Client uid %u pid %d sent a malformed datagram, "
+					  "dropping the connection: %m",
 					  (unsigned)c->cred.uid, (int)c->cred.pid);
 			conn_reply_failed(c, 0, SPAWND__V1__STAGE__STAGE_PROTOCOL, -r,
 					  "malformed datagram");

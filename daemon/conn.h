@@ -47,7 +47,7 @@ struct conn {
 	unsigned n_out;
 	unsigned n_out_fds; /* queued replies that hold an fd (SPAWND_MAX_QUEUED_FDS) */
 	size_t out_bytes;   /* bytes of the queued replies (SPAWND_MAX_QUEUED_BYTES) */
-	bool out_full;      /* reading paused until the client reads its replies */
+	bool out_full;	    /* reading paused until the client reads its replies */
 	bool out_was_big;   /* the queue reached the bound: give memory back once it drains */
 
 	bool closing;
@@ -88,8 +88,8 @@ void conn_reply_started(struct conn *c, uint64_t id, pid_t pid, int pidfd);
  */
 void conn_reply_started_pty(struct conn *c, uint64_t id, pid_t pid, int pidfd, int pty_master);
 void conn_reply_failed(struct conn *c, uint64_t id, int stage, int error, const char *detail);
-void conn_reply_exited(struct conn *c, uint64_t id, pid_t pid, int status,
-		       const struct rusage *ru, uint64_t wall_usec, bool timed_out);
+void conn_reply_exited(struct conn *c, uint64_t id, pid_t pid, int status, const struct rusage *ru,
+		       uint64_t wall_usec, bool timed_out);
 void conn_reply_signal_sent(struct conn *c, uint64_t id);
 
 #endif

@@ -40,6 +40,8 @@
  */
 #define _GNU_SOURCE
 
+#include "dispatch.h"
+
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -55,7 +57,6 @@
 #include "closer.h"
 #include "command.h"
 #include "conn.h"
-#include "dispatch.h"
 #include "environ.h"
 #include "log.h"
 #include "policy.h"
@@ -169,7 +170,7 @@ struct pending_spawn {
 	struct request *req;
 	int fds[SPAWND_MAX_FDS]; /* in the fd table: only once unparked */
 	size_t n_fds;
-	int park;		 /* the fds in flight while the lookups run (park_fds()) */
+	int park; /* the fds in flight while the lookups run (park_fds()) */
 	size_t n_parked;
 	char *path;		 /* the command in normal form (command_resolve()) */
 	struct resolve_job *job; /* on a resolver thread; ->owner points back here */
@@ -616,8 +617,8 @@ spawn_continue(struct pending_spawn *ps, struct resolve_job *job)
 			       "cannot take back the request's fds");
 			return;
 		}
-		r = spawn_prepare(&effective, target, TAKE_PTR(path), TAKE_PTR(envp), ps->fds, ps->n_fds,
-				  &env, &sp);
+		r = spawn_prepare(&effective, target, TAKE_PTR(path), TAKE_PTR(envp), ps->fds,
+				  ps->n_fds, &env, &sp);
 		if (r < 0) {
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, "");
 			return;

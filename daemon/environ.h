@@ -69,8 +69,8 @@ bool env_value_allowed(const char *name, const char *value);
  * *ret_why = a static phrase saying whether the name or its value is the
  * problem; either pointer may be NULL), -ENOMEM.
  */
-int env_build(const struct policy_rule *rule, const struct target_user *target,
-	      uid_t client_uid, const char *client_name, char *const *inherit,
-	      char *const *set, char ***ret_envp, char **ret_refused, const char **ret_why);
+int env_build(const struct policy_rule *rule, const struct target_user *target, uid_t client_uid,
+	      const char *client_name, char *const *inherit, char *const *set, char ***ret_envp,
+	      char **ret_refused, const char **ret_why);
 
 #endif

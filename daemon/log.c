@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 
+#include "log.h"
+
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -13,7 +15,6 @@
 
 #include <systemd/sd-journal.h>
 
-#include "log.h"
 #include "macro.h"
 
 #define LOG_MAX_FIELDS 16

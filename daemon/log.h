@@ -26,7 +26,8 @@ bool log_to_journal(void);
  * the format as %m. Returns -abs(error), so that callers can write
  * `return log_error_errno(r, "...: %m");`.
  */
-int log_internal(int level, int error, const char *format, ...) __attribute__((format(printf, 3, 4)));
+int log_internal(int level, int error, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /*
  * Log message at level with extra journal fields ("NAME=value" strings,

@@ -52,36 +52,37 @@ struct options {
 static void
 usage(FILE *f)
 {
-	(void)fprintf(f,
-		      "Usage: spawnd [OPTIONS]\n"
-		      "       spawnd [-c FILE] --check-config\n"
-		      "       spawnd [-c FILE] --query [--group G] [--groups G1,G2] CLIENT TARGET -- "
-		      "CMD [ARG...]\n"
-		      "\n"
-		      "Privileged spawn daemon: starts programs as other users for local\n"
-		      "clients, as the policy allows.\n"
-		      "\n"
-		      "  -s, --socket PATH     listen on PATH (default $SPAWND_SOCKET or %s);\n"
-		      "                        with LISTEN_FDS (socket activation) the passed\n"
-		      "                        socket is served instead\n"
-		      "  -c, --config FILE     policy file (default %s)\n"
-		      "      --engine ENGINE   how children are started: vfork or fork\n"
-		      "                        (default %s)\n"
-		      "      --exit-idle SECS  exit after SECS with no connection and no child\n"
-		      "      --lookup-timeout SECS\n"
-		      "                        fail a spawn whose user lookup (NSS) or command\n"
-		      "                        path lookup takes longer (default %u)\n"
-		      "      --log-level LEVEL err, warning, notice, info (default), debug\n"
-		      "      --check-config    validate the policy file and exit\n"
-		      "      --query CLIENT TARGET -- CMD [ARG...]\n"
-		      "                        print the decision for CLIENT running CMD as TARGET\n"
-		      "      --group G, --groups G1,G2\n"
-		      "                        with --query: the primary and supplementary groups\n"
-		      "                        asked for (spawnctl -g, -G)\n"
-		      "  -h, --help            show this help\n"
-		      "      --version         show the version\n",
-		      SPAWND_DEFAULT_SOCKET, DEFAULT_CONFIG,
-		      spawn_engine_to_string(SPAWN_ENGINE_DEFAULT), SPAWND_LOOKUP_TIMEOUT_SEC);
+	(void)fprintf(
+		f,
+		"Usage: spawnd [OPTIONS]\n"
+		"       spawnd [-c FILE] --check-config\n"
+		"       spawnd [-c FILE] --query [--group G] [--groups G1,G2] CLIENT TARGET -- "
+		"CMD [ARG...]\n"
+		"\n"
+		"Privileged spawn daemon: starts programs as other users for local\n"
+		"clients, as the policy allows.\n"
+		"\n"
+		"  -s, --socket PATH     listen on PATH (default $SPAWND_SOCKET or %s);\n"
+		"                        with LISTEN_FDS (socket activation) the passed\n"
+		"                        socket is served instead\n"
+		"  -c, --config FILE     policy file (default %s)\n"
+		"      --engine ENGINE   how children are started: vfork or fork\n"
+		"                        (default %s)\n"
+		"      --exit-idle SECS  exit after SECS with no connection and no child\n"
+		"      --lookup-timeout SECS\n"
+		"                        fail a spawn whose user lookup (NSS) or command\n"
+		"                        path lookup takes longer (default %u)\n"
+		"      --log-level LEVEL err, warning, notice, info (default), debug\n"
+		"      --check-config    validate the policy file and exit\n"
+		"      --query CLIENT TARGET -- CMD [ARG...]\n"
+		"                        print the decision for CLIENT running CMD as TARGET\n"
+		"      --group G, --groups G1,G2\n"
+		"                        with --query: the primary and supplementary groups\n"
+		"                        asked for (spawnctl -g, -G)\n"
+		"  -h, --help            show this help\n"
+		"      --version         show the version\n",
+		SPAWND_DEFAULT_SOCKET, DEFAULT_CONFIG, spawn_engine_to_string(SPAWN_ENGINE_DEFAULT),
+		SPAWND_LOOKUP_TIMEOUT_SEC);
 }
 
 /* Strict decimal seconds: digits only, 1..86400*365. */
@@ -212,7 +213,8 @@ parse_argv(int argc, char **argv, struct options *o)
 	if (o->query) {
 		/* CLIENT TARGET [--] CMD [ARG...]: getopt already ate a "--". */
 		if (argc - optind < 3) {
-			(void)fprintf(stderr, "spawnd: --query needs CLIENT TARGET -- CMD [ARG...]\n");
+			(void)fprintf(stderr,
+				      "spawnd: --query needs CLIENT TARGET -- CMD [ARG...]\n");
 			return 2;
 		}
 		o->query_args = argv + optind;
@@ -289,11 +291,12 @@ passed_socket(int n, int *ret_fd)
 	int fd = SD_LISTEN_FDS_START;
 
 	if (n != 1)
-		return log_error_errno(EINVAL, "Expected exactly one socket from LISTEN_FDS, got %d",
-				       n);
+		return log_error_errno(EINVAL,
+				       "Expected exactly one socket from LISTEN_FDS, got %d", n);
 	if (sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) <= 0)
-		return log_error_errno(EINVAL, "The passed socket (fd %d) is not a listening "
-					       "AF_UNIX SOCK_SEQPACKET socket",
+		return log_error_errno(EINVAL,
+				       "The passed socket (fd %d) is not a listening "
+				       "AF_UNIX SOCK_SEQPACKET socket",
 				       fd);
 	*ret_fd = fd;
 	return 0;
@@ -323,16 +326,18 @@ setup_limits(struct spawn_env *env)
 
 			rl.rlim_cur = rl.rlim_max;
 			if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-				log_warning_errno(errno, "Failed to raise RLIMIT_NOFILE, ignoring: %m");
+				log_warning_errno(errno,
+						  "Failed to raise RLIMIT_NOFILE, ignoring: %m");
 				rl.rlim_cur = soft;
 			}
 		}
 		if (rl.rlim_cur < (rlim_t)SERVER_MIN_NOFILE) {
-			log_error("RLIMIT_NOFILE is %llu (hard limit %llu), below the %d fds spawnd "
-				  "needs (%d stay free for the requests of connected clients); raise "
-				  "the hard limit: LimitNOFILE= in the unit, or ulimit -Hn",
-				  (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
-				  SERVER_MIN_NOFILE, SERVER_FD_RESERVE);
+			log_error(
+				"RLIMIT_NOFILE is %llu (hard limit %llu), below the %d fds spawnd "
+				"needs (%d stay free for the requests of connected clients); raise "
+				"the hard limit: LimitNOFILE= in the unit, or ulimit -Hn",
+				(unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
+				SERVER_MIN_NOFILE, SERVER_FD_RESERVE);
 			return -EMFILE;
 		}
 	}
@@ -435,8 +440,8 @@ main(int argc, char **argv)
 	if (o.check_config)
 		return query_check_config(o.config_path);
 	if (o.query)
-		return query_decide(o.config_path, o.query_args[0], o.query_args[1],
-				    o.query_group, o.query_groups, o.query_args + 2);
+		return query_decide(o.config_path, o.query_args[0], o.query_args[1], o.query_group,
+				    o.query_groups, o.query_args + 2);
 
 	/*
 	 * The child calls no set*id when the target's uid, gid and groups are

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 
+#include "query.h"
+
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -12,7 +14,6 @@
 #include "command.h"
 #include "config.h"
 #include "policy.h"
-#include "query.h"
 #include "user.h"
 #include "util/cleanup.h"
 

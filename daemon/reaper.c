@@ -25,6 +25,8 @@
  */
 #define _GNU_SOURCE
 
+#include "reaper.h"
+
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -44,7 +46,6 @@
 #include "audit.h"
 #include "conn.h"
 #include "log.h"
-#include "reaper.h"
 #include "server.h"
 #include "spawn.h"
 #include "util/cleanup.h"
@@ -364,9 +365,9 @@ errpipe_process(struct child *c)
 		rep.stage = CHILD_STAGE_EXEC;
 		rep.err = r == -EBADMSG ? EPROTO : -r;
 	}
-	detail = rep.stage == CHILD_STAGE_CHDIR  ? c->cwd
-	       : rep.stage == CHILD_STAGE_EXEC ? c->exec_path
-					       : "";
+	detail = rep.stage == CHILD_STAGE_CHDIR	 ? c->cwd
+		 : rep.stage == CHILD_STAGE_EXEC ? c->exec_path
+						 : "";
 	audit_failed(&subj, stage_name(rep.stage), rep.err, detail);
 	conn_reply_failed(c->owner, c->id, rep.stage, rep.err, detail);
 	return true;
@@ -800,7 +801,8 @@ child_terminate(struct child *c)
 
 	r = pidfd_signal(c->pidfd, SIGTERM);
 	if (r < 0)
-		log_warning_errno(r, "Failed to send SIGTERM to child %d, ignoring: %m", (int)c->pid);
+		log_warning_errno(r, "Failed to send SIGTERM to child %d, ignoring: %m",
+				  (int)c->pid);
 	c->terminating = true;
 	c->reaper->n_terminating++;
 	if (event_add(c->ev_timer, &grace) < 0) {

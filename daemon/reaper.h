@@ -27,22 +27,22 @@ struct reaper;
 
 struct child {
 	struct reaper *reaper;
-	struct conn *owner;   /* NULL once the client is gone */
+	struct conn *owner; /* NULL once the client is gone */
 	struct child *owner_prev, *owner_next;
 	struct child *hash_next;
 
 	uid_t client_uid;
 	pid_t client_pid;
-	uint64_t id;          /* the Spawn request's id */
+	uint64_t id; /* the Spawn request's id */
 	pid_t pid;
 	int pidfd;
-	int errpipe;          /* read end while exec is not confirmed, else -EBADF */
-	int pty_master;       /* the child's terminal until Started carries it, else -EBADF */
+	int errpipe;	/* read end while exec is not confirmed, else -EBADF */
+	int pty_master; /* the child's terminal until Started carries it, else -EBADF */
 	struct event *ev_pidfd;
 	struct event *ev_errpipe;
 	struct event *ev_timer; /* run-time limit, then the SIGKILL grace */
 
-	char *exec_path;      /* for detail strings and the audit log */
+	char *exec_path; /* for detail strings and the audit log */
 	char *cwd;
 	char *target;
 
@@ -53,11 +53,11 @@ struct child {
 	bool want_pidfd;	   /* Started carries a duplicate of pidfd */
 	struct timespec started_at;
 
-	bool exec_done;       /* the errpipe said something (EOF or a record) */
-	bool exec_ok;	      /* ... EOF after exec: Started was sent */
+	bool exec_done;	       /* the errpipe said something (EOF or a record) */
+	bool exec_ok;	       /* ... EOF after exec: Started was sent */
 	bool died_before_exec; /* ... EOF from a child that never exec'd (killed):
 				* Failed{EXEC} goes out once it is reaped */
-	bool terminating;     /* SIGTERM sent, SIGKILL pending */
+	bool terminating;      /* SIGTERM sent, SIGKILL pending */
 	bool timed_out;
 };
 

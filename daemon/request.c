@@ -15,6 +15,8 @@
  */
 #define _GNU_SOURCE
 
+#include "request.h"
+
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -23,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "request.h"
 #include "util/cleanup.h"
 #include "wire.h"
 
@@ -356,8 +357,8 @@ decode_signal(const Spawnd__V1__Signal *m, struct signal_request *s, const char 
 }
 
 int
-request_decode(const uint8_t *buf, size_t len, size_t n_fds, struct request **ret,
-	       uint64_t *ret_id, const char **ret_error)
+request_decode(const uint8_t *buf, size_t len, size_t n_fds, struct request **ret, uint64_t *ret_id,
+	       const char **ret_error)
 {
 	Spawnd__V1__Request *m = NULL;
 	struct request *req = NULL;
@@ -368,7 +369,7 @@ request_decode(const uint8_t *buf, size_t len, size_t n_fds, struct request **re
 	r = wire_request_unpack(buf, len, &m);
 	if (r < 0) {
 		error = r == -EPROTONOSUPPORT ? "unsupported protocol version"
-		      : r == -E2BIG	      ? "request too large to decode"
+			: r == -E2BIG	      ? "request too large to decode"
 					      : "malformed request";
 		goto out;
 	}

@@ -36,8 +36,8 @@ struct fd_map {
 struct spawn_request {
 	char **argv; /* NULL-terminated; argc >= 1; argv[0] non-empty */
 	size_t argc;
-	char *user;  /* target as sent: a name or a decimal uid; never NULL */
-	char *group; /* primary group (name or gid); NULL = the target's own */
+	char *user;    /* target as sent: a name or a decimal uid; never NULL */
+	char *group;   /* primary group (name or gid); NULL = the target's own */
 	char **groups; /* NULL-terminated supplementary groups; NULL = all of the target's */
 	size_t n_groups;
 	char *cwd; /* absolute; "/" when the request had none */

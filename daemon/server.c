@@ -12,6 +12,8 @@
  */
 #define _GNU_SOURCE
 
+#include "server.h"
+
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -36,7 +38,6 @@
 #include "log.h"
 #include "reaper.h"
 #include "resolver.h"
-#include "server.h"
 #include "util/cleanup.h"
 #include "wire.h"
 
@@ -203,13 +204,13 @@ int
 server_attach_closer(struct server *s, struct closer *cl)
 {
 	s->closer = cl;
-	s->closer_done = event_new(s->base, closer_done_fd(cl), EV_READ | EV_PERSIST,
-				   on_closer_done, s);
+	s->closer_done =
+		event_new(s->base, closer_done_fd(cl), EV_READ | EV_PERSIST, on_closer_done, s);
 	if (!s->closer_done || event_add(s->closer_done, NULL) < 0)
 		return -ENOMEM;
 	if (closer_helper_pidfd(cl) >= 0) {
-		s->closer_died = event_new(s->base, closer_helper_pidfd(cl), EV_READ,
-					   on_closer_died, s);
+		s->closer_died =
+			event_new(s->base, closer_helper_pidfd(cl), EV_READ, on_closer_died, s);
 		if (!s->closer_died || event_add(s->closer_died, NULL) < 0)
 			return -ENOMEM;
 	}
@@ -533,9 +534,8 @@ server_new(struct event_base *base, int listen_fd, struct policy *policy, const 
 		goto fail;
 	}
 	/* backlog 0: the socket is already listening (ours or systemd's). */
-	s->listener = evconnlistener_new(base, on_accept, s,
-					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
-					 listen_fd);
+	s->listener = evconnlistener_new(
+		base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd);
 	if (!s->listener) {
 		(void)safe_close(listen_fd);
 		r = -ENOMEM;
@@ -549,9 +549,9 @@ server_new(struct event_base *base, int listen_fd, struct policy *policy, const 
 	s->sig_term = evsignal_new(base, SIGTERM, on_stop_signal, s);
 	s->sig_int = evsignal_new(base, SIGINT, on_stop_signal, s);
 	s->sig_hup = evsignal_new(base, SIGHUP, on_hup, s);
-	if (!s->accept_retry || !s->trim_timer || !s->stop_deadline || !s->sig_term || !s->sig_int || !s->sig_hup ||
-	    event_add(s->sig_term, NULL) < 0 || event_add(s->sig_int, NULL) < 0 ||
-	    event_add(s->sig_hup, NULL) < 0) {
+	if (!s->accept_retry || !s->trim_timer || !s->stop_deadline || !s->sig_term ||
+	    !s->sig_int || !s->sig_hup || event_add(s->sig_term, NULL) < 0 ||
+	    event_add(s->sig_int, NULL) < 0 || event_add(s->sig_hup, NULL) < 0) {
 		r = -ENOMEM;
 		goto fail;
 	}

@@ -53,16 +53,16 @@ struct server {
 	struct evconnlistener *listener;
 	struct sockaddr_un listen_addr; /* getsockname() of the listener */
 	socklen_t listen_addr_len;	/* 0 when it has no name */
-	struct event *accept_retry; /* re-enables the listener after EMFILE */
+	struct event *accept_retry;	/* re-enables the listener after EMFILE */
 	bool listener_paused;
-	struct closer *closer;      /* not owned */
+	struct closer *closer; /* not owned */
 	struct event *closer_done, *closer_died;
-	struct event *trim_timer;   /* malloc_trim() after a burst */
+	struct event *trim_timer; /* malloc_trim() after a burst */
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *stop_deadline;
 	struct event *idle_check;
-	struct event *notify_tick; /* STATUS= and WATCHDOG=1, under systemd only */
-	struct event *resolved;	   /* the resolver's eventfd: finished lookups */
+	struct event *notify_tick;   /* STATUS= and WATCHDOG=1, under systemd only */
+	struct event *resolved;	     /* the resolver's eventfd: finished lookups */
 	unsigned lookup_timeout_sec; /* deadline of a Spawn's lookups (--lookup-timeout) */
 	bool watchdog;
 	char last_status[128];

@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include "spawn.h"
 
-#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -20,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -66,8 +66,7 @@ spawn_set_log(spawn_log_fn fn)
 }
 
 /* A message for the daemon's log (spawn_set_log()), or stderr without one. */
-static void __attribute__((format(printf, 2, 3)))
-spawn_log(int level, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) spawn_log(int level, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -280,8 +279,7 @@ kill_untracked(pid_t pid)
 static int
 futex_wait(uint32_t *word, uint32_t val, const struct timespec *timeout)
 {
-	return syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, timeout, NULL, 0) < 0 ? -errno
-										      : 0;
+	return syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, timeout, NULL, 0) < 0 ? -errno : 0;
 }
 
 static void
@@ -402,10 +400,10 @@ struct spawner {
 
 static struct {
 	pthread_mutex_t lock;
-	struct spawner *idle;       /* waiting for a job */
+	struct spawner *idle; /* waiting for a job */
 	unsigned n_idle;
-	struct vfork_job *done;     /* clone() returned: the loop frees them */
-	unsigned n_spawners;	    /* threads created (they never exit) */
+	struct vfork_job *done; /* clone() returned: the loop frees them */
+	unsigned n_spawners;	/* threads created (they never exit) */
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void
@@ -520,8 +518,8 @@ static __attribute__((noinline)) pid_t
 clone_vfork(struct vfork_job *job, void *stack_top)
 {
 	pid_t pid = clone(child_clone_entry, stack_top,
-			  CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | SIGCHLD,
-			  &job->start, &job->pidfd);
+			  CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | SIGCHLD, &job->start,
+			  &job->pidfd);
 
 	return pid < 0 ? -errno : pid;
 }
@@ -615,7 +613,8 @@ spawner_new(void)
 	 * children start with everything blocked until child_exec() has reset
 	 * the dispositions (DESIGN.md section 3.4).
 	 */
-	if (r == 0 && (sigfillset(&all) < 0 || (r = pthread_sigmask(SIG_SETMASK, &all, &saved)) != 0))
+	if (r == 0 &&
+	    (sigfillset(&all) < 0 || (r = pthread_sigmask(SIG_SETMASK, &all, &saved)) != 0))
 		r = r ? r : errno;
 	if (r == 0) {
 		r = pthread_create(&thread, &attr, spawner_main, w);

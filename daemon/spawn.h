@@ -101,8 +101,8 @@ struct spawn_prepared *spawn_prepared_free(struct spawn_prepared *sp);
  *
  * Call from one thread only (the event loop).
  */
-int spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid,
-		int *ret_pidfd, int *ret_errpipe);
+int spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid, int *ret_pidfd,
+		int *ret_errpipe);
 
 /*
  * Spawner threads of the vfork engine that are not idle: each waits in

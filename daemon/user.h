@@ -26,8 +26,8 @@ bool user_is_numeric(const char *s);
 
 struct target_user {
 	uid_t uid;
-	gid_t gid;     /* the chosen primary gid, one of the target's groups */
-	char *name;    /* from passwd */
+	gid_t gid;  /* the chosen primary gid, one of the target's groups */
+	char *name; /* from passwd */
 	char *home;
 	char *shell;
 	gid_t *groups; /* the child's supplementary groups (see below) */

@@ -11,6 +11,8 @@
  */
 #define _GNU_SOURCE
 
+#include "wire.h"
+
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -18,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "wire.h"
 
 /*
  * Room for one SCM_CREDENTIALS and SPAWND_MAX_FDS fds. The client side
@@ -129,8 +129,8 @@ receive_common(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, si
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
 		.msg_control = control.buf,
-		.msg_controllen = ret_cred ? sizeof(control.buf)
-					   : CMSG_SPACE(sizeof(int) * SPAWND_MAX_FDS),
+		.msg_controllen =
+			ret_cred ? sizeof(control.buf) : CMSG_SPACE(sizeof(int) * SPAWND_MAX_FDS),
 	};
 	struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
 	size_t n_fds = 0, n_creds = 0;
@@ -160,7 +160,8 @@ receive_common(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, si
 				if (n_fds < SPAWND_MAX_FDS)
 					ret_fds[n_fds++] = f;
 				else {
-					/* Cannot happen (see above); keep_fds leaks rather than close. */
+					/* Cannot happen (see above); keep_fds leaks rather than
+					 * close. */
 					if (!keep_fds)
 						(void)close(f);
 					bad = true;

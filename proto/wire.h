@@ -23,22 +23,22 @@
  * cap stays below that and the client library refuses bigger requests with
  * E2BIG before sending.
  */
-#define SPAWND_MAX_MESSAGE_BYTES (192u * 1024u) /* one datagram */
-#define SPAWND_MAX_UNPACK_BYTES (1024u * 1024u) /* protobuf-c heap per message */
-#define SPAWND_MAX_FDS 64u                      /* fds per message */
-#define SPAWND_MAX_TARGET_FD 1023u              /* highest child fd number */
-#define SPAWND_MAX_ARGV 8192u                   /* argv entries */
-#define SPAWND_MAX_ENV 4096u                    /* entries per environment list */
-#define SPAWND_MAX_GROUPS 256u                  /* requested supplementary groups */
-#define SPAWND_MAX_STRING_BYTES (128u * 1024u)  /* one argv/env/path entry */
-#define SPAWND_MAX_EXEC_BYTES (256u * 1024u)    /* argv + envp bytes (ARG_MAX-like) */
+#define SPAWND_MAX_MESSAGE_BYTES (192u * 1024u)		 /* one datagram */
+#define SPAWND_MAX_UNPACK_BYTES (1024u * 1024u)		 /* protobuf-c heap per message */
+#define SPAWND_MAX_FDS 64u				 /* fds per message */
+#define SPAWND_MAX_TARGET_FD 1023u			 /* highest child fd number */
+#define SPAWND_MAX_ARGV 8192u				 /* argv entries */
+#define SPAWND_MAX_ENV 4096u				 /* entries per environment list */
+#define SPAWND_MAX_GROUPS 256u				 /* requested supplementary groups */
+#define SPAWND_MAX_STRING_BYTES (128u * 1024u)		 /* one argv/env/path entry */
+#define SPAWND_MAX_EXEC_BYTES (256u * 1024u)		 /* argv + envp bytes (ARG_MAX-like) */
 #define SPAWND_MAX_TIMEOUT_MS (30ull * 24 * 3600 * 1000) /* 30 days */
 
-#define SPAWND_MAX_CONNECTIONS 1024u         /* in total */
-#define SPAWND_MAX_CONNECTIONS_PER_UID 64u   /* per client uid */
-#define SPAWND_MAX_CHILDREN 16384u           /* live children in total */
-#define SPAWND_MAX_CHILDREN_PER_UID 1024u    /* live children per client uid */
-#define SPAWND_MAX_QUEUED_REPLIES 4096u      /* unsent replies per connection */
+#define SPAWND_MAX_CONNECTIONS 1024u	   /* in total */
+#define SPAWND_MAX_CONNECTIONS_PER_UID 64u /* per client uid */
+#define SPAWND_MAX_CHILDREN 16384u	   /* live children in total */
+#define SPAWND_MAX_CHILDREN_PER_UID 1024u  /* live children per client uid */
+#define SPAWND_MAX_QUEUED_REPLIES 4096u	   /* unsent replies per connection */
 /*
  * Unsent replies that hold fds (a pidfd and/or a pty master for Started,
  * at most two) per connection: each is a daemon fd until the client reads,

@@ -104,17 +104,17 @@ typedef enum spawnd_state {
 	SPAWND_STATE_PENDING = 0, /* no reply yet */
 	SPAWND_STATE_STARTED = 1, /* exec succeeded; pid is valid */
 	SPAWND_STATE_FAILED = 2,  /* refused or failed before a child ran */
-	SPAWND_STATE_EXITED = 3   /* the child exited; status and usage are valid */
+	SPAWND_STATE_EXITED = 3	  /* the child exited; status and usage are valid */
 } spawnd_state;
 
 /* Where a failure happened (values equal the wire protocol's Stage). */
 typedef enum spawnd_stage {
 	SPAWND_STAGE_UNKNOWN = 0,
-	SPAWND_STAGE_DECODE = 1,    /* invalid request */
-	SPAWND_STAGE_POLICY = 2,    /* denied by policy */
-	SPAWND_STAGE_PREPARE = 3,   /* daemon-side preparation (user, groups, env) */
-	SPAWND_STAGE_RESOLVE = 4,   /* bare command not found on the daemon's PATH */
-	SPAWND_STAGE_LIMIT = 5,     /* a cap was reached */
+	SPAWND_STAGE_DECODE = 1,  /* invalid request */
+	SPAWND_STAGE_POLICY = 2,  /* denied by policy */
+	SPAWND_STAGE_PREPARE = 3, /* daemon-side preparation (user, groups, env) */
+	SPAWND_STAGE_RESOLVE = 4, /* bare command not found on the daemon's PATH */
+	SPAWND_STAGE_LIMIT = 5,	  /* a cap was reached */
 	SPAWND_STAGE_FORK = 6,
 	SPAWND_STAGE_FD_SETUP = 7,
 	SPAWND_STAGE_SIGNALS = 8,
@@ -127,8 +127,8 @@ typedef enum spawnd_stage {
 	SPAWND_STAGE_OOM_ADJ = 15,
 	SPAWND_STAGE_CLOSE_FDS = 16,
 	SPAWND_STAGE_EXEC = 17,
-	SPAWND_STAGE_SIGNAL = 18,   /* a signal request failed */
-	SPAWND_STAGE_PROTOCOL = 19  /* framing error; the daemon dropped the connection */
+	SPAWND_STAGE_SIGNAL = 18,  /* a signal request failed */
+	SPAWND_STAGE_PROTOCOL = 19 /* framing error; the daemon dropped the connection */
 } spawnd_stage;
 
 /*
