@@ -8,16 +8,18 @@
  *
  * Our terminal, if stdin is one, is in raw mode while the child runs, so
  * Ctrl-C reaches the child through its own terminal's line discipline.
- * Window size changes are not followed here (spawnctl -t does that with
- * SIGWINCH and TIOCSWINSZ on the master). Exits with the child's exit
+ * A resize of our terminal (SIGWINCH, read from a signalfd) is passed on
+ * as TIOCSWINSZ on the master, so the child gets its own SIGWINCH. Exits with the child's exit
  * code, 128+N if signal N killed it, 1 if it could not be run.
  */
 #define _GNU_SOURCE
 
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawnd/spawnd.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -44,21 +46,26 @@ write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* Copy both ways until the master reads EIO: every slave fd is closed. */
+/*
+ * Copy both ways until the master reads EIO: every slave fd is closed.
+ * winch (a signalfd for SIGWINCH, or -1) copies our window size to the
+ * master whenever ours changes.
+ */
 static void
-relay(int master)
+relay(int master, int winch)
 {
 	char buf[4096];
 	bool in_open = true;
 
 	for (;;) {
-		struct pollfd p[2] = {
+		struct pollfd p[3] = {
 			{.fd = master, .events = POLLIN},
 			{.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
+			{.fd = winch, .events = POLLIN},
 		};
 		ssize_t n;
 
-		if (poll(p, 2, -1) < 0) {
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return;
@@ -69,6 +76,14 @@ relay(int master)
 				return; /* EIO: the child's side hung up */
 			if (n > 0 && write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
 				return;
+		}
+		if (p[2].revents) {
+			struct signalfd_siginfo si;
+			struct winsize ws;
+
+			if (read(winch, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
+			    ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+				(void)ioctl(master, TIOCSWINSZ, &ws);
 		}
 		if (p[1].revents) {
 			n = read(STDIN_FILENO, buf, sizeof(buf));
@@ -92,13 +107,19 @@ main(int argc, char **argv)
 	spawnd_result *started = NULL, *exited = NULL;
 	struct winsize ws = {.ws_row = 24, .ws_col = 80};
 	struct termios saved, raw;
+	sigset_t winch_set;
 	bool is_raw = false;
-	int r, master, code = 1;
+	int r, master, winch, code = 1;
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: %s SOCKET USER COMMAND [ARG...]\n", argv[0]);
 		return 1;
 	}
+	/* Blocked before the size is read: no resize falls in between. */
+	sigemptyset(&winch_set);
+	sigaddset(&winch_set, SIGWINCH);
+	(void)sigprocmask(SIG_BLOCK, &winch_set, NULL);
+	winch = signalfd(-1, &winch_set, SFD_CLOEXEC | SFD_NONBLOCK);
 	(void)ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);
 
 	r = spawnd_client_open(&c, argv[1], 0);
@@ -135,7 +156,7 @@ main(int argc, char **argv)
 		cfmakeraw(&raw);
 		is_raw = tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0;
 	}
-	relay(master);
+	relay(master, winch);
 	if (is_raw)
 		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &saved);
 	(void)close(master);
@@ -148,6 +169,8 @@ main(int argc, char **argv)
 	code = spawnd_result_get_signal(exited) > 0 ? 128 + spawnd_result_get_signal(exited)
 						    : spawnd_result_get_exit_code(exited);
 out:
+	if (winch >= 0)
+		(void)close(winch);
 	spawnd_result_free(exited);
 	spawnd_result_free(started);
 	spawnd_client_close(c);

@@ -279,6 +279,119 @@ else:
     ok(case)
 t.close()
 
+# 7b-7g. The same contract through the library: the pty-relay example asks
+#    with spawnd_options_set_pty(), takes the master with
+#    spawnd_result_take_pty_master() and relays it.
+def pty_relay(*cmd, user="nobody"):
+    return [RELAY, sock, user] + list(cmd)
+
+
+def master_fds(pid):
+    """(fd, flags) of every pty master that pid holds."""
+    found = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target in ("/dev/ptmx", "/dev/pts/ptmx"):
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                found.append((fd, int(next(l for l in f if l.startswith("flags:")).split()[1], 8)))
+    return found
+
+
+case = "library: the child's ctty is the new pty and it leads its session"
+t = Term(pty_relay("/bin/sh", "-c", 'echo "T=$(tty)"; set -- $(cat /proc/$$/stat); '
+                   'echo "NR=$7 SID=$6 PID=$$"; ps -o tty= -p $$ | sed "s/^/P=/"'))
+st = t.wait()
+out = t.buf.decode(errors="replace")
+vals = dict(l.split("=", 1) for l in out.replace("\r", "").split("\n") if "=" in l and l[:1] in "TNP")
+tty_name = vals.get("T", "")
+if st != 0 or not tty_name.startswith("/dev/pts/") or tty_name == own or "NR" not in vals:
+    fail(case, f"exit {st}, tty {tty_name!r} (test's own {own!r}): {out!r}")
+else:
+    fields = dict(kv.split("=") for kv in ("NR=" + vals["NR"]).split())
+    n = int(tty_name.rsplit("/", 1)[1])
+    want_nr = (n & 0xFF) | (136 << 8) | ((n & ~0xFF) << 12)
+    if fields["SID"] != fields["PID"]:
+        fail(case, f"the child is not its session's leader: {vals['NR']}")
+    elif int(fields["NR"]) != want_nr:
+        fail(case, f"tty_nr {fields['NR']} is not {tty_name} ({want_nr})")
+    elif vals.get("P", "").strip() != tty_name[len("/dev/"):]:
+        fail(case, f"ps -o tty says {vals.get('P')!r}, wanted {tty_name[5:]!r}")
+    else:
+        ok(case)
+t.close()
+
+case = "library: a resize of the user's terminal reaches the child (SIGWINCH, new size)"
+t = Term(pty_relay("/bin/sh", "-c",
+                   'trap \'echo "W=$(stty size)"; exit 0\' WINCH; echo READY; '
+                   'while :; do sleep 0.05; done'), rows=24, cols=80)
+if not t.expect(b"READY"):
+    fail(case, f"child did not start: {t.buf!r}")
+else:
+    fcntl.ioctl(t.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 41, 121, 0, 0))
+    if not t.expect(b"W=41 121"):
+        fail(case, f"no new size: {t.buf!r}")
+    elif t.wait() != 0:
+        fail(case, f"exit {t.status}")
+    else:
+        ok(case)
+t.close()
+
+case = "library: a line into cat and back, Ctrl-C kills cat via the line discipline"
+t = Term(pty_relay("/bin/cat"))
+before = t.lflag()
+if not raw_mode_on(t):
+    fail(case, "pty-relay did not put the terminal in raw mode")
+else:
+    t.send(b"hello through the library\r")
+    if not t.expect(b"hello through the library\r\nhello through the library\r\n"):
+        fail(case, f"no echo: {t.buf!r}")
+    else:
+        t.send(b"\x03")
+        st = t.wait()
+        if st != 128 + signal.SIGINT:
+            fail(case, f"exit {st}, wanted {128 + signal.SIGINT}: {t.buf!r}")
+        elif t.lflag() != before:
+            fail(case, f"terminal mode not restored: {t.lflag():#o} != {before:#o}")
+        else:
+            ok(case)
+t.close()
+
+case = "library: the master taken from the result is close-on-exec in the relay"
+t = Term(pty_relay("/bin/sleep", "30"))
+found = master_fds(t.pid) if raw_mode_on(t) else []
+if len(found) != 1:
+    fail(case, f"pty masters in pty-relay: {found!r}, wanted exactly one")
+elif not found[0][1] & os.O_CLOEXEC:
+    fail(case, f"fd {found[0][0]} flags {found[0][1]:#o} without O_CLOEXEC")
+else:
+    ok(case)
+os.kill(t.pid, signal.SIGKILL)
+t.wait()
+t.close()
+
+case = "library: SIGKILL of the relay hangs the child up (SIGHUP)"
+mark = os.path.join(work, "hup-lib")
+t = Term(pty_relay("/bin/sh", "-c",
+                   f'trap "" TERM; trap \'echo hup > {mark}; exit 3\' HUP; echo READY; '
+                   'while :; do sleep 0.05; done'))
+if not t.expect(b"READY"):
+    fail(case, f"child did not start: {t.buf!r}")
+else:
+    os.kill(t.pid, signal.SIGKILL)
+    t.wait()
+    for _ in range(100):
+        if os.path.exists(mark):
+            break
+        time.sleep(0.05)
+    if not os.path.exists(mark):
+        fail(case, "the child got no SIGHUP")
+    else:
+        ok(case)
+t.close()
+
 # 8. Without a terminal on stdin spawnctl still relays (like ssh -tt).
 case = "no terminal on stdin: still relays, input ends with VEOF"
 p = subprocess.run(spawnctl("/bin/sh", "-c", 'tty; read x; echo "got $x"'),
@@ -305,37 +418,37 @@ inject = ("import fcntl, os, termios\n"
           "        print('pushed into', os.ttyname(fd))\n"
           "    except OSError as e:\n"
           "        print('refused', fd, e)\n")
-um, us = os.openpty()
-fcntl.ioctl(um, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-user_tty = os.ttyname(us)
-
-
 def as_user_terminal():
     os.setsid()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-p = subprocess.Popen(spawnctl("/usr/bin/python3", "-c", inject), stdin=us, stdout=us, stderr=us,
-                     preexec_fn=as_user_terminal)
-got = b""
-end = time.monotonic() + 20
-while p.poll() is None and time.monotonic() < end:
-    r, _, _ = select.select([um], [], [], 0.1)
-    if r:
-        got += os.read(um, 4096)
-st = p.wait(timeout=10)
-pending = struct.unpack("i", fcntl.ioctl(us, termios.FIONREAD, b"\0\0\0\0"))[0]
-text = got.decode(errors="replace")
-if st != 0:
-    fail(case, f"exit {st}: {text!r}")
-elif user_tty in text:
-    fail(case, f"the child reached the user's terminal {user_tty}: {text!r}")
-elif pending != 0:
-    fail(case, f"{pending} bytes injected into the user's terminal {user_tty}: {text!r}")
-else:
-    ok(case)
-os.close(um)
-os.close(us)
+for name, front in (("spawnctl -t", spawnctl), ("library: pty-relay", pty_relay)):
+    um, us = os.openpty()
+    fcntl.ioctl(um, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    user_tty = os.ttyname(us)
+
+    p = subprocess.Popen(front("/usr/bin/python3", "-c", inject), stdin=us, stdout=us, stderr=us,
+                         preexec_fn=as_user_terminal)
+    got = b""
+    end = time.monotonic() + 20
+    while p.poll() is None and time.monotonic() < end:
+        r, _, _ = select.select([um], [], [], 0.1)
+        if r:
+            got += os.read(um, 4096)
+    st = p.wait(timeout=10)
+    pending = struct.unpack("i", fcntl.ioctl(us, termios.FIONREAD, b"\0\0\0\0"))[0]
+    text = got.decode(errors="replace")
+    if st != 0:
+        fail(f"{case} ({name})", f"exit {st}: {text!r}")
+    elif user_tty in text:
+        fail(f"{case} ({name})", f"the child reached the user's terminal {user_tty}: {text!r}")
+    elif pending != 0:
+        fail(f"{case} ({name})", f"{pending} bytes injected into the user's terminal {user_tty}: {text!r}")
+    else:
+        ok(f"{case} ({name})")
+    os.close(um)
+    os.close(us)
 
 # 10. The daemon's fd count returns to its baseline after 200 pty spawns.
 case = "200 pty spawns: the daemon's fds back to baseline"
