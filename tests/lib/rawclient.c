@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The hardening tests' raw client and daemon observations (rawclient.h).
+ * The tests' raw protocol client and daemon observations (rawclient.h).
  */
 #define _GNU_SOURCE
 #include "rawclient.h"
@@ -23,15 +23,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* ---- raw connections ---- */
 
@@ -167,8 +158,8 @@ bytes_push(ProtobufCBinaryData **arr, size_t *n, size_t *cap, const void *data, 
 	bytes_set(&(*arr)[(*n)++], data, len);
 }
 
-static struct msg *
-msg_new(uint64_t id)
+struct msg *
+msg_request(uint64_t id)
 {
 	struct msg *m = calloc(1, sizeof(*m));
 
@@ -185,7 +176,7 @@ msg_new(uint64_t id)
 struct msg *
 msg_spawn(uint64_t id, const char *user, const char *const *argv)
 {
-	struct msg *m = msg_new(id);
+	struct msg *m = msg_request(id);
 
 	m->req.body_case = SPAWND__V1__REQUEST__BODY_SPAWN;
 	m->req.spawn = &m->spawn;
@@ -199,7 +190,7 @@ msg_spawn(uint64_t id, const char *user, const char *const *argv)
 struct msg *
 msg_signal(uint64_t id, uint64_t spawn_id, int signo, bool process_group)
 {
-	struct msg *m = msg_new(id);
+	struct msg *m = msg_request(id);
 
 	m->req.body_case = SPAWND__V1__REQUEST__BODY_SIGNAL;
 	m->req.signal = &m->signal;
@@ -255,6 +246,14 @@ msg_set_cwd(struct msg *m, const char *cwd)
 {
 	free(m->spawn.cwd.data);
 	bytes_set(&m->spawn.cwd, cwd, strlen(cwd));
+	m->spawn.has_cwd = 1;
+}
+
+void
+msg_set_cwd_bytes(struct msg *m, const void *data, size_t len)
+{
+	free(m->spawn.cwd.data);
+	bytes_set(&m->spawn.cwd, data, len);
 	m->spawn.has_cwd = 1;
 }
 
@@ -415,7 +414,7 @@ ck_send_msg(int sock, struct msg *m, const int *fds, size_t n_fds)
 	free(buf);
 }
 
-static const char *
+const char *
 reply_describe(const Spawnd__V1__Reply *r)
 {
 	static char buf[1024];
@@ -455,6 +454,20 @@ ck_reply(int sock, unsigned timeout_ms, const char *what)
 
 	ck_assert_msg(k == 1, "%s: expected a reply, got %s", what,
 		      k == 0 ? "EOF (connection dropped)" : strerror(-k));
+	return rep;
+}
+
+Spawnd__V1__Reply *
+ck_reply_nofd(int sock, unsigned timeout_ms, const char *what)
+{
+	Spawnd__V1__Reply *rep = NULL;
+	int fd = -EBADF, k = rc_recv(sock, &rep, &fd, timeout_ms);
+
+	ck_assert_msg(k == 1, "%s: expected a reply, got %s", what,
+		      k == 0 ? "EOF (connection dropped)" : strerror(-k));
+	if (fd >= 0)
+		(void)close(fd);
+	ck_assert_msg(fd < 0, "%s: an fd rode on %s", what, reply_describe(rep));
 	return rep;
 }
 
@@ -645,7 +658,7 @@ log_wait_count(const char *needle, int before, unsigned timeout_ms)
 			return true;
 		if (now_usec() >= end)
 			return false;
-		sleep_ms(20);
+		harness_sleep_ms(20);
 	}
 }
 
