@@ -59,8 +59,7 @@ untracked_setup(void)
 static void
 untracked_teardown(void)
 {
-	assert_no_children(10000, "after the test");
-	assert_fds_at(baseline_fds, "after the test");
+	assert_daemon_idle(baseline_fds, "after the test");
 	assert_daemon_serves();
 	fx_teardown();
 }

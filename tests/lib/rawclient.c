@@ -631,6 +631,13 @@ assert_no_children(unsigned timeout_ms, const char *when)
 	ck_assert_msg(zombies == 0, "%s: %d zombies", when, zombies);
 }
 
+void
+assert_daemon_idle(int fds, const char *when)
+{
+	assert_no_children(10000, when);
+	assert_fds_at(fds, when);
+}
+
 int
 log_count(const char *needle)
 {

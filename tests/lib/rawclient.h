@@ -135,6 +135,8 @@ long long proc_cpu_ticks(pid_t pid);
 void assert_fds_at(int want, const char *when);
 /* No child of the daemon left (zombie or not) within timeout_ms. */
 void assert_no_children(unsigned timeout_ms, const char *when);
+/* Both: no child left within 10 s, then the fd count back at fds. */
+void assert_daemon_idle(int fds, const char *when);
 
 /* Occurrences of needle in the daemon's log. */
 int log_count(const char *needle);

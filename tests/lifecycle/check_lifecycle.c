@@ -344,8 +344,7 @@ START_TEST(test_hundred_children_one_connection)
 	/* Every pidfd the library received is closed with its spawn. */
 	ck_assert_int_eq(proc_fd_count(getpid()), own_fds);
 	spawnd_client_close(c);
-	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 5000), 0);
-	ck_assert_int_eq(proc_wait_fd_count(fx.pid, daemon_fds, 5000), daemon_fds);
+	assert_daemon_idle(daemon_fds, "after the test");
 }
 END_TEST
 
@@ -445,8 +444,7 @@ START_TEST(test_pidfd_readable_on_exit)
 	report_done(&rep);
 
 	/* The daemon's duplicate left with the reply: back to baseline. */
-	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 5000), 0);
-	ck_assert_int_eq(proc_wait_fd_count(fx.pid, daemon_fds, 5000), daemon_fds);
+	assert_daemon_idle(daemon_fds, "after the test");
 }
 END_TEST
 
@@ -514,8 +512,7 @@ START_TEST(test_pidfd_queued_and_quick_children)
 	spawnd_options_free(o);
 	ck_assert_int_eq(proc_fd_count(getpid()), own_fds);
 	spawnd_client_close(c);
-	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 5000), 0);
-	ck_assert_int_eq(proc_wait_fd_count(fx.pid, daemon_fds, 5000), daemon_fds);
+	assert_daemon_idle(daemon_fds, "after the test");
 }
 END_TEST
 
@@ -1284,8 +1281,7 @@ START_TEST(test_example_poll)
 	ASSERT_LINE(&out, "sleeper: pidfd readable, the child has exited");
 	ASSERT_LINE(&out, "ok");
 	report_done(&out);
-	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 3000), 0);
-	ck_assert_int_eq(proc_wait_fd_count(fx.pid, daemon_fds, 3000), daemon_fds);
+	assert_daemon_idle(daemon_fds, "after the test");
 }
 END_TEST
 
@@ -1305,8 +1301,7 @@ START_TEST(test_example_libevent)
 	ck_assert_uint_lt(last, first);
 	ASSERT_LINE(&out, "ok: 6 of 6 as expected");
 	report_done(&out);
-	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 3000), 0);
-	ck_assert_int_eq(proc_wait_fd_count(fx.pid, daemon_fds, 3000), daemon_fds);
+	assert_daemon_idle(daemon_fds, "after the test");
 }
 END_TEST
 
@@ -1325,8 +1320,7 @@ START_TEST(test_example_sync)
 		ASSERT_LINE(&out, "ok");
 		report_done(&out);
 	}
-	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 3000), 0);
-	ck_assert_int_eq(proc_wait_fd_count(fx.pid, daemon_fds, 3000), daemon_fds);
+	assert_daemon_idle(daemon_fds, "after the test");
 }
 END_TEST
 

@@ -519,6 +519,25 @@ load(const char *path, bool check_owner, struct policy **ret, char **ret_error)
 	return config_load(path, check_owner, NULL, NULL, ret, ret_error);
 }
 
+/*
+ * config_load() of path fails with err and the message "<path><suffix>",
+ * and writes no policy.
+ */
+static void
+expect_load_error(const char *path, bool check_owner, int err, const char *suffix)
+{
+	_cleanup_free_ char *want = NULL;
+	struct policy *p = NULL;
+	char *error = NULL;
+
+	ASSERT_ERROR(load(path, check_owner, &p, &error), err);
+	ck_assert_ptr_null(p);
+	ck_assert_int_ge(asprintf(&want, "%s%s", path, suffix), 0);
+	ck_assert_ptr_nonnull(error);
+	ck_assert_str_eq(error, want);
+	free(error);
+}
+
 static char tmpdir[64];
 
 static void
@@ -561,7 +580,7 @@ write_file(const char *name, const char *content, size_t len, mode_t mode)
 
 START_TEST(test_load_file)
 {
-	_cleanup_free_ char *path = NULL, *lnk = NULL, *want = NULL;
+	_cleanup_free_ char *path = NULL, *lnk = NULL;
 	struct policy *p = NULL;
 	char *error = NULL;
 
@@ -575,12 +594,7 @@ START_TEST(test_load_file)
 	/* Errors name the file as given. */
 	free(path);
 	path = write_file("bad.conf", "permit root\nbogus\n", 18, 0644);
-	p = NULL;
-	ASSERT_ERROR(load(path, false, &p, &error), -EINVAL);
-	ck_assert_int_ge(asprintf(&want, "%s:2: unknown keyword 'bogus'", path), 0);
-	ck_assert_str_eq(error, want);
-	ck_assert_ptr_null(p);
-	free(error);
+	expect_load_error(path, false, -EINVAL, ":2: unknown keyword 'bogus'");
 
 	/* A symlink to a good file is read (the checks apply to the target). */
 	ck_assert_int_ge(asprintf(&lnk, "%s/link.conf", tmpdir), 0);
@@ -595,66 +609,44 @@ END_TEST
 
 START_TEST(test_load_nul)
 {
-	_cleanup_free_ char *path = NULL, *want = NULL;
-	struct policy *p = NULL;
-	char *error = NULL;
+	_cleanup_free_ char *path = NULL;
 
 	make_tmpdir();
 	path = write_file("nul.conf", "permit root\npermit\0root\n", 24, 0644);
-	ASSERT_ERROR(load(path, false, &p, &error), -EINVAL);
-	ck_assert_int_ge(asprintf(&want, "%s:2: NUL byte in line", path), 0);
-	ck_assert_str_eq(error, want);
-	free(error);
+	expect_load_error(path, false, -EINVAL, ":2: NUL byte in line");
 }
 END_TEST
 
 /* A file saved with CRLF line ends: an error naming its first line (issue 9). */
 START_TEST(test_load_crlf)
 {
-	_cleanup_free_ char *path = NULL, *want = NULL;
-	struct policy *p = NULL;
-	char *error = NULL;
+	_cleanup_free_ char *path = NULL;
 	const char *text = "# saved on Windows\r\npermit root\r\n";
 
 	make_tmpdir();
 	path = write_file("crlf.conf", text, strlen(text), 0644);
-	ASSERT_ERROR(load(path, false, &p, &error), -EINVAL);
-	ck_assert_ptr_null(p);
-	ck_assert_int_ge(asprintf(&want,
-				  "%s:1: carriage return in line (CRLF line ends?): lines must end "
-				  "with LF only",
-				  path),
-			 0);
-	ck_assert_str_eq(error, want);
-	free(error);
-	free(want);
+	expect_load_error(path, false, -EINVAL,
+			  ":1: carriage return in line (CRLF line ends?): lines must end with LF "
+			  "only");
 	free(path);
 
 	/* One CRLF line among LF lines is named too. */
 	text = "permit root\n\npermit root\r\n";
 	path = write_file("mixed.conf", text, strlen(text), 0644);
-	ASSERT_ERROR(load(path, false, &p, &error), -EINVAL);
-	ck_assert_int_ge(asprintf(&want,
-				  "%s:3: carriage return in line (CRLF line ends?): lines must end "
-				  "with LF only",
-				  path),
-			 0);
-	ck_assert_str_eq(error, want);
-	free(error);
+	expect_load_error(path, false, -EINVAL,
+			  ":3: carriage return in line (CRLF line ends?): lines must end with LF "
+			  "only");
 }
 END_TEST
 
 START_TEST(test_load_not_regular)
 {
-	_cleanup_free_ char *fifo = NULL, *want = NULL;
+	_cleanup_free_ char *fifo = NULL;
 	struct policy *p = NULL;
 	char *error = NULL;
 
 	make_tmpdir();
-	ASSERT_ERROR(load(tmpdir, false, &p, &error), -EINVAL);
-	ck_assert_int_ge(asprintf(&want, "%s: not a regular file", tmpdir), 0);
-	ck_assert_str_eq(error, want);
-	free(error);
+	expect_load_error(tmpdir, false, -EINVAL, ": not a regular file");
 
 	/* A FIFO must be refused, not block the daemon in open(). */
 	ck_assert_int_ge(asprintf(&fifo, "%s/fifo", tmpdir), 0);
@@ -662,16 +654,14 @@ START_TEST(test_load_not_regular)
 	ASSERT_ERROR(load(fifo, false, &p, &error), -EINVAL);
 	free(error);
 
-	ASSERT_ERROR(load("/no/such/spawnd.conf", false, &p, &error), -ENOENT);
-	ck_assert_str_eq(error, "/no/such/spawnd.conf: No such file or directory");
-	free(error);
 	ck_assert_ptr_null(p);
+	expect_load_error("/no/such/spawnd.conf", false, -ENOENT, ": No such file or directory");
 }
 END_TEST
 
 START_TEST(test_load_too_large)
 {
-	_cleanup_free_ char *path = NULL, *big = NULL, *want = NULL;
+	_cleanup_free_ char *path = NULL, *big = NULL;
 	size_t size = 1024 * 1024 + 1;
 	struct policy *p = NULL;
 	char *error = NULL;
@@ -684,10 +674,7 @@ START_TEST(test_load_too_large)
 			big[i + 1] = '\n';
 	}
 	path = write_file("big.conf", big, size, 0644);
-	ASSERT_ERROR(load(path, false, &p, &error), -EFBIG);
-	ck_assert_int_ge(asprintf(&want, "%s: file too large (more than 1 MiB)", path), 0);
-	ck_assert_str_eq(error, want);
-	free(error);
+	expect_load_error(path, false, -EFBIG, ": file too large (more than 1 MiB)");
 
 	/* Exactly 1 MiB is fine. */
 	free(path);
@@ -703,17 +690,14 @@ START_TEST(test_load_owner)
 {
 	static const char rule[] = "permit root\n";
 	static const mode_t refused_modes[] = {0664, 0646, 0666, 0620, 0602};
-	_cleanup_free_ char *path = NULL, *want = NULL;
+	static const char refused[] = ": must be owned by root and not writable by group or other";
+	_cleanup_free_ char *path = NULL;
 	struct passwd *nobody = getpwnam("nobody");
 	struct policy *p = NULL;
 	char *error = NULL;
 
 	make_tmpdir();
 	path = write_file("owner.conf", rule, sizeof(rule) - 1, 0644);
-	ck_assert_int_ge(asprintf(&want,
-				  "%s: must be owned by root and not writable by group or other",
-				  path),
-			 0);
 
 	ASSERT_OK(load(path, true, &p, &error));
 	ck_assert_uint_eq(p->n_rules, 1);
@@ -726,10 +710,7 @@ START_TEST(test_load_owner)
 
 	for (size_t i = 0; i < ELEMENTSOF(refused_modes); i++) {
 		ck_assert_int_eq(chmod(path, refused_modes[i]), 0);
-		ASSERT_ERROR(load(path, true, &p, &error), -EPERM);
-		ck_assert_str_eq(error, want);
-		ck_assert_ptr_null(p);
-		free(error);
+		expect_load_error(path, true, -EPERM, refused);
 		/* The grammar-only mode does not care. */
 		ASSERT_OK(load(path, false, &p, &error));
 		policy_free(p);
@@ -739,10 +720,7 @@ START_TEST(test_load_owner)
 	ck_assert_ptr_nonnull(nobody);
 	ck_assert_int_eq(chmod(path, 0644), 0);
 	ck_assert_int_eq(chown(path, nobody->pw_uid, 0), 0);
-	ASSERT_ERROR(load(path, true, &p, &error), -EPERM);
-	ck_assert_str_eq(error, want);
-	free(error);
-	ck_assert_ptr_null(p);
+	expect_load_error(path, true, -EPERM, refused);
 }
 END_TEST
 
