@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,39 +208,13 @@ START_TEST(test_scm_credentials_never_identify)
 	const char *argv[] = {fx.probe, NULL};
 	struct msg *m = msg_spawn(13, "root", argv);
 	struct ucred cred = {.pid = getpid(), .uid = 65534, .gid = 65534};
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
-	} control;
-	struct iovec iov;
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *cm;
 	Spawnd__V1__Reply *rep;
 	int p[2], sock = ck_connect();
-	uint8_t *buf;
-	size_t len;
 
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	msg_map(m, 0, 1);
-	buf = msg_pack(m, &len);
+	ck_send_msg_cred(sock, m, &p[1], 1, &cred);
 	msg_free(m);
-	iov.iov_base = buf;
-	iov.iov_len = len;
-	memset(&control, 0, sizeof(control));
-	mh.msg_control = control.buf;
-	mh.msg_controllen = sizeof(control.buf);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_CREDENTIALS;
-	cm->cmsg_len = CMSG_LEN(sizeof(cred));
-	memcpy(CMSG_DATA(cm), &cred, sizeof(cred));
-	cm = CMSG_NXTHDR(&mh, cm);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &p[1], sizeof(int));
-	ck_assert_int_eq(sendmsg(sock, &mh, MSG_NOSIGNAL), (ssize_t)len);
-	free(buf);
 	(void)close(p[1]);
 
 	rep = ck_reply(sock, 10000, "a message claiming SCM_CREDENTIALS of nobody");

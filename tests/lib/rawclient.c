@@ -48,32 +48,47 @@ rc_connect(const char *path)
 }
 
 int
-rc_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds)
+rc_send_cred(int sock, const void *buf, size_t len, const int *fds, size_t n_fds,
+	     const struct ucred *cred)
 {
 	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	size_t space = (cred ? CMSG_SPACE(sizeof(*cred)) : 0) +
+		       (n_fds > 0 ? CMSG_SPACE(sizeof(int) * n_fds) : 0);
+	struct cmsghdr *cm;
 	void *control = NULL;
 	ssize_t n;
 	int r = 0;
 
-	if (n_fds > 0) {
-		struct cmsghdr *cm;
-
+	if (space > 0) {
 		/* calloc returns memory aligned for any type, as cmsghdr needs. */
-		control = calloc(1, CMSG_SPACE(sizeof(int) * n_fds));
+		control = calloc(1, space);
 		if (!control)
 			return -ENOMEM;
 		mh.msg_control = control;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+		mh.msg_controllen = space;
 		cm = CMSG_FIRSTHDR(&mh);
 		if (!cm) {
 			free(control);
 			return -EINVAL;
 		}
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
+		if (cred) {
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_CREDENTIALS;
+			cm->cmsg_len = CMSG_LEN(sizeof(*cred));
+			memcpy(CMSG_DATA(cm), cred, sizeof(*cred));
+			cm = CMSG_NXTHDR(&mh, cm);
+		}
+		if (n_fds > 0) {
+			if (!cm) {
+				free(control);
+				return -EINVAL;
+			}
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+			memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
+		}
 	}
 	do
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
@@ -84,6 +99,12 @@ rc_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds)
 		r = -EMSGSIZE;
 	free(control);
 	return r;
+}
+
+int
+rc_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds)
+{
+	return rc_send_cred(sock, buf, len, fds, n_fds, NULL);
 }
 
 int
@@ -405,13 +426,21 @@ ck_send_raw(int sock, const void *buf, size_t len, const int *fds, size_t n_fds)
 }
 
 void
-ck_send_msg(int sock, struct msg *m, const int *fds, size_t n_fds)
+ck_send_msg_cred(int sock, struct msg *m, const int *fds, size_t n_fds, const struct ucred *cred)
 {
 	size_t len;
 	uint8_t *buf = msg_pack(m, &len);
+	int r = rc_send_cred(sock, buf, len, fds, n_fds, cred);
 
-	ck_send_raw(sock, buf, len, fds, n_fds);
+	ck_assert_msg(r == 0, "sendmsg of %zu bytes with %zu fds%s: %s", len, n_fds,
+		      cred ? " and SCM_CREDENTIALS" : "", strerror(-r));
 	free(buf);
+}
+
+void
+ck_send_msg(int sock, struct msg *m, const int *fds, size_t n_fds)
+{
+	ck_send_msg_cred(sock, m, fds, n_fds, NULL);
 }
 
 const char *

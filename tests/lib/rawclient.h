@@ -31,6 +31,10 @@
 int rc_connect(const char *path);
 /* sendmsg one datagram with fds (MSG_NOSIGNAL). 0 or -errno. */
 int rc_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds);
+/* rc_send() with an SCM_CREDENTIALS message first, claiming cred (NULL: none). */
+struct ucred;
+int rc_send_cred(int sock, const void *buf, size_t len, const int *fds, size_t n_fds,
+		 const struct ucred *cred);
 /*
  * Receive one reply within timeout_ms: 1 with *ret set (free with
  * wire_reply_free), 0 on EOF or ECONNRESET, -ETIMEDOUT, -EBADMSG for an
@@ -98,6 +102,9 @@ int ck_connect(void);
 /* Send m with fds; fails the test if the kernel refuses. */
 void ck_send_msg(int sock, struct msg *m, const int *fds, size_t n_fds);
 void ck_send_raw(int sock, const void *buf, size_t len, const int *fds, size_t n_fds);
+/* ck_send_msg() with SCM_CREDENTIALS claiming cred (rc_send_cred()). */
+void ck_send_msg_cred(int sock, struct msg *m, const int *fds, size_t n_fds,
+		      const struct ucred *cred);
 /* One reply within timeout_ms; fails on EOF/timeout. Free with wire_reply_free. */
 Spawnd__V1__Reply *ck_reply(int sock, unsigned timeout_ms, const char *what);
 /* ck_reply() that also fails when an fd rides on the reply (none was asked for). */
