@@ -51,6 +51,16 @@ send_msg(int sock, struct msg *m, const int *fds, size_t n_fds)
 	msg_free(m);
 }
 
+/* Send m (freed) and expect Failed{DECODE, EINVAL} for its id, the connection kept. */
+static void
+expect_invalid(int sock, struct msg *m, const char *what)
+{
+	uint64_t id = m->req.id;
+
+	send_msg(sock, m, NULL, 0);
+	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, what);
+}
+
 /* ---- framing errors: Failed{PROTOCOL} id 0, dropped, fds closed ---- */
 
 START_TEST(test_garbage_datagram_drops_connection)
@@ -258,42 +268,34 @@ START_TEST(test_invalid_requests_refused_connection_kept)
 	struct msg *m;
 
 	/* argc == 0 */
-	send_msg(sock, msg_spawn(++id, "nobody", NULL), NULL, 0);
-	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "argc == 0");
+	expect_invalid(sock, msg_spawn(++id, "nobody", NULL), "argc == 0");
 	/* empty argv[0] */
-	send_msg(sock, msg_spawn(++id, "nobody", (const char *const[]){"", NULL}), NULL, 0);
-	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "empty argv[0]");
+	expect_invalid(sock, msg_spawn(++id, "nobody", (const char *const[]){"", NULL}),
+		       "empty argv[0]");
 	/* NUL inside argv[0] and inside an argument */
 	m = msg_spawn(++id, "nobody", NULL);
 	msg_arg(m, nul_path, sizeof(nul_path) - 1);
-	send_msg(sock, m, NULL, 0);
-	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "NUL in argv[0]");
+	expect_invalid(sock, m, "NUL in argv[0]");
 	m = msg_spawn(++id, "nobody", ok_argv);
 	msg_arg(m, nul_arg, sizeof(nul_arg) - 1);
-	send_msg(sock, m, NULL, 0);
-	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "NUL in argv[1]");
+	expect_invalid(sock, m, "NUL in argv[1]");
 	/* relative paths with a slash */
 	{
 		const char *rel[] = {"./true", "bin/true", "../bin/true", NULL};
 
-		for (int i = 0; rel[i]; i++) {
-			send_msg(sock, msg_spawn(++id, "nobody", (const char *const[]){rel[i], NULL}),
-				 NULL, 0);
-			ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, rel[i]);
-		}
+		for (int i = 0; rel[i]; i++)
+			expect_invalid(sock, msg_spawn(++id, "nobody", (const char *const[]){rel[i], NULL}),
+				       rel[i]);
 	}
 	/* relative cwd; NUL in cwd */
 	m = msg_spawn(++id, "nobody", ok_argv);
 	msg_set_cwd(m, "tmp");
-	send_msg(sock, m, NULL, 0);
-	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "relative cwd");
+	expect_invalid(sock, m, "relative cwd");
 	m = msg_spawn(++id, "nobody", ok_argv);
 	msg_set_cwd_bytes(m, nul_cwd, sizeof(nul_cwd) - 1);
-	send_msg(sock, m, NULL, 0);
-	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "NUL in cwd");
+	expect_invalid(sock, m, "NUL in cwd");
 	/* missing user: must never default to root */
-	send_msg(sock, msg_spawn(++id, NULL, ok_argv), NULL, 0);
-	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "missing user");
+	expect_invalid(sock, msg_spawn(++id, NULL, ok_argv), "missing user");
 	/* malformed and duplicate environment entries, in both lists */
 	{
 		const char *bad[][2] = {
@@ -304,9 +306,7 @@ START_TEST(test_invalid_requests_refused_connection_kept)
 				m = msg_spawn(++id, "nobody", ok_argv);
 				for (size_t j = 0; j < 2 && bad[i][j]; j++)
 					msg_env(m, list == 1, bad[i][j], strlen(bad[i][j]));
-				send_msg(sock, m, NULL, 0);
-				ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL,
-						 bad[i][0]);
+				expect_invalid(sock, m, bad[i][0]);
 			}
 	}
 	/* NUL inside an environment entry */
@@ -315,27 +315,22 @@ START_TEST(test_invalid_requests_refused_connection_kept)
 
 		m = msg_spawn(++id, "nobody", ok_argv);
 		msg_env(m, false, nul_env, sizeof(nul_env) - 1);
-		send_msg(sock, m, NULL, 0);
-		ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "NUL in env");
+		expect_invalid(sock, m, "NUL in env");
 	}
 	/* on_disconnect value this daemon does not know; kill grace over the cap */
 	m = msg_spawn(++id, "nobody", ok_argv);
 	m->spawn.has_on_disconnect = 1;
 	m->spawn.on_disconnect = (Spawnd__V1__OnDisconnect)7;
-	send_msg(sock, m, NULL, 0);
-	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "unknown on_disconnect");
+	expect_invalid(sock, m, "unknown on_disconnect");
 	m = msg_spawn(++id, "nobody", ok_argv);
 	m->spawn.has_kill_grace_ms = 1;
 	m->spawn.kill_grace_ms = SPAWND_MAX_KILL_GRACE_MS + 1;
-	send_msg(sock, m, NULL, 0);
-	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL,
-			 "kill grace over the cap");
+	expect_invalid(sock, m, "kill grace over the cap");
 	/* umask out of range */
 	m = msg_spawn(++id, "nobody", ok_argv);
 	m->spawn.has_umask = 1;
 	m->spawn.umask = 01000;
-	send_msg(sock, m, NULL, 0);
-	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "umask 01000");
+	expect_invalid(sock, m, "umask 01000");
 	/* fd maps: index out of range, duplicate target, target too high, fd not mapped */
 	{
 		struct {
@@ -368,12 +363,9 @@ START_TEST(test_invalid_requests_refused_connection_kept)
 		}
 	}
 	/* a request without a body; a Signal with signo 0 and 65 */
-	send_msg(sock, msg_request(++id), NULL, 0);
-	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "no body");
-	send_msg(sock, msg_signal(++id, 1, 0, false), NULL, 0);
-	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "signo 0");
-	send_msg(sock, msg_signal(++id, 1, 65, false), NULL, 0);
-	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "signo 65");
+	expect_invalid(sock, msg_request(++id), "no body");
+	expect_invalid(sock, msg_signal(++id, 1, 0, false), "signo 0");
+	expect_invalid(sock, msg_signal(++id, 1, 65, false), "signo 65");
 	/* A valid Signal for a spawn this connection never made. */
 	send_msg(sock, msg_signal(++id, 424242, SIGKILL, false), NULL, 0);
 	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_SIGNAL, ESRCH, "foreign spawn id");
