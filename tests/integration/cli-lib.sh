@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: MIT
 #
 # Shared by the scripts that drive spawnctl against the real spawnd
-# (spawnctl.sh, identity.sh); sourced after they set SPAWND, SPAWNCTL and
-# work, sock, conf, log. The daemon binds $sock itself (-s) and logs to
-# $log; each case is a function run by run_case, which counts it in
+# (spawnctl.sh, identity.sh, environ.sh); sourced after they set SPAWND,
+# SPAWNCTL and work, sock, conf, log. The daemon binds $sock itself (-s) and
+# logs to $log; each case is a function run by run_case, which counts it in
 # $passed or $failures; spawnctl's stdout and stderr land in $work/out and
-# $work/err, its exit status in $rc. finish ends the script: 0 when every
-# case passed, else 1. A script that needs more undone on exit defines
-# cleanup_more().
+# $work/err, its exit status in $rc. run_all CASES... ends the script: 0
+# when every case passed, else 1. A script that needs more undone on exit
+# defines cleanup_more().
 # shellcheck disable=SC2154 # work, sock, conf, log, SPAWND, SPAWNCTL: the caller's
 
 daemon_pid=
