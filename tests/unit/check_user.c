@@ -14,8 +14,10 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -666,22 +668,16 @@ END_TEST
 /*
  * Root only: the cases below change /etc/passwd and /etc/group, each in a
  * mount namespace of its own test process (check forks one per test, and
- * test_main_split() always forks the root suite). private_etc() makes the
- * namespace; etc_bind() mounts a private copy over a file, so that every
- * edit lands on the copy. The real files are never written: not even a
- * test that dies half-way can leave them changed.
+ * test_main_split() always forks the root suite). There private_etc() puts
+ * a directory of our own over /etc: passwd and group in it are private
+ * copies, files of their own that can be edited in place or replaced by a
+ * rename as admins' tools do; every other name is a symlink into the real
+ * /etc, bound at etc_real. The real files are never written, not even by a
+ * test that dies half-way; and nothing done to them meanwhile, such as a
+ * rename over them by another process (which would detach a mount on the
+ * file itself), reaches the copies.
  */
 static pid_t main_pid;
-
-static void
-private_etc(void)
-{
-	ck_assert_msg(getpid() != main_pid,
-		      "a mount namespace case must run in a process of its own (CK_FORK)");
-	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
-	/* Nothing mounted here propagates back to the real namespace. */
-	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
-}
 
 static char *
 read_all(const char *path, size_t *ret_len)
@@ -713,54 +709,104 @@ read_all(const char *path, size_t *ret_len)
 	return buf;
 }
 
+/* Write a new file at path: `len` bytes of content, with like's owner and mode. */
+static void
+write_like(const char *path, const struct stat *like, const char *content, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	ck_assert_int_eq(write(fd, content, len), (ssize_t)len);
+	ck_assert_int_eq(fchown(fd, like->st_uid, like->st_gid), 0);
+	ck_assert_int_eq(fchmod(fd, like->st_mode & 07777), 0);
+	ck_assert_int_eq(close(fd), 0);
+}
+
+static void
+private_etc(void)
+{
+	char etc_real[PATH_MAX], etc_own[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	ck_assert_msg(getpid() != main_pid,
+		      "a mount namespace case must run in a process of its own (CK_FORK)");
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	/* Nothing mounted here propagates back to the real namespace. */
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	/* Mount points only: in the real namespace they stay empty (main() removes them). */
+	(void)snprintf(etc_real, sizeof(etc_real), "%s/etc-real.%d", nss_dir, (int)getpid());
+	(void)snprintf(etc_own, sizeof(etc_own), "%s/etc.%d", nss_dir, (int)getpid());
+	ck_assert_int_eq(mkdir(etc_real, 0755), 0);
+	ck_assert_int_eq(mkdir(etc_own, 0755), 0);
+	ck_assert_int_eq(mount("/etc", etc_real, NULL, MS_BIND | MS_REC, NULL), 0);
+	/* A tmpfs, so that what the test writes goes with the namespace. */
+	ck_assert_int_eq(mount("tmpfs", etc_own, "tmpfs", 0, "mode=0755"), 0);
+
+	d = opendir("/etc");
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d))) {
+		char own[PATH_MAX * 2], real[PATH_MAX * 2];
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		(void)snprintf(own, sizeof(own), "%s/%s", etc_own, e->d_name);
+		(void)snprintf(real, sizeof(real), "%s/%s", etc_real, e->d_name);
+		if (strcmp(e->d_name, "passwd") == 0 || strcmp(e->d_name, "group") == 0) {
+			struct stat st;
+			size_t len = 0;
+			char *text;
+
+			ck_assert_int_eq(stat(real, &st), 0);
+			text = read_all(real, &len);
+			ck_assert_ptr_nonnull(text);
+			write_like(own, &st, text, len);
+			free(text);
+		} else {
+			ck_assert_int_eq(symlink(real, own), 0);
+		}
+	}
+	(void)closedir(d);
+	ck_assert_int_eq(mount(etc_own, "/etc", NULL, MS_BIND, NULL), 0);
+}
+
 /*
- * Bind-mount a new file holding `len` bytes of `content`, with path's owner
- * and mode, over path (after private_etc()): path then names a new inode,
- * as after a rename over it. Mounts stack: etc_unbind() uncovers the one
- * below, the real file last.
+ * Replace path (a private copy) by a new file holding what it held when
+ * the test began plus `append`, as vipw does: written next to it, renamed
+ * over it, so path names a new inode. The first time, the original inode
+ * is kept as PATH.orig for etc_restore().
  */
 static void
-etc_bind(const char *path, const char *content, size_t len)
+etc_replace(const char *path, const char *append)
 {
-	char copy[PATH_MAX];
-	struct stat st;
-	int fd;
-
-	ck_assert_int_eq(stat(path, &st), 0);
-	(void)snprintf(copy, sizeof(copy), "%s/etc-copy.XXXXXX", nss_dir);
-	fd = mkostemp(copy, O_CLOEXEC);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, content, len), (ssize_t)len);
-	ck_assert_int_eq(fchown(fd, st.st_uid, st.st_gid), 0);
-	ck_assert_int_eq(fchmod(fd, st.st_mode & 07777), 0);
-	ck_assert_int_eq(close(fd), 0);
-	ck_assert_msg(mount(copy, path, NULL, MS_BIND, NULL) == 0, "bind-mount over %s: %s", path,
-		      strerror(errno));
-	/* The mount holds the file; the name need not stay. */
-	ck_assert_int_eq(unlink(copy), 0);
-}
-
-static void
-etc_unbind(const char *path)
-{
-	ck_assert_msg(umount2(path, 0) == 0, "umount %s: %s", path, strerror(errno));
-}
-
-/* etc_bind() of a copy of what path holds now, plus `append` (may be ""). */
-static size_t
-etc_bind_copy(const char *path, const char *append)
-{
+	char orig[PATH_MAX], tmp[PATH_MAX], *text, *joined;
 	size_t len = 0;
-	char *orig = read_all(path, &len), *text;
+	struct stat st;
 	int n;
 
-	ck_assert_ptr_nonnull(orig);
-	n = asprintf(&text, "%.*s%s", (int)len, orig, append);
+	(void)snprintf(orig, sizeof(orig), "%s.orig", path);
+	(void)snprintf(tmp, sizeof(tmp), "%s.new", path);
+	if (access(orig, F_OK) < 0)
+		ck_assert_int_eq(link(path, orig), 0);
+	ck_assert_int_eq(stat(orig, &st), 0);
+	text = read_all(orig, &len);
+	ck_assert_ptr_nonnull(text);
+	n = asprintf(&joined, "%.*s%s", (int)len, text, append);
 	ck_assert_int_ge(n, 0);
-	etc_bind(path, text, (size_t)n);
 	free(text);
-	free(orig);
-	return len;
+	write_like(tmp, &st, joined, (size_t)n);
+	free(joined);
+	ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+/* Put the original inode (etc_replace() kept it) back at path. */
+static void
+etc_restore(const char *path)
+{
+	char orig[PATH_MAX];
+
+	(void)snprintf(orig, sizeof(orig), "%s.orig", path);
+	ck_assert_int_eq(rename(orig, path), 0);
 }
 
 static void
@@ -823,23 +869,22 @@ START_TEST(test_cache_group_edit_in_place)
 	gid_t gid = unused_gid();
 	char name[32], line[96];
 	struct stat before, after;
-	size_t orig_len;
-	off_t member;
+	off_t orig_len, member;
 
 	(void)snprintf(name, sizeof(name), "spawnd-ck%d", (int)getpid());
 	(void)snprintf(line, sizeof(line), "%s:x:%u:nobody\n", name, (unsigned)gid);
 	user_cache_set_nsswitch_path(nss_files_only);
+	/* The private copy is a new file: settle it. */
 	private_etc();
-	/* The same content on an inode of our own; a new file: settle it. */
-	orig_len = etc_bind_copy("/etc/group", "");
-	member = (off_t)(orig_len + strlen(line) - strlen("nobody\n"));
+	ck_assert_int_eq(stat("/etc/group", &before), 0);
+	orig_len = before.st_size;
+	member = orig_len + (off_t)(strlen(line) - strlen("nobody\n"));
 	wait_settled(nss_files_only);
 	ck_assert(!target_has_gid("nobody", gid));
 	ck_assert(!target_has_gid("nobody", gid));
 	ck_assert_uint_eq(cache_stats().account_hits, 1);
 
 	/* Appended (size, st_mtim, st_ctim change); seen after settling. */
-	ck_assert_int_eq(stat("/etc/group", &before), 0);
 	etc_append("/etc/group", line);
 	ck_assert_int_eq(stat("/etc/group", &after), 0);
 	ck_assert_uint_eq(after.st_ino, before.st_ino);
@@ -874,7 +919,7 @@ START_TEST(test_cache_group_edit_in_place)
 	ck_assert(target_has_gid("nobody", gid));
 
 	/* Removed again, in place (truncated to the original): at once, and after settling. */
-	ck_assert_int_eq(truncate("/etc/group", (off_t)orig_len), 0);
+	ck_assert_int_eq(truncate("/etc/group", orig_len), 0);
 	ck_assert(!target_has_gid("nobody", gid));
 	assert_group_refused("nobody", name, NULL, -ESRCH, name);
 	wait_settled(nss_files_only);
@@ -884,7 +929,7 @@ END_TEST
 
 /*
  * A user appears, changes uid and disappears through /etc/passwd replaced
- * by a new inode each time, as vipw and most tools do (rename over it).
+ * by rename (a new inode each time, as vipw and most tools do).
  */
 START_TEST(test_cache_passwd_replaced)
 {
@@ -901,7 +946,7 @@ START_TEST(test_cache_passwd_replaced)
 	/* Add it; once settled it is cached. */
 	(void)snprintf(line, sizeof(line), "%s:x:%u:65534::/nonexistent:/usr/sbin/nologin\n", name,
 		       (unsigned)uid1);
-	(void)etc_bind_copy("/etc/passwd", line);
+	etc_replace("/etc/passwd", line);
 	wait_settled(nss_files_only);
 	for (int i = 0; i < 2; i++) {
 		ASSERT_OK(user_resolve_target(name, NULL, NULL, &t, &what));
@@ -910,11 +955,10 @@ START_TEST(test_cache_passwd_replaced)
 	}
 	ck_assert_uint_eq(cache_stats().account_hits, 1);
 
-	/* Its uid changes: the real file plus the new line, on another new inode. */
-	etc_unbind("/etc/passwd");
+	/* Its uid changes. */
 	(void)snprintf(line, sizeof(line), "%s:x:%u:65534::/nonexistent:/usr/sbin/nologin\n", name,
 		       (unsigned)uid2);
-	(void)etc_bind_copy("/etc/passwd", line);
+	etc_replace("/etc/passwd", line);
 	wait_settled(nss_files_only);
 	ASSERT_OK(user_resolve_target(name, NULL, NULL, &t, &what));
 	ck_assert_uint_eq(t.uid, uid2);
@@ -925,7 +969,7 @@ START_TEST(test_cache_passwd_replaced)
 	ck_assert_uint_eq(cache_stats().account_hits, 2);
 
 	/* It is removed (the original inode comes back): at once, and later. */
-	etc_unbind("/etc/passwd");
+	etc_restore("/etc/passwd");
 	ASSERT_ERROR(user_resolve_target(name, NULL, NULL, &t, &what), -ESRCH);
 	ck_assert_str_eq(what, name);
 	wait_settled(nss_files_only);
@@ -935,7 +979,7 @@ END_TEST
 
 /*
  * Root only. Narrowing (HOSTILE.md 40): nobody gets two more groups, A and B,
- * from a private copy of /etc/group (private_etc()).
+ * in a private copy of /etc/group (private_etc()).
  */
 static gid_t narrow_a, narrow_b;
 
@@ -950,8 +994,9 @@ private_group_file(void)
 		;
 	(void)snprintf(line, sizeof(line), "spawnd-ck-a:x:%u:nobody\nspawnd-ck-b:x:%u:nobody\n",
 		       (unsigned)narrow_a, (unsigned)narrow_b);
-	(void)etc_bind_copy("/etc/group", line);
+	etc_append("/etc/group", line);
 }
+
 /* Resolve nobody with group/groups; check the gid, the list and the narrowing flag. */
 static void
 assert_choice(const char *group, char *const *groups, gid_t want_gid, const gid_t *want,
@@ -1063,10 +1108,17 @@ user_root_suite(void)
 	return s;
 }
 
+static int
+remove_entry(const char *path, const struct stat *st _unused_, int flag _unused_,
+	     struct FTW *ftw _unused_)
+{
+	(void)remove(path);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	char path[80];
 	int r;
 
 	main_pid = getpid();
@@ -1083,13 +1135,9 @@ main(int argc, char **argv)
 	}
 	r = test_main_split(argc, argv, user_suite, user_root_suite);
 
-	(void)unlink(nss_files_only);
-	(void)unlink(nss_systemd);
-	(void)snprintf(path, sizeof(path), "%s/changing.conf", nss_dir);
-	(void)unlink(path);
-	(void)snprintf(path, sizeof(path), "%s/changing.tmp", nss_dir);
-	(void)unlink(path);
-	if (rmdir(nss_dir) < 0)
-		fprintf(stderr, "%s left behind: %s\n", nss_dir, strerror(errno));
+	/* The nsswitch.conf files, and the mount points of private_etc(), empty here. */
+	(void)nftw(nss_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (access(nss_dir, F_OK) == 0)
+		fprintf(stderr, "%s left behind\n", nss_dir);
 	return r;
 }
