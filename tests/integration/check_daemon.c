@@ -1011,20 +1011,6 @@ start_sleeper(spawnd_client *c, const char *user, bool keep, uint64_t timeout_us
 	return id;
 }
 
-/* Wait until pid is gone (reaped by the daemon) or timeout; true when gone. */
-static bool
-wait_gone(pid_t pid, unsigned timeout_ms)
-{
-	uint64_t end = now_usec() + (uint64_t)timeout_ms * 1000;
-
-	while (now_usec() < end) {
-		if (!proc_alive(pid))
-			return true;
-		(void)usleep(20000);
-	}
-	return !proc_alive(pid);
-}
-
 /*
  * Signal requests reach only this connection's unreaped children: another
  * connection gets ESRCH and the child lives on; after the exit, ESRCH.
@@ -1039,8 +1025,8 @@ START_TEST(test_signal_only_own_children)
 	id = start_sleeper(c, "nobody", false, 0, &pid);
 	ck_assert_int_eq(spawnd_signal(other, id, SIGKILL, 0, SPAWN_TIMEOUT_USEC), -ESRCH);
 	ck_assert_int_eq(spawnd_signal(c, id + 1000, SIGKILL, 0, SPAWN_TIMEOUT_USEC), -ESRCH);
-	(void)usleep(100000);
-	ck_assert_msg(proc_alive(pid), "a foreign signal request reached the child");
+	/* A signal the daemon sent would be sent before its reply, and still show. */
+	ck_assert_msg(proc_untouched(pid), "a foreign signal request reached the child");
 
 	ck_assert_int_eq(spawnd_signal(c, id, SIGTERM, 0, SPAWN_TIMEOUT_USEC), 0);
 	ck_assert_int_eq(spawnd_wait(c, id, SPAWN_TIMEOUT_USEC, &res), 0);
@@ -1066,12 +1052,17 @@ START_TEST(test_disconnect_terminates_unless_keep)
 	(void)start_sleeper(c, "nobody", true, 0, &kept);
 	spawnd_client_close(c);
 
-	ck_assert_msg(wait_gone(doomed, 5000), "child %d survived its client's disconnect",
+	ck_assert_msg(proc_wait_gone(doomed, 5000), "child %d survived its client's disconnect",
 		      (int)doomed);
-	(void)usleep(200000);
-	ck_assert_msg(proc_alive(kept), "the kept child %d was terminated", (int)kept);
 	/* The terminated child is reaped: only the kept one is left. */
 	ck_assert_int_eq(proc_wait_children(fx.pid, 1, 3000), 1);
+	/*
+	 * A request served after the disconnect and the reap: whatever the
+	 * daemon did on either is done. A signal it sent the kept child would
+	 * still show.
+	 */
+	assert_daemon_serves();
+	ck_assert_msg(proc_untouched(kept), "the kept child %d was signalled", (int)kept);
 	ck_assert_int_eq(kill(kept, SIGKILL), 0);
 	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 5000), 0);
 }
@@ -1089,7 +1080,7 @@ START_TEST(test_daemon_stop_applies_on_disconnect)
 	(void)start_sleeper(c, "nobody", false, 0, &doomed);
 	(void)start_sleeper(c, "nobody", true, 0, &kept);
 	fx_stop(); /* asserts exit status 0 */
-	ck_assert_msg(wait_gone(doomed, 5000), "child %d survived the daemon's stop", (int)doomed);
+	ck_assert_msg(proc_wait_gone(doomed, 5000), "child %d survived the daemon's stop", (int)doomed);
 	ck_assert_msg(proc_alive(kept), "the kept child %d did not survive the daemon", (int)kept);
 	ck_assert_int_eq(kill(kept, SIGKILL), 0);
 	spawnd_client_close(c);
@@ -1257,11 +1248,15 @@ END_TEST
 START_TEST(test_disconnect_hangup)
 {
 	const char *dies[] = {fx.probe, "--sleep", "30", NULL};
-	const char *survives[] = {"/bin/sh", "-c", "trap '' HUP; exec sleep 30", NULL};
+	/* Tells on fd 3 once it ignores SIGHUP (kept across the exec). */
+	const char *survives[] = {"/bin/sh", "-c", "trap '' HUP; echo ready=1 >&3; exec 3>&- sleep 30",
+				  NULL};
 	spawnd_client *c = client_open();
 	spawnd_result *res = NULL;
 	pid_t pid_dies, pid_survives;
 	spawnd_options *o;
+	struct report ready;
+	int p[2];
 
 	o = opts_new("nobody", dies);
 	ck_assert_int_eq(spawnd_options_set_on_disconnect(o, SPAWND_ON_DISCONNECT_HANGUP), 0);
@@ -1271,20 +1266,28 @@ START_TEST(test_disconnect_hangup)
 	res = spawnd_result_free(res);
 	spawnd_options_free(o);
 
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	o = opts_new("nobody", survives);
 	ck_assert_int_eq(spawnd_options_set_on_disconnect(o, SPAWND_ON_DISCONNECT_HANGUP), 0);
+	ck_assert_int_eq(spawnd_options_add_fd(o, 3, p[1]), 0);
 	ck_assert_int_eq(spawnd_spawn(c, o, SPAWN_TIMEOUT_USEC, &res), 0);
 	ck_assert_int_eq(spawnd_result_get_state(res), SPAWND_STATE_STARTED);
 	pid_survives = spawnd_result_get_pid(res);
 	res = spawnd_result_free(res);
 	spawnd_options_free(o);
-	/* Let sh install its trap before the hangup. */
-	(void)usleep(300000);
+	(void)close(p[1]);
+	/* sh has installed its trap before the hangup: it said so, and closed fd 3. */
+	ck_assert_int_eq(report_read_fd(p[0], &ready, 10000), 0);
+	(void)close(p[0]);
+	ASSERT_STREQ_REPORT(&ready, "ready", "1");
+	report_done(&ready);
 
 	spawnd_client_close(c);
-	ck_assert_msg(wait_gone(pid_dies, 5000), "child %d survived the hangup", (int)pid_dies);
-	(void)usleep(500000);
-	ck_assert_msg(proc_alive(pid_survives), "a child ignoring SIGHUP was killed anyway");
+	ck_assert_msg(proc_wait_gone(pid_dies, 5000), "child %d survived the hangup", (int)pid_dies);
+	ck_assert_int_eq(proc_wait_children(fx.pid, 1, 3000), 1);
+	/* Served after the hangup and the reap: a SIGTERM or SIGKILL sent then would show. */
+	assert_daemon_serves();
+	ck_assert_msg(proc_untouched(pid_survives), "a child ignoring SIGHUP was signalled anyway");
 	ck_assert_int_eq(kill(pid_survives, SIGKILL), 0);
 	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 5000), 0);
 }

@@ -9,14 +9,9 @@
  */
 #define _GNU_SOURCE
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,19 +19,10 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "spawnd.pb-c.h"
-#include "wire.h"
+#include "rawclient.h"
 
 /* The daemon's fd count when idle, taken in the setup. */
 static int baseline_fds;
-
-static void
-assert_fds_at_baseline(void)
-{
-	int n = proc_wait_fd_count(fx.pid, baseline_fds, 5000);
-
-	ck_assert_msg(n == baseline_fds, "daemon fd count %d, baseline %d", n, baseline_fds);
-}
 
 /* Checked fixture: start the daemon, warm it up, record its idle fd count. */
 static void
@@ -51,227 +37,28 @@ hostile_setup(void)
 static void
 hostile_teardown(void)
 {
-	assert_fds_at_baseline();
+	assert_fds_at(baseline_fds, "after the test");
 	assert_daemon_serves();
-	assert_fds_at_baseline();
+	assert_fds_at(baseline_fds, "after a request that followed the test");
 	fx_teardown();
 }
 
-/* ---- the raw client ---- */
-
-static int
-raw_connect(void)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-	ck_assert_int_ge(fd, 0);
-	strcpy(sa.sun_path, fx.sock);
-	ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect: %s",
-		      strerror(errno));
-	return fd;
-}
-
-/* sendmsg one datagram with fds (n_fds may exceed what the daemon accepts). */
+/* Send m and free it. */
 static void
-raw_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds)
+send_msg(int sock, struct msg *m, const int *fds, size_t n_fds)
 {
-	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	char *control = NULL;
-	ssize_t n;
-
-	if (n_fds > 0) {
-		struct cmsghdr *cm;
-
-		control = calloc(1, CMSG_SPACE(sizeof(int) * n_fds));
-		ck_assert_ptr_nonnull(control);
-		mh.msg_control = control;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
-	}
-	n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	free(control);
-	ck_assert_msg(n == (ssize_t)len, "sendmsg of %zu bytes: %zd (%s)", len, n, strerror(errno));
+	ck_send_msg(sock, m, fds, n_fds);
+	msg_free(m);
 }
 
-/*
- * Receive one reply: 1 with *ret set, 0 on EOF (connection dropped),
- * -ETIMEDOUT. Fds riding on a reply (a pidfd) are closed.
- */
-static int
-raw_recv(int sock, Spawnd__V1__Reply **ret, unsigned timeout_ms)
-{
-	static uint8_t buf[SPAWND_MAX_MESSAGE_BYTES + 1];
-	struct pollfd p = {.fd = sock, .events = POLLIN};
-	int fds[SPAWND_MAX_FDS];
-	size_t len, n_fds;
-	int k;
-
-	do
-		k = poll(&p, 1, (int)timeout_ms);
-	while (k < 0 && errno == EINTR);
-	ck_assert_int_ge(k, 0);
-	if (k == 0)
-		return -ETIMEDOUT;
-	k = wire_recv(sock, buf, sizeof(buf), &len, fds, &n_fds);
-	if (k == -ECONNRESET)
-		return 0;
-	ck_assert_msg(k >= 0, "wire_recv: %s", strerror(-k));
-	if (k == 0)
-		return 0;
-	wire_close_fds(fds, n_fds);
-	k = wire_reply_unpack(buf, len, ret);
-	ck_assert_msg(k == 0, "undecodable reply from the daemon: %s", strerror(-k));
-	return 1;
-}
-
-/* Expect Failed{PROTOCOL} with id 0, then EOF: the daemon dropped us. */
+/* Send m (freed) and expect Failed{DECODE, EINVAL} for its id, the connection kept. */
 static void
-expect_protocol_drop(int sock)
+expect_invalid(int sock, struct msg *m, const char *what)
 {
-	Spawnd__V1__Reply *rep = NULL;
-	int k = raw_recv(sock, &rep, 5000);
+	uint64_t id = m->req.id;
 
-	ck_assert_msg(k == 1, "expected Failed{PROTOCOL} before the drop, got %s",
-		      k == 0 ? "EOF" : "nothing");
-	ck_assert_int_eq(rep->body_case, SPAWND__V1__REPLY__BODY_FAILED);
-	ck_assert_int_eq(rep->failed->stage, SPAWND__V1__STAGE__STAGE_PROTOCOL);
-	ck_assert_uint_eq(rep->id, 0);
-	wire_reply_free(rep);
-	k = raw_recv(sock, &rep, 5000);
-	ck_assert_msg(k == 0, "the daemon kept the connection after a framing error");
-}
-
-/* Expect Failed{stage, err} for request id on a connection that stays open. */
-static void
-expect_failed(int sock, uint64_t id, Spawnd__V1__Stage stage, int err, const char *what)
-{
-	Spawnd__V1__Reply *rep = NULL;
-	int k = raw_recv(sock, &rep, 5000);
-
-	ck_assert_msg(k == 1, "%s: expected Failed{%s, %s}, got %s", what,
-		      spawnd_stage_to_string((spawnd_stage)stage), strerror(err),
-		      k == 0 ? "EOF (dropped)" : "no reply");
-	ck_assert_msg(rep->body_case == SPAWND__V1__REPLY__BODY_FAILED,
-		      "%s: expected Failed, got reply body %d", what, (int)rep->body_case);
-	ck_assert_msg(rep->failed->stage == stage && rep->failed->errnum == err && rep->id == id,
-		      "%s: expected Failed{%s, %s} id %llu, got Failed{%s, %s (%s)} id %llu", what,
-		      spawnd_stage_to_string((spawnd_stage)stage), strerror(err),
-		      (unsigned long long)id,
-		      spawnd_stage_to_string((spawnd_stage)rep->failed->stage),
-		      strerror(rep->failed->errnum), rep->failed->detail ? rep->failed->detail : "",
-		      (unsigned long long)rep->id);
-	wire_reply_free(rep);
-}
-
-/*
- * A pipe whose write end rides on a hostile message: once we close our own
- * copy, EOF on the read end proves the daemon closed every copy it got.
- */
-struct witness {
-	int rd, wr;
-};
-
-static void
-witness_open(struct witness *w)
-{
-	int p[2];
-
-	ck_assert_int_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-	w->rd = p[0];
-	w->wr = p[1];
-}
-
-static void
-witness_assert_closed(struct witness *w)
-{
-	struct pollfd p = {.fd = w->rd, .events = POLLIN};
-	char c;
-	int k;
-
-	(void)close(w->wr);
-	w->wr = -1;
-	do
-		k = poll(&p, 1, 5000);
-	while (k < 0 && errno == EINTR);
-	ck_assert_msg(k == 1 && read(w->rd, &c, 1) == 0,
-		      "the daemon kept a received fd open after dropping the message");
-	(void)close(w->rd);
-}
-
-/* ---- requests ---- */
-
-/* A Spawn of argv as user, with fd maps (index -> target) for n_maps fds. */
-struct spawn_msg {
-	Spawnd__V1__Request req;
-	Spawnd__V1__Spawn spawn;
-	ProtobufCBinaryData argv[8];
-	Spawnd__V1__FdMap maps[8], *map_ptrs[8];
-	ProtobufCBinaryData env[4];
-};
-
-static void
-spawn_msg_init(struct spawn_msg *m, uint64_t id, const char *user, const char *const *argv)
-{
-	memset(m, 0, sizeof(*m));
-	spawnd__v1__request__init(&m->req);
-	spawnd__v1__spawn__init(&m->spawn);
-	m->req.version = SPAWND_PROTOCOL_VERSION;
-	m->req.id = id;
-	m->req.body_case = SPAWND__V1__REQUEST__BODY_SPAWN;
-	m->req.spawn = &m->spawn;
-	for (size_t i = 0; argv && argv[i]; i++) {
-		m->argv[i].data = (uint8_t *)argv[i];
-		m->argv[i].len = strlen(argv[i]);
-		m->spawn.n_argv = i + 1;
-	}
-	m->spawn.argv = m->argv;
-	if (user) {
-		m->spawn.has_user = 1;
-		m->spawn.user.data = (uint8_t *)user;
-		m->spawn.user.len = strlen(user);
-	}
-}
-
-static void
-spawn_msg_map(struct spawn_msg *m, unsigned index, unsigned target)
-{
-	size_t i = m->spawn.n_fds;
-
-	spawnd__v1__fd_map__init(&m->maps[i]);
-	m->maps[i].index = index;
-	m->maps[i].target = target;
-	m->map_ptrs[i] = &m->maps[i];
-	m->spawn.fds = m->map_ptrs;
-	m->spawn.n_fds = i + 1;
-}
-
-/* Pack any message without the library's size cap (for the oversize case). */
-static uint8_t *
-pack_uncapped(const ProtobufCMessage *msg, size_t *ret_len)
-{
-	size_t len = protobuf_c_message_get_packed_size(msg);
-	uint8_t *buf = malloc(len + 16);
-
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(protobuf_c_message_pack(msg, buf), len);
-	*ret_len = len;
-	return buf;
-}
-
-static void
-send_msg(int sock, const ProtobufCMessage *msg, const int *fds, size_t n_fds)
-{
-	size_t len;
-	uint8_t *buf = pack_uncapped(msg, &len);
-
-	raw_send(sock, buf, len, fds, n_fds);
-	free(buf);
+	send_msg(sock, m, NULL, 0);
+	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, what);
 }
 
 /* ---- framing errors: Failed{PROTOCOL} id 0, dropped, fds closed ---- */
@@ -280,12 +67,12 @@ START_TEST(test_garbage_datagram_drops_connection)
 {
 	static const char garbage[] = "\xff\xff\xff\xff\x0f not a protobuf message \x00\x01";
 	struct witness w;
-	int sock = raw_connect();
+	int sock = ck_connect();
 
 	witness_open(&w);
-	raw_send(sock, garbage, sizeof(garbage), &w.wr, 1);
-	expect_protocol_drop(sock);
-	witness_assert_closed(&w);
+	ck_send_raw(sock, garbage, sizeof(garbage), &w.wr, 1);
+	ck_expect_drop(sock, "a garbage datagram");
+	witness_assert_closed(&w, "a garbage datagram");
 	(void)close(sock);
 }
 END_TEST
@@ -293,30 +80,29 @@ END_TEST
 /* A datagram over SPAWND_MAX_MESSAGE_BYTES arrives truncated (MSG_TRUNC). */
 START_TEST(test_oversized_message_drops_connection)
 {
-	const char *argv[] = {"/bin/true", NULL, NULL};
+	const char *argv[] = {"/bin/true", NULL};
 	size_t big = 200 * 1024, len;
-	int sndbuf = 4 * 1024 * 1024, sock = raw_connect();
-	struct spawn_msg m;
+	int sndbuf = 4 * 1024 * 1024, sock = ck_connect();
+	struct msg *m = msg_spawn(7, "nobody", argv);
 	struct witness w;
-	char *arg = malloc(big + 1);
+	char *arg = malloc(big);
 	uint8_t *buf;
 
 	ck_assert_ptr_nonnull(arg);
 	memset(arg, 'A', big);
-	arg[big] = '\0';
-	argv[1] = arg;
-	spawn_msg_init(&m, 7, "nobody", argv);
-	buf = pack_uncapped(&m.req.base, &len);
+	msg_arg(m, arg, big);
+	buf = msg_pack(m, &len);
 	ck_assert_uint_gt(len, SPAWND_MAX_MESSAGE_BYTES);
 	/* The kernel caps one SEQPACKET send at SO_SNDBUF: raise it (root may force). */
 	ck_assert_int_eq(setsockopt(sock, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)), 0);
 
 	witness_open(&w);
-	raw_send(sock, buf, len, &w.wr, 1);
-	expect_protocol_drop(sock);
-	witness_assert_closed(&w);
+	ck_send_raw(sock, buf, len, &w.wr, 1);
+	ck_expect_drop(sock, "an oversized message");
+	witness_assert_closed(&w, "an oversized message");
 	free(buf);
 	free(arg);
+	msg_free(m);
 	(void)close(sock);
 }
 END_TEST
@@ -325,24 +111,17 @@ END_TEST
 START_TEST(test_unknown_field_drops_connection)
 {
 	const char *argv[] = {"/bin/true", NULL};
-	uint8_t *buf, *ext;
-	struct spawn_msg m;
+	struct msg *m = msg_spawn(9, "nobody", argv);
 	struct witness w;
-	size_t len;
-	int sock = raw_connect();
+	uint8_t field[16];
+	int sock = ck_connect();
 
-	spawn_msg_init(&m, 9, "nobody", argv);
-	buf = pack_uncapped(&m.req.base, &len);
 	/* Append field 15, varint 1: valid protobuf, unknown to the schema. */
-	ext = realloc(buf, len + 2);
-	ck_assert_ptr_nonnull(ext);
-	ext[len] = (15 << 3) | 0;
-	ext[len + 1] = 1;
+	msg_append_raw(m, field, pb_field_varint(field, 15, 1));
 	witness_open(&w);
-	raw_send(sock, ext, len + 2, &w.wr, 1);
-	free(ext);
-	expect_protocol_drop(sock);
-	witness_assert_closed(&w);
+	send_msg(sock, m, &w.wr, 1);
+	ck_expect_drop(sock, "an unknown top-level field");
+	witness_assert_closed(&w, "an unknown top-level field");
 	(void)close(sock);
 }
 END_TEST
@@ -360,23 +139,24 @@ START_TEST(test_unknown_nested_field_drops_connection)
 	};
 
 	for (int where = 0; where < 2; where++) {
-		struct spawn_msg m;
+		const char *what = where == 0 ? "an unknown field in the Spawn"
+					      : "an unknown field in an FdMap";
+		struct msg *m = msg_spawn(10, "nobody", argv);
 		struct witness w;
-		int sock = raw_connect();
+		int sock = ck_connect();
 
 		witness_open(&w);
-		spawn_msg_init(&m, 10, "nobody", argv);
-		spawn_msg_map(&m, 0, 1);
+		msg_map(m, 0, 1);
 		if (where == 0) {
-			m.spawn.base.n_unknown_fields = 1;
-			m.spawn.base.unknown_fields = &uf;
+			m->spawn.base.n_unknown_fields = 1;
+			m->spawn.base.unknown_fields = &uf;
 		} else {
-			m.maps[0].base.n_unknown_fields = 1;
-			m.maps[0].base.unknown_fields = &uf;
+			m->maps[0].base.n_unknown_fields = 1;
+			m->maps[0].base.unknown_fields = &uf;
 		}
-		send_msg(sock, &m.req.base, &w.wr, 1);
-		expect_protocol_drop(sock);
-		witness_assert_closed(&w);
+		send_msg(sock, m, &w.wr, 1);
+		ck_expect_drop(sock, what);
+		witness_assert_closed(&w, what);
 		(void)close(sock);
 	}
 }
@@ -389,16 +169,15 @@ START_TEST(test_wrong_version_drops_connection)
 	const uint32_t versions[] = {0, SPAWND_PROTOCOL_VERSION + 1, 0xffffffffu};
 
 	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
-		struct spawn_msg m;
+		struct msg *m = msg_spawn(11, "nobody", argv);
 		struct witness w;
-		int sock = raw_connect();
+		int sock = ck_connect();
 
 		witness_open(&w);
-		spawn_msg_init(&m, 11, "nobody", argv);
-		m.req.version = versions[i];
-		send_msg(sock, &m.req.base, &w.wr, 1);
-		expect_protocol_drop(sock);
-		witness_assert_closed(&w);
+		m->req.version = versions[i];
+		send_msg(sock, m, &w.wr, 1);
+		ck_expect_drop(sock, "a wrong protocol version");
+		witness_assert_closed(&w, "a wrong protocol version");
 		(void)close(sock);
 	}
 }
@@ -411,18 +190,17 @@ END_TEST
 START_TEST(test_fd_flood_drops_connection)
 {
 	const char *argv[] = {"/bin/true", NULL};
-	int fds[100], sock = raw_connect();
-	struct spawn_msg m;
+	int fds[100], sock = ck_connect();
+	struct msg *m = msg_spawn(12, "nobody", argv);
 	struct witness w;
 
 	witness_open(&w);
 	for (int i = 0; i < 100; i++)
 		fds[i] = w.wr;
-	spawn_msg_init(&m, 12, "nobody", argv);
-	spawn_msg_map(&m, 0, 1);
-	send_msg(sock, &m.req.base, fds, 100);
-	expect_protocol_drop(sock);
-	witness_assert_closed(&w);
+	msg_map(m, 0, 1);
+	send_msg(sock, m, fds, 100);
+	ck_expect_drop(sock, "100 fds on one message");
+	witness_assert_closed(&w, "100 fds on one message");
 	(void)close(sock);
 }
 END_TEST
@@ -438,50 +216,23 @@ END_TEST
 START_TEST(test_scm_credentials_never_identify)
 {
 	const char *argv[] = {fx.probe, NULL};
-	struct spawn_msg m;
+	struct msg *m = msg_spawn(13, "root", argv);
 	struct ucred cred = {.pid = getpid(), .uid = 65534, .gid = 65534};
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
-	} control;
-	struct iovec iov;
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *cm;
-	Spawnd__V1__Reply *rep = NULL;
-	int p[2], sock = raw_connect(), k;
-	uint8_t *buf;
-	size_t len;
+	Spawnd__V1__Reply *rep;
+	int p[2], sock = ck_connect();
 
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	spawn_msg_init(&m, 13, "root", argv);
-	spawn_msg_map(&m, 0, 1);
-	buf = pack_uncapped(&m.req.base, &len);
-	iov.iov_base = buf;
-	iov.iov_len = len;
-	memset(&control, 0, sizeof(control));
-	mh.msg_control = control.buf;
-	mh.msg_controllen = sizeof(control.buf);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_CREDENTIALS;
-	cm->cmsg_len = CMSG_LEN(sizeof(cred));
-	memcpy(CMSG_DATA(cm), &cred, sizeof(cred));
-	cm = CMSG_NXTHDR(&mh, cm);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &p[1], sizeof(int));
-	ck_assert_int_eq(sendmsg(sock, &mh, MSG_NOSIGNAL), (ssize_t)len);
-	free(buf);
+	msg_map(m, 0, 1);
+	ck_send_msg_cred(sock, m, &p[1], 1, &cred);
+	msg_free(m);
 	(void)close(p[1]);
 
-	k = raw_recv(sock, &rep, 10000);
-	ck_assert_int_eq(k, 1);
+	rep = ck_reply(sock, 10000, "a message claiming SCM_CREDENTIALS of nobody");
 	if (rep->body_case == SPAWND__V1__REPLY__BODY_FAILED) {
 		ck_assert_int_eq(rep->failed->stage, SPAWND__V1__STAGE__STAGE_PROTOCOL);
 		ck_assert_uint_eq(rep->id, 0);
 		wire_reply_free(rep);
-		ck_assert_int_eq(raw_recv(sock, &rep, 5000), 0);
+		ck_expect_eof(sock, "after a refused SCM_CREDENTIALS message");
 	} else {
 		struct report out;
 
@@ -492,9 +243,7 @@ START_TEST(test_scm_credentials_never_identify)
 		ASSERT_STREQ_REPORT(&out, "env.SPAWND_USER", "root");
 		ck_assert_int_eq(report_num(&out, "uid", 10), 0);
 		report_done(&out);
-		ck_assert_int_eq(raw_recv(sock, &rep, 10000), 1);
-		ck_assert_int_eq(rep->body_case, SPAWND__V1__REPLY__BODY_EXITED);
-		wire_reply_free(rep);
+		ck_expect_exited(sock, 13, 0, 0, "the probe run as root");
 	}
 	(void)close(p[0]);
 	(void)close(sock);
@@ -512,83 +261,41 @@ START_TEST(test_invalid_requests_refused_connection_kept)
 {
 	static const char nul_path[] = "/bin/tr\0ue";
 	static const char nul_arg[] = "a\0b";
+	static const char nul_cwd[] = "/tmp\0/x";
 	const char *ok_argv[] = {"/bin/true", NULL};
-	int sock = raw_connect();
+	int sock = ck_connect();
 	uint64_t id = 100;
+	struct msg *m;
 
 	/* argc == 0 */
-	{
-		struct spawn_msg m;
-
-		spawn_msg_init(&m, ++id, "nobody", NULL);
-		send_msg(sock, &m.req.base, NULL, 0);
-		expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "argc == 0");
-	}
+	expect_invalid(sock, msg_spawn(++id, "nobody", NULL), "argc == 0");
 	/* empty argv[0] */
-	{
-		const char *argv[] = {"", NULL};
-		struct spawn_msg m;
-
-		spawn_msg_init(&m, ++id, "nobody", argv);
-		send_msg(sock, &m.req.base, NULL, 0);
-		expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "empty argv[0]");
-	}
+	expect_invalid(sock, msg_spawn(++id, "nobody", (const char *const[]){"", NULL}),
+		       "empty argv[0]");
 	/* NUL inside argv[0] and inside an argument */
-	{
-		struct spawn_msg m;
-
-		spawn_msg_init(&m, ++id, "nobody", ok_argv);
-		m.argv[0].data = (uint8_t *)nul_path;
-		m.argv[0].len = sizeof(nul_path) - 1;
-		send_msg(sock, &m.req.base, NULL, 0);
-		expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "NUL in argv[0]");
-
-		spawn_msg_init(&m, ++id, "nobody", ok_argv);
-		m.argv[1].data = (uint8_t *)nul_arg;
-		m.argv[1].len = sizeof(nul_arg) - 1;
-		m.spawn.n_argv = 2;
-		send_msg(sock, &m.req.base, NULL, 0);
-		expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "NUL in argv[1]");
-	}
+	m = msg_spawn(++id, "nobody", NULL);
+	msg_arg(m, nul_path, sizeof(nul_path) - 1);
+	expect_invalid(sock, m, "NUL in argv[0]");
+	m = msg_spawn(++id, "nobody", ok_argv);
+	msg_arg(m, nul_arg, sizeof(nul_arg) - 1);
+	expect_invalid(sock, m, "NUL in argv[1]");
 	/* relative paths with a slash */
 	{
 		const char *rel[] = {"./true", "bin/true", "../bin/true", NULL};
 
-		for (int i = 0; rel[i]; i++) {
-			const char *argv[] = {rel[i], NULL};
-			struct spawn_msg m;
-
-			spawn_msg_init(&m, ++id, "nobody", argv);
-			send_msg(sock, &m.req.base, NULL, 0);
-			expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, rel[i]);
-		}
+		for (int i = 0; rel[i]; i++)
+			expect_invalid(sock, msg_spawn(++id, "nobody", (const char *const[]){rel[i], NULL}),
+				       rel[i]);
 	}
 	/* relative cwd; NUL in cwd */
-	{
-		struct spawn_msg m;
-
-		spawn_msg_init(&m, ++id, "nobody", ok_argv);
-		m.spawn.has_cwd = 1;
-		m.spawn.cwd.data = (uint8_t *)"tmp";
-		m.spawn.cwd.len = 3;
-		send_msg(sock, &m.req.base, NULL, 0);
-		expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "relative cwd");
-
-		spawn_msg_init(&m, ++id, "nobody", ok_argv);
-		m.spawn.has_cwd = 1;
-		m.spawn.cwd.data = (uint8_t *)"/tmp\0/x";
-		m.spawn.cwd.len = 7;
-		send_msg(sock, &m.req.base, NULL, 0);
-		expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "NUL in cwd");
-	}
+	m = msg_spawn(++id, "nobody", ok_argv);
+	msg_set_cwd(m, "tmp");
+	expect_invalid(sock, m, "relative cwd");
+	m = msg_spawn(++id, "nobody", ok_argv);
+	msg_set_cwd_bytes(m, nul_cwd, sizeof(nul_cwd) - 1);
+	expect_invalid(sock, m, "NUL in cwd");
 	/* missing user: must never default to root */
-	{
-		struct spawn_msg m;
-
-		spawn_msg_init(&m, ++id, NULL, ok_argv);
-		send_msg(sock, &m.req.base, NULL, 0);
-		expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "missing user");
-	}
+	expect_invalid(sock, msg_spawn(++id, NULL, ok_argv), "missing user");
 	/* malformed and duplicate environment entries, in both lists */
 	{
 		const char *bad[][2] = {
@@ -596,67 +303,34 @@ START_TEST(test_invalid_requests_refused_connection_kept)
 
 		for (int list = 0; list < 2; list++)
 			for (int i = 0; bad[i][0]; i++) {
-				struct spawn_msg m;
-				size_t n = bad[i][1] ? 2 : 1;
-
-				spawn_msg_init(&m, ++id, "nobody", ok_argv);
-				for (size_t j = 0; j < n; j++) {
-					m.env[j].data = (uint8_t *)bad[i][j];
-					m.env[j].len = strlen(bad[i][j]);
-				}
-				if (list == 0) {
-					m.spawn.env_inherit = m.env;
-					m.spawn.n_env_inherit = n;
-				} else {
-					m.spawn.env_set = m.env;
-					m.spawn.n_env_set = n;
-				}
-				send_msg(sock, &m.req.base, NULL, 0);
-				expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL,
-					      bad[i][0]);
+				m = msg_spawn(++id, "nobody", ok_argv);
+				for (size_t j = 0; j < 2 && bad[i][j]; j++)
+					msg_env(m, list == 1, bad[i][j], strlen(bad[i][j]));
+				expect_invalid(sock, m, bad[i][0]);
 			}
 	}
 	/* NUL inside an environment entry */
 	{
 		static const char nul_env[] = "TERM=x\0LD_PRELOAD=/evil.so";
-		struct spawn_msg m;
 
-		spawn_msg_init(&m, ++id, "nobody", ok_argv);
-		m.env[0].data = (uint8_t *)nul_env;
-		m.env[0].len = sizeof(nul_env) - 1;
-		m.spawn.env_inherit = m.env;
-		m.spawn.n_env_inherit = 1;
-		send_msg(sock, &m.req.base, NULL, 0);
-		expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "NUL in env");
+		m = msg_spawn(++id, "nobody", ok_argv);
+		msg_env(m, false, nul_env, sizeof(nul_env) - 1);
+		expect_invalid(sock, m, "NUL in env");
 	}
 	/* on_disconnect value this daemon does not know; kill grace over the cap */
-	{
-		struct spawn_msg m;
-
-		spawn_msg_init(&m, ++id, "nobody", ok_argv);
-		m.spawn.has_on_disconnect = 1;
-		m.spawn.on_disconnect = (Spawnd__V1__OnDisconnect)7;
-		send_msg(sock, &m.req.base, NULL, 0);
-		expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL,
-			      "unknown on_disconnect");
-
-		spawn_msg_init(&m, ++id, "nobody", ok_argv);
-		m.spawn.has_kill_grace_ms = 1;
-		m.spawn.kill_grace_ms = SPAWND_MAX_KILL_GRACE_MS + 1;
-		send_msg(sock, &m.req.base, NULL, 0);
-		expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL,
-			      "kill grace over the cap");
-	}
+	m = msg_spawn(++id, "nobody", ok_argv);
+	m->spawn.has_on_disconnect = 1;
+	m->spawn.on_disconnect = (Spawnd__V1__OnDisconnect)7;
+	expect_invalid(sock, m, "unknown on_disconnect");
+	m = msg_spawn(++id, "nobody", ok_argv);
+	m->spawn.has_kill_grace_ms = 1;
+	m->spawn.kill_grace_ms = SPAWND_MAX_KILL_GRACE_MS + 1;
+	expect_invalid(sock, m, "kill grace over the cap");
 	/* umask out of range */
-	{
-		struct spawn_msg m;
-
-		spawn_msg_init(&m, ++id, "nobody", ok_argv);
-		m.spawn.has_umask = 1;
-		m.spawn.umask = 01000;
-		send_msg(sock, &m.req.base, NULL, 0);
-		expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "umask 01000");
-	}
+	m = msg_spawn(++id, "nobody", ok_argv);
+	m->spawn.has_umask = 1;
+	m->spawn.umask = 01000;
+	expect_invalid(sock, m, "umask 01000");
 	/* fd maps: index out of range, duplicate target, target too high, fd not mapped */
 	{
 		struct {
@@ -673,71 +347,33 @@ START_TEST(test_invalid_requests_refused_connection_kept)
 		};
 
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-			struct spawn_msg m;
 			struct witness w;
 			int fds[3];
 
 			witness_open(&w);
 			for (unsigned j = 0; j < cases[i].n_fds; j++)
 				fds[j] = w.wr;
-			spawn_msg_init(&m, ++id, "nobody", ok_argv);
+			m = msg_spawn(++id, "nobody", ok_argv);
 			for (unsigned j = 0; j < cases[i].n_maps; j++)
-				spawn_msg_map(&m, cases[i].maps[j][0], cases[i].maps[j][1]);
-			send_msg(sock, &m.req.base, fds, cases[i].n_fds);
-			expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL,
-				      cases[i].what);
-			witness_assert_closed(&w);
+				msg_map(m, cases[i].maps[j][0], cases[i].maps[j][1]);
+			send_msg(sock, m, fds, cases[i].n_fds);
+			ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL,
+					 cases[i].what);
+			witness_assert_closed(&w, cases[i].what);
 		}
 	}
 	/* a request without a body; a Signal with signo 0 and 65 */
-	{
-		Spawnd__V1__Request req = SPAWND__V1__REQUEST__INIT;
-		Spawnd__V1__Signal sig = SPAWND__V1__SIGNAL__INIT;
-
-		req.version = SPAWND_PROTOCOL_VERSION;
-		req.id = ++id;
-		send_msg(sock, &req.base, NULL, 0);
-		expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "no body");
-
-		req.id = ++id;
-		req.body_case = SPAWND__V1__REQUEST__BODY_SIGNAL;
-		req.signal = &sig;
-		sig.spawn_id = 1;
-		sig.signo = 0;
-		send_msg(sock, &req.base, NULL, 0);
-		expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "signo 0");
-
-		req.id = ++id;
-		sig.signo = 65;
-		send_msg(sock, &req.base, NULL, 0);
-		expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, "signo 65");
-
-		/* A valid Signal for a spawn this connection never made. */
-		req.id = ++id;
-		sig.spawn_id = 424242;
-		sig.signo = SIGKILL;
-		send_msg(sock, &req.base, NULL, 0);
-		expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_SIGNAL, ESRCH, "foreign spawn id");
-	}
+	expect_invalid(sock, msg_request(++id), "no body");
+	expect_invalid(sock, msg_signal(++id, 1, 0, false), "signo 0");
+	expect_invalid(sock, msg_signal(++id, 1, 65, false), "signo 65");
+	/* A valid Signal for a spawn this connection never made. */
+	send_msg(sock, msg_signal(++id, 424242, SIGKILL, false), NULL, 0);
+	ck_expect_failed(sock, id, SPAWND__V1__STAGE__STAGE_SIGNAL, ESRCH, "foreign spawn id");
 
 	/* After all that, the same connection still runs a valid request. */
-	{
-		struct spawn_msg m;
-		Spawnd__V1__Reply *rep = NULL;
-
-		spawn_msg_init(&m, ++id, "nobody", ok_argv);
-		send_msg(sock, &m.req.base, NULL, 0);
-		ck_assert_int_eq(raw_recv(sock, &rep, 10000), 1);
-		ck_assert_msg(rep->body_case == SPAWND__V1__REPLY__BODY_STARTED,
-			      "valid request after errors: reply body %d", (int)rep->body_case);
-		ck_assert_uint_eq(rep->id, id);
-		wire_reply_free(rep);
-		ck_assert_int_eq(raw_recv(sock, &rep, 10000), 1);
-		ck_assert_int_eq(rep->body_case, SPAWND__V1__REPLY__BODY_EXITED);
-		ck_assert_int_eq(rep->exited->has_exit_code, 1);
-		ck_assert_int_eq(rep->exited->exit_code, 0);
-		wire_reply_free(rep);
-	}
+	send_msg(sock, msg_spawn(++id, "nobody", ok_argv), NULL, 0);
+	(void)ck_expect_started(sock, id, "a valid request after errors");
+	ck_expect_exited(sock, id, 0, 0, "a valid request after errors");
 	(void)close(sock);
 }
 END_TEST
@@ -746,11 +382,6 @@ END_TEST
 
 #define FLOOD_CONNECTIONS ((int)SPAWND_MAX_CONNECTIONS_PER_UID + 16)
 
-/*
- * Runs as nobody: open more connections than the per-uid cap, count the
- * ones the daemon closed, report, then hold the rest until stdin (the
- * `go` pipe) closes.
- */
 /* True when the daemon closed sock (EOF, possibly after one Failed{LIMIT}). */
 static bool
 closed_by_daemon(int sock)
@@ -767,99 +398,84 @@ closed_by_daemon(int sock)
 	return false;
 }
 
+static int
+count_closed(const int *socks, bool *closed)
+{
+	int n = 0;
+
+	for (int i = 0; i < FLOOD_CONNECTIONS; i++) {
+		if (!closed[i] && closed_by_daemon(socks[i]))
+			closed[i] = true;
+		n += closed[i];
+	}
+	return n;
+}
+
 /*
- * Runs as nobody: open more connections than the per-uid cap, count the
- * ones the daemon closed, report, then hold the rest until the `go` pipe
- * closes.
+ * Runs as nobody (fork_client): open more connections than the per-uid
+ * cap, wait for the excess to be closed and report the count; then, once
+ * the test has had a request served behind all of them (so the daemon has
+ * accepted every one), count again and report; hold the rest until the test
+ * hangs up.
  */
 static int
-connection_flood(int go, int out)
+connection_flood(void *arg, int ctl)
 {
 	const int expected = FLOOD_CONNECTIONS - (int)SPAWND_MAX_CONNECTIONS_PER_UID;
 	int socks[FLOOD_CONNECTIONS], refused = 0;
 	bool closed[FLOOD_CONNECTIONS] = {false};
 	uint64_t end;
 
+	(void)arg;
 	for (int i = 0; i < FLOOD_CONNECTIONS; i++) {
-		struct sockaddr_un sa = {.sun_family = AF_UNIX};
-
-		socks[i] = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-		strcpy(sa.sun_path, fx.sock);
-		if (socks[i] < 0 || connect(socks[i], (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-			out_printf(out, "error=connect %d: %s\n", i, strerror(errno));
+		socks[i] = rc_connect(fx.sock);
+		if (socks[i] < 0) {
+			rc_report(ctl, "error=connect %d: %s", i, strerror(-socks[i]));
 			return 1;
 		}
 	}
-	/* Wait (under load, accepting 80 connections takes a while) for the refusals... */
+	/* Under load, accepting 80 connections takes a while. */
 	end = now_usec() + 20 * USEC_PER_SEC;
-	while (refused < expected && now_usec() < end) {
-		for (int i = 0; i < FLOOD_CONNECTIONS; i++)
-			if (!closed[i] && closed_by_daemon(socks[i])) {
-				closed[i] = true;
-				refused++;
-			}
-		(void)usleep(20000);
-	}
-	/* ... then give the daemon time to (wrongly) refuse more, and count again. */
-	(void)usleep(500000);
-	for (int i = 0; i < FLOOD_CONNECTIONS; i++)
-		if (!closed[i] && closed_by_daemon(socks[i])) {
-			closed[i] = true;
-			refused++;
-		}
-	out_printf(out, "refused=%d\n", refused);
-	(void)close(out);
-	{
-		char c;
-
-		(void)!read(go, &c, 1);
-	}
+	while ((refused = count_closed(socks, closed)) < expected && now_usec() < end)
+		harness_sleep_ms(20);
+	rc_report(ctl, "refused=%d", refused);
+	if (rc_wait_go(ctl) != 'g')
+		return 1;
+	rc_report(ctl, "refused=%d", count_closed(socks, closed));
+	(void)rc_wait_go(ctl);
 	return 0;
 }
 
 /*
  * HOSTILE.md A2: one uid opening more than SPAWND_MAX_CONNECTIONS_PER_UID
- * connections gets the excess closed, and other users are still served
- * meanwhile.
+ * connections gets the excess closed, no more, and other users are still
+ * served meanwhile.
  */
 START_TEST(test_connection_cap_per_uid)
 {
+	const int expected = FLOOD_CONNECTIONS - (int)SPAWND_MAX_CONNECTIONS_PER_UID;
 	struct user_ids nobody;
-	struct report rep;
-	int go[2], out[2], status;
+	char line[128], want[64];
+	int ctl;
 	pid_t pid;
 
 	lookup_user("nobody", &nobody);
-	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
-	(void)fflush(NULL);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		(void)close(go[1]);
-		(void)close(out[0]);
-		if (setgroups(0, NULL) < 0 || setresgid(nobody.gid, nobody.gid, nobody.gid) < 0 ||
-		    setresuid(nobody.uid, nobody.uid, nobody.uid) < 0)
-			_exit(120);
-		_exit(connection_flood(go[0], out[1]));
-	}
-	(void)close(go[0]);
-	(void)close(out[1]);
-	ck_assert_int_eq(report_read_fd(out[0], &rep, 30000), 0);
-	(void)close(out[0]);
-	if (!report_get(&rep, "refused"))
-		report_dump(&rep);
-	ck_assert_int_eq(report_num(&rep, "refused", 10),
-			 FLOOD_CONNECTIONS - (int)SPAWND_MAX_CONNECTIONS_PER_UID);
-	report_done(&rep);
+	xsnprintf(want, sizeof(want), "refused=%d", expected);
+	pid = fork_client(nobody.uid, nobody.gid, connection_flood, NULL, &ctl);
+	ck_client_line(ctl, line, sizeof(line), 30000, "the flood");
+	ck_assert_str_eq(line, want);
 
-	/* While nobody holds its 64 connections, root is served. */
+	/*
+	 * While nobody holds its connections, root is served. Root's
+	 * connection was queued after all of nobody's, so the daemon has
+	 * accepted (and refused) every one of them by now: a refusal too many
+	 * would show in the second count.
+	 */
 	assert_daemon_serves();
-
-	(void)close(go[1]);
-	status = wait_pid_deadline(pid, 10000);
-	ck_assert_int_ne(status, -1);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_client_go(ctl, 'g');
+	ck_client_line(ctl, line, sizeof(line), 10000, "the count after a served request");
+	ck_assert_str_eq(line, want);
+	ck_client_done(pid, ctl, "the flood");
 }
 END_TEST
 

@@ -65,40 +65,8 @@ permit setenv { LANGUAGE=$evil_language } www-data as sys cmd $gettext
 EOF
 chmod 0644 "$conf"
 
-daemon_pid=
-failures=0
-passed=0
-current=
-
-cleanup() {
-	if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-		kill -TERM "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $current: $*" >&2
-	failures=$((failures + 1))
-	case_failed=1
-}
-
-start_daemon() {
-	rm -f "$sock"
-	"$SPAWND" -s "$sock" -c "$conf" ${SPAWND_IT_ENGINE:+--engine "$SPAWND_IT_ENGINE"} \
-		2>>"$log" </dev/null &
-	daemon_pid=$!
-	for _ in $(seq 100); do
-		[ -S "$sock" ] && return 0
-		kill -0 "$daemon_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "spawnd did not come up; its log:" >&2
-	cat "$log" >&2
-	exit 1
-}
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/cli-lib.sh"
 
 # as_www ENV... -- SPAWNCTL-ARGS...: spawnctl as www-data with exactly the
 # given environment (env -i); sets rc, stdout in $work/out, stderr in $work/err.
@@ -113,10 +81,6 @@ as_www() {
 		env -i "${envs[@]}" "$SPAWNCTL" -s "$sock" "$@" \
 		>"$work/out" 2>"$work/err" </dev/null
 	rc=$?
-}
-
-expect_rc() {
-	[ "$rc" = "$1" ] || fail "exit status $rc, expected $1; stderr: $(cat "$work/err")"
 }
 
 # stdout is exactly the untranslated message: no planted catalog was used.
@@ -134,22 +98,9 @@ expect_refused_naming() {
 	[ -s "$work/out" ] && fail "the child ran: $(head -n 1 "$work/out")"
 }
 
-expect_out_line() {
-	grep -qxF -- "$1" "$work/out" || fail "stdout lacks the line '$1'; stdout: $(cat "$work/out")"
-}
 
 expect_no_env() {
 	grep -q "^env\.$1=" "$work/out" && fail "$1 reached the child: $(grep "^env\.$1=" "$work/out")"
-}
-
-run_case() {
-	current=$1
-	case_failed=0
-	"$1"
-	if [ "$case_failed" = 0 ]; then
-		echo "ok: $1"
-		passed=$((passed + 1))
-	fi
 }
 
 # ---- the planted files, written by the client itself ----
@@ -307,11 +258,5 @@ t_keepenv_denylist() {
 }
 
 plant_files
-start_daemon
-for t in t_the_plant_works t_inherited_language_dropped t_explicit_language_refused \
-	t_admin_value_trusted t_keepenv_denylist; do
-	run_case "$t"
-done
-
-echo "environ.sh: $passed passed, $failures failed"
-[ "$failures" = 0 ]
+run_all t_the_plant_works t_inherited_language_dropped t_explicit_language_refused \
+	t_admin_value_trusted t_keepenv_denylist

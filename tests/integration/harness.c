@@ -670,6 +670,41 @@ proc_alive(pid_t pid)
 	return proc_stat(pid, &state, &pp) == 0 && state != 'Z' && state != 'X';
 }
 
+bool
+proc_wait_gone(pid_t pid, unsigned timeout_ms)
+{
+	uint64_t end = now_usec() + (uint64_t)timeout_ms * 1000;
+
+	while (proc_alive(pid)) {
+		if (now_usec() >= end)
+			return false;
+		sleep_ms(10);
+	}
+	return true;
+}
+
+bool
+proc_untouched(pid_t pid)
+{
+	struct report rep;
+	char path[64];
+	size_t pos = 0;
+	const char *line;
+	bool pending = false;
+
+	if (!proc_alive(pid))
+		return false;
+	xsnprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (report_read_file(path, &rep) < 0)
+		return false;
+	while ((line = report_next(&rep, &pos)))
+		if (strncmp(line, "SigPnd:", 7) == 0 || strncmp(line, "ShdPnd:", 7) == 0)
+			pending |= strtoull(line + 7, NULL, 16) != 0;
+	report_done(&rep);
+	/* Checked again: it may have died of what was pending while we read. */
+	return !pending && proc_alive(pid);
+}
+
 long
 proc_rss_kb(pid_t pid)
 {

@@ -129,6 +129,19 @@ int proc_children(pid_t ppid, int *ret_zombies);
 int proc_wait_children(pid_t ppid, int want, unsigned timeout_ms);
 /* True when pid exists and is not a zombie. */
 bool proc_alive(pid_t pid);
+/* Poll until pid is no longer proc_alive() (a zombie counts as gone); false on timeout. */
+bool proc_wait_gone(pid_t pid, unsigned timeout_ms);
+/*
+ * True when pid is alive and no signal is pending for it (SigPnd and ShdPnd
+ * of /proc/PID/status): nothing was sent to it that it has not handled. A
+ * signal sent earlier cannot hide: one that is fatal leaves the process a
+ * zombie, or gone, or exiting with the signal still pending in ShdPnd
+ * (kill(2) and pidfd_send_signal(2) queue on the whole process); only a
+ * signal the process ignores is dropped unseen. Proof of absence without a
+ * sleep: call it after a reply from the daemon that comes after whatever
+ * would have sent the signal.
+ */
+bool proc_untouched(pid_t pid);
 /* VmRSS in KiB, or -1. */
 long proc_rss_kb(pid_t pid);
 /* Threads of pid (the Threads: line of /proc/PID/status); fails the test when unreadable. */

@@ -81,90 +81,15 @@ EOF
 chmod 0644 "$conf"
 CAT_LINE=2
 
-daemon_pid=
-failures=0
-passed=0
-current=
-
-cleanup() {
-	if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-		kill -TERM "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-	fi
+# In this mount namespace only; it ends with the script anyway.
+cleanup_more() {
 	umount /etc/group 2>/dev/null
-	rm -rf "$work"
 }
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $current: $*" >&2
-	failures=$((failures + 1))
-	case_failed=1
-}
-
-start_daemon() {
-	rm -f "$sock"
-	"$SPAWND" -s "$sock" -c "$conf" ${SPAWND_IT_ENGINE:+--engine "$SPAWND_IT_ENGINE"} \
-		2>>"$log" </dev/null &
-	daemon_pid=$!
-	for _ in $(seq 100); do
-		[ -S "$sock" ] && return 0
-		kill -0 "$daemon_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "spawnd did not come up; its log:" >&2
-	cat "$log" >&2
-	exit 1
-}
-
-# SIGTERM, wait at most 15 s, require exit status 0.
-stop_daemon() {
-	local rc
-	kill -TERM "$daemon_pid"
-	for _ in $(seq 300); do
-		kill -0 "$daemon_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	if kill -0 "$daemon_pid" 2>/dev/null; then
-		fail "spawnd still running 15 s after SIGTERM"
-		kill -KILL "$daemon_pid"
-	fi
-	wait "$daemon_pid"
-	rc=$?
-	[ "$rc" = 0 ] || fail "spawnd exited with status $rc on SIGTERM, expected 0"
-	daemon_pid=
-}
-
-# ctl_as USER ARGS...: spawnctl as USER (its own primary group, no
-# supplementary groups); sets rc, stdout in $work/out, stderr in $work/err.
-ctl_as() {
-	local user=$1
-	shift
-	timeout 60 setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups \
-		"$SPAWNCTL" -s "$sock" "$@" >"$work/out" 2>"$work/err" </dev/null
-	rc=$?
-}
-
-expect_rc() {
-	[ "$rc" = "$1" ] || fail "exit status $rc, expected $1; stdout: $(cat "$work/out"); stderr: $(cat "$work/err")"
-}
-
-expect_out_line() {
-	grep -qxF -- "$1" "$work/out" || fail "stdout lacks the line '$1'; stdout: $(cat "$work/out")"
-}
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/cli-lib.sh"
 
 no_secret() {
 	! grep -q "the secret" "$work/out" || fail "the child read the spawnd-blocked file: $*"
-}
-
-run_case() {
-	current=$1
-	case_failed=0
-	"$1"
-	if [ "$case_failed" = 0 ]; then
-		echo "ok: $1"
-		passed=$((passed + 1))
-	fi
 }
 
 sorted() {
@@ -277,13 +202,5 @@ t_umask_as_is_for_oneself() {
 	expect_out_line "umask=0000"
 }
 
-start_daemon
-for t in t_blocked_group_denies t_narrowing_refused t_narrowgroups_allows \
-	t_no_group_facts_without_rule t_umask_floor_for_other_users t_umask_as_is_for_oneself; do
-	run_case "$t"
-done
-current=stop
-stop_daemon
-
-echo "identity.sh: $passed passed, $failures failed"
-[ "$failures" = 0 ]
+run_all t_blocked_group_denies t_narrowing_refused t_narrowgroups_allows \
+	t_no_group_facts_without_rule t_umask_floor_for_other_users t_umask_as_is_for_oneself

@@ -47,78 +47,8 @@ chmod 0644 "$conf"
 DENY_FALSE_LINE=5
 
 NOBODY_UID=$(id -u nobody)
-NOBODY_GROUP=$(id -gn nobody)
-daemon_pid=
-failures=0
-passed=0
-current=
-
-cleanup() {
-	if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-		kill -TERM "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $current: $*" >&2
-	failures=$((failures + 1))
-	case_failed=1
-}
-
-start_daemon() {
-	rm -f "$sock"
-	# SPAWND_IT_ENGINE=fork|vfork selects the spawn engine (ctest runs both).
-	"$SPAWND" -s "$sock" -c "$conf" ${SPAWND_IT_ENGINE:+--engine "$SPAWND_IT_ENGINE"} \
-		2>>"$log" </dev/null &
-	daemon_pid=$!
-	for _ in $(seq 100); do
-		[ -S "$sock" ] && return 0
-		kill -0 "$daemon_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "spawnd did not come up; its log:" >&2
-	cat "$log" >&2
-	exit 1
-}
-
-# SIGTERM, wait at most 15 s, require exit status 0.
-stop_daemon() {
-	local rc
-	kill -TERM "$daemon_pid"
-	for _ in $(seq 300); do
-		kill -0 "$daemon_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	if kill -0 "$daemon_pid" 2>/dev/null; then
-		fail "spawnd still running 15 s after SIGTERM"
-		kill -KILL "$daemon_pid"
-	fi
-	wait "$daemon_pid"
-	rc=$?
-	[ "$rc" = 0 ] || fail "spawnd exited with status $rc on SIGTERM, expected 0"
-	daemon_pid=
-}
-
-# ctl ARGS...: run spawnctl on our socket, stdin from /dev/null; sets rc,
-# stdout in $work/out, stderr in $work/err.
-ctl() {
-	timeout 60 "$SPAWNCTL" -s "$sock" "$@" >"$work/out" 2>"$work/err" </dev/null
-	rc=$?
-}
-
-# The same as nobody (setpriv, no supplementary groups).
-ctl_nobody() {
-	timeout 60 setpriv --reuid=nobody --regid="$NOBODY_GROUP" --clear-groups \
-		"$SPAWNCTL" -s "$sock" "$@" >"$work/out" 2>"$work/err" </dev/null
-	rc=$?
-}
-
-expect_rc() {
-	[ "$rc" = "$1" ] || fail "exit status $rc, expected $1; stderr: $(cat "$work/err")"
-}
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/cli-lib.sh"
 
 # The whole of stderr is exactly this one line.
 expect_err() {
@@ -133,26 +63,11 @@ expect_err_match() {
 	grep -qE -- "$1" "$work/err" || fail "stderr '$(cat "$work/err")' does not match /$1/"
 }
 
-# A line of stdout equals $1.
-expect_out_line() {
-	grep -qxF -- "$1" "$work/out" || fail "stdout lacks the line '$1'; stdout: $(cat "$work/out")"
-}
-
-run_case() {
-	current=$1
-	case_failed=0
-	"$1"
-	if [ "$case_failed" = 0 ]; then
-		echo "ok: $1"
-		passed=$((passed + 1))
-	fi
-}
-
 # ---- cases ----
 
 # n) an unprivileged spawnctl (setpriv to nobody) runs `id` as nobody.
 t_nobody_runs_id_as_nobody() {
-	ctl_nobody -u nobody -- id
+	ctl_as nobody -u nobody -- id
 	expect_rc 0
 	grep -q "^uid=${NOBODY_UID}(nobody) " "$work/out" ||
 		fail "id printed '$(cat "$work/out")'"
@@ -257,12 +172,12 @@ t_policy_decisions() {
 		fail "denial message '$(cat "$work/err")' does not name $conf:$DENY_FALSE_LINE"
 	[ "$(wc -l <"$work/err")" = 1 ] || fail "more than one line on stderr"
 
-	ctl_nobody -u root -- id
+	ctl_as nobody -u root -- id
 	expect_rc 125
 	grep -qE '^spawnctl: denied by policy: (.* )?no matching rule$' "$work/err" ||
 		fail "denial message '$(cat "$work/err")'"
 
-	ctl_nobody -u nobody -- /bin/echo hi
+	ctl_as nobody -u nobody -- /bin/echo hi
 	expect_rc 125
 
 	ctl -u spawnd-no-such-user -- id
@@ -398,15 +313,7 @@ t_config_ownership_enforced() {
 	:
 }
 
-start_daemon
-for t in t_nobody_runs_id_as_nobody t_default_user_is_root t_stdio_and_fd_mapping \
+run_all t_nobody_runs_id_as_nobody t_default_user_is_root t_stdio_and_fd_mapping \
 	t_chdir_as_target_126 t_exec_errors t_env_rules t_policy_decisions \
 	t_refusals_before_start t_exit_codes t_signal_forwarding t_timeout_124 t_detach \
-	t_report_json t_config_ownership_enforced; do
-	run_case "$t"
-done
-current=stop
-stop_daemon
-
-echo "spawnctl.sh: $passed passed, $failures failed"
-[ "$failures" = 0 ]
+	t_report_json t_config_ownership_enforced

@@ -12,10 +12,8 @@
  */
 #define _GNU_SOURCE
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -26,40 +24,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
-#include "wire.h"
+#include "rawclient.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
 
 /* ---- helpers ---- */
-
-static void
-sleep_msec(unsigned ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/* Wait until pid is gone (exited; reaped or a zombie of someone else); true when gone. */
-static bool
-wait_gone(pid_t pid, unsigned timeout_ms)
-{
-	uint64_t end = now_usec() + (uint64_t)timeout_ms * 1000;
-
-	while (proc_alive(pid)) {
-		if (now_usec() >= end)
-			return false;
-		sleep_msec(10);
-	}
-	return true;
-}
 
 /* The State letter of /proc/PID/stat, or 0. */
 static char
@@ -100,33 +74,6 @@ pidfd_pid(int fd)
 			pid = strtol(line + 4, NULL, 10);
 	report_done(&rep);
 	return pid;
-}
-
-/* True within timeout_ms when the daemon's log contains needle. */
-static bool
-log_contains(const char *needle, unsigned timeout_ms)
-{
-	uint64_t end = now_usec() + (uint64_t)timeout_ms * 1000;
-
-	for (;;) {
-		struct report rep;
-		bool found = false;
-
-		if (report_read_file(fx.log, &rep) == 0) {
-			/* report_read_file splits lines with NULs; search each. */
-			size_t pos = 0;
-			const char *line;
-
-			while (!found && (line = report_next(&rep, &pos)))
-				found = strstr(line, needle) != NULL;
-			report_done(&rep);
-		}
-		if (found)
-			return true;
-		if (now_usec() >= end)
-			return false;
-		sleep_msec(20);
-	}
 }
 
 /* Drive the client until done(arg) or the deadline; transport errors fail the test. */
@@ -397,8 +344,7 @@ START_TEST(test_hundred_children_one_connection)
 	/* Every pidfd the library received is closed with its spawn. */
 	ck_assert_int_eq(proc_fd_count(getpid()), own_fds);
 	spawnd_client_close(c);
-	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 5000), 0);
-	ck_assert_int_eq(proc_wait_fd_count(fx.pid, daemon_fds, 5000), daemon_fds);
+	assert_daemon_idle(daemon_fds, "after the test");
 }
 END_TEST
 
@@ -498,8 +444,7 @@ START_TEST(test_pidfd_readable_on_exit)
 	report_done(&rep);
 
 	/* The daemon's duplicate left with the reply: back to baseline. */
-	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 5000), 0);
-	ck_assert_int_eq(proc_wait_fd_count(fx.pid, daemon_fds, 5000), daemon_fds);
+	assert_daemon_idle(daemon_fds, "after the test");
 }
 END_TEST
 
@@ -559,7 +504,7 @@ START_TEST(test_pidfd_queued_and_quick_children)
 	ck_assert_int_eq(spawnd_client_get_events(c), POLLIN);
 	/* Until the daemon has reaped the last one and queued its Exited. */
 	xsnprintf(needle, sizeof(needle), "audit: exited client_uid=0 id=%d ", N_QUICK);
-	ck_assert_msg(log_contains(needle, 20000), "the daemon did not get through the requests");
+	ck_assert_msg(log_wait_count(needle, 0, 20000), "the daemon did not get through the requests");
 	pump_until(c, quick_done, &q, 20000);
 	ck_assert_uint_eq(q.started, N_QUICK);
 	ck_assert_uint_eq(q.with_pidfd, N_QUICK);
@@ -567,76 +512,26 @@ START_TEST(test_pidfd_queued_and_quick_children)
 	spawnd_options_free(o);
 	ck_assert_int_eq(proc_fd_count(getpid()), own_fds);
 	spawnd_client_close(c);
-	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 5000), 0);
-	ck_assert_int_eq(proc_wait_fd_count(fx.pid, daemon_fds, 5000), daemon_fds);
+	assert_daemon_idle(daemon_fds, "after the test");
 }
 END_TEST
 
 /* ---- signals ---- */
 
-/* A raw protocol connection: the library refuses unknown ids itself. */
-static int
-raw_connect(void)
+/* A Signal request on a raw connection: the library refuses unknown ids itself. */
+static void
+raw_signal(int sock, uint64_t id, uint64_t spawn_id, int signo, bool group)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	struct msg *m = msg_signal(id, spawn_id, signo, group);
 
-	ck_assert_int_ge(fd, 0);
-	xsnprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fx.sock);
-	ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect: %s",
-		      strerror(errno));
-	return fd;
+	ck_send_msg(sock, m, NULL, 0);
+	msg_free(m);
 }
 
 static void
-raw_send(int fd, Spawnd__V1__Request *req)
+assert_refused(int sock, uint64_t id, uint64_t spawn_id)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0;
-
-	req->version = SPAWND_PROTOCOL_VERSION;
-	ck_assert_int_eq(wire_pack(&req->base, &buf, &len), 0);
-	ck_assert_int_eq(wire_send(fd, buf, len, NULL, 0), 0);
-	free(buf);
-}
-
-static void
-raw_signal(int fd, uint64_t id, uint64_t spawn_id, int signo, bool group)
-{
-	Spawnd__V1__Request req = SPAWND__V1__REQUEST__INIT;
-	Spawnd__V1__Signal sig = SPAWND__V1__SIGNAL__INIT;
-
-	sig.spawn_id = spawn_id;
-	sig.signo = signo;
-	sig.has_process_group = group;
-	sig.process_group = group;
-	req.id = id;
-	req.body_case = SPAWND__V1__REQUEST__BODY_SIGNAL;
-	req.signal = &sig;
-	raw_send(fd, &req);
-}
-
-/* The next reply (a datagram without fds), within 10 s. */
-static Spawnd__V1__Reply *
-raw_recv(int fd)
-{
-	static uint8_t buf[SPAWND_MAX_MESSAGE_BYTES + 1];
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	Spawnd__V1__Reply *m = NULL;
-	int fds[SPAWND_MAX_FDS];
-	size_t len = 0, n_fds = 0;
-
-	ck_assert_int_eq(poll(&p, 1, 10000), 1);
-	ck_assert_int_eq(wire_recv(fd, buf, sizeof(buf), &len, fds, &n_fds), 1);
-	ck_assert_uint_eq(n_fds, 0);
-	ck_assert_int_eq(wire_reply_unpack(buf, len, &m), 0);
-	return m;
-}
-
-static void
-assert_refused(int fd, uint64_t id, uint64_t spawn_id)
-{
-	Spawnd__V1__Reply *m = raw_recv(fd);
+	Spawnd__V1__Reply *m = ck_reply_nofd(sock, 10000, "a refused Signal");
 	char want[96];
 
 	ck_assert_uint_eq(m->id, id);
@@ -662,14 +557,9 @@ START_TEST(test_signal_other_connection_refused)
 	spawnd_result *res = start_ok(c, o), *exited;
 	uint64_t victim = spawnd_result_get_id(res);
 	pid_t victim_pid = spawnd_result_get_pid(res);
-	Spawnd__V1__Request req = SPAWND__V1__REQUEST__INIT;
-	Spawnd__V1__Spawn sp = SPAWND__V1__SPAWN__INIT;
-	ProtobufCBinaryData argv[2] = {
-		{.len = strlen(sleeper[0]), .data = (uint8_t *)sleeper[0]},
-		{.len = strlen(sleeper[1]), .data = (uint8_t *)sleeper[1]},
-	};
 	Spawnd__V1__Reply *m;
-	int raw = raw_connect();
+	struct msg *sp;
+	int raw = ck_connect();
 	pid_t own_pid;
 
 	spawnd_result_free(res);
@@ -682,30 +572,26 @@ START_TEST(test_signal_other_connection_refused)
 	assert_refused(raw, 2, victim);
 	raw_signal(raw, 3, 987654, SIGKILL, false);
 	assert_refused(raw, 3, 987654);
-	sleep_msec(100);
-	ck_assert_msg(proc_alive(victim_pid), "a foreign Signal reached child %d", (int)victim_pid);
+	/* A signal the daemon sent would be sent before its reply, and still show. */
+	ck_assert_msg(proc_untouched(victim_pid), "a foreign Signal reached child %d",
+		      (int)victim_pid);
 
 	/* The raw connection's own child can be signalled, until it is reaped. */
-	sp.n_argv = 2;
-	sp.argv = argv;
-	sp.has_user = true;
-	sp.user = (ProtobufCBinaryData){.len = 6, .data = (uint8_t *)"nobody"};
-	req.id = 10;
-	req.body_case = SPAWND__V1__REQUEST__BODY_SPAWN;
-	req.spawn = &sp;
-	raw_send(raw, &req);
-	m = raw_recv(raw);
+	sp = msg_spawn(10, "nobody", sleeper);
+	ck_send_msg(raw, sp, NULL, 0);
+	msg_free(sp);
+	m = ck_reply_nofd(raw, 10000, "the raw connection's spawn");
 	ck_assert_uint_eq(m->id, 10);
 	ck_assert_int_eq(m->body_case, SPAWND__V1__REPLY__BODY_STARTED);
 	ck_assert(!m->started->has_pidfd || !m->started->pidfd);
 	own_pid = m->started->pid;
 	wire_reply_free(m);
 	raw_signal(raw, 11, 10, SIGUSR1, true);
-	m = raw_recv(raw);
+	m = ck_reply_nofd(raw, 10000, "a Signal to its own child");
 	ck_assert_uint_eq(m->id, 11);
 	ck_assert_int_eq(m->body_case, SPAWND__V1__REPLY__BODY_SIGNAL_SENT);
 	wire_reply_free(m);
-	m = raw_recv(raw);
+	m = ck_reply_nofd(raw, 10000, "its own child's exit");
 	ck_assert_uint_eq(m->id, 10);
 	ck_assert_int_eq(m->body_case, SPAWND__V1__REPLY__BODY_EXITED);
 	ck_assert_int_eq(m->exited->pid, own_pid);
@@ -773,15 +659,15 @@ START_TEST(test_signal_process_group)
 	res = wait_exited(c, id);
 	ck_assert_int_eq(spawnd_result_get_signal(res), SIGTERM);
 	spawnd_result_free(res);
-	ck_assert_msg(wait_gone(member, 3000), "group member %d survived", (int)member);
+	ck_assert_msg(proc_wait_gone(member, 3000), "group member %d survived", (int)member);
 
 	id = start_group(c, &leader, &member);
 	ck_assert_int_eq(spawnd_signal(c, id, SIGTERM, 0, SPAWN_TIMEOUT_USEC), 0);
 	res = wait_exited(c, id);
 	ck_assert_int_eq(spawnd_result_get_signal(res), SIGTERM);
 	spawnd_result_free(res);
-	sleep_msec(200);
-	ck_assert_msg(proc_alive(member), "a signal to the child alone reached member %d",
+	/* Sent before the reply, a signal to the group would still show. */
+	ck_assert_msg(proc_untouched(member), "a signal to the child alone reached member %d",
 		      (int)member);
 	ck_assert_int_eq(kill(member, SIGKILL), 0);
 	/* Reaped: the group cannot be signalled any more. */
@@ -905,13 +791,13 @@ START_TEST(test_disconnect_terminate)
 	ck_assert_msg(line && strcmp(line, "term") == 0, "expected SIGTERM, got '%s'",
 		      line ? line : "(nothing)");
 	ck_assert_uint_lt(t_term - t_kill, 2 * USEC_PER_SEC);
-	ck_assert_msg(wait_gone(pid, 5000), "child %d survived SIGKILL", (int)pid);
+	ck_assert_msg(proc_wait_gone(pid, 5000), "child %d survived SIGKILL", (int)pid);
 	t_gone = now_usec();
 	ck_assert_msg(t_gone - t_term >= 700000, "SIGKILL came %llu ms after SIGTERM, grace 1 s",
 		      (unsigned long long)((t_gone - t_term) / 1000));
 	ck_assert_uint_lt(t_gone - t_kill, 4 * USEC_PER_SEC);
 	xsnprintf(needle, sizeof(needle), "pid=%d signal=%d", (int)pid, SIGKILL);
-	ck_assert_msg(log_contains(needle, 3000), "no '%s' in the daemon log", needle);
+	ck_assert_msg(log_wait_count(needle, 0, 3000), "no '%s' in the daemon log", needle);
 	ck_assert_ptr_null(line_next(&cp.ev, 2000)); /* EOF, nothing else */
 	ck_assert(cp.ev.eof);
 	(void)close(cp.ev.fd);
@@ -944,7 +830,7 @@ START_TEST(test_stop_cuts_long_grace)
 	t_stop = now_usec();
 	fx_stop(); /* asserts exit status 0 */
 	ck_assert_uint_lt(now_usec() - t_stop, 8 * USEC_PER_SEC);
-	ck_assert_msg(wait_gone(pid, 2000), "child %d outlived the daemon's stop", (int)pid);
+	ck_assert_msg(proc_wait_gone(pid, 2000), "child %d outlived the daemon's stop", (int)pid);
 	(void)close(cp.ev.fd);
 }
 END_TEST
@@ -983,7 +869,7 @@ START_TEST(test_disconnect_hangup)
 	/* Stopped, it would sit on a handled SIGHUP for ever without SIGCONT. */
 	ck_assert_int_eq(kill(member, SIGSTOP), 0);
 	for (int i = 0; i < 200 && proc_state(member) != 'T'; i++)
-		sleep_msec(10);
+		harness_sleep_ms(10);
 	ck_assert_int_eq(proc_state(member), 'T');
 
 	client_proc_kill(&cp);
@@ -995,10 +881,10 @@ START_TEST(test_disconnect_hangup)
 	ck_assert_msg(cp.ev.eof, "the group is still running");
 	ck_assert_msg(hup, "the child saw no SIGHUP");
 	ck_assert_msg(member_hup, "the stopped group member saw no SIGHUP (no SIGCONT?)");
-	ck_assert(wait_gone(pid, 3000));
-	ck_assert(wait_gone(member, 3000));
+	ck_assert(proc_wait_gone(pid, 3000));
+	ck_assert(proc_wait_gone(member, 3000));
 	xsnprintf(needle, sizeof(needle), "pid=%d exit_code=7", (int)pid);
-	ck_assert_msg(log_contains(needle, 3000), "no '%s' in the daemon log", needle);
+	ck_assert_msg(log_wait_count(needle, 0, 3000), "no '%s' in the daemon log", needle);
 	(void)close(cp.ev.fd);
 	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 3000), 0);
 }
@@ -1020,7 +906,7 @@ START_TEST(test_disconnect_keep)
 	ck_assert_int_eq(proc_wait_children(fx.pid, 1, 3000), 1);
 
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
-	ck_assert(wait_gone(pid, 3000));
+	ck_assert(proc_wait_gone(pid, 3000));
 	(void)close(cp.ev.fd);
 	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 3000), 0);
 }
@@ -1049,13 +935,13 @@ START_TEST(test_timeout_outlives_client)
 		      line ? line : "(nothing)");
 	ck_assert_msg(t_term - t_ready >= 700000, "SIGTERM after %llu ms, limit 1 s",
 		      (unsigned long long)((t_term - t_ready) / 1000));
-	ck_assert(wait_gone(pid, 3000));
+	ck_assert(proc_wait_gone(pid, 3000));
 	t_gone = now_usec();
 	ck_assert_msg(t_gone - t_term >= 400000 && t_gone - t_term < 2 * USEC_PER_SEC,
 		      "SIGKILL %llu ms after SIGTERM, grace 600 ms",
 		      (unsigned long long)((t_gone - t_term) / 1000));
 	xsnprintf(needle, sizeof(needle), "pid=%d signal=%d timed_out=1", (int)pid, SIGKILL);
-	ck_assert_msg(log_contains(needle, 3000), "no '%s' in the daemon log", needle);
+	ck_assert_msg(log_wait_count(needle, 0, 3000), "no '%s' in the daemon log", needle);
 	(void)close(cp.ev.fd);
 	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 3000), 0);
 }
@@ -1395,8 +1281,7 @@ START_TEST(test_example_poll)
 	ASSERT_LINE(&out, "sleeper: pidfd readable, the child has exited");
 	ASSERT_LINE(&out, "ok");
 	report_done(&out);
-	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 3000), 0);
-	ck_assert_int_eq(proc_wait_fd_count(fx.pid, daemon_fds, 3000), daemon_fds);
+	assert_daemon_idle(daemon_fds, "after the test");
 }
 END_TEST
 
@@ -1416,8 +1301,7 @@ START_TEST(test_example_libevent)
 	ck_assert_uint_lt(last, first);
 	ASSERT_LINE(&out, "ok: 6 of 6 as expected");
 	report_done(&out);
-	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 3000), 0);
-	ck_assert_int_eq(proc_wait_fd_count(fx.pid, daemon_fds, 3000), daemon_fds);
+	assert_daemon_idle(daemon_fds, "after the test");
 }
 END_TEST
 
@@ -1436,8 +1320,7 @@ START_TEST(test_example_sync)
 		ASSERT_LINE(&out, "ok");
 		report_done(&out);
 	}
-	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 3000), 0);
-	ck_assert_int_eq(proc_wait_fd_count(fx.pid, daemon_fds, 3000), daemon_fds);
+	assert_daemon_idle(daemon_fds, "after the test");
 }
 END_TEST
 

@@ -7,8 +7,10 @@
 #define SPAWND_TEST_UTIL_H
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -29,10 +31,9 @@
 	})
 
 /*
- * Run a suite with check's default fork mode (one process per test) and
- * map the outcome to an exit code: EXIT_FAILURE on any failure, else
- * `success_code` (EXIT_SUCCESS, or 77 when root-only cases were left out
- * so that ctest reports the skip).
+ * Run a suite with check's default fork mode (one process per test, unless
+ * CK_FORK=no) and map the outcome to an exit code: EXIT_FAILURE on any
+ * failure, else `success_code`.
  */
 static inline int
 test_run_suite(Suite *s, int success_code)
@@ -44,6 +45,39 @@ test_run_suite(Suite *s, int success_code)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : success_code;
+}
+
+/*
+ * main() of a unit test with root-only cases, which form a suite of their
+ * own so that ctest reports a skip only for what did not run:
+ *   check_foo        the cases anyone can run; exits 0 or 1
+ *   check_foo root   the root-only cases; exits 77 (skipped) unless root
+ * tests/unit/CMakeLists.txt registers both (UNIT_ROOT_PARTS). The root cases
+ * always run one process per test, whatever CK_FORK says: they change
+ * process-wide state (a private mount namespace, chowned files).
+ */
+static inline int
+test_main_split(int argc, char **argv, Suite *(*user_suite)(void), Suite *(*root_suite)(void))
+{
+	SRunner *sr;
+	int failed;
+
+	if (argc == 1)
+		return test_run_suite(user_suite(), EXIT_SUCCESS);
+	if (argc != 2 || strcmp(argv[1], "root") != 0) {
+		fprintf(stderr, "usage: %s [root]\n", argv[0]);
+		return EXIT_FAILURE;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: not root, the root-only cases are skipped\n", argv[0]);
+		return 77;
+	}
+	sr = srunner_create(root_suite());
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 #endif

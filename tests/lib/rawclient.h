@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared by the hardening tests (tests/hardening/check_*.c): a raw client
- * that builds and sends wire messages byte for byte (so it can send what
- * libspawnd never would), reply expectations, and observations of the
- * daemon from outside (/proc: fds, RSS, CPU time; its log; its limits).
+ * The one raw protocol client of the tests (check_hostile, check_lifecycle,
+ * tests/hardening/check_*.c): it builds and sends wire messages byte for
+ * byte (so it can send what libspawnd never would), reply expectations, and
+ * observations of the daemon from outside (/proc: fds, RSS, CPU time; its
+ * log; its limits).
  *
  * Two kinds of helpers: the ck_* ones and everything taking no `what`
  * argument run in the check test process and fail the test with ck_assert;
  * the rc_* ones return -errno and are safe in forked client processes
  * (which must never call ck_assert: they are not the test process).
  */
-#ifndef SPAWND_HARDENING_RAWCLIENT_H
-#define SPAWND_HARDENING_RAWCLIENT_H
+#ifndef SPAWND_TESTS_RAWCLIENT_H
+#define SPAWND_TESTS_RAWCLIENT_H
 
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -30,6 +31,10 @@
 int rc_connect(const char *path);
 /* sendmsg one datagram with fds (MSG_NOSIGNAL). 0 or -errno. */
 int rc_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds);
+/* rc_send() with an SCM_CREDENTIALS message first, claiming cred (NULL: none). */
+struct ucred;
+int rc_send_cred(int sock, const void *buf, size_t len, const int *fds, size_t n_fds,
+		 const struct ucred *cred);
 /*
  * Receive one reply within timeout_ms: 1 with *ret set (free with
  * wire_reply_free), 0 on EOF or ECONNRESET, -ETIMEDOUT, -EBADMSG for an
@@ -62,6 +67,8 @@ struct msg {
 struct msg *msg_spawn(uint64_t id, const char *user, const char *const *argv);
 /* A Signal request. */
 struct msg *msg_signal(uint64_t id, uint64_t spawn_id, int signo, bool process_group);
+/* A Request with a version and an id but no body (set one by hand, or send it without). */
+struct msg *msg_request(uint64_t id);
 /* Append one argv entry / env entry / supplementary group (raw bytes, may hold NULs). */
 void msg_arg(struct msg *m, const void *data, size_t len);
 void msg_env(struct msg *m, bool explicit_set, const void *data, size_t len);
@@ -70,6 +77,7 @@ void msg_group(struct msg *m, const void *data, size_t len);
 void msg_set_user(struct msg *m, const void *data, size_t len);
 void msg_set_group(struct msg *m, const void *data, size_t len);
 void msg_set_cwd(struct msg *m, const char *cwd);
+void msg_set_cwd_bytes(struct msg *m, const void *data, size_t len);
 /* Map received fd `index` to child fd `target`. */
 void msg_map(struct msg *m, unsigned index, unsigned target);
 /* Append raw bytes after the packed message (protobuf concatenation = merge). */
@@ -94,8 +102,15 @@ int ck_connect(void);
 /* Send m with fds; fails the test if the kernel refuses. */
 void ck_send_msg(int sock, struct msg *m, const int *fds, size_t n_fds);
 void ck_send_raw(int sock, const void *buf, size_t len, const int *fds, size_t n_fds);
+/* ck_send_msg() with SCM_CREDENTIALS claiming cred (rc_send_cred()). */
+void ck_send_msg_cred(int sock, struct msg *m, const int *fds, size_t n_fds,
+		      const struct ucred *cred);
 /* One reply within timeout_ms; fails on EOF/timeout. Free with wire_reply_free. */
 Spawnd__V1__Reply *ck_reply(int sock, unsigned timeout_ms, const char *what);
+/* ck_reply() that also fails when an fd rides on the reply (none was asked for). */
+Spawnd__V1__Reply *ck_reply_nofd(int sock, unsigned timeout_ms, const char *what);
+/* "Failed{stage, err, 'detail'} id N" and the like, for messages (static buffer). */
+const char *reply_describe(const Spawnd__V1__Reply *r);
 /* Failed{stage, err} for id, and the connection stays usable. */
 void ck_expect_failed(int sock, uint64_t id, int stage, int err, const char *what);
 /* Failed{PROTOCOL} with id 0, then EOF: the daemon dropped the connection. */
@@ -127,6 +142,8 @@ long long proc_cpu_ticks(pid_t pid);
 void assert_fds_at(int want, const char *when);
 /* No child of the daemon left (zombie or not) within timeout_ms. */
 void assert_no_children(unsigned timeout_ms, const char *when);
+/* Both: no child left within 10 s, then the fd count back at fds. */
+void assert_daemon_idle(int fds, const char *when);
 
 /* Occurrences of needle in the daemon's log. */
 int log_count(const char *needle);

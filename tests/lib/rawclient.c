@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The hardening tests' raw client and daemon observations (rawclient.h).
+ * The tests' raw protocol client and daemon observations (rawclient.h).
  */
 #define _GNU_SOURCE
 #include "rawclient.h"
@@ -23,15 +23,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* ---- raw connections ---- */
 
@@ -57,32 +48,47 @@ rc_connect(const char *path)
 }
 
 int
-rc_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds)
+rc_send_cred(int sock, const void *buf, size_t len, const int *fds, size_t n_fds,
+	     const struct ucred *cred)
 {
 	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	size_t space = (cred ? CMSG_SPACE(sizeof(*cred)) : 0) +
+		       (n_fds > 0 ? CMSG_SPACE(sizeof(int) * n_fds) : 0);
+	struct cmsghdr *cm;
 	void *control = NULL;
 	ssize_t n;
 	int r = 0;
 
-	if (n_fds > 0) {
-		struct cmsghdr *cm;
-
+	if (space > 0) {
 		/* calloc returns memory aligned for any type, as cmsghdr needs. */
-		control = calloc(1, CMSG_SPACE(sizeof(int) * n_fds));
+		control = calloc(1, space);
 		if (!control)
 			return -ENOMEM;
 		mh.msg_control = control;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+		mh.msg_controllen = space;
 		cm = CMSG_FIRSTHDR(&mh);
 		if (!cm) {
 			free(control);
 			return -EINVAL;
 		}
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
+		if (cred) {
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_CREDENTIALS;
+			cm->cmsg_len = CMSG_LEN(sizeof(*cred));
+			memcpy(CMSG_DATA(cm), cred, sizeof(*cred));
+			cm = CMSG_NXTHDR(&mh, cm);
+		}
+		if (n_fds > 0) {
+			if (!cm) {
+				free(control);
+				return -EINVAL;
+			}
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+			memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
+		}
 	}
 	do
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
@@ -93,6 +99,12 @@ rc_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds)
 		r = -EMSGSIZE;
 	free(control);
 	return r;
+}
+
+int
+rc_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds)
+{
+	return rc_send_cred(sock, buf, len, fds, n_fds, NULL);
 }
 
 int
@@ -167,8 +179,8 @@ bytes_push(ProtobufCBinaryData **arr, size_t *n, size_t *cap, const void *data, 
 	bytes_set(&(*arr)[(*n)++], data, len);
 }
 
-static struct msg *
-msg_new(uint64_t id)
+struct msg *
+msg_request(uint64_t id)
 {
 	struct msg *m = calloc(1, sizeof(*m));
 
@@ -185,7 +197,7 @@ msg_new(uint64_t id)
 struct msg *
 msg_spawn(uint64_t id, const char *user, const char *const *argv)
 {
-	struct msg *m = msg_new(id);
+	struct msg *m = msg_request(id);
 
 	m->req.body_case = SPAWND__V1__REQUEST__BODY_SPAWN;
 	m->req.spawn = &m->spawn;
@@ -199,7 +211,7 @@ msg_spawn(uint64_t id, const char *user, const char *const *argv)
 struct msg *
 msg_signal(uint64_t id, uint64_t spawn_id, int signo, bool process_group)
 {
-	struct msg *m = msg_new(id);
+	struct msg *m = msg_request(id);
 
 	m->req.body_case = SPAWND__V1__REQUEST__BODY_SIGNAL;
 	m->req.signal = &m->signal;
@@ -255,6 +267,14 @@ msg_set_cwd(struct msg *m, const char *cwd)
 {
 	free(m->spawn.cwd.data);
 	bytes_set(&m->spawn.cwd, cwd, strlen(cwd));
+	m->spawn.has_cwd = 1;
+}
+
+void
+msg_set_cwd_bytes(struct msg *m, const void *data, size_t len)
+{
+	free(m->spawn.cwd.data);
+	bytes_set(&m->spawn.cwd, data, len);
 	m->spawn.has_cwd = 1;
 }
 
@@ -406,16 +426,24 @@ ck_send_raw(int sock, const void *buf, size_t len, const int *fds, size_t n_fds)
 }
 
 void
-ck_send_msg(int sock, struct msg *m, const int *fds, size_t n_fds)
+ck_send_msg_cred(int sock, struct msg *m, const int *fds, size_t n_fds, const struct ucred *cred)
 {
 	size_t len;
 	uint8_t *buf = msg_pack(m, &len);
+	int r = rc_send_cred(sock, buf, len, fds, n_fds, cred);
 
-	ck_send_raw(sock, buf, len, fds, n_fds);
+	ck_assert_msg(r == 0, "sendmsg of %zu bytes with %zu fds%s: %s", len, n_fds,
+		      cred ? " and SCM_CREDENTIALS" : "", strerror(-r));
 	free(buf);
 }
 
-static const char *
+void
+ck_send_msg(int sock, struct msg *m, const int *fds, size_t n_fds)
+{
+	ck_send_msg_cred(sock, m, fds, n_fds, NULL);
+}
+
+const char *
 reply_describe(const Spawnd__V1__Reply *r)
 {
 	static char buf[1024];
@@ -455,6 +483,20 @@ ck_reply(int sock, unsigned timeout_ms, const char *what)
 
 	ck_assert_msg(k == 1, "%s: expected a reply, got %s", what,
 		      k == 0 ? "EOF (connection dropped)" : strerror(-k));
+	return rep;
+}
+
+Spawnd__V1__Reply *
+ck_reply_nofd(int sock, unsigned timeout_ms, const char *what)
+{
+	Spawnd__V1__Reply *rep = NULL;
+	int fd = -EBADF, k = rc_recv(sock, &rep, &fd, timeout_ms);
+
+	ck_assert_msg(k == 1, "%s: expected a reply, got %s", what,
+		      k == 0 ? "EOF (connection dropped)" : strerror(-k));
+	if (fd >= 0)
+		(void)close(fd);
+	ck_assert_msg(fd < 0, "%s: an fd rode on %s", what, reply_describe(rep));
 	return rep;
 }
 
@@ -618,6 +660,13 @@ assert_no_children(unsigned timeout_ms, const char *when)
 	ck_assert_msg(zombies == 0, "%s: %d zombies", when, zombies);
 }
 
+void
+assert_daemon_idle(int fds, const char *when)
+{
+	assert_no_children(10000, when);
+	assert_fds_at(fds, when);
+}
+
 int
 log_count(const char *needle)
 {
@@ -645,7 +694,7 @@ log_wait_count(const char *needle, int before, unsigned timeout_ms)
 			return true;
 		if (now_usec() >= end)
 			return false;
-		sleep_ms(20);
+		harness_sleep_ms(20);
 	}
 }
 
