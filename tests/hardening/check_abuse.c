@@ -1484,7 +1484,17 @@ START_TEST(test_signal_edge_cases)
 }
 END_TEST
 
+/*
+ * Rounds per signal: at least EARLY_ROUNDS, and more (up to
+ * EARLY_ROUNDS_MAX) until one child was killed before its exec. Whether
+ * the Signal beats the exec is a race the test cannot steer; under ASan
+ * with the fork engine the daemon is slow enough after fork that most
+ * children exec first (about 15% of rounds were Failed), so a fixed ten
+ * rounds missed every one now and then. The assertion is unchanged: every
+ * signal must produce at least one Failed{EXEC, ECANCELED}.
+ */
 #define EARLY_ROUNDS 10
+#define EARLY_ROUNDS_MAX 200
 
 /* Lines of the daemon's log that contain both a and b. */
 static int
@@ -1534,7 +1544,11 @@ START_TEST(test_signal_before_exec)
 		int signo = signals[s] == SIGCHLD ? SIGKILL : signals[s];
 		int failed_rounds = 0;
 
-		for (int round = 0; round < EARLY_ROUNDS; round++) {
+		int rounds;
+
+		for (rounds = 0;
+		     rounds < EARLY_ROUNDS || (failed_rounds == 0 && rounds < EARLY_ROUNDS_MAX);
+		     rounds++) {
 			uint64_t spawn_id = ++id, sig_id = ++id;
 			struct msg *m = msg_spawn(spawn_id, "root",
 						  (const char *const[]){"/bin/sleep", "30", NULL});
@@ -1608,10 +1622,10 @@ START_TEST(test_signal_before_exec)
 			}
 		}
 		fprintf(stderr, "signal %d before exec: %d of %d rounds Failed, the rest ran\n",
-			signo, failed_rounds, EARLY_ROUNDS);
+			signo, failed_rounds, rounds);
 		ck_assert_msg(failed_rounds > 0,
 			      "signal %d: all %d children killed before exec were reported Started",
-			      signo, EARLY_ROUNDS);
+			      signo, rounds);
 	}
 	ck_assert_msg(proc_alive(fx.pid), "the daemon died");
 	ck_assert_int_eq(log_count("Reloaded the policy"), reloads);
