@@ -425,27 +425,23 @@ handle_spawn(struct conn *c, struct request **reqp, int *fds, size_t n_fds)
 	return true;
 }
 
-/* Failed{PREPARE} for a target that did not resolve, with a self-describing detail. */
+/*
+ * Failed{PREPARE} for a target user that did not resolve. Only the user:
+ * a requested group that cannot be used is reported after the policy
+ * (target_user.group_error, spawn_continue()), so that a client without a
+ * rule learns nothing about the target's groups.
+ */
 static void
 refuse_target(struct conn *c, const struct audit_subject *subj, const struct resolve_job *job)
 {
 	char detail[PATH_MAX + 256];
-	const char *what = job->what;
-	/* what points into the job's copies of the request's words. */
-	bool is_user = !what || what == job->user;
+	const char *what = job->what ? job->what : job->user;
 	int r = job->r;
 
-	if (!what)
-		what = job->user;
 	if (r == -ESRCH)
-		(void)snprintf(detail, sizeof(detail), "unknown %s %s", is_user ? "user" : "group",
-			       what);
-	else if (r == -EPERM)
-		(void)snprintf(detail, sizeof(detail), "group %s is not one of %s's groups", what,
-			       job->user);
+		(void)snprintf(detail, sizeof(detail), "unknown user %s", what);
 	else if (r == -EINVAL)
-		(void)snprintf(detail, sizeof(detail), "invalid %s %s", is_user ? "user" : "group",
-			       what);
+		(void)snprintf(detail, sizeof(detail), "invalid user %s", what);
 	else
 		(void)snprintf(detail, sizeof(detail), "cannot look up %s", what);
 	refuse(c, subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, detail);
