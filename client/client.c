@@ -24,6 +24,7 @@
 
 #include "internal.h"
 #include "spawnd/version.h"
+#include "stage.h"
 #include "wire.h"
 
 /* ---- time ---- */
@@ -386,13 +387,15 @@ failed_errnum(const Spawnd__V1__Failed *f)
 	return f->errnum > 0 ? f->errnum : EIO;
 }
 
+/* spawnd_stage's values are the wire's (spawnd.h); the last one marks the end. */
+_Static_assert((int)SPAWND_STAGE_PROTOCOL == (int)SPAWND__V1__STAGE__STAGE_PROTOCOL,
+	       "spawnd_stage differs from the wire's Stage");
+
+/* A stage the table has no name for (a newer daemon's) is UNKNOWN here. */
 static spawnd_stage
 failed_stage(const Spawnd__V1__Failed *f)
 {
-	if (f->stage < SPAWND__V1__STAGE__STAGE_UNKNOWN ||
-	    f->stage > SPAWND__V1__STAGE__STAGE_PROTOCOL)
-		return SPAWND_STAGE_UNKNOWN;
-	return (spawnd_stage)f->stage;
+	return wire_stage_name(f->stage) ? (spawnd_stage)f->stage : SPAWND_STAGE_UNKNOWN;
 }
 
 /*
@@ -995,35 +998,9 @@ spawnd_result_get_wall_usec(const spawnd_result *r)
 SPAWND_EXPORT const char *
 spawnd_stage_to_string(spawnd_stage stage)
 {
-	/* One entry per line, in protocol order: clang-format would pack them. */
-	/* clang-format off */
-	static const char *const names[] = {
-		[SPAWND_STAGE_UNKNOWN] = "unknown",
-		[SPAWND_STAGE_DECODE] = "decode",
-		[SPAWND_STAGE_POLICY] = "policy",
-		[SPAWND_STAGE_PREPARE] = "prepare",
-		[SPAWND_STAGE_RESOLVE] = "resolve",
-		[SPAWND_STAGE_LIMIT] = "limit",
-		[SPAWND_STAGE_FORK] = "fork",
-		[SPAWND_STAGE_FD_SETUP] = "fd setup",
-		[SPAWND_STAGE_SIGNALS] = "signals",
-		[SPAWND_STAGE_SETSID] = "setsid",
-		[SPAWND_STAGE_SETGROUPS] = "setgroups",
-		[SPAWND_STAGE_SETGID] = "setgid",
-		[SPAWND_STAGE_SETUID] = "setuid",
-		[SPAWND_STAGE_CHDIR] = "chdir",
-		[SPAWND_STAGE_RLIMIT] = "rlimit",
-		[SPAWND_STAGE_OOM_ADJ] = "oom_score_adj",
-		[SPAWND_STAGE_CLOSE_FDS] = "close fds",
-		[SPAWND_STAGE_EXEC] = "exec",
-		[SPAWND_STAGE_SIGNAL] = "signal",
-		[SPAWND_STAGE_PROTOCOL] = "protocol",
-	};
-	/* clang-format on */
+	const char *name = wire_stage_name((int)stage);
 
-	if ((unsigned)stage >= sizeof(names) / sizeof(names[0]) || !names[stage])
-		return "unknown";
-	return names[stage];
+	return name ? name : "unknown";
 }
 
 SPAWND_EXPORT unsigned

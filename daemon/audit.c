@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "stage.h"
 
 #define AUDIT_ARGV_MAX 1024
 #define AUDIT_FIELDS_MAX 16
@@ -177,13 +178,16 @@ audit_decision(const struct audit_subject *s, bool permit, const char *rule)
 }
 
 void
-audit_failed(const struct audit_subject *s, const char *stage, int error, const char *detail)
+audit_failed(const struct audit_subject *s, int stage_value, int error, const char *detail)
 {
+	const char *stage = wire_stage_name(stage_value);
 	char argv[AUDIT_ARGV_MAX], target[128], path[512], det[512], *msg = NULL;
 	struct fields f = {0};
 
 	if (error < 0)
 		error = -error;
+	if (!stage)
+		stage = "unknown";
 	format_argv(s->argv, argv, sizeof(argv));
 	audit_escape(s->target, target, sizeof(target));
 	audit_escape(s->exec_path, path, sizeof(path));

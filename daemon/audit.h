@@ -36,8 +36,8 @@ struct audit_subject {
 
 /* permit/deny with the deciding rule: "FILE:LINE", or NULL for no rule. */
 void audit_decision(const struct audit_subject *s, bool permit, const char *rule);
-/* A request refused or failed before a child ran. */
-void audit_failed(const struct audit_subject *s, const char *stage, int error, const char *detail);
+/* A request refused or failed before a child ran; stage is the wire's Stage. */
+void audit_failed(const struct audit_subject *s, int stage, int error, const char *detail);
 void audit_started(const struct audit_subject *s, pid_t pid);
 /* status as from wait4(). */
 void audit_exited(uid_t client_uid, uint64_t id, pid_t pid, int status, bool timed_out);

@@ -411,7 +411,7 @@ check_sender(struct conn *c, const struct ucred *sender)
 			       (unsigned)c->cred.uid, (unsigned)c->cred.gid);
 	log_warning("Client uid %u pid %d: %s, dropping the connection", (unsigned)c->cred.uid,
 		    (int)c->cred.pid, detail);
-	audit_failed(&subj, "protocol", EPERM, detail);
+	audit_failed(&subj, SPAWND__V1__STAGE__STAGE_PROTOCOL, EPERM, detail);
 	conn_reply_failed(c, 0, SPAWND__V1__STAGE__STAGE_PROTOCOL, EPERM,
 			  sender->pid > 0
 				  ? "message sent by another uid or gid than the connection's"

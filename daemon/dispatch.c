@@ -79,18 +79,7 @@
 static void
 refuse(struct conn *c, const struct audit_subject *subj, int stage, int error, const char *detail)
 {
-	static const char *const names[] = {
-		[SPAWND__V1__STAGE__STAGE_DECODE] = "decode",
-		[SPAWND__V1__STAGE__STAGE_POLICY] = "policy",
-		[SPAWND__V1__STAGE__STAGE_PREPARE] = "prepare",
-		[SPAWND__V1__STAGE__STAGE_RESOLVE] = "resolve",
-		[SPAWND__V1__STAGE__STAGE_LIMIT] = "limit",
-		[SPAWND__V1__STAGE__STAGE_FORK] = "fork",
-		[SPAWND__V1__STAGE__STAGE_SIGNAL] = "signal",
-	};
-	const char *name = (size_t)stage < ELEMENTSOF(names) && names[stage] ? names[stage] : "?";
-
-	audit_failed(subj, name, error, detail);
+	audit_failed(subj, stage, error, detail);
 	conn_reply_failed(c, subj->id, stage, error, detail);
 }
 
@@ -728,7 +717,7 @@ dispatch_lookup_cancel(struct conn *c)
 	if (!ps)
 		return;
 	subj = pending_subject(ps);
-	audit_failed(&subj, "prepare", ECANCELED,
+	audit_failed(&subj, SPAWND__V1__STAGE__STAGE_PREPARE, ECANCELED,
 		     c->server->stopping ? "daemon is stopping" : "client disconnected");
 	c->pending = NULL;
 	pending_spawn_free(ps);

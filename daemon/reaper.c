@@ -69,37 +69,6 @@ struct reaper {
 	size_t n_abandoned, n_abandoned_max;
 };
 
-static const char *
-stage_name(int stage)
-{
-	switch (stage) {
-	case CHILD_STAGE_FD_SETUP:
-		return "fd setup";
-	case CHILD_STAGE_SIGNALS:
-		return "signals";
-	case CHILD_STAGE_SETSID:
-		return "setsid";
-	case CHILD_STAGE_SETGROUPS:
-		return "setgroups";
-	case CHILD_STAGE_SETGID:
-		return "setgid";
-	case CHILD_STAGE_SETUID:
-		return "setuid";
-	case CHILD_STAGE_CHDIR:
-		return "chdir";
-	case CHILD_STAGE_RLIMIT:
-		return "rlimit";
-	case CHILD_STAGE_OOM_ADJ:
-		return "oom_score_adj";
-	case CHILD_STAGE_CLOSE_FDS:
-		return "close fds";
-	case CHILD_STAGE_EXEC:
-		return "exec";
-	default:
-		return "unknown";
-	}
-}
-
 static unsigned
 bucket_of(pid_t pid)
 {
@@ -294,7 +263,7 @@ report_died_before_exec(struct child *c, int status)
 	} else
 		(void)snprintf(detail, sizeof(detail), "%s: exited with status %d before exec",
 			       c->exec_path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	audit_failed(&subj, stage_name(CHILD_STAGE_EXEC), err, detail);
+	audit_failed(&subj, CHILD_STAGE_EXEC, err, detail);
 	conn_reply_failed(c->owner, c->id, CHILD_STAGE_EXEC, err, detail);
 }
 
@@ -368,7 +337,7 @@ errpipe_process(struct child *c)
 	detail = rep.stage == CHILD_STAGE_CHDIR	 ? c->cwd
 		 : rep.stage == CHILD_STAGE_EXEC ? c->exec_path
 						 : "";
-	audit_failed(&subj, stage_name(rep.stage), rep.err, detail);
+	audit_failed(&subj, rep.stage, rep.err, detail);
 	conn_reply_failed(c->owner, c->id, rep.stage, rep.err, detail);
 	return true;
 }

@@ -17,6 +17,7 @@
 #include <check.h>
 
 #include "fd-util.h"
+#include "stage.h"
 #include "wire.h"
 
 static uint8_t buf[SPAWND_MAX_MESSAGE_BYTES + 1];
@@ -386,6 +387,30 @@ START_TEST(test_pack_cap)
 }
 END_TEST
 
+/*
+ * Every value of the wire's Stage enum has a name in the one table that the
+ * daemon, libspawnd and spawnctl share (proto/stage.c); a value beyond the
+ * enum has none.
+ */
+START_TEST(test_every_stage_named)
+{
+	const ProtobufCEnumDescriptor *d = &spawnd__v1__stage__descriptor;
+	int max = 0;
+
+	ck_assert_uint_gt(d->n_values, 0);
+	for (unsigned i = 0; i < d->n_values; i++) {
+		const char *name = wire_stage_name(d->values[i].value);
+
+		ck_assert_msg(name && name[0], "Stage %s (%d) has no name", d->values[i].name,
+			      d->values[i].value);
+		if (d->values[i].value > max)
+			max = d->values[i].value;
+	}
+	ck_assert_ptr_null(wire_stage_name(max + 1));
+	ck_assert_ptr_null(wire_stage_name(-1));
+}
+END_TEST
+
 static Suite *
 wire_suite(void)
 {
@@ -401,6 +426,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_recv_without_creds_is_pid_0);
 	tcase_add_test(tc, test_unpack_version_and_unknown_fields);
 	tcase_add_test(tc, test_unpack_budget);
+	tcase_add_test(tc, test_every_stage_named);
 	tcase_add_test(tc, test_pack_cap);
 	suite_add_tcase(s, tc);
 	return s;
