@@ -123,3 +123,10 @@ log_internal(int level, int error, const char *format, ...)
 	log_struct(level, buf, NULL, 0);
 	return -error;
 }
+
+void
+log_config_warning(void *userdata, const char *message)
+{
+	(void)userdata;
+	log_internal(LOG_WARNING, 0, "%s", message);
+}

@@ -36,6 +36,9 @@ int log_internal(int level, int error, const char *format, ...)
  */
 void log_struct(int level, const char *message, const char *const *fields, size_t n_fields);
 
+/* A config_warn_fn (config.h) for the daemon: each policy warning at LOG_WARNING. */
+void log_config_warning(void *userdata, const char *message);
+
 #define log_debug(...) log_internal(LOG_DEBUG, 0, __VA_ARGS__)
 #define log_info(...) log_internal(LOG_INFO, 0, __VA_ARGS__)
 #define log_notice(...) log_internal(LOG_NOTICE, 0, __VA_ARGS__)

@@ -393,13 +393,6 @@ engine_for_suid_dumpable(enum spawn_engine engine)
 	return SPAWN_ENGINE_FORK;
 }
 
-static void
-warn_config(void *userdata, const char *message)
-{
-	(void)userdata;
-	log_warning("%s", message);
-}
-
 /*
  * The group of a child's pty (DESIGN.md section 10): looked up once here,
  * never on the loop (NSS). Without a tty group the slave keeps the group
@@ -454,7 +447,7 @@ main(int argc, char **argv)
 			    (unsigned)geteuid(), (unsigned)getegid());
 	spawn_set_log(log_spawn);
 
-	r = config_load(o.config_path, true, warn_config, NULL, &policy, &error);
+	r = config_load(o.config_path, true, log_config_warning, NULL, &policy, &error);
 	if (r < 0) {
 		(void)fprintf(stderr, "spawnd: %s\n", error ? error : strerror(-r));
 		return 1;

@@ -352,13 +352,6 @@ server_usage_release(struct server *s, struct uid_usage *u)
 		}
 }
 
-static void
-warn_config(void *userdata, const char *message)
-{
-	(void)userdata;
-	log_warning("%s", message);
-}
-
 int
 server_reload(struct server *s)
 {
@@ -373,7 +366,7 @@ server_reload(struct server *s)
 	(void)sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
 			 (unsigned long long)now.tv_sec * 1000000ull +
 				 (unsigned long long)now.tv_nsec / 1000ull);
-	r = config_load(s->config_path, true, warn_config, NULL, &p, &error);
+	r = config_load(s->config_path, true, log_config_warning, NULL, &p, &error);
 	if (r < 0) {
 		log_error("Reload failed, keeping the old policy: %s", error ? error : "");
 		(void)sd_notify(0, "READY=1\nSTATUS=Reload failed, the old policy stays in force");
