@@ -14,8 +14,7 @@
  *
  * Locks. The pool's mutex guards the queue, the done list and the
  * counters, and is never held across a job: a thread stuck in NSS or in a
- * FUSE lookup holds no lock. The account cache has its own lock, with the
- * same rule (user_cache.c). glibc's NSS functions used here are reentrant
+ * FUSE lookup holds no lock. glibc's NSS functions used here are reentrant
  * (the _r variants and getgrouplist()).
  *
  * Signals. Like the vfork engine's spawners, the threads block every

@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "user_cache.h"
 
 /* The largest id we accept: (uid_t)-1 means "unchanged" to set*id(). */
 #define ID_MAX UINT32_C(4294967294)
@@ -193,30 +192,20 @@ passwd_by_spec(const char *spec, struct passwd *ret_pw, char **ret_buf)
 
 /*
  * The gid of a group spec: a strict number as is (it need not exist in the
- * group database), a name through NSS or, with a usable ticket, the cache.
+ * group database), a name through NSS.
  */
-static int
-gid_by_spec(const char *spec, const struct user_cache_ticket *ticket, gid_t *ret_gid)
+int
+user_lookup_gid(const char *spec, gid_t *ret_gid)
 {
 	uint32_t id = 0;
-	gid_t gid;
 	int r;
 
 	r = spec_parse(spec, &id);
 	if (r < 0)
 		return r;
-	if (r > 0) {
-		*ret_gid = (gid_t)id;
-		return 0;
-	}
-	if (ticket && user_cache_find_gid(ticket, spec, ret_gid))
-		return 0;
-	r = group_get_gid(spec, &gid);
-	if (r < 0)
-		return r;
-	if (ticket)
-		user_cache_add_gid(ticket, spec, gid);
-	*ret_gid = gid;
+	if (r == 0)
+		return group_get_gid(spec, ret_gid);
+	*ret_gid = (gid_t)id;
 	return 0;
 }
 
@@ -232,12 +221,6 @@ user_lookup_uid(const char *spec, uid_t *ret_uid)
 		return r;
 	*ret_uid = pw.pw_uid;
 	return 0;
-}
-
-int
-user_lookup_gid(const char *spec, gid_t *ret_gid)
-{
-	return gid_by_spec(spec, NULL, ret_gid);
 }
 
 /*
@@ -276,11 +259,10 @@ strdup_or(const char *s, const char *fallback)
 	return strdup(s && *s ? s : fallback);
 }
 
-/* Everything NSS knows about one account: its passwd entry and all its groups. */
-static int
-account_load(const char *spec, struct user_account **ret)
+int
+user_account_load(const char *spec, struct user_account *ret)
 {
-	_cleanup_(user_account_freep) struct user_account *a = NULL;
+	_cleanup_(user_account_done) struct user_account a = {};
 	_cleanup_free_ char *pwbuf = NULL;
 	struct passwd pw;
 	int r;
@@ -290,22 +272,30 @@ account_load(const char *spec, struct user_account **ret)
 		return r;
 	if (pw.pw_gid == (gid_t)-1)
 		return -EINVAL;
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	r = user_grouplist(pw.pw_name, pw.pw_gid, &a->groups, &a->n_groups);
+	r = user_grouplist(pw.pw_name, pw.pw_gid, &a.groups, &a.n_groups);
 	if (r < 0)
 		return r;
-	a->uid = pw.pw_uid;
-	a->gid = pw.pw_gid;
-	a->name = strdup(pw.pw_name);
-	a->home = strdup_or(pw.pw_dir, "/");
+	a.uid = pw.pw_uid;
+	a.gid = pw.pw_gid;
+	a.name = strdup(pw.pw_name);
+	a.home = strdup_or(pw.pw_dir, "/");
 	/* An empty shell field means /bin/sh (passwd(5)). */
-	a->shell = strdup_or(pw.pw_shell, "/bin/sh");
-	if (!a->name || !a->home || !a->shell)
+	a.shell = strdup_or(pw.pw_shell, "/bin/sh");
+	if (!a.name || !a.home || !a.shell)
 		return -ENOMEM;
-	*ret = TAKE_PTR(a);
+	*ret = a;
+	a = (struct user_account){};
 	return 0;
+}
+
+void
+user_account_done(struct user_account *a)
+{
+	free(a->name);
+	free(a->home);
+	free(a->shell);
+	free(a->groups);
+	*a = (struct user_account){};
 }
 
 static bool
@@ -323,13 +313,12 @@ gid_in(gid_t gid, const gid_t *list, size_t n)
  * never add to them.
  */
 static int
-resolve_own_group(const char *spec, const struct user_account *a,
-		  const struct user_cache_ticket *ticket, gid_t *ret_gid)
+resolve_own_group(const char *spec, const struct user_account *a, gid_t *ret_gid)
 {
 	gid_t gid;
 	int r;
 
-	r = gid_by_spec(spec, ticket, &gid);
+	r = user_lookup_gid(spec, &gid);
 	if (r < 0)
 		return r;
 	if (!gid_in(gid, a->groups, a->n_groups))
@@ -344,8 +333,8 @@ resolve_own_group(const char *spec, const struct user_account *a,
  * the caller reports it after the policy. Returns 0 or -ENOMEM.
  */
 static int
-choose_groups(const struct user_account *a, const struct user_cache_ticket *ticket,
-	      const char *group, char *const *groups, struct target_user *t)
+choose_groups(const struct user_account *a, const char *group, char *const *groups,
+	      struct target_user *t)
 {
 	size_t n = groups ? strv_length(groups) : a->n_groups;
 	int r;
@@ -357,7 +346,7 @@ choose_groups(const struct user_account *a, const struct user_cache_ticket *tick
 
 	t->gid = a->gid;
 	if (group) {
-		r = resolve_own_group(group, a, ticket, &t->gid);
+		r = resolve_own_group(group, a, &t->gid);
 		if (r < 0) {
 			t->group_error = r;
 			t->group_what = group;
@@ -376,7 +365,7 @@ choose_groups(const struct user_account *a, const struct user_cache_ticket *tick
 	for (size_t i = 0; i < n; i++) {
 		gid_t gid;
 
-		r = resolve_own_group(groups[i], a, ticket, &gid);
+		r = resolve_own_group(groups[i], a, &gid);
 		if (r < 0) {
 			t->group_error = r;
 			t->group_what = groups[i];
@@ -399,48 +388,25 @@ int
 user_resolve_target(const char *user, const char *group, char *const *groups,
 		    struct target_user *ret, const char **ret_what)
 {
-	_cleanup_(user_account_freep) struct user_account *a = NULL;
-	struct user_cache_ticket ticket;
+	_cleanup_(user_account_done) struct user_account a = {};
 	struct target_user t = {};
-	const char *what = user;
 	int r;
 
-	if (!user || !*user) {
-		what = "user";
-		r = -EINVAL;
-		goto fail;
+	r = user_account_load(user, &a);
+	if (r >= 0)
+		r = choose_groups(&a, group, groups, &t);
+	if (r < 0) {
+		target_user_done(&t);
+		if (ret_what)
+			*ret_what = r == -ENOMEM ? "memory" : user && *user ? user : "user";
+		return r;
 	}
-
-	/* One check of the account files per request (user_cache.c). */
-	(void)user_cache_begin(&ticket);
-	a = user_cache_find_account(&ticket, user);
-	if (!a) {
-		r = account_load(user, &a);
-		if (r < 0)
-			goto fail;
-		(void)user_cache_add_account(&ticket, user, a);
-	}
-
-	t.uid = a->uid;
-	r = choose_groups(a, &ticket, group, groups, &t);
-	if (r < 0)
-		goto fail;
-
-	t.name = strdup(a->name);
-	t.home = strdup(a->home);
-	t.shell = strdup(a->shell);
-	if (!t.name || !t.home || !t.shell) {
-		r = -ENOMEM;
-		goto fail;
-	}
+	t.uid = a.uid;
+	t.name = TAKE_PTR(a.name);
+	t.home = TAKE_PTR(a.home);
+	t.shell = TAKE_PTR(a.shell);
 	*ret = t;
 	return 0;
-
-fail:
-	target_user_done(&t);
-	if (ret_what)
-		*ret_what = r == -ENOMEM ? "memory" : what;
-	return r;
 }
 
 void
@@ -459,20 +425,11 @@ char *
 user_name_of(uid_t uid)
 {
 	_cleanup_free_ char *buf = NULL;
-	struct user_cache_ticket ticket;
 	struct passwd pw;
 	char *s;
 
-	(void)user_cache_begin(&ticket);
-	s = user_cache_find_name(&ticket, uid);
-	if (s)
-		return s;
-	if (passwd_get(NULL, uid, &pw, &buf) >= 0) {
-		s = strdup(pw.pw_name);
-		if (s)
-			user_cache_add_name(&ticket, uid, s);
-		return s;
-	}
+	if (passwd_get(NULL, uid, &pw, &buf) >= 0)
+		return strdup(pw.pw_name);
 	if (asprintf(&s, "%u", (unsigned)uid) < 0)
 		return NULL;
 	return s;

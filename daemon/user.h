@@ -65,9 +65,7 @@ struct target_user {
  * otherwise complete. *ret_what and ->group_what point into the arguments
  * or are static strings.
  *
- * Positive answers come from a cache while NSS is files-only and /etc/passwd,
- * /etc/group and /etc/nsswitch.conf are unchanged (user_cache.h); that costs
- * three stat() calls per request instead of parsing the files.
+ * Every call asks NSS: there is no cache (docs/benchmarks.md, "User lookups").
  */
 int user_resolve_target(const char *user, const char *group, char *const *groups,
 			struct target_user *ret, const char **ret_what);
@@ -84,6 +82,26 @@ int user_lookup_uid(const char *spec, uid_t *ret_uid);
  * exist in the group database). Returns 0, -ESRCH, -EINVAL or -errno.
  */
 int user_lookup_gid(const char *spec, gid_t *ret_gid);
+
+/* One account as NSS gives it, with the defaults of passwd(5) applied. */
+struct user_account {
+	uid_t uid;
+	gid_t gid;     /* the passwd primary gid */
+	char *name;    /* pw_name */
+	char *home;    /* pw_dir, or "/" when empty */
+	char *shell;   /* pw_shell, or "/bin/sh" when empty */
+	gid_t *groups; /* getgrouplist(): every group of the account, primary included */
+	size_t n_groups;
+};
+
+/*
+ * The account of a user spec (name or strict number) with all of its groups.
+ * Returns 0, -ESRCH, -EINVAL, -E2BIG (more than 65536 groups), -ENOMEM or
+ * another -errno from NSS.
+ */
+int user_account_load(const char *spec, struct user_account *ret);
+/* Free the contents (not the struct); safe on a zeroed struct. */
+void user_account_done(struct user_account *a);
 
 /* Free the contents (not the struct); safe on a zeroed struct. */
 void target_user_done(struct target_user *t);

@@ -2,12 +2,10 @@
 /*
  * user.c: strict id parsing (HOSTILE.md 6, 7) and target resolution against
  * the real accounts root and nobody, whose ids and groups are read from the
- * system at run time rather than assumed; user_cache.c: cache hits, the
- * nsswitch.conf rule, and invalidation when /etc/passwd or /etc/group change.
- * The cases that change those files are the root-only part (`check_user
- * root`, skipped unless root): each runs in a mount namespace of its own
- * test process, where the files it changes are private copies bind-mounted
- * over the real ones, which are never written.
+ * system at run time rather than assumed. The cases that change /etc/group
+ * are the root-only part (`check_user root`, skipped unless root): each runs in a mount namespace
+ * of its own test process, where the files it changes are private copies bind-mounted over the real
+ * ones, which are never written.
  */
 #define _GNU_SOURCE
 
@@ -34,7 +32,6 @@
 #include "macro.h"
 #include "test-util.h"
 #include "user.h"
-#include "user_cache.h"
 
 /* Where unknown_uid() starts looking for a uid that is on no account here. */
 #define UNUSED_ID 4294967290u
@@ -409,261 +406,7 @@ START_TEST(test_done_zeroed)
 }
 END_TEST
 
-/*
- * The account cache (user_cache.c). The cache reads the nsswitch.conf that
- * the tests point it at (glibc keeps reading the real one); the account files
- * are the real /etc/passwd and /etc/group.
- */
-
 static char nss_dir[] = "/tmp/check-user-XXXXXX";
-static char nss_files_only[64], nss_systemd[64];
-
-static bool
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "we");
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fputs(text, f) >= 0;
-	return fclose(f) == 0 && ok;
-}
-
-static uint64_t
-realtime_usec(void)
-{
-	struct timespec ts;
-
-	ck_assert_int_eq(clock_gettime(CLOCK_REALTIME, &ts), 0);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static uint64_t
-changed_usec(const char *path)
-{
-	struct stat st;
-	uint64_t m, c;
-
-	ck_assert_int_eq(stat(path, &st), 0);
-	m = (uint64_t)st.st_mtim.tv_sec * 1000000 + (uint64_t)st.st_mtim.tv_nsec / 1000;
-	c = (uint64_t)st.st_ctim.tv_sec * 1000000 + (uint64_t)st.st_ctim.tv_nsec / 1000;
-	return m > c ? m : c;
-}
-
-/*
- * The cache serves nothing while a watched file changed less than
- * USER_CACHE_SETTLE_USEC ago. Wait until all of them are older than that.
- */
-static void
-wait_settled(const char *nsswitch)
-{
-	const char *paths[] = {"/etc/passwd", "/etc/group", nsswitch};
-
-	for (int tries = 0;; tries++) {
-		uint64_t newest = 0, now = realtime_usec();
-
-		for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
-			uint64_t t = changed_usec(paths[i]);
-
-			if (t > newest)
-				newest = t;
-		}
-		if (newest + USER_CACHE_SETTLE_USEC + 200000 < now)
-			return;
-		ck_assert_msg(tries < 200, "the account files keep changing");
-		(void)usleep(100000);
-	}
-}
-
-static struct user_cache_stats
-cache_stats(void)
-{
-	struct user_cache_stats s;
-
-	user_cache_get_stats(&s);
-	return s;
-}
-
-/* Whether `gid` is among the default groups user_resolve_target() gives `spec`. */
-static bool
-target_has_gid(const char *spec, gid_t gid)
-{
-	struct target_user t = {};
-	const char *what = NULL;
-	bool r;
-
-	ASSERT_OK(user_resolve_target(spec, NULL, NULL, &t, &what));
-	r = has_gid(t.groups, t.n_groups, gid);
-	target_user_done(&t);
-	return r;
-}
-
-START_TEST(test_cache_hit)
-{
-	struct user_cache_stats s;
-	struct target_user t = {};
-	const char *what = NULL;
-	struct group *gr;
-	char *name;
-
-	user_cache_set_nsswitch_path(nss_files_only);
-	wait_settled(nss_files_only);
-
-	/* Each twice: the first asks NSS, the second must come from the cache
-	 * and still match what the system says in every field. */
-	assert_default_target("root", "root");
-	assert_default_target("root", "root");
-	assert_default_target("nobody", "nobody");
-	assert_default_target("nobody", "nobody");
-	s = cache_stats();
-	ck_assert_uint_eq(s.account_misses, 2);
-	ck_assert_uint_eq(s.account_hits, 2);
-	ck_assert_uint_eq(s.n_accounts, 2);
-	ck_assert_uint_eq(s.bypassed, 0);
-
-	/* "0" is its own key; errors are never cached. */
-	assert_default_target("0", "root");
-	ASSERT_ERROR(user_resolve_target("no-such-user-xyz", NULL, NULL, &t, &what), -ESRCH);
-	ASSERT_ERROR(user_resolve_target("no-such-user-xyz", NULL, NULL, &t, &what), -ESRCH);
-	ck_assert_str_eq(what, "no-such-user-xyz");
-	s = cache_stats();
-	ck_assert_uint_eq(s.account_misses, 5);
-	ck_assert_uint_eq(s.n_accounts, 3);
-
-	/* Group names are cached too; the membership check still applies. */
-	gr = getgrgid(getpwnam("nobody")->pw_gid);
-	ck_assert_ptr_nonnull(gr);
-	name = strdup(gr->gr_name);
-	for (int i = 0; i < 2; i++) {
-		char *only[] = {name, NULL};
-
-		ASSERT_OK(user_resolve_target("nobody", name, only, &t, &what));
-		ck_assert_uint_eq(t.gid, getpwnam("nobody")->pw_gid);
-		ck_assert_uint_eq(t.n_groups, 1);
-		target_user_done(&t);
-	}
-	s = cache_stats();
-	ck_assert_uint_eq(s.group_misses, 1);
-	ck_assert_uint_ge(s.group_hits, 2);
-	free(name);
-	name = strdup(getgrgid(0)->gr_name);
-	assert_group_refused("nobody", name, NULL, -EPERM, name);
-	assert_group_refused("nobody", "no-such-group-xyz", NULL, -ESRCH, "no-such-group-xyz");
-	free(name);
-}
-END_TEST
-
-/* A source other than "files" (here systemd) turns the cache off. */
-START_TEST(test_cache_off_unless_files)
-{
-	struct user_cache_stats s;
-	char missing[80];
-
-	user_cache_set_nsswitch_path(nss_systemd);
-	wait_settled(nss_systemd);
-	assert_default_target("root", "root");
-	assert_default_target("root", "root");
-	s = cache_stats();
-	ck_assert_uint_eq(s.account_hits, 0);
-	ck_assert_uint_eq(s.n_accounts, 0);
-	ck_assert_uint_eq(s.bypassed, 2);
-
-	/* No nsswitch.conf: glibc's built-in default is not guessed. */
-	(void)snprintf(missing, sizeof(missing), "%s/missing.conf", nss_dir);
-	user_cache_set_nsswitch_path(missing);
-	assert_default_target("root", "root");
-	assert_default_target("root", "root");
-	s = cache_stats();
-	ck_assert_uint_eq(s.account_hits, 0);
-	ck_assert_uint_eq(s.bypassed, 4);
-}
-END_TEST
-
-/* nsswitch.conf changing from files-only to another source drops the cache. */
-START_TEST(test_cache_nsswitch_change)
-{
-	struct user_cache_stats s;
-	char path[80], tmp[80];
-
-	(void)snprintf(path, sizeof(path), "%s/changing.conf", nss_dir);
-	(void)snprintf(tmp, sizeof(tmp), "%s/changing.tmp", nss_dir);
-	ck_assert(write_file(path, "passwd: files\ngroup: files\n"));
-	user_cache_set_nsswitch_path(path);
-	wait_settled(path);
-	assert_default_target("root", "root");
-	assert_default_target("root", "root");
-	ck_assert_uint_eq(cache_stats().account_hits, 1);
-
-	ck_assert(write_file(tmp, "passwd: files sss\ngroup: files sss\n"));
-	ck_assert_int_eq(rename(tmp, path), 0);
-	wait_settled(path);
-	assert_default_target("root", "root");
-	s = cache_stats();
-	ck_assert_uint_eq(s.account_hits, 1);
-	ck_assert_uint_eq(s.n_accounts, 0);
-	ck_assert_uint_ge(s.flushes, 1);
-}
-END_TEST
-
-/* An entry older than USER_CACHE_MAX_AGE_USEC is looked up again. */
-START_TEST(test_cache_max_age)
-{
-	struct user_cache_stats s;
-
-	user_cache_set_nsswitch_path(nss_files_only);
-	wait_settled(nss_files_only);
-	assert_default_target("root", "root");
-	(void)usleep((useconds_t)(USER_CACHE_MAX_AGE_USEC + 100000));
-	assert_default_target("root", "root");
-	s = cache_stats();
-	ck_assert_uint_eq(s.account_hits, 0);
-	ck_assert_uint_eq(s.account_misses, 2);
-	ck_assert_uint_eq(s.n_accounts, 1);
-}
-END_TEST
-
-static const struct {
-	const char *text;
-	bool files_only;
-} nsswitch_cases[] = {
-	{"passwd: files\ngroup: files\n", true},
-	{"passwd:files\ngroup:files", true},
-	{"  passwd files\ngroup :\tfiles  \nshadow: files systemd\nhosts: files dns\n", true},
-	{"# passwd: ldap\n#group: sss\npasswd: files\ngroup: files\n", true},
-	{"passwd: files\ngroup: files\ninitgroups: files\n", true},
-	{"passwd: files systemd\ngroup: files systemd\n", false},
-	{"passwd: files\ngroup: files systemd\n", false},
-	{"passwd: sss files\ngroup: files\n", false},
-	{"passwd: compat\ngroup: compat\n", false},
-	{"passwd: files ldap\ngroup: files\n", false},
-	{"passwd: files [NOTFOUND=return] nis\ngroup: files\n", false},
-	{"passwd: files[NOTFOUND=return]\ngroup: files\n", false},
-	{"passwd: files # only files\ngroup: files\n", false},
-	{"passwd: files\ngroup: files\ninitgroups: files sss\n", false},
-	{"passwd: files\npasswd: sss\ngroup: files\n", false},
-	{"PASSWD: ldap\npasswd: files\ngroup: files\n", false},
-	{"passwd: FILES\ngroup: files\n", false},
-	{"passwd:\ngroup: files\n", false},
-	{"passwd\ngroup: files\n", false},
-	{"passwd: files\n", false},
-	{"group: files\n", false},
-	{"", false},
-};
-
-START_TEST(test_nsswitch_parse)
-{
-	const char *text = nsswitch_cases[_i].text;
-	/* fmemopen() of zero bytes fails on older glibc. */
-	FILE *f = *text ? fmemopen((void *)text, strlen(text), "r") : fopen("/dev/null", "re");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_msg(user_cache_nsswitch_files_only(f) == nsswitch_cases[_i].files_only,
-		      "\"%s\": expected %s", text,
-		      nsswitch_cases[_i].files_only ? "true" : "false");
-	(void)fclose(f);
-}
-END_TEST
 
 /*
  * Root only: the cases below change /etc/passwd and /etc/group, each in a
@@ -770,45 +513,6 @@ private_etc(void)
 	ck_assert_int_eq(mount(etc_own, "/etc", NULL, MS_BIND, NULL), 0);
 }
 
-/*
- * Replace path (a private copy) by a new file holding what it held when
- * the test began plus `append`, as vipw does: written next to it, renamed
- * over it, so path names a new inode. The first time, the original inode
- * is kept as PATH.orig for etc_restore().
- */
-static void
-etc_replace(const char *path, const char *append)
-{
-	char orig[PATH_MAX], tmp[PATH_MAX], *text, *joined;
-	size_t len = 0;
-	struct stat st;
-	int n;
-
-	(void)snprintf(orig, sizeof(orig), "%s.orig", path);
-	(void)snprintf(tmp, sizeof(tmp), "%s.new", path);
-	if (access(orig, F_OK) < 0)
-		ck_assert_int_eq(link(path, orig), 0);
-	ck_assert_int_eq(stat(orig, &st), 0);
-	text = read_all(orig, &len);
-	ck_assert_ptr_nonnull(text);
-	n = asprintf(&joined, "%.*s%s", (int)len, text, append);
-	ck_assert_int_ge(n, 0);
-	free(text);
-	write_like(tmp, &st, joined, (size_t)n);
-	free(joined);
-	ck_assert_int_eq(rename(tmp, path), 0);
-}
-
-/* Put the original inode (etc_replace() kept it) back at path. */
-static void
-etc_restore(const char *path)
-{
-	char orig[PATH_MAX];
-
-	(void)snprintf(orig, sizeof(orig), "%s.orig", path);
-	ck_assert_int_eq(rename(orig, path), 0);
-}
-
 static void
 etc_append(const char *path, const char *line)
 {
@@ -829,151 +533,46 @@ unused_gid(void)
 	return 0;
 }
 
-static uid_t
-unused_uid(uid_t from)
+/* Whether `gid` is among the default groups user_resolve_target() gives `spec`. */
+static bool
+target_has_gid(const char *spec, gid_t gid)
 {
-	for (uid_t uid = from; uid < from + 1000; uid++)
-		if (!getpwuid(uid))
-			return uid;
-	ck_abort_msg("no unused uid");
-	return 0;
-}
+	struct target_user t = {};
+	const char *what = NULL;
+	bool r;
 
-/* Overwrite `len` bytes at `at` in place; with `keep_mtime`, put st_mtim back. */
-static void
-etc_pwrite(const char *path, const char *bytes, size_t len, off_t at, bool keep_mtime)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	struct stat st;
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(fstat(fd, &st), 0);
-	ck_assert_int_eq(pwrite(fd, bytes, len, at), (ssize_t)len);
-	if (keep_mtime) {
-		struct timespec ts[2] = {st.st_atim, st.st_mtim};
-
-		ck_assert_int_eq(futimens(fd, ts), 0);
-	}
-	ck_assert_int_eq(close(fd), 0);
+	ASSERT_OK(user_resolve_target(spec, NULL, NULL, &t, &what));
+	r = has_gid(t.groups, t.n_groups, gid);
+	target_user_done(&t);
+	return r;
 }
 
 /*
- * nobody joins a new group by in-place edits of /etc/group (same inode). Each
- * change must show on the next request, whether that request comes at once
- * or after the file settled (then only the stat() identity can tell).
+ * nobody joins a new group and leaves it again, by edits of /etc/group in
+ * place: each change shows on the next request (nothing is cached).
  */
-START_TEST(test_cache_group_edit_in_place)
+START_TEST(test_group_edit_seen)
 {
 	struct target_user t = {};
 	const char *what = NULL;
 	gid_t gid = unused_gid();
 	char name[32], line[96];
-	struct stat before, after;
-	off_t orig_len, member;
+	struct stat before;
 
 	(void)snprintf(name, sizeof(name), "spawnd-ck%d", (int)getpid());
 	(void)snprintf(line, sizeof(line), "%s:x:%u:nobody\n", name, (unsigned)gid);
-	user_cache_set_nsswitch_path(nss_files_only);
-	/* The private copy is a new file: settle it. */
 	private_etc();
 	ck_assert_int_eq(stat("/etc/group", &before), 0);
-	orig_len = before.st_size;
-	member = orig_len + (off_t)(strlen(line) - strlen("nobody\n"));
-	wait_settled(nss_files_only);
 	ck_assert(!target_has_gid("nobody", gid));
-	ck_assert(!target_has_gid("nobody", gid));
-	ck_assert_uint_eq(cache_stats().account_hits, 1);
-
-	/* Appended (size, st_mtim, st_ctim change); seen after settling. */
 	etc_append("/etc/group", line);
-	ck_assert_int_eq(stat("/etc/group", &after), 0);
-	ck_assert_uint_eq(after.st_ino, before.st_ino);
-	wait_settled(nss_files_only);
 	ck_assert(target_has_gid("nobody", gid));
 	char *groups[] = {name, NULL};
 	ASSERT_OK(user_resolve_target("nobody", name, groups, &t, &what));
 	ck_assert_uint_eq(t.gid, gid);
 	target_user_done(&t);
-	ck_assert_uint_eq(cache_stats().account_hits, 2);
-
-	/*
-	 * nobody leaves by a same-size edit that puts st_mtim back (as
-	 * `rsync --inplace -t` or `touch -r` would): only st_ctim tells.
-	 */
-	etc_pwrite("/etc/group", "nobodz", 6, member, true);
-	wait_settled(nss_files_only);
-	ck_assert(!target_has_gid("nobody", gid));
-	ck_assert(!target_has_gid("nobody", gid));
-
-	/*
-	 * Two same-size edits in quick succession, each followed by a request
-	 * at once: within one timestamp tick the identity may not change at all
-	 * (kernels before multigrain timestamps), so nothing read while a file
-	 * is that fresh may be kept.
-	 */
-	etc_pwrite("/etc/group", "nobody", 6, member, false);
-	ck_assert(target_has_gid("nobody", gid));
-	etc_pwrite("/etc/group", "nobodz", 6, member, false);
-	ck_assert(!target_has_gid("nobody", gid));
-	etc_pwrite("/etc/group", "nobody", 6, member, false);
-	ck_assert(target_has_gid("nobody", gid));
-
-	/* Removed again, in place (truncated to the original): at once, and after settling. */
-	ck_assert_int_eq(truncate("/etc/group", orig_len), 0);
+	ck_assert_int_eq(truncate("/etc/group", before.st_size), 0);
 	ck_assert(!target_has_gid("nobody", gid));
 	assert_group_refused("nobody", name, NULL, -ESRCH, name);
-	wait_settled(nss_files_only);
-	ck_assert(!target_has_gid("nobody", gid));
-}
-END_TEST
-
-/*
- * A user appears, changes uid and disappears through /etc/passwd replaced
- * by rename (a new inode each time, as vipw and most tools do).
- */
-START_TEST(test_cache_passwd_replaced)
-{
-	struct target_user t = {};
-	const char *what = NULL;
-	uid_t uid1 = unused_uid(4242000), uid2 = unused_uid(uid1 + 1);
-	char name[32], line[128];
-
-	(void)snprintf(name, sizeof(name), "spawnd-ck%d", (int)getpid());
-	user_cache_set_nsswitch_path(nss_files_only);
-	private_etc();
-	ASSERT_ERROR(user_resolve_target(name, NULL, NULL, &t, &what), -ESRCH);
-
-	/* Add it; once settled it is cached. */
-	(void)snprintf(line, sizeof(line), "%s:x:%u:65534::/nonexistent:/usr/sbin/nologin\n", name,
-		       (unsigned)uid1);
-	etc_replace("/etc/passwd", line);
-	wait_settled(nss_files_only);
-	for (int i = 0; i < 2; i++) {
-		ASSERT_OK(user_resolve_target(name, NULL, NULL, &t, &what));
-		ck_assert_uint_eq(t.uid, uid1);
-		target_user_done(&t);
-	}
-	ck_assert_uint_eq(cache_stats().account_hits, 1);
-
-	/* Its uid changes. */
-	(void)snprintf(line, sizeof(line), "%s:x:%u:65534::/nonexistent:/usr/sbin/nologin\n", name,
-		       (unsigned)uid2);
-	etc_replace("/etc/passwd", line);
-	wait_settled(nss_files_only);
-	ASSERT_OK(user_resolve_target(name, NULL, NULL, &t, &what));
-	ck_assert_uint_eq(t.uid, uid2);
-	target_user_done(&t);
-	ASSERT_OK(user_resolve_target(name, NULL, NULL, &t, &what));
-	ck_assert_uint_eq(t.uid, uid2);
-	target_user_done(&t);
-	ck_assert_uint_eq(cache_stats().account_hits, 2);
-
-	/* It is removed (the original inode comes back): at once, and later. */
-	etc_restore("/etc/passwd");
-	ASSERT_ERROR(user_resolve_target(name, NULL, NULL, &t, &what), -ESRCH);
-	ck_assert_str_eq(what, name);
-	wait_settled(nss_files_only);
-	ASSERT_ERROR(user_resolve_target(name, NULL, NULL, &t, &what), -ESRCH);
 }
 END_TEST
 
@@ -1076,15 +675,6 @@ user_suite(void)
 	tcase_add_test(tc, test_done_zeroed);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("cache");
-	/* Waits for the account files to settle, and once for the max age. */
-	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, test_nsswitch_parse, 0, (int)ELEMENTSOF(nsswitch_cases));
-	tcase_add_test(tc, test_cache_hit);
-	tcase_add_test(tc, test_cache_off_unless_files);
-	tcase_add_test(tc, test_cache_nsswitch_change);
-	tcase_add_test(tc, test_cache_max_age);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
@@ -1097,13 +687,7 @@ user_root_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_resolve_narrowing);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("cache");
-	/* Waits for the account files to settle. */
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_cache_group_edit_in_place);
-	tcase_add_test(tc, test_cache_passwd_replaced);
+	tcase_add_test(tc, test_group_edit_seen);
 	suite_add_tcase(s, tc);
 	return s;
 }
@@ -1126,16 +710,9 @@ main(int argc, char **argv)
 		perror("mkdtemp");
 		return EXIT_FAILURE;
 	}
-	(void)snprintf(nss_files_only, sizeof(nss_files_only), "%s/files.conf", nss_dir);
-	(void)snprintf(nss_systemd, sizeof(nss_systemd), "%s/systemd.conf", nss_dir);
-	if (!write_file(nss_files_only, "passwd: files\ngroup: files\n") ||
-	    !write_file(nss_systemd, "passwd: files systemd\ngroup: files systemd\n")) {
-		perror(nss_dir);
-		return EXIT_FAILURE;
-	}
 	r = test_main_split(argc, argv, user_suite, user_root_suite);
 
-	/* The nsswitch.conf files, and the mount points of private_etc(), empty here. */
+	/* The mount points of private_etc(), empty here. */
 	(void)nftw(nss_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	if (access(nss_dir, F_OK) == 0)
 		fprintf(stderr, "%s left behind\n", nss_dir);
