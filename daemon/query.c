@@ -4,8 +4,6 @@
 #include "query.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,54 +35,6 @@ query_check_config(const char *config_path)
 		return 1;
 	}
 	(void)policy_free(p);
-	return 0;
-}
-
-/*
- * The peer a real connection from CLIENT would have: its uid, primary gid
- * and, standing in for SO_PEERGROUPS, its groups from getgrouplist().
- */
-static int
-peer_of(const char *client, struct peer_cred *ret, gid_t **ret_groups)
-{
-	struct passwd pw, *res = NULL;
-	char buf[16384];
-	gid_t *groups = NULL;
-	int n = 64;
-	uint32_t id;
-
-	if (user_is_numeric(client)) {
-		if (user_parse_id(client, &id) < 0)
-			return -EINVAL;
-		(void)getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &res);
-	} else
-		(void)getpwnam_r(client, &pw, buf, sizeof(buf), &res);
-	if (!res)
-		return -ESRCH;
-
-	for (int attempt = 0; attempt < 4; attempt++) {
-		gid_t *g = realloc(groups, (size_t)n * sizeof(gid_t));
-		int want = n;
-
-		if (!g) {
-			free(groups);
-			return -ENOMEM;
-		}
-		groups = g;
-		if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &want) >= 0) {
-			n = want;
-			break;
-		}
-		n = want > n ? want : n * 2;
-	}
-	*ret = (struct peer_cred){
-		.pid = 0,
-		.uid = pw.pw_uid,
-		.gid = pw.pw_gid,
-		.groups = groups,
-		.n_groups = (size_t)n,
-	};
-	*ret_groups = groups;
 	return 0;
 }
 
@@ -124,7 +74,7 @@ query_decide(const char *config_path, const char *client, const char *target, co
 	struct policy *p = NULL;
 	_cleanup_free_ char *error = NULL, *path = NULL, *canonical = NULL;
 	struct policy_command command = {};
-	_cleanup_free_ gid_t *peer_groups = NULL;
+	_cleanup_(user_account_done) struct user_account client_account = {};
 	_cleanup_strv_free_ char **group_list = NULL;
 	struct target_user t = {0};
 	const struct policy_rule *rule;
@@ -144,11 +94,23 @@ query_decide(const char *config_path, const char *client, const char *target, co
 		(void)fprintf(stderr, "%s\n", error ? error : strerror(-r));
 		return 2;
 	}
-	r = peer_of(client, &peer, &peer_groups);
-	if (r < 0) {
+	/* The peer a connection from CLIENT would have; getgrouplist() stands in for
+	 * SO_PEERGROUPS. */
+	r = user_account_load(client, &client_account);
+	if (r == -ESRCH || r == -EINVAL) {
 		(void)fprintf(stderr, "spawnd: unknown client user '%s'\n", client);
 		goto out;
 	}
+	if (r < 0) {
+		(void)fprintf(stderr, "spawnd: client user '%s': %s\n", client, strerror(-r));
+		goto out;
+	}
+	peer = (struct peer_cred){
+		.uid = client_account.uid,
+		.gid = client_account.gid,
+		.groups = client_account.groups,
+		.n_groups = client_account.n_groups,
+	};
 	r = user_resolve_target(target, group, group_list, &t, &what);
 	if (r < 0) {
 		(void)fprintf(stderr, "spawnd: unknown target user '%s'\n", what ? what : target);

@@ -8,6 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 policy_dir=$1
+grouplist_grows=$2
 n=0
 
 # in_groups GROUPFILE COMMAND...: COMMAND with GROUPFILE as /etc/group, or as
@@ -127,3 +128,16 @@ rc=0; "$SPAWND" -c "$WORK/crlf.conf" --check-config 2>"$WORK/err" || rc=$?
 [ "$(cat "$WORK/err")" = "$WORK/crlf.conf:1: carriage return in line (CRLF line ends?): lines must end with LF only" ] ||
 	fail "CRLF: $(cat "$WORK/err")"
 pass "--check-config: warnings pass, errors, CRLF and unsafe files fail with FILE:LINE"
+
+# A client whose group list keeps growing while getgrouplist() reads it (an
+# LD_PRELOAD stand-in for such an NSS source): exit 2 and no decision. The
+# policy names a group, so a decision would read the client's whole list.
+printf 'permit :nogroup as nobody\n' >"$WORK/group.conf"
+chmod 0644 "$WORK/group.conf"
+rc=0
+out=$(LD_PRELOAD=$grouplist_grows GROUPLIST_GROWS_USER=root \
+	"$SPAWND" -c "$WORK/group.conf" --query root nobody -- id 2>"$WORK/err") || rc=$?
+[ "$rc" = 2 ] && [ -z "$out" ] ||
+	fail "a group list that keeps growing: got '$out' (exit $rc) $(cat "$WORK/err")"
+grep -q "^spawnd: client user 'root': " "$WORK/err" || fail "no reason given: $(cat "$WORK/err")"
+pass "exit 2 for a client whose group list keeps growing"
