@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -17,45 +16,89 @@
 
 #define AUDIT_ARGV_MAX 1024
 #define AUDIT_FIELDS_MAX 16
+#define AUDIT_TEXT_MAX 8192
 
-/* Journal fields under construction; each is a malloc'd "NAME=value". */
-struct fields {
-	char *v[AUDIT_FIELDS_MAX];
+/*
+ * One audit record, built once from its facts: each put() adds a fact to the
+ * readable line (the journal's MESSAGE, or the line on stderr) and to the
+ * journal's fields, so that the two cannot disagree.
+ */
+struct record {
+	char text[AUDIT_TEXT_MAX];
+	size_t text_len;
+	char store[AUDIT_TEXT_MAX]; /* the journal fields, "SPAWND_NAME=value\0" each */
+	size_t store_len;
+	const char *fields[AUDIT_FIELDS_MAX];
 	size_t n;
 };
 
-static void add(struct fields *f, const char *format, ...) __attribute__((format(printf, 2, 3)));
+/* snprintf at buf + *len, never past size; *len becomes size when cut. Returns the old *len. */
+static size_t append(char *buf, size_t size, size_t *len, const char *format, ...)
+	__attribute__((format(printf, 4, 5)));
 
-static void
-add(struct fields *f, const char *format, ...)
+static size_t
+append(char *buf, size_t size, size_t *len, const char *format, ...)
 {
+	size_t at = *len;
 	va_list ap;
-	char *s;
+	int n;
 
-	if (f->n >= AUDIT_FIELDS_MAX)
-		return;
 	va_start(ap, format);
-	if (vasprintf(&s, format, ap) >= 0)
-		f->v[f->n++] = s;
+	n = vsnprintf(buf + at, size - at, format, ap);
 	va_end(ap);
+	*len = n < 0 ? at : at + (size_t)n < size ? at + (size_t)n : size;
+	return at;
 }
 
 static void
-emit(int level, const char *message, struct fields *f)
+record_start(struct record *r, const char *event, const char *verb)
 {
-	log_struct(level, message, (const char *const *)f->v, f->n);
-	for (size_t i = 0; i < f->n; i++)
-		free(f->v[i]);
-	f->n = 0;
+	r->text_len = r->store_len = r->n = 0;
+	(void)append(r->text, sizeof(r->text), &r->text_len, "audit: %s", verb);
+	r->fields[r->n++] = r->store + append(r->store, sizeof(r->store), &r->store_len,
+					      "SPAWND_EVENT=%s", event);
+	r->store_len++;
 }
 
-void
-audit_escape(const char *s, char *buf, size_t size)
+/*
+ * One fact: SPAWND_<name>=value in the journal (unless name is NULL) and
+ * " key=value" in the line (unless key is NULL), the value there between
+ * quote[0] and quote[1] ("" for none).
+ */
+static void
+put(struct record *r, const char *name, const char *key, const char *quote, const char *value)
+{
+	if (name && r->n < AUDIT_FIELDS_MAX && r->store_len < sizeof(r->store)) {
+		r->fields[r->n++] = r->store + append(r->store, sizeof(r->store), &r->store_len,
+						      "SPAWND_%s=%s", name, value);
+		r->store_len++;
+	}
+	if (key)
+		(void)append(r->text, sizeof(r->text), &r->text_len, " %s=%.1s%s%.1s", key, quote,
+			     value, quote[0] ? quote + 1 : "");
+}
+
+static void
+put_num(struct record *r, const char *name, const char *key, unsigned long long value)
+{
+	char s[32];
+
+	(void)snprintf(s, sizeof(s), "%llu", value);
+	put(r, name, key, "", s);
+}
+
+static void
+record_emit(struct record *r, int level)
+{
+	log_struct(level, r->text, r->fields, r->n);
+}
+
+/* Escape s for a log line into buf (always NUL-terminated, "..." when cut). */
+static void
+escape(const char *s, char *buf, size_t size)
 {
 	size_t o = 0;
 
-	if (size == 0)
-		return;
 	for (; s && *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		char tmp[5];
@@ -73,10 +116,7 @@ audit_escape(const char *s, char *buf, size_t size)
 			n = 1;
 		}
 		if (o + n + 4 > size) {
-			if (size >= 4)
-				memcpy(buf + (o < size - 4 ? o : size - 4), "...", 4);
-			else
-				buf[0] = '\0';
+			memcpy(buf + (o < size - 4 ? o : size - 4), "...", 4);
 			return;
 		}
 		memcpy(buf + o, tmp, n);
@@ -92,21 +132,14 @@ format_argv(char *const *argv, char *buf, size_t size)
 	size_t o = 0;
 
 	buf[0] = '\0';
-	if (!argv)
-		return;
-	for (size_t i = 0; argv[i]; i++) {
+	for (size_t i = 0; argv && argv[i] && o < size; i++) {
 		char word[AUDIT_ARGV_MAX];
-		int n;
 
-		audit_escape(argv[i], word, sizeof(word));
-		n = snprintf(buf + o, size - o, "%s\"%s\"", i ? " " : "", word);
-		if (n < 0 || (size_t)n >= size - o) {
-			if (size > 4)
-				memcpy(buf + size - 4, "...", 4);
-			return;
-		}
-		o += (size_t)n;
+		escape(argv[i], word, sizeof(word));
+		(void)append(buf, size, &o, "%s\"%s\"", i ? " " : "", word);
 	}
+	if (o >= size)
+		memcpy(buf + size - 4, "...", 4);
 }
 
 /* gids as "1,2,3", cut with "..." when they do not fit. */
@@ -116,141 +149,100 @@ format_gids(const gid_t *gids, size_t n, char *buf, size_t size)
 	size_t o = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		int k = snprintf(buf + o, size - o, "%s%u", i ? "," : "", (unsigned)gids[i]);
-
-		if (k < 0 || (size_t)k >= size - o) {
-			if (size > 4)
-				memcpy(buf + size - 4, "...", 4);
-			return;
-		}
-		o += (size_t)k;
-	}
+	for (size_t i = 0; i < n && o < size; i++)
+		(void)append(buf, size, &o, "%s%u", i ? "," : "", (unsigned)gids[i]);
+	if (o >= size)
+		memcpy(buf + size - 4, "...", 4);
 }
 
-/* The facts every record about a request shares. */
+/*
+ * The facts every record about a request shares. The line always names the
+ * target (and the path, with_path); the journal only what is known.
+ */
 static void
-add_subject(struct fields *f, const char *event, const struct audit_subject *s, const char *argv,
-	    const char *target, const char *path)
+put_subject(struct record *r, const struct audit_subject *s, bool with_path, bool with_argv)
 {
-	add(f, "SPAWND_EVENT=%s", event);
-	add(f, "SPAWND_CLIENT_UID=%u", (unsigned)s->client_uid);
-	add(f, "SPAWND_CLIENT_PID=%d", (int)s->client_pid);
-	add(f, "SPAWND_REQUEST_ID=%llu", (unsigned long long)s->id);
-	if (s->target)
-		add(f, "SPAWND_TARGET_USER=%s", target);
-	if (s->exec_path)
-		add(f, "SPAWND_PATH=%s", path);
-	if (s->argv)
-		add(f, "SPAWND_ARGV=%s", argv);
+	char buf[AUDIT_ARGV_MAX];
+
+	put_num(r, "CLIENT_UID", "client_uid", s->client_uid);
+	put_num(r, "CLIENT_PID", "client_pid", (unsigned)s->client_pid);
+	put_num(r, "REQUEST_ID", "id", s->id);
+	escape(s->target, buf, 128);
+	put(r, s->target ? "TARGET_USER" : NULL, "target", "\"\"", buf);
+	escape(s->exec_path, buf, 512);
+	put(r, s->exec_path ? "PATH" : NULL, with_path ? "path" : NULL, "\"\"", buf);
+	format_argv(s->argv, buf, sizeof(buf));
+	put(r, s->argv ? "ARGV" : NULL, with_argv ? "argv" : NULL, "[]", buf);
 }
 
 void
 audit_decision(const struct audit_subject *s, bool permit, const char *rule)
 {
-	char argv[AUDIT_ARGV_MAX], target[128], path[512], groups[AUDIT_ARGV_MAX], creds[64];
-	char *msg = NULL;
-	struct fields f = {0};
+	struct record r;
+	char groups[AUDIT_ARGV_MAX];
 
-	format_argv(s->argv, argv, sizeof(argv));
-	audit_escape(s->target, target, sizeof(target));
-	audit_escape(s->exec_path, path, sizeof(path));
-	add_subject(&f, "decision", s, argv, target, path);
-	add(&f, "SPAWND_DECISION=%s", permit ? "permit" : "deny");
-	add(&f, "SPAWND_RULE_LINE=%s", rule ? rule : "none");
+	record_start(&r, "decision", permit ? "permit" : "deny");
+	put_subject(&r, s, true, true);
+	put(&r, "DECISION", NULL, "", permit ? "permit" : "deny");
 	/* The groups the child runs with, once they are chosen. */
-	creds[0] = groups[0] = '\0';
 	if (s->groups) {
 		format_gids(s->groups, s->n_groups, groups, sizeof(groups));
-		add(&f, "SPAWND_GID=%u", (unsigned)s->gid);
-		add(&f, "SPAWND_GROUPS=%s", groups);
-		(void)snprintf(creds, sizeof(creds), " gid=%u groups=", (unsigned)s->gid);
+		put_num(&r, "GID", "gid", s->gid);
+		put(&r, "GROUPS", "groups", "", groups);
 	}
-	if (asprintf(&msg,
-		     "audit: %s client_uid=%u client_pid=%d id=%llu target=\"%s\" path=\"%s\" "
-		     "argv=[%s]%s%s rule=%s",
-		     permit ? "permit" : "deny", (unsigned)s->client_uid, (int)s->client_pid,
-		     (unsigned long long)s->id, target, path, argv, creds, groups,
-		     rule ? rule : "none") < 0)
-		msg = NULL;
-	emit(permit ? LOG_INFO : LOG_NOTICE, msg ? msg : "audit: decision", &f);
-	free(msg);
+	put(&r, "RULE_LINE", "rule", "", rule ? rule : "none");
+	record_emit(&r, permit ? LOG_INFO : LOG_NOTICE);
 }
 
 void
-audit_failed(const struct audit_subject *s, int stage_value, int error, const char *detail)
+audit_failed(const struct audit_subject *s, int stage, int error, const char *detail)
 {
-	const char *stage = wire_stage_name(stage_value);
-	char argv[AUDIT_ARGV_MAX], target[128], path[512], det[512], *msg = NULL;
-	struct fields f = {0};
+	const char *name = wire_stage_name(stage);
+	struct record r;
+	char det[512];
 
 	if (error < 0)
 		error = -error;
-	if (!stage)
-		stage = "unknown";
-	format_argv(s->argv, argv, sizeof(argv));
-	audit_escape(s->target, target, sizeof(target));
-	audit_escape(s->exec_path, path, sizeof(path));
-	audit_escape(detail, det, sizeof(det));
-	add_subject(&f, "failed", s, argv, target, path);
-	add(&f, "SPAWND_STAGE=%s", stage);
-	add(&f, "SPAWND_ERRNO=%d", error);
-	add(&f, "SPAWND_DETAIL=%s", det);
-	if (asprintf(&msg,
-		     "audit: failed client_uid=%u client_pid=%d id=%llu target=\"%s\" argv=[%s] "
-		     "stage=%s detail=\"%s\" error=\"%s\"",
-		     (unsigned)s->client_uid, (int)s->client_pid, (unsigned long long)s->id, target,
-		     argv, stage, det, strerror(error)) < 0)
-		msg = NULL;
-	emit(LOG_NOTICE, msg ? msg : "audit: failed", &f);
-	free(msg);
+	escape(detail, det, sizeof(det));
+	record_start(&r, "failed", "failed");
+	put_subject(&r, s, false, true);
+	put(&r, "STAGE", "stage", "", name ? name : "unknown");
+	put(&r, "DETAIL", "detail", "\"\"", det);
+	put_num(&r, "ERRNO", NULL, (unsigned)error);
+	put(&r, NULL, "error", "\"\"", strerror(error));
+	record_emit(&r, LOG_NOTICE);
 }
 
 void
 audit_started(const struct audit_subject *s, pid_t pid)
 {
-	char target[128], path[512], *msg = NULL;
-	struct fields f = {0};
+	struct record r;
 
-	audit_escape(s->target, target, sizeof(target));
-	audit_escape(s->exec_path, path, sizeof(path));
-	add_subject(&f, "started", s, "", target, path);
-	add(&f, "SPAWND_PID=%d", (int)pid);
-	if (asprintf(&msg,
-		     "audit: started client_uid=%u client_pid=%d id=%llu target=\"%s\" path=\"%s\" "
-		     "pid=%d",
-		     (unsigned)s->client_uid, (int)s->client_pid, (unsigned long long)s->id, target,
-		     path, (int)pid) < 0)
-		msg = NULL;
-	emit(LOG_INFO, msg ? msg : "audit: started", &f);
-	free(msg);
+	record_start(&r, "started", "started");
+	put_subject(&r, s, true, false);
+	put_num(&r, "PID", "pid", (unsigned)pid);
+	record_emit(&r, LOG_INFO);
 }
 
 void
 audit_exited(uid_t client_uid, uint64_t id, pid_t pid, int status, bool timed_out)
 {
-	struct fields f = {0};
-	char how[64], *msg = NULL;
+	struct record r;
 
-	add(&f, "SPAWND_EVENT=exited");
-	add(&f, "SPAWND_CLIENT_UID=%u", (unsigned)client_uid);
-	add(&f, "SPAWND_REQUEST_ID=%llu", (unsigned long long)id);
-	add(&f, "SPAWND_PID=%d", (int)pid);
-	if (WIFEXITED(status)) {
-		(void)snprintf(how, sizeof(how), "exit_code=%d", WEXITSTATUS(status));
-		add(&f, "SPAWND_EXIT_STATUS=%d", WEXITSTATUS(status));
-	} else if (WIFSIGNALED(status)) {
-		(void)snprintf(how, sizeof(how), "signal=%d%s", WTERMSIG(status),
-			       WCOREDUMP(status) ? " core_dumped=1" : "");
-		add(&f, "SPAWND_SIGNAL=%d", WTERMSIG(status));
-		add(&f, "SPAWND_EXIT_STATUS=%d", 128 + WTERMSIG(status));
+	record_start(&r, "exited", "exited");
+	put_num(&r, "CLIENT_UID", "client_uid", client_uid);
+	put_num(&r, "REQUEST_ID", "id", id);
+	put_num(&r, "PID", "pid", (unsigned)pid);
+	if (WIFEXITED(status))
+		put_num(&r, "EXIT_STATUS", "exit_code", (unsigned)WEXITSTATUS(status));
+	else if (WIFSIGNALED(status)) {
+		put_num(&r, "SIGNAL", "signal", (unsigned)WTERMSIG(status));
+		put_num(&r, "EXIT_STATUS", NULL, 128u + (unsigned)WTERMSIG(status));
+		if (WCOREDUMP(status))
+			put(&r, NULL, "core_dumped", "", "1");
 	} else
-		(void)snprintf(how, sizeof(how), "status=%d", status);
+		put_num(&r, NULL, "status", (unsigned)status);
 	if (timed_out)
-		add(&f, "SPAWND_TIMED_OUT=1");
-	if (asprintf(&msg, "audit: exited client_uid=%u id=%llu pid=%d %s%s", (unsigned)client_uid,
-		     (unsigned long long)id, (int)pid, how, timed_out ? " timed_out=1" : "") < 0)
-		msg = NULL;
-	emit(LOG_INFO, msg ? msg : "audit: exited", &f);
-	free(msg);
+		put(&r, "TIMED_OUT", "timed_out", "", "1");
+	record_emit(&r, LOG_INFO);
 }

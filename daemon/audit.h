@@ -42,7 +42,4 @@ void audit_started(const struct audit_subject *s, pid_t pid);
 /* status as from wait4(). */
 void audit_exited(uid_t client_uid, uint64_t id, pid_t pid, int status, bool timed_out);
 
-/* Escape s for a log line into buf (always NUL-terminated, "..." when cut). */
-void audit_escape(const char *s, char *buf, size_t size);
-
 #endif
