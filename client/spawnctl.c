@@ -228,6 +228,233 @@ enum {
 	OPT_VERSION,
 };
 
+static int
+set_umask(spawnd_options *o, const char *arg)
+{
+	unsigned long mask;
+
+	return parse_unsigned(arg, 8, 0777, &mask) ? spawnd_options_set_umask(o, (unsigned)mask)
+						   : -EINVAL;
+}
+
+static int
+set_timeout(spawnd_options *o, const char *arg)
+{
+	uint64_t usec;
+
+	return parse_seconds(arg, &usec) ? spawnd_options_set_timeout(o, usec) : -EINVAL;
+}
+
+/*
+ * The options that hand their argument to one setter; a refusal is
+ * bad_usage("<before>'ARG'<after>").
+ */
+static const struct {
+	int opt;
+	int (*set)(spawnd_options *o, const char *arg);
+	const char *before, *after;
+} setters[] = {
+	{'u', spawnd_options_set_user, "invalid user ", ""},
+	{'g', spawnd_options_set_group, "invalid group ", ""},
+	{'D', spawnd_options_set_cwd, "--chdir needs an absolute path, not ", ""},
+	{'E', spawnd_options_setenv, "invalid --setenv ", ": expected NAME=VALUE"},
+	{OPT_UMASK, set_umask, "invalid --umask ", ": expected octal 0..777"},
+	{OPT_TIMEOUT, set_timeout, "invalid --timeout ", ": expected seconds"},
+};
+
+/* -G G1,G2: each group in turn. Returns -1 to go on, or the exit code. */
+static int
+opt_groups(struct ctl *ctl, const char *arg)
+{
+	char *list = strdup(arg), *save = NULL;
+	int r = 0;
+
+	if (!list) {
+		fprintf(stderr, "spawnctl: %s\n", strerror(ENOMEM));
+		return EXIT_REFUSED;
+	}
+	/* strtok_r would skip empty names; "a,,b" is a typo, refuse it. */
+	for (char *g = list; g && r >= 0; g = save) {
+		save = strchr(g, ',');
+		if (save)
+			*save++ = '\0';
+		r = spawnd_options_add_group(ctl->opts, g);
+	}
+	free(list);
+	if (r < 0) {
+		bad_usage("invalid group list '%s'", arg);
+		return EXIT_REFUSED;
+	}
+	return -1;
+}
+
+/* --fd N[=M]; mapped[N] for N < 3. Returns -1 to go on, or the exit code. */
+static int
+opt_fd(struct ctl *ctl, char *arg, bool mapped[3])
+{
+	char *eq = strchr(arg, '=');
+	unsigned long child_fd, own_fd;
+	bool ok;
+	int r;
+
+	if (eq) {
+		*eq = '\0';
+		ok = parse_unsigned(arg, 10, INT_MAX, &child_fd) &&
+		     parse_unsigned(eq + 1, 10, INT_MAX, &own_fd);
+		*eq = '=';
+	} else {
+		ok = parse_unsigned(arg, 10, INT_MAX, &child_fd);
+		own_fd = child_fd;
+	}
+	if (!ok) {
+		bad_usage("invalid --fd '%s': expected N or N=M", arg);
+		return EXIT_REFUSED;
+	}
+	if (!fd_is_open((int)own_fd)) {
+		fprintf(stderr, "spawnctl: --fd %s: %s\n", arg, strerror(EBADF));
+		return EXIT_REFUSED;
+	}
+	r = spawnd_options_add_fd(ctl->opts, (int)child_fd, (int)own_fd);
+	if (r < 0) {
+		if (r == -E2BIG)
+			bad_usage("too many --fd options");
+		else
+			bad_usage("invalid --fd '%s': fd out of range or given twice", arg);
+		return EXIT_REFUSED;
+	}
+	if (child_fd < 3)
+		mapped[child_fd] = true;
+	return -1;
+}
+
+/* One option from getopt_long(). Returns -1 to go on, or the exit code. */
+static int
+parse_option(struct ctl *ctl, int c, char **argv, bool mapped[3])
+{
+	for (size_t i = 0; i < sizeof(setters) / sizeof(setters[0]); i++) {
+		if (setters[i].opt != c)
+			continue;
+		if (setters[i].set(ctl->opts, optarg) < 0) {
+			bad_usage("%s'%s'%s", setters[i].before, optarg, setters[i].after);
+			return EXIT_REFUSED;
+		}
+		if (c == 'u')
+			ctl->user = optarg;
+		ctl->timeout = ctl->timeout || c == OPT_TIMEOUT;
+		return -1;
+	}
+	switch (c) {
+	case 'h':
+		help();
+		return 0;
+	case OPT_VERSION:
+		printf("spawnctl %s\n", SPAWND_VERSION_STRING);
+		return 0;
+	case 's':
+		if (!optarg[0]) {
+			bad_usage("-s needs a socket path");
+			return EXIT_REFUSED;
+		}
+		ctl->socket_path = optarg;
+		return -1;
+	case 'G':
+		return opt_groups(ctl, optarg);
+	case OPT_FD:
+		return opt_fd(ctl, optarg, mapped);
+	case OPT_DETACH:
+		ctl->detach = true;
+		return -1;
+	case 't':
+		ctl->pty = true;
+		return -1;
+	case OPT_REPORT:
+	case OPT_JSON:
+		/* --json only changes the report's format, so it implies it. */
+		ctl->report = true;
+		ctl->json = ctl->json || c == OPT_JSON;
+		return -1;
+	case ':':
+		bad_usage("option '%s' needs an argument", argv[optind - 1]);
+		return EXIT_REFUSED;
+	default:
+		if (optopt)
+			bad_usage("unknown option '-%c'", optopt);
+		else
+			bad_usage("unknown option '%s'", argv[optind - 1]);
+		return EXIT_REFUSED;
+	}
+}
+
+/* -t: the child's terminal, our window's size. Returns -1 to go on, or the exit code. */
+static int
+setup_pty(struct ctl *ctl, const bool mapped[3])
+{
+	struct winsize ws = {.ws_row = 24, .ws_col = 80};
+	int r;
+
+	/* Closing the master when we exit hangs the child's terminal up. */
+	if (ctl->detach) {
+		bad_usage("--pty and --detach cannot be combined");
+		return EXIT_REFUSED;
+	}
+	if (mapped[0] && mapped[1] && mapped[2]) {
+		bad_usage("--pty needs one of fds 0, 1, 2 that no --fd maps");
+		return EXIT_REFUSED;
+	}
+	/* Our window's size, else the classic 80x24 (like ssh -tt). */
+	(void)ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);
+	r = spawnd_options_set_pty(ctl->opts, 1, ws.ws_row, ws.ws_col);
+	if (r == 0)
+		r = spawnd_options_set_pty_pixels(ctl->opts, ws.ws_xpixel, ws.ws_ypixel);
+	if (r < 0) {
+		fprintf(stderr, "spawnctl: --pty: %s\n", strerror(-r));
+		return EXIT_REFUSED;
+	}
+	return -1;
+}
+
+/*
+ * What the options leave to the command line as a whole: the command, the
+ * terminal, our stdio and environment. Returns -1 to go on, or the exit code.
+ */
+static int
+finish_options(struct ctl *ctl, char **command, const bool mapped[3])
+{
+	int r = spawnd_options_set_argv(ctl->opts, command);
+
+	if (r < 0) {
+		if (r == -E2BIG)
+			fprintf(stderr, "spawnctl: too many arguments: %s\n", strerror(E2BIG));
+		else
+			bad_usage("invalid command '%s'", command[0]);
+		return EXIT_REFUSED;
+	}
+	if (ctl->pty && (r = setup_pty(ctl, mapped)) >= 0)
+		return r;
+	/*
+	 * Our own stdio becomes the child's, but only what is open: a closed
+	 * stdio fd is simply not mapped, and the daemon gives /dev/null.
+	 * With -t the child's terminal is its stdio instead.
+	 */
+	for (int fd = 0; fd < 3 && !ctl->pty; fd++) {
+		if (mapped[fd] || !fd_is_open(fd))
+			continue;
+		r = spawnd_options_add_fd(ctl->opts, fd, fd);
+		if (r < 0) {
+			fprintf(stderr, "spawnctl: fd %d: %s\n", fd, strerror(-r));
+			return EXIT_REFUSED;
+		}
+	}
+	r = spawnd_options_inherit_environ(ctl->opts, environ);
+	if (r < 0) {
+		fprintf(stderr, "spawnctl: environment: %s\n", strerror(-r));
+		return EXIT_REFUSED;
+	}
+	if (ctl->detach)
+		(void)spawnd_options_set_keep(ctl->opts, 1);
+	return -1;
+}
+
 /*
  * Parse the command line into ctl and its options. Returns -1 to go on,
  * or the exit code when done (help, version, bad usage).
@@ -257,216 +484,14 @@ parse_args(struct ctl *ctl, int argc, char **argv)
 
 	/* '+': stop at the command, whose own options are not ours. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:hs:u:g:G:D:E:t", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			help();
-			return 0;
-		case OPT_VERSION:
-			printf("spawnctl %s\n", SPAWND_VERSION_STRING);
-			return 0;
-		case 's':
-			if (!optarg[0]) {
-				bad_usage("-s needs a socket path");
-				return EXIT_REFUSED;
-			}
-			ctl->socket_path = optarg;
-			break;
-		case 'u':
-			r = spawnd_options_set_user(ctl->opts, optarg);
-			if (r < 0) {
-				bad_usage("invalid user '%s'", optarg);
-				return EXIT_REFUSED;
-			}
-			ctl->user = optarg;
-			break;
-		case 'g':
-			r = spawnd_options_set_group(ctl->opts, optarg);
-			if (r < 0) {
-				bad_usage("invalid group '%s'", optarg);
-				return EXIT_REFUSED;
-			}
-			break;
-		case 'G': {
-			char *list = strdup(optarg), *save = NULL;
-
-			if (!list) {
-				fprintf(stderr, "spawnctl: %s\n", strerror(ENOMEM));
-				return EXIT_REFUSED;
-			}
-			/* strtok_r would skip empty names; "a,,b" is a typo, refuse it. */
-			r = 0;
-			for (char *g = list; g; g = save) {
-				save = strchr(g, ',');
-				if (save)
-					*save++ = '\0';
-				r = spawnd_options_add_group(ctl->opts, g);
-				if (r < 0)
-					break;
-			}
-			free(list);
-			if (r < 0) {
-				bad_usage("invalid group list '%s'", optarg);
-				return EXIT_REFUSED;
-			}
-			break;
-		}
-		case 'D':
-			r = spawnd_options_set_cwd(ctl->opts, optarg);
-			if (r < 0) {
-				bad_usage("--chdir needs an absolute path, not '%s'", optarg);
-				return EXIT_REFUSED;
-			}
-			break;
-		case 'E':
-			r = spawnd_options_setenv(ctl->opts, optarg);
-			if (r < 0) {
-				bad_usage("invalid --setenv '%s': expected NAME=VALUE", optarg);
-				return EXIT_REFUSED;
-			}
-			break;
-		case OPT_UMASK: {
-			unsigned long mask;
-
-			if (!parse_unsigned(optarg, 8, 0777, &mask) ||
-			    spawnd_options_set_umask(ctl->opts, (unsigned)mask) < 0) {
-				bad_usage("invalid --umask '%s': expected octal 0..777", optarg);
-				return EXIT_REFUSED;
-			}
-			break;
-		}
-		case OPT_FD: {
-			char *eq = strchr(optarg, '=');
-			unsigned long child_fd, own_fd;
-			bool ok;
-
-			if (eq) {
-				*eq = '\0';
-				ok = parse_unsigned(optarg, 10, INT_MAX, &child_fd) &&
-				     parse_unsigned(eq + 1, 10, INT_MAX, &own_fd);
-				*eq = '=';
-			} else {
-				ok = parse_unsigned(optarg, 10, INT_MAX, &child_fd);
-				own_fd = child_fd;
-			}
-			if (!ok) {
-				bad_usage("invalid --fd '%s': expected N or N=M", optarg);
-				return EXIT_REFUSED;
-			}
-			if (!fd_is_open((int)own_fd)) {
-				fprintf(stderr, "spawnctl: --fd %s: %s\n", optarg, strerror(EBADF));
-				return EXIT_REFUSED;
-			}
-			r = spawnd_options_add_fd(ctl->opts, (int)child_fd, (int)own_fd);
-			if (r == -E2BIG) {
-				bad_usage("too many --fd options");
-				return EXIT_REFUSED;
-			}
-			if (r < 0) {
-				bad_usage("invalid --fd '%s': fd out of range or given twice",
-					  optarg);
-				return EXIT_REFUSED;
-			}
-			if (child_fd < 3)
-				mapped[child_fd] = true;
-			break;
-		}
-		case OPT_DETACH:
-			ctl->detach = true;
-			break;
-		case 't':
-			ctl->pty = true;
-			break;
-		case OPT_TIMEOUT: {
-			uint64_t usec;
-
-			if (!parse_seconds(optarg, &usec) ||
-			    spawnd_options_set_timeout(ctl->opts, usec) < 0) {
-				bad_usage("invalid --timeout '%s': expected seconds", optarg);
-				return EXIT_REFUSED;
-			}
-			ctl->timeout = true;
-			break;
-		}
-		case OPT_REPORT:
-			ctl->report = true;
-			break;
-		case OPT_JSON:
-			/* --json only changes the report's format, so it implies it. */
-			ctl->report = true;
-			ctl->json = true;
-			break;
-		case ':':
-			bad_usage("option '%s' needs an argument", argv[optind - 1]);
-			return EXIT_REFUSED;
-		default:
-			if (optopt)
-				bad_usage("unknown option '-%c'", optopt);
-			else
-				bad_usage("unknown option '%s'", argv[optind - 1]);
-			return EXIT_REFUSED;
-		}
-	}
-
+	while ((c = getopt_long(argc, argv, "+:hs:u:g:G:D:E:t", longopts, NULL)) != -1)
+		if ((r = parse_option(ctl, c, argv, mapped)) >= 0)
+			return r;
 	if (optind >= argc) {
 		bad_usage("no command given");
 		return EXIT_REFUSED;
 	}
-	r = spawnd_options_set_argv(ctl->opts, argv + optind);
-	if (r < 0) {
-		if (r == -E2BIG)
-			fprintf(stderr, "spawnctl: too many arguments: %s\n", strerror(E2BIG));
-		else
-			bad_usage("invalid command '%s'", argv[optind]);
-		return EXIT_REFUSED;
-	}
-
-	if (ctl->pty) {
-		struct winsize ws = {.ws_row = 24, .ws_col = 80};
-
-		/* Closing the master when we exit hangs the child's terminal up. */
-		if (ctl->detach) {
-			bad_usage("--pty and --detach cannot be combined");
-			return EXIT_REFUSED;
-		}
-		if (mapped[0] && mapped[1] && mapped[2]) {
-			bad_usage("--pty needs one of fds 0, 1, 2 that no --fd maps");
-			return EXIT_REFUSED;
-		}
-		/* Our window's size, else the classic 80x24 (like ssh -tt). */
-		(void)ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);
-		r = spawnd_options_set_pty(ctl->opts, 1, ws.ws_row, ws.ws_col);
-		if (r == 0)
-			r = spawnd_options_set_pty_pixels(ctl->opts, ws.ws_xpixel, ws.ws_ypixel);
-		if (r < 0) {
-			fprintf(stderr, "spawnctl: --pty: %s\n", strerror(-r));
-			return EXIT_REFUSED;
-		}
-	}
-
-	/*
-	 * Our own stdio becomes the child's, but only what is open: a closed
-	 * stdio fd is simply not mapped, and the daemon gives /dev/null.
-	 * With -t the child's terminal is its stdio instead.
-	 */
-	for (int fd = 0; fd < 3 && !ctl->pty; fd++) {
-		if (mapped[fd] || !fd_is_open(fd))
-			continue;
-		r = spawnd_options_add_fd(ctl->opts, fd, fd);
-		if (r < 0) {
-			fprintf(stderr, "spawnctl: fd %d: %s\n", fd, strerror(-r));
-			return EXIT_REFUSED;
-		}
-	}
-
-	r = spawnd_options_inherit_environ(ctl->opts, environ);
-	if (r < 0) {
-		fprintf(stderr, "spawnctl: environment: %s\n", strerror(-r));
-		return EXIT_REFUSED;
-	}
-	if (ctl->detach)
-		(void)spawnd_options_set_keep(ctl->opts, 1);
-	return -1;
+	return finish_options(ctl, argv + optind, mapped);
 }
 
 static void
