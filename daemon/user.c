@@ -87,62 +87,37 @@ nss_buf_start(int which)
 }
 
 /*
- * Look up a passwd entry by name (name != NULL) or by uid. On success *ret_buf
- * holds the storage the entry points into; the caller frees it.
+ * One reentrant NSS lookup, its buffer grown on ERANGE: a group by name (gr
+ * given), else a passwd entry by name (name != NULL) or by uid. On success
+ * *ret_buf holds the storage the entry points into; the caller frees it.
  */
 static int
-passwd_get(const char *name, uid_t uid, struct passwd *ret_pw, char **ret_buf)
+nss_get(const char *name, uid_t uid, struct passwd *pw, struct group *gr, char **ret_buf)
 {
-	size_t size = nss_buf_start(_SC_GETPW_R_SIZE_MAX);
+	size_t size = nss_buf_start(gr ? _SC_GETGR_R_SIZE_MAX : _SC_GETPW_R_SIZE_MAX);
 
 	for (;;) {
 		_cleanup_free_ char *buf = malloc(size);
-		struct passwd pw, *found = NULL;
+		struct passwd *pw_found = NULL;
+		struct group *gr_found = NULL;
 		int r;
 
 		if (!buf)
 			return -ENOMEM;
-		if (name)
-			r = getpwnam_r(name, &pw, buf, size, &found);
+		if (gr)
+			r = getgrnam_r(name, gr, buf, size, &gr_found);
+		else if (name)
+			r = getpwnam_r(name, pw, buf, size, &pw_found);
 		else
-			r = getpwuid_r(uid, &pw, buf, size, &found);
+			r = getpwuid_r(uid, pw, buf, size, &pw_found);
 		if (r == ERANGE && size < NSS_BUF_MAX) {
 			size *= 2;
 			continue;
 		}
-		r = nss_result(r, found);
+		r = nss_result(r, gr ? (const void *)gr_found : pw_found);
 		if (r < 0)
 			return r;
-		*ret_pw = pw;
 		*ret_buf = TAKE_PTR(buf);
-		return 0;
-	}
-}
-
-/* Look up a group name; only the gid is needed, so no storage escapes. */
-static int
-group_get_gid(const char *name, gid_t *ret_gid)
-{
-	size_t size = nss_buf_start(_SC_GETGR_R_SIZE_MAX);
-
-	for (;;) {
-		_cleanup_free_ char *buf = malloc(size);
-		struct group gr, *found = NULL;
-		int r;
-
-		if (!buf)
-			return -ENOMEM;
-		r = getgrnam_r(name, &gr, buf, size, &found);
-		if (r == ERANGE && size < NSS_BUF_MAX) {
-			size *= 2;
-			continue;
-		}
-		r = nss_result(r, found);
-		if (r < 0)
-			return r;
-		if (gr.gr_gid == (gid_t)-1)
-			return -EINVAL;
-		*ret_gid = gr.gr_gid;
 		return 0;
 	}
 }
@@ -180,7 +155,7 @@ passwd_by_spec(const char *spec, struct passwd *ret_pw, char **ret_buf)
 	r = spec_parse(spec, &id);
 	if (r < 0)
 		return r;
-	r = passwd_get(r > 0 ? NULL : spec, (uid_t)id, &pw, &buf);
+	r = nss_get(r > 0 ? NULL : spec, (uid_t)id, &pw, NULL, &buf);
 	if (r < 0)
 		return r;
 	if (pw.pw_uid == (uid_t)-1)
@@ -197,15 +172,22 @@ passwd_by_spec(const char *spec, struct passwd *ret_pw, char **ret_buf)
 int
 user_lookup_gid(const char *spec, gid_t *ret_gid)
 {
+	_cleanup_free_ char *buf = NULL;
+	struct group gr;
 	uint32_t id = 0;
 	int r;
 
 	r = spec_parse(spec, &id);
+	if (r > 0)
+		*ret_gid = (gid_t)id;
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = nss_get(spec, 0, NULL, &gr, &buf);
 	if (r < 0)
 		return r;
-	if (r == 0)
-		return group_get_gid(spec, ret_gid);
-	*ret_gid = (gid_t)id;
+	if (gr.gr_gid == (gid_t)-1)
+		return -EINVAL;
+	*ret_gid = gr.gr_gid;
 	return 0;
 }
 
@@ -428,7 +410,7 @@ user_name_of(uid_t uid)
 	struct passwd pw;
 	char *s;
 
-	if (passwd_get(NULL, uid, &pw, &buf) >= 0)
+	if (nss_get(NULL, uid, &pw, NULL, &buf) >= 0)
 		return strdup(pw.pw_name);
 	if (asprintf(&s, "%u", (unsigned)uid) < 0)
 		return NULL;
