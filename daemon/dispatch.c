@@ -29,7 +29,8 @@
  *  7. the environment, built from empty; the umask floor (policy_umask);
  *  8. fork, exec'ing the canonical path that the policy judged (a symlink
  *     swapped after the check cannot change the program; argv[0] stays the
- *     client's). Then the received fds go to the closer (closer.h): the
+ *     client's, and with Spawn.exec_path the program is that path, never
+ *     argv[0], from step 4 on). Then the received fds go to the closer (closer.h): the
  *     loop never close()s a client's fd, whose close may wait for ever on
  *     a FUSE server (HOSTILE.md 46).
  *
@@ -360,12 +361,13 @@ handle_spawn(struct conn *c, struct request **reqp, int *fds, size_t n_fds)
 		return false;
 	}
 
-	r = command_resolve(sr->argv[0], &path);
+	/* The program: exec_path when sent, else argv[0]; judged and exec'd alike. */
+	r = command_resolve(request_program(sr), &path);
 	if (r < 0) {
 		refuse(c, &subj,
 		       r == -EINVAL ? SPAWND__V1__STAGE__STAGE_DECODE
 				    : SPAWND__V1__STAGE__STAGE_RESOLVE,
-		       r, sr->argv[0]);
+		       r, request_program(sr));
 		return false;
 	}
 	subj.exec_path = path;
