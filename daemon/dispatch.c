@@ -29,8 +29,7 @@
  *  7. the environment, built from empty; the umask floor (policy_umask);
  *  8. fork, exec'ing the canonical path that the policy judged (a symlink
  *     swapped after the check cannot change the program; argv[0] stays the
- *     client's, and with Spawn.exec_path the program is that path, never
- *     argv[0], from step 4 on). Then the received fds go to the closer (closer.h): the
+ *     client's). Then the received fds go to the closer (closer.h): the
  *     loop never close()s a client's fd, whose close may wait for ever on
  *     a FUSE server (HOSTILE.md 46).
  *
