@@ -43,6 +43,10 @@ struct spawnd_options {
 	bool want_pidfd;
 	bool pty; /* ask the daemon for a terminal of this size */
 	unsigned short pty_rows, pty_cols, pty_xpixel, pty_ypixel;
+	/* The program when not argv[0] (sent as exec_path), or NULL. */
+	char *exec_path;
+	/* No supplementary groups at all (sent as no_groups; groups is empty). */
+	bool no_groups;
 };
 
 /* One reply about one spawn, as the public getters see it. */

@@ -44,6 +44,7 @@ spawnd_options_free(spawnd_options *o)
 	if (!o)
 		return NULL;
 	strv_free_n(o->argv, o->n_argv);
+	free(o->exec_path);
 	free(o->user);
 	free(o->group);
 	strv_free_n(o->groups, o->n_groups);
@@ -126,6 +127,17 @@ strv_append(char ***v, size_t *n, size_t max, const char *s)
 }
 
 SPAWND_EXPORT int
+spawnd_options_set_executable(spawnd_options *o, const char *path)
+{
+	if (!o)
+		return -EINVAL;
+	/* As argv[0]: absolute, or a bare name the daemon looks up. */
+	if (path && strchr(path, '/') && path[0] != '/')
+		return -EINVAL;
+	return set_string(&o->exec_path, path);
+}
+
+SPAWND_EXPORT int
 spawnd_options_set_user(spawnd_options *o, const char *user)
 {
 	if (!o)
@@ -144,9 +156,28 @@ spawnd_options_set_group(spawnd_options *o, const char *group)
 SPAWND_EXPORT int
 spawnd_options_add_group(spawnd_options *o, const char *group)
 {
+	int r;
+
 	if (!o || !group || !group[0])
 		return -EINVAL;
-	return strv_append(&o->groups, &o->n_groups, SPAWND_MAX_GROUPS, group);
+	r = strv_append(&o->groups, &o->n_groups, SPAWND_MAX_GROUPS, group);
+	if (r >= 0)
+		o->no_groups = false; /* a list again */
+	return r;
+}
+
+SPAWND_EXPORT int
+spawnd_options_set_no_groups(spawnd_options *o, int none)
+{
+	if (!o)
+		return -EINVAL;
+	if (none) {
+		strv_free_n(o->groups, o->n_groups);
+		o->groups = NULL;
+		o->n_groups = 0;
+	}
+	o->no_groups = none != 0;
+	return 0;
 }
 
 SPAWND_EXPORT int

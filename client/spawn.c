@@ -69,6 +69,10 @@ spawn_pack(const spawnd_options *o, uint64_t id, uint8_t **ret_buf, size_t *ret_
 
 	sp.n_argv = o->n_argv;
 	sp.argv = bytes_fill(bytes, o->argv, o->n_argv);
+	if (o->exec_path) {
+		sp.has_exec_path = true;
+		sp.exec_path = bytes_of(o->exec_path);
+	}
 	sp.has_user = true;
 	sp.user = bytes_of(o->user ? o->user : default_user);
 	if (o->group) {
@@ -77,6 +81,10 @@ spawn_pack(const spawnd_options *o, uint64_t id, uint8_t **ret_buf, size_t *ret_
 	}
 	sp.n_groups = o->n_groups;
 	sp.groups = bytes_fill(sp.argv + o->n_argv, o->groups, o->n_groups);
+	if (o->no_groups) {
+		sp.has_no_groups = true;
+		sp.no_groups = true;
+	}
 	if (o->cwd) {
 		sp.has_cwd = true;
 		sp.cwd = bytes_of(o->cwd);

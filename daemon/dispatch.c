@@ -349,12 +349,13 @@ handle_spawn(struct conn *c, struct request **reqp, int *fds, size_t n_fds)
 		return false;
 	}
 
-	r = command_resolve(sr->argv[0], &path);
+	/* The program: exec_path when sent, else argv[0]; judged and exec'd alike. */
+	r = command_resolve(request_program(sr), &path);
 	if (r < 0) {
 		refuse(c, &subj,
 		       r == -EINVAL ? SPAWND__V1__STAGE__STAGE_DECODE
 				    : SPAWND__V1__STAGE__STAGE_RESOLVE,
-		       r, sr->argv[0]);
+		       r, request_program(sr));
 		return false;
 	}
 	subj.exec_path = path;

@@ -160,6 +160,20 @@ decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
 		*ret_error = "command path is relative";
 		return -EINVAL;
 	}
+	/* The program, when not argv[0]: the same rules as argv[0] above. */
+	if (m->has_exec_path) {
+		r = dup_bytes(&m->exec_path, &s->exec_path);
+		if (r < 0)
+			goto bad_string;
+		if (s->exec_path[0] == '\0') {
+			*ret_error = "exec_path is empty";
+			return -EINVAL;
+		}
+		if (strchr(s->exec_path, '/') && s->exec_path[0] != '/') {
+			*ret_error = "command path is relative";
+			return -EINVAL;
+		}
+	}
 
 	if (!m->has_user) {
 		/* Never default to root: a missing field is an error. */
@@ -192,6 +206,16 @@ decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
 				*ret_error = "empty group";
 				return -EINVAL;
 			}
+	}
+	/* No supplementary groups: an empty list, which `groups` cannot send. */
+	if (m->has_no_groups && m->no_groups) {
+		if (m->n_groups > 0) {
+			*ret_error = "no_groups with groups";
+			return -EINVAL;
+		}
+		s->groups = calloc(1, sizeof(char *));
+		if (!s->groups)
+			return -ENOMEM;
 	}
 
 	if (m->has_cwd) {
@@ -423,6 +447,7 @@ request_free(struct request *r)
 		struct spawn_request *s = &r->spawn;
 
 		(void)strv_free(s->argv);
+		free(s->exec_path);
 		free(s->user);
 		free(s->group);
 		(void)strv_free(s->groups);

@@ -38,7 +38,7 @@ struct spawn_request {
 	size_t argc;
 	char *user;    /* target as sent: a name or a decimal uid; never NULL */
 	char *group;   /* primary group (name or gid); NULL = the target's own */
-	char **groups; /* NULL-terminated supplementary groups; NULL = all of the target's */
+	char **groups; /* NULL-terminated; NULL = all of the target's, empty = none (no_groups) */
 	size_t n_groups;
 	char *cwd; /* absolute; "/" when the request had none */
 	mode_t umask;
@@ -54,6 +54,9 @@ struct spawn_request {
 	bool want_pidfd;	  /* send the child's pidfd with Started */
 	bool pty;		  /* allocate a terminal (DESIGN.md section 10) */
 	unsigned short pty_rows, pty_cols, pty_xpixel, pty_ypixel;
+	/* The program when it is not argv[0] (Spawn.exec_path), checked as
+	 * argv[0] is; NULL = argv[0]. See request_program(). */
+	char *exec_path;
 };
 
 struct signal_request {
@@ -80,6 +83,13 @@ struct request {
  */
 int request_decode(const uint8_t *buf, size_t len, size_t n_fds, struct request **ret,
 		   uint64_t *ret_id, const char **ret_error);
+
+/* The program a Spawn runs: exec_path when the request has one, else argv[0]. */
+static inline const char *
+request_program(const struct spawn_request *s)
+{
+	return s->exec_path ? s->exec_path : s->argv[0];
+}
 
 /* NULL-safe; returns NULL. */
 struct request *request_free(struct request *r);

@@ -227,7 +227,8 @@ set_string(spawnd_options *o, PyObject *v, int (*setter)(spawnd_options *, const
 static int
 build_options(spawnd_options *o, PyObject *argv, PyObject *user, PyObject *group, PyObject *groups,
 	      PyObject *cwd, int umask, PyObject *fds, PyObject *inherited, PyObject *env,
-	      int on_disconnect, PyObject *time_limit, int want_pidfd)
+	      int on_disconnect, PyObject *time_limit, int want_pidfd, PyObject *executable,
+	      int no_groups, PyObject *kill_grace)
 {
 	PyObject *fast, *bs[1024 + 1];
 	char *cargv[1024 + 1];
@@ -261,7 +262,8 @@ build_options(spawnd_options *o, PyObject *argv, PyObject *user, PyObject *group
 		raise_errno(r);
 		return -1;
 	}
-	if (set_string(o, user, spawnd_options_set_user) < 0 ||
+	if (set_string(o, executable, spawnd_options_set_executable) < 0 ||
+	    set_string(o, user, spawnd_options_set_user) < 0 ||
 	    set_string(o, group, spawnd_options_set_group) < 0 ||
 	    add_strings(o, groups, spawnd_options_add_group) < 0 ||
 	    set_string(o, cwd, spawnd_options_set_cwd) < 0 ||
@@ -274,6 +276,21 @@ build_options(spawnd_options *o, PyObject *argv, PyObject *user, PyObject *group
 		goto fail;
 	if ((r = spawnd_options_set_want_pidfd(o, want_pidfd)) < 0)
 		goto fail;
+	if (no_groups && (r = spawnd_options_set_no_groups(o, 1)) < 0)
+		goto fail;
+	if (kill_grace != Py_None) {
+		double s = PyFloat_AsDouble(kill_grace);
+
+		if (s == -1.0 && PyErr_Occurred())
+			return -1;
+		if (!(s >= 0 && s * 1e6 <= (double)SPAWND_KILL_GRACE_MAX_USEC)) {
+			PyErr_Format(PyExc_ValueError, "kill_grace must be 0 to %llu seconds",
+				     (unsigned long long)(SPAWND_KILL_GRACE_MAX_USEC / 1000000));
+			return -1;
+		}
+		if ((r = spawnd_options_set_kill_grace(o, (uint64_t)(s * 1e6))) < 0)
+			goto fail;
+	}
 	if (time_limit != Py_None) {
 		double s = PyFloat_AsDouble(time_limit);
 
@@ -315,7 +332,8 @@ fail:
 /*
  * start(argv, user=None, group=None, groups=None, cwd=None, umask=-1,
  *       fds=None, inherited=None, env=None, on_disconnect=0,
- *       time_limit=None, want_pidfd=False, timeout=None)
+ *       time_limit=None, want_pidfd=False, timeout=None, executable=None,
+ *       no_groups=False, kill_grace=None)
  * -> result tuple (STARTED, or FAILED with stage/errno/detail); a wait that
  * ended early returns the PENDING tuple. OSError when nothing was sent.
  */
@@ -323,24 +341,35 @@ static PyObject *
 Client_start(ClientObject *self, PyObject *args, PyObject *kw)
 {
 	PyThreadState *ts;
-	static char *kwlist[] = {(char *)"argv",       (char *)"user",
-				 (char *)"group",      (char *)"groups",
-				 (char *)"cwd",	       (char *)"umask",
-				 (char *)"fds",	       (char *)"inherited",
-				 (char *)"env",	       (char *)"on_disconnect",
-				 (char *)"time_limit", (char *)"want_pidfd",
-				 (char *)"timeout",    NULL};
+	static char *kwlist[] = {(char *)"argv",
+				 (char *)"user",
+				 (char *)"group",
+				 (char *)"groups",
+				 (char *)"cwd",
+				 (char *)"umask",
+				 (char *)"fds",
+				 (char *)"inherited",
+				 (char *)"env",
+				 (char *)"on_disconnect",
+				 (char *)"time_limit",
+				 (char *)"want_pidfd",
+				 (char *)"timeout",
+				 (char *)"executable",
+				 (char *)"no_groups",
+				 (char *)"kill_grace",
+				 NULL};
 	PyObject *argv, *user = Py_None, *group = Py_None, *groups = Py_None, *cwd = Py_None;
 	PyObject *fds = Py_None, *inherited = Py_None, *env = Py_None, *time_limit = Py_None;
-	PyObject *timeout = Py_None, *t;
-	int umask = -1, on_disconnect = 0, want_pidfd = 0, r, err;
+	PyObject *timeout = Py_None, *executable = Py_None, *kill_grace = Py_None, *t;
+	int umask = -1, on_disconnect = 0, want_pidfd = 0, no_groups = 0, r, err;
 	spawnd_options *o = NULL;
 	spawnd_result *res = NULL;
 	uint64_t tu;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOOOiOOOiOpO", kwlist, &argv, &user, &group,
-					 &groups, &cwd, &umask, &fds, &inherited, &env,
-					 &on_disconnect, &time_limit, &want_pidfd, &timeout))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOOOiOOOiOpOOpO", kwlist, &argv, &user,
+					 &group, &groups, &cwd, &umask, &fds, &inherited, &env,
+					 &on_disconnect, &time_limit, &want_pidfd, &timeout,
+					 &executable, &no_groups, &kill_grace))
 		return NULL;
 	if (check_open(self) < 0)
 		return NULL;
@@ -351,7 +380,8 @@ Client_start(ClientObject *self, PyObject *args, PyObject *kw)
 	if (r < 0)
 		return raise_errno(r);
 	if (build_options(o, argv, user, group, groups, cwd, umask, fds, inherited, env,
-			  on_disconnect, time_limit, want_pidfd) < 0) {
+			  on_disconnect, time_limit, want_pidfd, executable, no_groups,
+			  kill_grace) < 0) {
 		spawnd_options_free(o);
 		return NULL;
 	}

@@ -296,6 +296,20 @@ SPAWND_EXPORT spawnd_options *spawnd_options_free(spawnd_options *o);
 SPAWND_EXPORT int spawnd_options_set_argv(spawnd_options *o, char *const *argv);
 
 /*
+ * The program to run when it is not argv[0], like `exec -a NAME` or
+ * execv(path, argv): the daemon resolves, judges (policy), logs and execs
+ * `path` exactly as it does argv[0] without it, and the program gets the
+ * argv of spawnd_options_set_argv() unchanged, argv[0] included. argv[0]
+ * then plays no part in the decision. Default: argv[0] is the program.
+ * A daemon that predates this option does not know it and drops the
+ * connection (SPAWND_STAGE_PROTOCOL); it never runs argv[0] instead.
+ *
+ * @param path an absolute path or a bare name (copied), or NULL for argv[0]
+ * @return 0, -EINVAL ("" or a relative path with a '/'), -ENOMEM.
+ */
+SPAWND_EXPORT int spawnd_options_set_executable(spawnd_options *o, const char *path);
+
+/*
  * Target user: a name or a decimal uid. Default "root". In this and the
  * other single-value string setters (group, cwd) the string is copied, NULL
  * restores the default and "" is -EINVAL.
@@ -324,6 +338,20 @@ SPAWND_EXPORT int spawnd_options_set_group(spawnd_options *o, const char *group)
  * @return 0, -EINVAL (NULL or ""), -E2BIG (over the daemon's cap), -ENOMEM.
  */
 SPAWND_EXPORT int spawnd_options_add_group(spawnd_options *o, const char *group);
+
+/*
+ * none = 1: the child gets no supplementary groups at all (an empty list,
+ * which adding none cannot say: that means all of the target's). Forgets
+ * the groups added so far; a later spawnd_options_add_group() starts a
+ * list again. Like any list that leaves out some of the target's groups,
+ * refused (SPAWND_STAGE_POLICY, EPERM) unless the policy rule has
+ * `narrowgroups`. none = 0 restores the default. A daemon that predates it
+ * drops the connection (SPAWND_STAGE_PROTOCOL).
+ *
+ * @param none 1 for no supplementary groups, 0 for the default
+ * @return 0, -EINVAL (NULL o).
+ */
+SPAWND_EXPORT int spawnd_options_set_no_groups(spawnd_options *o, int none);
 
 /*
  * Working directory, entered by the child as the target user. Default "/".

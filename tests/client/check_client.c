@@ -324,6 +324,12 @@ START_TEST(test_options_validation)
 	ck_assert_int_eq(spawnd_options_set_umask(o, 0777), 0);
 	ck_assert_int_eq(spawnd_options_set_user(o, ""), -EINVAL);
 	ck_assert_int_eq(spawnd_options_add_group(o, ""), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_no_groups(NULL, 1), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_executable(NULL, "/bin/sh"), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_executable(o, ""), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_executable(o, "bin/sh"), -EINVAL);
+	ck_assert_int_eq(spawnd_options_set_executable(o, "sh"), 0);
+	ck_assert_int_eq(spawnd_options_set_executable(o, "/bin/sh"), 0);
 	ck_assert_int_eq(spawnd_options_set_timeout(o, UINT64_MAX), -EINVAL);
 	ck_assert_int_eq(spawnd_options_set_keep(NULL, 1), -EINVAL);
 	ck_assert_int_eq(spawnd_options_set_on_disconnect(NULL, SPAWND_ON_DISCONNECT_KEEP),
@@ -417,6 +423,8 @@ START_TEST(test_request_defaults)
 	ck_assert(!sp->has_timeout_ms);
 	ck_assert(!sp->has_kill_grace_ms);
 	ck_assert(!sp->has_want_pidfd);
+	ck_assert(!sp->has_exec_path);
+	ck_assert(!sp->has_no_groups);
 
 	/* The fds arrive in option order and are the very same files. */
 	ck_assert_uint_eq(n_fds, 2);
@@ -523,6 +531,52 @@ START_TEST(test_request_all_options)
 	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), 0);
 	req = fake_recv(NULL, NULL);
 	ck_assert(!req->spawn->has_kill_grace_ms);
+	wire_request_free(req);
+}
+END_TEST
+
+/* exec_path and no_groups: sent only when set; NULL and 0 restore the defaults. */
+START_TEST(test_request_executable_no_groups)
+{
+	const char *argv[] = {"-sh", "-c", "true", NULL};
+	uint64_t id = 0;
+	Spawnd__V1__Request *req;
+	Spawnd__V1__Spawn *sp;
+
+	ck_assert_int_eq(spawnd_options_set_argv(f.o, (char *const *)argv), 0);
+	ck_assert_int_eq(spawnd_options_set_executable(f.o, "/bin/sh"), 0);
+	ck_assert_int_eq(spawnd_options_add_group(f.o, "adm"), 0);
+	ck_assert_int_eq(spawnd_options_set_no_groups(f.o, 1), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), 0);
+	req = fake_recv(NULL, NULL);
+	sp = req->spawn;
+	ck_assert_uint_eq(sp->n_argv, 3);
+	assert_bytes(sp->argv[0], "-sh"); /* argv[0] goes as the caller chose it */
+	ck_assert(sp->has_exec_path);
+	assert_bytes(sp->exec_path, "/bin/sh");
+	/* no_groups forgets the groups added before it. */
+	ck_assert(sp->has_no_groups && sp->no_groups);
+	ck_assert_uint_eq(sp->n_groups, 0);
+	wire_request_free(req);
+
+	/* A group added afterwards starts a list again. */
+	ck_assert_int_eq(spawnd_options_add_group(f.o, "42"), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), 0);
+	req = fake_recv(NULL, NULL);
+	sp = req->spawn;
+	ck_assert(!sp->has_no_groups);
+	ck_assert_uint_eq(sp->n_groups, 1);
+	assert_bytes(sp->groups[0], "42");
+	wire_request_free(req);
+
+	ck_assert_int_eq(spawnd_options_set_executable(f.o, NULL), 0);
+	ck_assert_int_eq(spawnd_options_set_no_groups(f.o, 1), 0);
+	ck_assert_int_eq(spawnd_options_set_no_groups(f.o, 0), 0);
+	ck_assert_int_eq(spawnd_spawn_async(f.c, f.o, NULL, NULL, &id), 0);
+	req = fake_recv(NULL, NULL);
+	ck_assert(!req->spawn->has_exec_path);
+	ck_assert(!req->spawn->has_no_groups);
+	ck_assert_uint_eq(req->spawn->n_groups, 0);
 	wire_request_free(req);
 }
 END_TEST
@@ -2062,6 +2116,7 @@ client_suite(void)
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_request_defaults);
 	tcase_add_test(tc, test_request_all_options);
+	tcase_add_test(tc, test_request_executable_no_groups);
 	tcase_add_test(tc, test_dispatch_interleaved);
 	tcase_add_test(tc, test_result_getters);
 	tcase_add_test(tc, test_e2big);

@@ -6,12 +6,15 @@
  * (docs/security.md maps DESIGN.md section 7 onto these names).
  */
 #define _GNU_SOURCE
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,6 +245,7 @@ END_TEST
 struct nobody_case {
 	const char *user;
 	const char *argv[4];
+	const char *exec; /* spawnd_options_set_executable(), or NULL */
 };
 
 /*
@@ -267,8 +271,9 @@ nobody_client(void *arg, int out)
 		int p[2];
 
 		if (spawnd_options_new(&o) < 0 || spawnd_options_set_user(o, cases[i].user) < 0 ||
-		    spawnd_options_set_argv(o, (char *const *)cases[i].argv) < 0 || pipe2(p, O_CLOEXEC) < 0 ||
-		    spawnd_options_add_fd(o, 1, p[1]) < 0) {
+		    spawnd_options_set_argv(o, (char *const *)cases[i].argv) < 0 ||
+		    spawnd_options_set_executable(o, cases[i].exec) < 0 ||
+		    pipe2(p, O_CLOEXEC) < 0 || spawnd_options_add_fd(o, 1, p[1]) < 0) {
 			out_printf(out, "error=options\n");
 			return 1;
 		}
@@ -345,20 +350,20 @@ START_TEST(test_client_identity_from_peercred)
 {
 	struct nobody_case cases[] = {
 		/* 0: permitted by RULE_NOBODY_PROBE */
-		{"nobody", {fx.probe, NULL}},
+		{"nobody", {fx.probe, NULL}, NULL},
 		/* 1: nobody may not run the probe as root: no rule */
-		{"root", {fx.probe, NULL}},
+		{"root", {fx.probe, NULL}, NULL},
 		/* 2: permit then deny: the deny (last) wins */
-		{"nobody", {"/bin/echo", "last-match", NULL}},
+		{"nobody", {"/bin/echo", "last-match", NULL}, NULL},
 		/* 3: deny then permit: the permit (last) wins */
-		{"nobody", {"/bin/true", NULL}},
+		{"nobody", {"/bin/true", NULL}, NULL},
 		/* 4: `args` must match exactly */
-		{"nobody", {"/bin/echo", "other", NULL}},
+		{"nobody", {"/bin/echo", "other", NULL}, NULL},
 		/* 5: a shell is not in the policy */
-		{"nobody", {"/bin/sh", "-c", "id", NULL}},
+		{"nobody", {"/bin/sh", "-c", "id", NULL}, NULL},
 		/* 6: a bare name is resolved on the fixed PATH, then matched */
-		{"nobody", {"id", NULL}},
-		{NULL, {NULL}},
+		{"nobody", {"id", NULL}, NULL},
+		{NULL, {NULL}, NULL},
 	};
 	struct user_ids nobody;
 	struct report rep;
@@ -393,6 +398,202 @@ START_TEST(test_client_identity_from_peercred)
 		ck_assert_msg(strncmp(v, prefix, strlen(prefix)) == 0, "id printed uid=%s", v);
 	}
 	report_done(&rep);
+}
+END_TEST
+
+/* True when the daemon's log has a line containing needle. */
+static bool
+log_has(const char *needle)
+{
+	struct report rep;
+	const char *line;
+	bool found = false;
+	size_t pos = 0;
+
+	ck_assert_int_eq(report_read_file(fx.log, &rep), 0);
+	while (!found && (line = report_next(&rep, &pos)))
+		found = strstr(line, needle) != NULL;
+	report_done(&rep);
+	return found;
+}
+
+/*
+ * Invariant: with Spawn.exec_path the program is that path, never argv[0]:
+ * the policy judges it (normal form and canonical path, a bare name on the
+ * fixed PATH), the daemon execs it and the audit log names it, while the
+ * program gets argv, argv[0] included, as sent. So argv[0] can neither
+ * sneak a program past a `cmd` rule nor dodge a deny.
+ */
+START_TEST(test_exec_path_is_the_program)
+{
+	struct nobody_case cases[] = {
+		/* 0: the permitted probe, under another argv[0] */
+		{"nobody", {"renamed-argv0", "--exit", "0", NULL}, fx.probe},
+		/* 1: argv[0] names the permitted probe, the program is a shell */
+		{"nobody", {fx.probe, "-c", "id", NULL}, "/bin/sh"},
+		/* 2: a bare name is resolved on the fixed PATH, then judged */
+		{"nobody", {"/bin/sh", NULL}, "id"},
+		{NULL, {NULL}, NULL},
+	};
+	const char *false_argv[] = {"/usr/bin/id", NULL};
+	const char *id_argv[] = {"/bin/false", NULL};
+	struct user_ids nobody;
+	spawnd_client *c;
+	spawnd_options *o;
+	struct report rep;
+	char link[PATH_MAX], canonical[PATH_MAX], want[PATH_MAX + 64];
+	int status;
+	struct run r;
+
+	lookup_user("nobody", &nobody);
+	status = run_as_user(nobody.uid, nobody.gid, nobody_client, cases, &rep);
+	if (status != 0)
+		report_dump(&rep);
+	ck_assert_int_eq(status, 0);
+	assert_case(&rep, 0, SPAWND_STATE_STARTED, 0, 0, NULL);
+	ASSERT_STREQ_REPORT(&rep, "case0.out.argv.0", "renamed-argv0");
+	ASSERT_STREQ_REPORT(&rep, "case0.out.argv.1", "--exit");
+	ASSERT_STREQ_REPORT(&rep, "case0.out.execfn", fx.probe);
+	assert_case(&rep, 1, SPAWND_STATE_FAILED, SPAWND_STAGE_POLICY, EPERM, "no matching rule");
+	ASSERT_DETAIL_MENTIONS(report_need(&rep, "case1.detail"), "/bin/sh");
+	assert_case(&rep, 2, SPAWND_STATE_STARTED, 0, 0, NULL);
+	{
+		const char *v = report_need(&rep, "case2.out.uid");
+		char prefix[64];
+
+		xsnprintf(prefix, sizeof(prefix), "%u(nobody) ", (unsigned)nobody.uid);
+		ck_assert_msg(strncmp(v, prefix, strlen(prefix)) == 0, "id printed uid=%s", v);
+	}
+	report_done(&rep);
+
+	/* As root: RULE_ROOT_FALSE_DENY judges the program, whatever argv[0] says. */
+	c = client_open();
+	o = opts_new("nobody", false_argv);
+	ck_assert_int_eq(spawnd_options_set_executable(o, "/bin/false"), 0);
+	run_spawn(c, o, true, &r);
+	ASSERT_FAILED(&r, SPAWND_STAGE_POLICY, EPERM);
+	ASSERT_DETAIL_NAMES(r.detail, rule_ref(RULE_ROOT_FALSE_DENY));
+	run_done(&r);
+	spawnd_options_free(o);
+	/* The audit record names the program judged and the argv as sent. */
+	ck_assert_ptr_nonnull(realpath("/bin/false", canonical));
+	xsnprintf(want, sizeof(want), "path=\"%s\" argv=[\"/usr/bin/id\"]", canonical);
+	ck_assert_msg(log_has(want), "no audit record with %s", want);
+	/* ... through a symlink too: the canonical path is judged and exec'd. */
+	xsnprintf(link, sizeof(link), "%s/innocent", fx.dir);
+	ck_assert_int_eq(symlink("/bin/false", link), 0);
+	o = opts_new("nobody", false_argv);
+	ck_assert_int_eq(spawnd_options_set_executable(o, link), 0);
+	run_spawn(c, o, true, &r);
+	ASSERT_FAILED(&r, SPAWND_STAGE_POLICY, EPERM);
+	ASSERT_DETAIL_NAMES(r.detail, rule_ref(RULE_ROOT_FALSE_DENY));
+	ASSERT_DETAIL_MENTIONS(r.detail, link);
+	run_done(&r);
+	spawnd_options_free(o);
+	/* ... and argv[0] = /bin/false does not deny another program. */
+	o = opts_new("nobody", id_argv);
+	ck_assert_int_eq(spawnd_options_set_executable(o, "/usr/bin/id"), 0);
+	run_spawn(c, o, true, &r);
+	ASSERT_EXITED(&r, 0);
+	ck_assert_ptr_nonnull(report_get(&r.out, "uid"));
+	run_done(&r);
+	spawnd_options_free(o);
+	spawnd_client_close(c);
+}
+END_TEST
+
+/*
+ * In a mount namespace of this test process's own (the forked check test),
+ * /etc/group becomes a copy with one more group, of nobody and daemon, so
+ * that both have a supplementary group besides their primary one. The
+ * real file is never touched. Returns the new group's gid.
+ */
+static gid_t
+private_extra_group(void)
+{
+	char path[] = "/tmp/spawnd-group.XXXXXX", line[128];
+	struct report rep;
+	gid_t gid = 0;
+	int fd;
+
+	for (gid_t g = 4242400; g < 4242500 && !gid; g++)
+		if (!getgrgid(g))
+			gid = g;
+	ck_assert_uint_ne(gid, 0);
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ck_assert_int_eq(report_read_file("/etc/group", &rep), 0);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	for (size_t pos = 0;;) {
+		const char *l = report_next(&rep, &pos);
+
+		if (!l)
+			break;
+		ck_assert(dprintf(fd, "%s\n", l) > 0);
+	}
+	report_done(&rep);
+	xsnprintf(line, sizeof(line), "spawnd-extra:x:%u:nobody,daemon\n", (unsigned)gid);
+	ck_assert(dprintf(fd, "%s", line) > 0);
+	ck_assert_int_eq(fchmod(fd, 0644), 0);
+	(void)close(fd);
+	ck_assert_int_eq(mount(path, "/etc/group", NULL, MS_BIND, NULL), 0);
+	(void)unlink(path);
+	return gid;
+}
+
+/*
+ * Invariant: Spawn.no_groups gives the child no supplementary groups at
+ * all, and it is a narrowing: refused (POLICY, EPERM, naming
+ * narrowgroups) unless the deciding rule has narrowgroups.
+ */
+START_TEST(test_no_groups_is_a_narrowing)
+{
+	const char *argv[] = {NULL, NULL};
+	char want[64], line2[PATH_MAX + 16];
+	struct user_ids daemon_user;
+	gid_t extra = private_extra_group();
+	spawnd_client *c;
+	spawnd_options *o;
+	struct run r;
+
+	fx_start("# no_groups\n"
+		 "permit root as nobody\n"
+		 "permit narrowgroups root as daemon\n");
+	argv[0] = fx.probe;
+	lookup_user("daemon", &daemon_user);
+	c = client_open();
+
+	/* The namespace works: daemon runs with the extra group by default. */
+	o = opts_new("daemon", argv);
+	run_spawn(c, o, true, &r);
+	ASSERT_EXITED(&r, 0);
+	xsnprintf(want, sizeof(want), "%u,%u", (unsigned)daemon_user.gid, (unsigned)extra);
+	ASSERT_STREQ_REPORT(&r.out, "groups", want);
+	run_done(&r);
+	spawnd_options_free(o);
+	/* no_groups under narrowgroups: none at all, the primary gid kept. */
+	o = opts_new("daemon", argv);
+	ck_assert_int_eq(spawnd_options_set_no_groups(o, 1), 0);
+	run_spawn(c, o, true, &r);
+	ASSERT_EXITED(&r, 0);
+	ASSERT_STREQ_REPORT(&r.out, "groups", "");
+	ck_assert_int_eq(report_num(&r.out, "gid", 10), daemon_user.gid);
+	ck_assert_int_eq(report_num(&r.out, "egid", 10), daemon_user.gid);
+	run_done(&r);
+	spawnd_options_free(o);
+
+	/* Without narrowgroups: refused, and the detail says why. */
+	o = opts_new("nobody", argv);
+	ck_assert_int_eq(spawnd_options_set_no_groups(o, 1), 0);
+	run_spawn(c, o, true, &r);
+	ASSERT_FAILED(&r, SPAWND_STAGE_POLICY, EPERM);
+	ASSERT_DETAIL_MENTIONS(r.detail, "(narrowgroups)");
+	xsnprintf(line2, sizeof(line2), "%s:2", fx.conf);
+	ASSERT_DETAIL_MENTIONS(r.detail, line2);
+	run_done(&r);
+	spawnd_options_free(o);
+	spawnd_client_close(c);
 }
 END_TEST
 
@@ -1080,7 +1281,8 @@ START_TEST(test_daemon_stop_applies_on_disconnect)
 	(void)start_sleeper(c, "nobody", false, 0, &doomed);
 	(void)start_sleeper(c, "nobody", true, 0, &kept);
 	fx_stop(); /* asserts exit status 0 */
-	ck_assert_msg(proc_wait_gone(doomed, 5000), "child %d survived the daemon's stop", (int)doomed);
+	ck_assert_msg(proc_wait_gone(doomed, 5000), "child %d survived the daemon's stop",
+		      (int)doomed);
 	ck_assert_msg(proc_alive(kept), "the kept child %d did not survive the daemon", (int)kept);
 	ck_assert_int_eq(kill(kept, SIGKILL), 0);
 	spawnd_client_close(c);
@@ -1249,8 +1451,8 @@ START_TEST(test_disconnect_hangup)
 {
 	const char *dies[] = {fx.probe, "--sleep", "30", NULL};
 	/* Tells on fd 3 once it ignores SIGHUP (kept across the exec). */
-	const char *survives[] = {"/bin/sh", "-c", "trap '' HUP; echo ready=1 >&3; exec 3>&- sleep 30",
-				  NULL};
+	const char *survives[] = {"/bin/sh", "-c",
+				  "trap '' HUP; echo ready=1 >&3; exec 3>&- sleep 30", NULL};
 	spawnd_client *c = client_open();
 	spawnd_result *res = NULL;
 	pid_t pid_dies, pid_survives;
@@ -1283,7 +1485,8 @@ START_TEST(test_disconnect_hangup)
 	report_done(&ready);
 
 	spawnd_client_close(c);
-	ck_assert_msg(proc_wait_gone(pid_dies, 5000), "child %d survived the hangup", (int)pid_dies);
+	ck_assert_msg(proc_wait_gone(pid_dies, 5000), "child %d survived the hangup",
+		      (int)pid_dies);
 	ck_assert_int_eq(proc_wait_children(fx.pid, 1, 3000), 1);
 	/* Served after the hangup and the reap: a SIGTERM or SIGKILL sent then would show. */
 	assert_daemon_serves();
@@ -1403,6 +1606,13 @@ daemon_suite(void)
 	tcase_add_test(tc, test_child_starts_clean);
 	tcase_add_test(tc, test_client_identity_from_peercred);
 	tcase_add_test(tc, test_policy_last_match_wins_for_root);
+	tcase_add_test(tc, test_exec_path_is_the_program);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("groups");
+	tcase_add_checked_fixture(tc, NULL, fx_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_no_groups_is_a_narrowing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("setup");

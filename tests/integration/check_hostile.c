@@ -284,9 +284,35 @@ START_TEST(test_invalid_requests_refused_connection_kept)
 		const char *rel[] = {"./true", "bin/true", "../bin/true", NULL};
 
 		for (int i = 0; rel[i]; i++)
-			expect_invalid(sock, msg_spawn(++id, "nobody", (const char *const[]){rel[i], NULL}),
-				       rel[i]);
+			expect_invalid(
+				sock,
+				msg_spawn(++id, "nobody", (const char *const[]){rel[i], NULL}),
+				rel[i]);
 	}
+	/* exec_path is checked as argv[0] is: empty, NUL, relative with a slash */
+	{
+		static const char nul_exec[] = "/bin/s\0h";
+		const char *bad[] = {"", "./true", "bin/true", NULL};
+
+		for (int i = 0; bad[i]; i++) {
+			m = msg_spawn(++id, "nobody", ok_argv);
+			m->spawn.has_exec_path = 1;
+			m->spawn.exec_path =
+				(ProtobufCBinaryData){strlen(bad[i]), (uint8_t *)bad[i]};
+			expect_invalid(sock, m, "bad exec_path");
+		}
+		m = msg_spawn(++id, "nobody", ok_argv);
+		m->spawn.has_exec_path = 1;
+		m->spawn.exec_path =
+			(ProtobufCBinaryData){sizeof(nul_exec) - 1, (uint8_t *)nul_exec};
+		expect_invalid(sock, m, "NUL in exec_path");
+	}
+	/* no_groups contradicts a list of groups */
+	m = msg_spawn(++id, "nobody", ok_argv);
+	msg_group(m, "nogroup", strlen("nogroup"));
+	m->spawn.has_no_groups = 1;
+	m->spawn.no_groups = 1;
+	expect_invalid(sock, m, "no_groups with groups");
 	/* relative cwd; NUL in cwd */
 	m = msg_spawn(++id, "nobody", ok_argv);
 	msg_set_cwd(m, "tmp");

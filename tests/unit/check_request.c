@@ -153,6 +153,59 @@ START_TEST(test_valid_spawn)
 }
 END_TEST
 
+/* exec_path is the program apart from argv; no_groups is an empty, non-NULL list. */
+START_TEST(test_exec_path_and_no_groups)
+{
+	struct builder b;
+	struct request *r;
+	const char *error = NULL;
+
+	builder_init(&b);
+	b.argv[0] = bytes("-id");
+	b.spawn.has_exec_path = true;
+	b.spawn.exec_path = bytes("/usr/bin/id");
+	b.spawn.has_no_groups = true;
+	b.spawn.no_groups = true;
+	ck_assert_int_eq(decode(&b, 0, &r, &error), 0);
+	ck_assert_str_eq(r->spawn.argv[0], "-id");
+	ck_assert_str_eq(r->spawn.exec_path, "/usr/bin/id");
+	ck_assert_str_eq(request_program(&r->spawn), "/usr/bin/id");
+	ck_assert_ptr_nonnull(r->spawn.groups);
+	ck_assert_ptr_null(r->spawn.groups[0]);
+	ck_assert_uint_eq(r->spawn.n_groups, 0);
+	request_free(r);
+
+	/* A bare name, as argv[0] may be; absent = argv[0]; no_groups false = all. */
+	b.spawn.exec_path = bytes("id");
+	b.spawn.no_groups = false;
+	ck_assert_int_eq(decode(&b, 0, &r, &error), 0);
+	ck_assert_str_eq(request_program(&r->spawn), "id");
+	ck_assert_ptr_null(r->spawn.groups);
+	request_free(r);
+	b.spawn.has_exec_path = false;
+	ck_assert_int_eq(decode(&b, 0, &r, &error), 0);
+	ck_assert_ptr_null(r->spawn.exec_path);
+	ck_assert_str_eq(request_program(&r->spawn), "-id");
+	request_free(r);
+
+	/* The rules of argv[0]; no_groups with groups is a contradiction. */
+	b.spawn.has_exec_path = true;
+	b.spawn.exec_path = bytes("bin/id");
+	ck_assert_int_eq(decode(&b, 0, &r, &error), -EINVAL);
+	ck_assert_str_eq(error, "command path is relative");
+	b.spawn.exec_path = bytes("");
+	ck_assert_int_eq(decode(&b, 0, &r, &error), -EINVAL);
+	ck_assert_str_eq(error, "exec_path is empty");
+	b.spawn.exec_path = bytes("/usr/bin/id");
+	b.spawn.no_groups = true;
+	b.groups[0] = bytes("nogroup");
+	b.spawn.n_groups = 1;
+	ck_assert_int_eq(decode(&b, 0, &r, &error), -EINVAL);
+	ck_assert_str_eq(error, "no_groups with groups");
+	ck_assert_ptr_null(r);
+}
+END_TEST
+
 /* Each on_disconnect choice decodes to its own value; the grace has a hard cap. */
 START_TEST(test_on_disconnect_and_grace)
 {
@@ -536,6 +589,7 @@ request_suite(void)
 
 	tcase_add_test(tc, test_valid_spawn);
 	tcase_add_test(tc, test_on_disconnect_and_grace);
+	tcase_add_test(tc, test_exec_path_and_no_groups);
 	tcase_add_loop_test(tc, test_invalid_spawn, 0,
 			    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, test_caps);

@@ -17,6 +17,7 @@ import collections
 import errno as _errno
 import io
 import os
+import re
 import select
 import selectors
 import signal as _signal
@@ -95,8 +96,10 @@ def _make_error(stage_id, stage, err, detail, filename):
     e = cls(err, text, filename) if filename is not None else cls(err, text)
     e.stage, e.stage_id, e.detail = stage, stage_id, detail
     if cls is PolicyDenied:
-        i = detail.find("rule ")
-        e.rule = detail[i + 5:].split(";")[0].strip() if i >= 0 else None
+        # "... rule FILE:LINE" (a denial), "...; rule FILE:LINE does not
+        # allow narrowing (narrowgroups)" (a narrowing without it).
+        m = re.search(r"\brule (.+?:\d+)(?=$|[ ;])", detail)
+        e.rule = m.group(1) if m else None
     return e
 
 
@@ -157,6 +160,10 @@ class Popen:
     up on the caller's PATH (env["PATH"] when env is given) and sent as an
     absolute path, as is a relative one (from cwd); the policy judges that
     absolute path.
+    executable: the program to run instead of args[0], found the same way;
+    args[0] then reaches the program unchanged (its argv[0], as exec -a),
+    and the policy judges executable, never args[0]. With shell=True it
+    replaces /bin/sh.
     stdin, stdout, stderr: None (the caller's own fd 0/1/2 is passed on),
     PIPE, DEVNULL, STDOUT (stderr only), an fd or a file object.
     cwd: None is the caller's current directory (entered as the target
@@ -171,13 +178,16 @@ class Popen:
     user: None is the caller's own (effective) user; a name or a uid.
     group: the primary group; extra_groups: the supplementary groups (a
     list that leaves out any of the target's groups is refused unless the
-    policy rule has narrowgroups). umask: -1 is the caller's umask (the
-    daemon adds 022 for another user).
+    policy rule has narrowgroups; [] is no supplementary groups at all,
+    refused likewise when the target has any besides its primary group).
+    umask: -1 is the caller's umask (the daemon adds 022 for another user).
     spawnd's own: socket (the daemon's socket; default $SPAWND_SOCKET or
     /run/spawnd.sock), time_limit (seconds; the daemon terminates the child
     then, even when this process is gone), on_disconnect ("keep", the
     default, as subprocess's children outlive the script; "terminate";
-    "hangup"), kill_grace is not offered.
+    "hangup"), kill_grace (seconds between the SIGTERM and the SIGKILL
+    whenever the daemon terminates the child: time limit, "terminate" on
+    disconnect, daemon stop; 0 to 60, None for the daemon's default of 5).
 
     The caller is not the child's parent: os.waitpid() and SIGCHLD do not
     apply; wait()/poll() ask the daemon. pidfd is the child's pidfd (poll it
@@ -191,7 +201,7 @@ class Popen:
                  restore_signals=True, start_new_session=False, pass_fds=(), *, user=None,
                  group=None, extra_groups=None, encoding=None, errors=None, text=None,
                  umask=-1, pipesize=-1, process_group=None, socket=None, time_limit=None,
-                 on_disconnect="keep", _start_wait=None):
+                 on_disconnect="keep", kill_grace=None, _start_wait=None):
         self._client = None
         self._id = 0
         self._lock = threading.Lock()
@@ -205,8 +215,6 @@ class Popen:
         self.encoding, self.errors = encoding, errors
         self.text_mode = bool(encoding or errors or text or universal_newlines)
 
-        if executable is not None:
-            raise ValueError("executable= is not supported by spawnd (the program is args[0])")
         if preexec_fn is not None:
             raise ValueError("preexec_fn is not supported: the child is the daemon's")
         if not close_fds:
@@ -229,9 +237,13 @@ class Popen:
                 argv = ["/bin/sh", "-c"] + argv
             else:
                 argv = ["/bin/sh", "-c", argv[0]]
+            if executable is not None:
+                argv[0] = executable  # as subprocess: the shell's argv[0] too
         if not argv:
             raise IndexError("args is empty")
         argv = [_check_str("args", os.fspath(a)) for a in argv]
+        if executable is not None:
+            executable = _check_str("executable", os.fspath(executable))
 
         here = os.getcwd()
         if cwd is None:
@@ -251,10 +263,10 @@ class Popen:
         group = None if group is None else self._id_str("group", group)
         groups = None if extra_groups is None else [self._id_str("extra_groups", g)
                                                     for g in extra_groups]
-        if groups == []:
-            raise ValueError("extra_groups=[] (no supplementary groups) cannot be expressed "
-                             "through libspawnd; list the groups to keep (narrowing needs "
-                             "the policy's narrowgroups)")
+        # [] is no supplementary groups at all (the wire's no_groups).
+        no_groups = groups == []
+        if no_groups:
+            groups = None
         if umask == -1:
             umask = _caller_umask()
         elif not 0 <= umask <= 0o777:
@@ -264,6 +276,10 @@ class Popen:
             limit = float(time_limit)
             if not limit > 0:
                 raise ValueError("time_limit must be > 0 seconds")
+        if kill_grace is not None:
+            kill_grace = float(kill_grace)
+            if not 0 <= kill_grace <= 60:
+                raise ValueError("kill_grace must be 0 to 60 seconds")
         for fd in pass_fds:
             if not isinstance(fd, int) or not 3 <= fd <= 1023:
                 raise ValueError(f"pass_fds: {fd!r} is not an fd number 3..1023")
@@ -271,8 +287,14 @@ class Popen:
         # A bad cwd is reported before a bad program name, as subprocess does.
         if cwd is not None and not os.path.isdir(cwd_b):
             raise FileNotFoundError(_errno.ENOENT, os.strerror(_errno.ENOENT), cwd)
-        prog = argv[0]
-        argv[0] = _find_program(os.fsdecode(prog), env, os.fsdecode(cwd_b))
+        # The program: executable when given (args[0] then goes as it is),
+        # else args[0], which is replaced by the absolute path found.
+        prog = argv[0] if executable is None else executable
+        found = _find_program(os.fsdecode(prog), env, os.fsdecode(cwd_b))
+        if executable is None:
+            argv[0] = found
+        else:
+            executable = found
         self._program = os.fsdecode(prog)
 
         to_close = []   # the child's ends, closed once the request is sent
@@ -319,7 +341,8 @@ class Popen:
             res = self._client.start(
                 argv, user=user, group=group, groups=groups, cwd=cwd_b, umask=umask, fds=fds,
                 inherited=inherited, on_disconnect=_ON_DISCONNECT[on_disconnect],
-                time_limit=limit, want_pidfd=True, timeout=_start_wait)
+                time_limit=limit, want_pidfd=True, timeout=_start_wait, executable=executable,
+                no_groups=no_groups, kill_grace=kill_grace)
             if res[3] >= 0:
                 self.pidfd = res[3]
             if res[0] == _spawnd.STATE_PENDING and _start_wait is not None:

@@ -14,6 +14,11 @@
 # daemon runs with the caller's ASAN_OPTIONS. "unavailable": skipped.
 # Exit 0 when both runs passed, 1 otherwise, 77 (skipped) when not root or
 # when the sanitizer runtime could not be found.
+#
+# nobody and daemon get one more group (for extra_groups=[]), in a private
+# copy of /etc/group bind-mounted in a mount namespace of this script's own
+# (unshare), so the real account files and other tests never see it.
+import grp
 import os
 import shutil
 import subprocess
@@ -32,6 +37,10 @@ if PRELOAD == "unavailable":
 if os.geteuid() != 0:
     print("skipped: run.py starts the daemon and switches users, and needs root")
     sys.exit(77)
+if not os.environ.get("SPAWND_PY_NS"):
+    os.environ["SPAWND_PY_NS"] = "1"
+    os.execvp("unshare", ["unshare", "--mount", "--propagation", "private", sys.executable,
+                          os.path.abspath(__file__), *sys.argv[1:]])
 SPAWND, PYPATH = sys.argv[1:3]
 HERE = os.path.dirname(os.path.abspath(__file__))
 NOBODY = 65534
@@ -41,8 +50,27 @@ os.chmod(work, 0o755)
 sock = os.path.join(work, "sock")
 conf = os.path.join(work, "spawnd.conf")
 with open(conf, "w") as f:
-    f.write("permit root\ndeny root as www-data\npermit nobody as nobody\n")
+    f.write("permit root\ndeny root as www-data\npermit nobody as nobody\n"
+            "permit narrowgroups root as daemon\ndeny root as nobody cmd /bin/false\n")
 os.chmod(conf, 0o644)
+
+
+def gid_unused(gid):
+    try:
+        grp.getgrgid(gid)
+        return False
+    except KeyError:
+        return True
+
+
+extra_gid = next(g for g in range(4242500, 4242600) if gid_unused(g))
+groupfile = os.path.join(work, "group")
+with open("/etc/group") as src, open(groupfile, "w") as f:
+    f.write(src.read())
+    f.write(f"spawnd-py-extra:x:{extra_gid}:nobody,daemon\n")
+os.chmod(groupfile, 0o644)
+subprocess.run(["mount", "--bind", groupfile, "/etc/group"], check=True)
+
 log = open(os.path.join(work, "log"), "w")
 daemon = subprocess.Popen([SPAWND, "-s", sock, "-c", conf], stdin=subprocess.DEVNULL,
                           stderr=log)
@@ -53,7 +81,8 @@ for _ in range(400):
 os.chmod(sock, 0o666)
 
 env = dict(os.environ, SPAWND_SOCKET=sock, PYTHONPATH=PYPATH,
-           SPAWND_TEST_DENY_RULE=f"{conf}:2", LANG="C.UTF-8")
+           SPAWND_TEST_DENY_RULE=f"{conf}:2", SPAWND_TEST_FALSE_RULE=f"{conf}:5",
+           SPAWND_TEST_EXTRA_GID=str(extra_gid), LANG="C.UTF-8")
 env.pop("PYTHONHOME", None)
 if PRELOAD:
     env["LD_PRELOAD"] = PRELOAD

@@ -7,6 +7,11 @@ daemon's socket comes in $SPAWND_SOCKET (libspawnd reads it), the policy is
     permit root
     deny root as www-data
     permit nobody as nobody
+    permit narrowgroups root as daemon
+    deny root as nobody cmd /bin/false
+
+with nobody and daemon in one more group, $SPAWND_TEST_EXTRA_GID (a
+private /etc/group).
 """
 import asyncio
 import errno
@@ -28,6 +33,8 @@ ROOT = ME == 0
 # A target that the policy refuses to this caller, and the rule that says so.
 DENIED = "www-data" if ROOT else "root"
 DENIED_RULE = os.environ.get("SPAWND_TEST_DENY_RULE") if ROOT else None
+FALSE_RULE = os.environ.get("SPAWND_TEST_FALSE_RULE")
+EXTRA_GID = os.environ.get("SPAWND_TEST_EXTRA_GID")
 
 
 def fd_count():
@@ -218,6 +225,99 @@ class Parameters(unittest.TestCase):
         self.assertEqual(cm.exception.stdout, "o\n")
         p = spawnd.run(["cat"], input="h\u00e9\r\n", text=True, capture_output=True)
         self.assertEqual(p.stdout, "h\u00e9\n")
+
+
+class Executable(unittest.TestCase):
+    def test_args0_goes_to_the_program(self):
+        p = spawnd.run(["my-argv0", "-c", 'echo "$0"'], executable="/bin/sh",
+                       capture_output=True, text=True, check=True)
+        self.assertEqual(p.stdout, "my-argv0\n")
+        self.assertEqual(p.args, ["my-argv0", "-c", 'echo "$0"'])
+        # A bare executable is found on PATH as a bare args[0] is.
+        p = spawnd.run(["other", "-c", 'echo "$0"'], executable="sh", capture_output=True,
+                       text=True, check=True)
+        self.assertEqual(p.stdout, "other\n")
+        # With shell=True it replaces the shell, argv[0] included, as subprocess.
+        want = subprocess.run("echo $0", shell=True, executable="/bin/bash",
+                              capture_output=True).stdout
+        self.assertEqual(spawnd.run("echo $0", shell=True, executable="/bin/bash",
+                                    capture_output=True).stdout, want)
+
+    def test_errors_name_the_executable(self):
+        with self.assertRaises(FileNotFoundError) as cm:
+            spawnd.run(["sh"], executable="no-such-program-xyz")
+        self.assertEqual(cm.exception.filename, "no-such-program-xyz")
+        with self.assertRaises(FileNotFoundError) as cm:
+            spawnd.run(["sh"], executable="/no/such/program")
+        self.assertEqual(cm.exception.filename, "/no/such/program")
+        with self.assertRaises(ValueError):
+            spawnd.Popen(["sh"], executable="/bin/s\0h")
+
+    @unittest.skipUnless(ROOT and FALSE_RULE, "the policy's cmd rule is root's")
+    def test_policy_judges_the_executable(self):
+        # deny root as nobody cmd /bin/false: args[0] cannot dodge it ...
+        with self.assertRaises(spawnd.PolicyDenied) as cm:
+            spawnd.run(["/bin/true"], executable="/bin/false", user="nobody")
+        self.assertEqual(cm.exception.rule, FALSE_RULE)
+        # ... nor trigger it for another program.
+        self.assertEqual(spawnd.run(["/bin/false"], executable="/bin/true",
+                                    user="nobody").returncode, 0)
+
+
+def groups_line(stdout):
+    """The gids of a "Groups:" line of /proc/PID/status, as a set of str."""
+    return set(stdout.split(":", 1)[1].split())
+
+
+GROUPS = ["grep", "^Groups:", "/proc/self/status"]
+
+
+@unittest.skipUnless(EXTRA_GID, "needs run.py's private /etc/group")
+class NoGroups(unittest.TestCase):
+    @unittest.skipUnless(ROOT, "only root may act as daemon here")
+    def test_empty_extra_groups_is_none(self):
+        p = spawnd.run(GROUPS, user="daemon", capture_output=True, text=True, check=True)
+        self.assertIn(EXTRA_GID, groups_line(p.stdout))
+        # The rule has narrowgroups: no supplementary groups at all.
+        p = spawnd.run(GROUPS, user="daemon", extra_groups=[], capture_output=True,
+                       text=True, check=True)
+        self.assertEqual(groups_line(p.stdout), set())
+        p = spawnd.run(["id", "-g"], user="daemon", extra_groups=[], capture_output=True,
+                       text=True, check=True)
+        self.assertEqual(p.stdout, "1\n")  # the primary group stays
+
+    def test_refused_without_narrowgroups(self):
+        # nobody has the extra group; the deciding rule has no narrowgroups.
+        with self.assertRaises(PermissionError) as cm:
+            spawnd.run(["true"], user="nobody", extra_groups=[])
+        self.assertEqual(cm.exception.errno, errno.EPERM)
+        self.assertIn("narrowgroups", str(cm.exception))
+        self.assertIsInstance(cm.exception, spawnd.PolicyDenied)
+        self.assertRegex(cm.exception.rule, ":1$" if ROOT else ":3$")
+
+
+class KillGrace(unittest.TestCase):
+    # SIGTERM at the time limit; the trap needs a moment before it exits 7.
+    SCRIPT = "trap 'sleep 0.3; exit 7' TERM; echo ready; while :; do sleep 0.05; done"
+
+    def run_with_grace(self, grace):
+        with spawnd.Popen(["sh", "-c", self.SCRIPT], stdout=spawnd.PIPE, time_limit=2,
+                          kill_grace=grace) as p:
+            self.assertEqual(p.stdout.readline(), b"ready\n")
+            p.wait(60)
+            self.assertTrue(p.exit_report.timed_out)
+            return p.returncode
+
+    def test_grace_lets_the_trap_finish(self):
+        self.assertEqual(self.run_with_grace(30), 7)
+
+    def test_zero_grace_kills_at_once(self):
+        self.assertEqual(self.run_with_grace(0), -signal.SIGKILL)
+
+    def test_invalid(self):
+        for bad in (-1, 61, float("nan")):
+            with self.assertRaises(ValueError):
+                spawnd.Popen(["true"], kill_grace=bad)
 
 
 class Pipes(unittest.TestCase):
