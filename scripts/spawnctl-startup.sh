@@ -48,9 +48,9 @@ relink() { # NAME SED-EXPRESSION...
 	local name=$1 l=$line
 	shift
 	for e in "$@"; do l=$(sed -e "$e" <<<"$l"); done
-	l=$(sed -e "s| -o spawnctl | -o $W/spawnctl-$name |" <<<"$l")
+	l=${l/ -o spawnctl / -o $W/spawnctl-$name }
 	if (cd "$B/client" && eval "$l") >"$W/link-$name.log" 2>&1; then
-		echo "$name"
+		variants+=("$name")
 	else
 		echo "spawnctl-startup: variant $name did not link:" >&2
 		sed -e 's/^/  /' "$W/link-$name.log" >&2
@@ -60,12 +60,12 @@ noso='s| [^ ]*libprotobuf-c\.so||'
 variants=()
 cp "$B/client/spawnctl" "$W/spawnctl-as-built"
 variants+=(as-built)
-v=$(relink dynamic) && variants+=($v)
-v=$(relink lazy 's|-z,now|-z,lazy|') && variants+=($v)
-v=$(relink no-pie 's|-fPIE -pie|-no-pie|') && variants+=($v)
-v=$(relink relr 's| -o spawnctl | -Wl,-z,pack-relative-relocs -o spawnctl |') && variants+=($v)
-v=$(relink static-pie 's|-fPIE -pie|-static-pie|' "$noso") && variants+=($v)
-v=$(relink static 's|-fPIE -pie|-static|' "$noso") && variants+=($v)
+relink dynamic
+relink lazy 's|-z,now|-z,lazy|'
+relink no-pie 's|-fPIE -pie|-no-pie|'
+relink relr 's| -o spawnctl | -Wl,-z,pack-relative-relocs -o spawnctl |'
+relink static-pie 's|-fPIE -pie|-static-pie|' "$noso"
+relink static 's|-fPIE -pie|-static|' "$noso"
 
 # ---- a private daemon ----
 printf 'permit root\n' >"$W/spawnd.conf"
