@@ -683,6 +683,7 @@ struct runner {
 	unsigned divisor;    /* batch / divisor spawns: slow whole-process peers */
 	unsigned multiplier; /* batch * multiplier: fast runners (the bare round trip) */
 	bool seq_only;	     /* concurrency 1 only */
+	bool stdio_fds;	     /* K_SPAWND: pass our fds 0, 1, 2 as the child's (as spawnctl does) */
 	spawnd_client *clients[MAX_CONC];
 	spawnd_options *opts[MAX_CONC];
 	char *stacks[MAX_CONC];
@@ -1085,6 +1086,9 @@ runner_prepare(struct runner *r)
 			    spawnd_options_set_argv(r->opts[i], (char *const *)argv) < 0 ||
 			    spawnd_options_set_user(r->opts[i], r->user) < 0)
 				die("spawnd options");
+			for (int fd = 0; r->stdio_fds && fd < 3; fd++)
+				if (spawnd_options_add_fd(r->opts[i], fd, fd) < 0)
+					die("spawnd options: fd %d", fd);
 		}
 	}
 }
@@ -1621,7 +1625,7 @@ costs_wakeups(struct daemon *d, struct runner *r, unsigned n)
 
 	for (unsigned p = 0; p < COST_PASSES; p++)
 		wakeup_pass(d, closer, r, n, vol[p], nonvol[p], threads);
-	printf("\n### Wake-ups per spawn, as %s (%u passes of %u spawns + waits)\n\n", r->user,
+	printf("\n### Wake-ups per spawn, %s (%u passes of %u spawns + waits)\n\n", r->name,
 	       COST_PASSES, n);
 	printf("Voluntary context switches (the task slept and was woken) and involuntary ones "
 	       "(preempted), per spawn, from /proc/PID/task/TID/status: median [min-max] over "
@@ -1726,7 +1730,8 @@ costs_syscalls(struct daemon *d, struct runner *r, unsigned n, bool all, const c
 	unsigned long total = 0;
 	pid_t pid;
 
-	xsnprintf(out, sizeof(out), "%s/strace-%s-%s.txt", workdir, all ? "all" : "loop", r->user);
+	xsnprintf(out, sizeof(out), "%s/strace-%s-%u.txt", workdir, all ? "all" : "loop",
+		  (unsigned)(r - runners));
 	argv[na++] = "strace";
 	argv[na++] = "-q";
 	argv[na++] = "-c";
@@ -1770,9 +1775,9 @@ costs_syscalls(struct daemon *d, struct runner *r, unsigned n, bool all, const c
 	ns = parse_strace(out, sc, sizeof(sc) / sizeof(sc[0]));
 	for (unsigned i = 0; i < ns; i++)
 		total += sc[i].calls;
-	printf("\n### System calls per spawn in %s, as %s (%u spawns + waits)\n\n",
+	printf("\n### System calls per spawn in %s, %s (%u spawns + waits)\n\n",
 	       all ? "every daemon thread and the closer (not the children)" : "the loop thread",
-	       r->user, n);
+	       r->name, n);
 	printf("**%.1f** per spawn (strace -c on %u task%s):", (double)total / n, ntraced,
 	       ntraced == 1 ? "" : "s");
 	for (unsigned i = 0, shown = 0; i < ns; i++) {
@@ -1790,7 +1795,14 @@ costs_main(void)
 {
 	char strace_buf[PATH_MAX];
 	const char *strace = find_program("strace", strace_buf, sizeof(strace_buf));
-	static const char *const users[] = {"root", "nobody"};
+	static const struct {
+		const char *name, *user;
+		bool stdio_fds;
+	} cases[] = {
+		{"as root", "root", false},
+		{"as nobody", "nobody", false},
+		{"as root, passing fds 0-2 as spawnctl does", "root", true},
+	};
 	struct daemon *d = daemon_add(opt.engine, 0);
 	struct utsname u;
 	char load[128];
@@ -1800,11 +1812,12 @@ costs_main(void)
 	printf("# spawnd per-spawn costs\n\n- engine: %s (%s)\n- spawns per pass: %u\n- Linux %s, "
 	       "%ld CPUs online\n- load average at start: %s\n",
 	       opt.engine, opt.spawnd, opt.costs, u.release, sysconf(_SC_NPROCESSORS_ONLN), load);
-	for (size_t i = 0; i < 2; i++) {
-		struct runner *r = runner_add(users[i], K_SPAWND);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct runner *r = runner_add(cases[i].name, K_SPAWND);
 
 		r->d = d;
-		r->user = users[i];
+		r->user = cases[i].user;
+		r->stdio_fds = cases[i].stdio_fds;
 		runner_prepare(r);
 		spawns(r, 20); /* warm up: threads, caches, the page cache */
 		costs_wakeups(d, r, opt.costs);
