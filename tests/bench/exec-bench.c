@@ -100,7 +100,7 @@ run(const struct cmd *c, unsigned batch, posix_spawn_file_actions_t *fa)
 	return (now_sec() - t0) / batch;
 }
 
-static void
+static _Noreturn void
 usage(void)
 {
 	fprintf(stderr, "usage: exec-bench [--rounds N] [--batch N] -- CMD [ARG...] ::: CMD "
