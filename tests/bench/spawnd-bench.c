@@ -807,10 +807,15 @@ ipc_start(struct runner *r, unsigned idx)
 	if (pid < 0)
 		die("fork: %s", strerror(errno));
 	if (pid == 0) {
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		/*
+		 * Only our end, as fd 3: a server holding a copy of another
+		 * server's peer end would keep that one from seeing EOF.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent ||
+		    (sv[1] == 3 ? fcntl(3, F_SETFD, 0) : dup3(sv[1], 3, 0)) < 0 ||
+		    close_range(4, ~0U, 0) < 0)
 			_exit(126);
-		(void)close(sv[0]);
-		ipc_server(sv[1]);
+		ipc_server(3);
 	}
 	(void)close(sv[1]);
 	r->ipc_fd[idx] = sv[0];
