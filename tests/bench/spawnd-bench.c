@@ -18,7 +18,9 @@
  * through s6-ipcserver + s6-sudod (when Debian's s6 is installed); spawnd
  * through persistent libspawnd connections, with each engine, as root and
  * as nobody; `spawnctl -- /bin/true` as a whole process; and spawnd with N
- * (10,000) sleeping children it tracks. Concurrency c means c threads, each
+ * (10,000) sleeping children it tracks; and, as the floor, a bare
+ * SOCK_SEQPACKET request/reply between two processes, with and without one
+ * fd passed (issue 12). Concurrency c means c threads, each
  * with its own connection (or spawning its own processes), spawning and
  * waiting one child after the other; the figure is the wall time per
  * spawn of the whole batch, i.e. the inverse of throughput.
@@ -26,6 +28,10 @@
  * The live children belong to "holder" processes, each a client of its own
  * uid (70000 + i, group of nobody) with 1000 children: the daemon caps
  * live children per client uid (SPAWND_MAX_CHILDREN_PER_UID).
+ *
+ * --costs N instead counts per-spawn costs that do not depend on load:
+ * wake-ups (context switches of every daemon thread, the closer and the
+ * client) and system calls (strace -c) of the loop thread and the daemon.
  *
  * This is a benchmark, not a test: nothing here asserts a time. With
  * --quick it runs every runner a few times to prove that the harness and
