@@ -5,7 +5,9 @@
  * the machine's drift hits every command alike. Each figure is the wall
  * time of posix_spawn() + waitpid() of the command, per run, and its ratio
  * to the first command in the same round; the report gives medians over
- * rounds and the 25th-75th percentile of the per-round ratios.
+ * rounds and the 25th-75th percentile of the per-round ratios, and each
+ * run's CPU time (user + system) and minor page faults from wait4(), which
+ * depend less on the machine's load than wall time.
  *
  *   exec-bench [--rounds N] [--batch N] -- CMD [ARG...] ::: CMD [ARG...] ...
  *
@@ -14,6 +16,7 @@
  * exit 0 is an error. A benchmark, not a test: it asserts no time.
  */
 #define _GNU_SOURCE
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -32,8 +35,10 @@ extern char **environ;
 
 struct cmd {
 	char **argv;
-	double sec[MAX_ROUNDS];	  /* per run, per round */
-	double ratio[MAX_ROUNDS]; /* to command 0, per round */
+	double sec[MAX_ROUNDS];	   /* per run, per round */
+	double ratio[MAX_ROUNDS];  /* to command 0, per round */
+	double cpu[MAX_ROUNDS];	   /* user + system CPU seconds per run (wait4's rusage) */
+	double faults[MAX_ROUNDS]; /* minor page faults per run */
 };
 
 static struct cmd cmds[MAX_CMDS];
@@ -71,11 +76,13 @@ percentile(const double *v, unsigned n, double p)
 	return i + 1 < n ? s[i] * (1 - frac) + s[i + 1] * frac : s[i];
 }
 
-/* Run c batch times; seconds per run. */
+/* Run c batch times; wall seconds per run, and CPU seconds and faults per run. */
 static double
-run(const struct cmd *c, unsigned batch, posix_spawn_file_actions_t *fa)
+run(const struct cmd *c, unsigned batch, posix_spawn_file_actions_t *fa, double *cpu,
+    double *faults)
 {
-	double t0 = now_sec();
+	double t0 = now_sec(), t;
+	double cpu_sum = 0, faults_sum = 0;
 
 	for (unsigned i = 0; i < batch; i++) {
 		int status, k;
@@ -86,18 +93,28 @@ run(const struct cmd *c, unsigned batch, posix_spawn_file_actions_t *fa)
 			fprintf(stderr, "exec-bench: %s: %s\n", c->argv[0], strerror(k));
 			exit(1);
 		}
-		while (waitpid(pid, &status, 0) < 0)
+		struct rusage ru;
+
+		while (wait4(pid, &status, 0, &ru) < 0)
 			if (errno != EINTR) {
-				perror("exec-bench: waitpid");
+				perror("exec-bench: wait4");
 				exit(1);
 			}
+		cpu_sum += (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+			   (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+		faults_sum += (double)ru.ru_minflt;
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			fprintf(stderr, "exec-bench: %s: status 0x%x\n", c->argv[0],
 				(unsigned)status);
 			exit(1);
 		}
 	}
-	return (now_sec() - t0) / batch;
+	t = (now_sec() - t0) / batch;
+	if (cpu)
+		*cpu = cpu_sum / batch;
+	if (faults)
+		*faults = faults_sum / batch;
+	return t;
 }
 
 static _Noreturn void
@@ -140,28 +157,31 @@ main(int argc, char **argv)
 		return 1;
 
 	for (unsigned c = 0; c < n_cmds; c++) /* warm-up: page cache, binaries */
-		(void)run(&cmds[c], 3, &fa);
+		(void)run(&cmds[c], 3, &fa, NULL, NULL);
 	for (unsigned r = 0; r < rounds; r++) {
 		for (unsigned k = 0; k < n_cmds; k++) {
 			struct cmd *c = &cmds[(k + r) % n_cmds];
 
-			c->sec[r] = run(c, batch, &fa);
+			c->sec[r] = run(c, batch, &fa, &c->cpu[r], &c->faults[r]);
 		}
 		for (unsigned c = 0; c < n_cmds; c++)
 			cmds[c].ratio[r] = cmds[c].sec[r] / cmds[0].sec[r];
 	}
 
-	printf("| command | us per run (median) | ratio to the first [25th-75th] |\n"
-	       "|---|---|---|\n");
+	printf("| command | us per run (median) | ratio to the first [25th-75th] | CPU us per run "
+	       "(user+sys, median) | minor faults per run |\n"
+	       "|---|---|---|---|---|\n");
 	for (unsigned c = 0; c < n_cmds; c++) {
 		printf("| `");
 		for (char **a = cmds[c].argv; *a; a++)
 			printf("%s%s", a == cmds[c].argv ? "" : " ", *a);
-		printf("` | %.0f | %.2f [%.2f-%.2f] |\n",
+		printf("` | %.0f | %.2f [%.2f-%.2f] | %.0f | %.0f |\n",
 		       percentile(cmds[c].sec, rounds, 0.5) * 1e6,
 		       percentile(cmds[c].ratio, rounds, 0.5),
 		       percentile(cmds[c].ratio, rounds, 0.25),
-		       percentile(cmds[c].ratio, rounds, 0.75));
+		       percentile(cmds[c].ratio, rounds, 0.75),
+		       percentile(cmds[c].cpu, rounds, 0.5) * 1e6,
+		       percentile(cmds[c].faults, rounds, 0.5));
 	}
 	printf("\n%u rounds of %u runs per command, order rotated per round; load average at end: ",
 	       rounds, batch);
