@@ -42,8 +42,9 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- variants, relinked from the build's own link line ----
-# The dynamic base: the build's line without -static-pie (SPAWND_STATIC_SPAWNCTL).
-line=$(sed -e 's| -static-pie||g' "$LINK")
+# The dynamic base: the build's line with -pie for -static-pie
+# (SPAWND_STATIC_SPAWNCTL) and without the -fPIE that CMake may add.
+line=$(sed -e 's| -static-pie | -pie |' -e 's| -fPIE -pie | -pie |' "$LINK")
 relink() { # NAME SED-EXPRESSION...
 	local name=$1 l=$line
 	shift
@@ -62,10 +63,10 @@ cp "$B/client/spawnctl" "$W/spawnctl-as-built"
 variants+=(as-built)
 relink dynamic
 relink lazy 's|-z,now|-z,lazy|'
-relink no-pie 's|-fPIE -pie|-no-pie|'
+relink no-pie 's| -pie | -no-pie |'
 relink relr 's| -o spawnctl | -Wl,-z,pack-relative-relocs -o spawnctl |'
-relink static-pie 's|-fPIE -pie|-static-pie|' "$noso"
-relink static 's|-fPIE -pie|-static|' "$noso"
+relink static-pie 's| -pie | -static-pie |' "$noso"
+relink static 's| -pie | -static |' "$noso"
 
 # ---- a private daemon ----
 printf 'permit root\n' >"$W/spawnd.conf"
