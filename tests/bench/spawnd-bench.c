@@ -18,7 +18,9 @@
  * through s6-ipcserver + s6-sudod (when Debian's s6 is installed); spawnd
  * through persistent libspawnd connections, with each engine, as root and
  * as nobody; `spawnctl -- /bin/true` as a whole process; and spawnd with N
- * (10,000) sleeping children it tracks. Concurrency c means c threads, each
+ * (10,000) sleeping children it tracks; and, as the floor, a bare
+ * SOCK_SEQPACKET request/reply between two processes, with and without one
+ * fd passed (issue 12). Concurrency c means c threads, each
  * with its own connection (or spawning its own processes), spawning and
  * waiting one child after the other; the figure is the wall time per
  * spawn of the whole batch, i.e. the inverse of throughput.
@@ -26,6 +28,10 @@
  * The live children belong to "holder" processes, each a client of its own
  * uid (70000 + i, group of nobody) with 1000 children: the daemon caps
  * live children per client uid (SPAWND_MAX_CHILDREN_PER_UID).
+ *
+ * --costs N instead counts per-spawn costs that do not depend on load:
+ * wake-ups (context switches of every daemon thread, the closer and the
+ * client) and system calls (strace -c) of the loop thread and the daemon.
  *
  * This is a benchmark, not a test: nothing here asserts a time. With
  * --quick it runs every runner a few times to prove that the harness and
@@ -95,6 +101,9 @@ static struct {
 	const char *spawnd;
 	const char *spawnctl;
 	const char *sleeper;
+	const char *engine; /* the daemon's engine under test (--engine) */
+	bool fork;	    /* also the fork engine */
+	unsigned costs;	    /* --costs N: per-spawn syscalls and wake-ups over N spawns */
 } opt = {
 	.rounds = 9,
 	.batch = 100,
@@ -106,6 +115,8 @@ static struct {
 	.spawnd = SPAWND_PATH,
 	.spawnctl = SPAWNCTL_PATH,
 	.sleeper = SLEEPER_PATH,
+	.engine = "vfork",
+	.fork = true,
 };
 
 static char workdir[PATH_MAX];
@@ -354,6 +365,8 @@ rm_entry(const char *dir, const char *name)
 	return unlink(path);
 }
 
+static void ipc_stop_all(void);
+
 static void
 cleanup(void)
 {
@@ -376,6 +389,7 @@ cleanup(void)
 		stop_pid(s6_servers[i], 5000);
 		s6_servers[i] = 0;
 	}
+	ipc_stop_all();
 	if (!workdir[0] || opt.keep)
 		return;
 	d = opendir(workdir);
@@ -457,8 +471,9 @@ daemon_start(struct daemon *d)
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 		/* Nothing else of ours: only 0, 1, 2 (a daemon inherits what it gets). */
+		/* Its own session: its closer process is found by that (--costs). */
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent || null < 0 ||
-		    dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(log, 2) < 0 ||
+		    setsid() < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(log, 2) < 0 ||
 		    close_range(3, ~0U, 0) < 0)
 			_exit(126);
 		/* Not socket-activated: it binds its own socket. */
@@ -656,7 +671,13 @@ enum kind {
 	K_S6,
 	K_SPAWND,
 	K_SPAWNCTL,
+	K_IPC,	  /* bare SOCK_SEQPACKET request/reply with a server process: the floor */
+	K_IPC_FD, /* the same, the request carrying one fd (SCM_RIGHTS) */
 };
+
+/* Sizes of the bare round trip's messages: about a spawn request and a reply. */
+#define IPC_REQUEST_SIZE 128
+#define IPC_REPLY_SIZE 64
 
 struct runner {
 	char name[96];
@@ -666,10 +687,15 @@ struct runner {
 	const char *program; /* K_S6: s6-sudo, K_PYTHON: python3 */
 	const char *sock;    /* K_S6 */
 	unsigned divisor;    /* batch / divisor spawns: slow whole-process peers */
+	unsigned multiplier; /* batch * multiplier: fast runners (the bare round trip) */
 	bool seq_only;	     /* concurrency 1 only */
+	bool stdio_fds;	     /* K_SPAWND: pass our fds 0, 1, 2 as the child's (as spawnctl does) */
 	spawnd_client *clients[MAX_CONC];
 	spawnd_options *opts[MAX_CONC];
 	char *stacks[MAX_CONC];
+	int ipc_fd[MAX_CONC];	  /* K_IPC*: our end of the socket pair */
+	pid_t ipc_pid[MAX_CONC];  /* K_IPC*: the echo server */
+	int ipc_passed[MAX_CONC]; /* K_IPC_FD: the fd sent with every request */
 	/* Per concurrency level, per round: seconds per spawn and the ratio to the reference. */
 	double *sec[MAX_CONC_LEVELS];
 	double *ratio[MAX_CONC_LEVELS];
@@ -690,6 +716,9 @@ runner_add(const char *name, enum kind kind)
 	xsnprintf(r->name, sizeof(r->name), "%s", name);
 	r->kind = kind;
 	r->divisor = 1;
+	r->multiplier = 1;
+	for (unsigned i = 0; i < MAX_CONC; i++)
+		r->ipc_fd[i] = r->ipc_passed[i] = -1;
 	for (unsigned i = 0; i < MAX_CONC_LEVELS; i++) {
 		r->sec[i] = calloc(opt.rounds + 1, sizeof(double));
 		r->ratio[i] = calloc(opt.rounds + 1, sizeof(double));
@@ -722,6 +751,150 @@ wait_ok(pid_t pid, const char *what)
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "%s: status 0x%x\n", what, (unsigned)status);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The echo server of the bare round trip, in its own process: one reply
+ * per request, received fds closed (as the daemon closes what it does not
+ * keep). Only async-signal-safe calls: it is forked from a threaded process.
+ */
+static _Noreturn void
+ipc_server(int fd)
+{
+	char buf[IPC_REQUEST_SIZE * 2], reply[IPC_REPLY_SIZE];
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int) * 4)];
+	} u;
+
+	memset(reply, 'r', sizeof(reply));
+	for (;;) {
+		struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = u.space,
+				    .msg_controllen = sizeof(u.space)};
+		ssize_t k = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+
+		if (k == 0)
+			_exit(0);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+				size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+				int fds[4];
+
+				memcpy(fds, CMSG_DATA(c), n * sizeof(int));
+				for (size_t i = 0; i < n && i < 4; i++)
+					(void)close(fds[i]);
+			}
+		if (send(fd, reply, sizeof(reply), MSG_NOSIGNAL) != (ssize_t)sizeof(reply))
+			_exit(1);
+	}
+}
+
+static void
+ipc_start(struct runner *r, unsigned idx)
+{
+	pid_t parent = getpid(), pid;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die("socketpair: %s", strerror(errno));
+	(void)fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		/*
+		 * Only our end, as fd 3: a server holding a copy of another
+		 * server's peer end would keep that one from seeing EOF.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent ||
+		    (sv[1] == 3 ? fcntl(3, F_SETFD, 0) : dup3(sv[1], 3, 0)) < 0 ||
+		    close_range(4, ~0U, 0) < 0)
+			_exit(126);
+		ipc_server(3);
+	}
+	(void)close(sv[1]);
+	r->ipc_fd[idx] = sv[0];
+	r->ipc_pid[idx] = pid;
+	if (r->kind == K_IPC_FD) {
+		r->ipc_passed[idx] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (r->ipc_passed[idx] < 0)
+			die("open /dev/null: %s", strerror(errno));
+	}
+}
+
+static void
+ipc_stop(struct runner *r)
+{
+	for (unsigned i = 0; i < MAX_CONC; i++) {
+		if (r->ipc_fd[i] >= 0)
+			(void)close(r->ipc_fd[i]); /* EOF: the server exits */
+		if (r->ipc_passed[i] >= 0)
+			(void)close(r->ipc_passed[i]);
+		if (r->ipc_pid[i] > 0 && wait_deadline(r->ipc_pid[i], 5000) == -1) {
+			(void)kill(r->ipc_pid[i], SIGKILL);
+			(void)waitpid(r->ipc_pid[i], NULL, 0);
+		}
+		r->ipc_fd[i] = r->ipc_passed[i] = -1;
+		r->ipc_pid[i] = 0;
+	}
+}
+
+static void
+ipc_stop_all(void)
+{
+	for (unsigned j = 0; j < n_runners; j++)
+		ipc_stop(&runners[j]);
+}
+
+/* One request and its reply over worker idx's socket pair (with an fd for K_IPC_FD). */
+static int
+ipc_round_trip(struct runner *r, unsigned idx)
+{
+	char req[IPC_REQUEST_SIZE], reply[IPC_REPLY_SIZE * 2];
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = {.iov_base = req, .iov_len = sizeof(req)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t k;
+
+	memset(req, 'q', sizeof(req));
+	if (r->kind == K_IPC_FD) {
+		struct cmsghdr *c;
+
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.space;
+		mh.msg_controllen = sizeof(u.space);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &r->ipc_passed[idx], sizeof(int));
+	}
+	do
+		k = sendmsg(r->ipc_fd[idx], &mh, MSG_NOSIGNAL);
+	while (k < 0 && errno == EINTR);
+	if (k != (ssize_t)sizeof(req)) {
+		fprintf(stderr, "%s: sendmsg: %s\n", r->name, k < 0 ? strerror(errno) : "short");
+		return -1;
+	}
+	do
+		k = recv(r->ipc_fd[idx], reply, sizeof(reply), 0);
+	while (k < 0 && errno == EINTR);
+	if (k != IPC_REPLY_SIZE) {
+		fprintf(stderr, "%s: recv: %s\n", r->name, k < 0 ? strerror(errno) : "short");
 		return -1;
 	}
 	return 0;
@@ -801,6 +974,9 @@ one_spawn(struct runner *r, unsigned idx)
 		spawnd_result_free(res);
 		return 0;
 	}
+	case K_IPC:
+	case K_IPC_FD:
+		return ipc_round_trip(r, idx);
 	case K_PYTHON:
 		break;
 	}
@@ -910,6 +1086,8 @@ runner_prepare(struct runner *r)
 			if (r->stacks[i] == MAP_FAILED)
 				die("mmap: %s", strerror(errno));
 		}
+		if (r->kind == K_IPC || r->kind == K_IPC_FD)
+			ipc_start(r, i);
 		if (r->kind == K_SPAWND) {
 			int k = spawnd_client_open(&r->clients[i], r->d->sock, 0);
 
@@ -919,6 +1097,9 @@ runner_prepare(struct runner *r)
 			    spawnd_options_set_argv(r->opts[i], (char *const *)argv) < 0 ||
 			    spawnd_options_set_user(r->opts[i], r->user) < 0)
 				die("spawnd options");
+			for (int fd = 0; r->stdio_fds && fd < 3; fd++)
+				if (spawnd_options_add_fd(r->opts[i], fd, fd) < 0)
+					die("spawnd options: fd %d", fd);
 		}
 	}
 }
@@ -936,7 +1117,7 @@ conc_level(unsigned c)
 static unsigned
 batch_of(const struct runner *r)
 {
-	unsigned n = opt.batch / r->divisor;
+	unsigned n = opt.batch * r->multiplier / r->divisor;
 
 	return n < 2 ? 2 : n;
 }
@@ -1045,7 +1226,10 @@ cell(char *buf, size_t size, struct runner *r, unsigned l)
 	lo = percentile(v, n, 0.25);
 	hi = percentile(v, n, 0.75);
 	us = percentile(s, n, 0.5) * 1e6;
-	xsnprintf(buf, size, "%.2f [%.2f-%.2f] %.0f us", med, lo, hi, us);
+	if (med < 0.1) /* the bare round trip: a few hundredths */
+		xsnprintf(buf, size, "%.3f [%.3f-%.3f] %.1f us", med, lo, hi, us);
+	else
+		xsnprintf(buf, size, "%.2f [%.2f-%.2f] %.0f us", med, lo, hi, us);
 }
 
 /* Median over rounds of the per-round ratio a/b (paired: same round, same concurrency). */
@@ -1091,6 +1275,76 @@ print_machine(const char *when, char *load, size_t size)
 	printf("- live children for the \"+N live\" rows: %u\n", opt.live);
 }
 
+static struct runner *
+find_runner(enum kind kind, const struct daemon *d, const char *user)
+{
+	for (unsigned j = 0; j < n_runners; j++)
+		if (runners[j].kind == kind && (!d || runners[j].d == d) &&
+		    (!user || (runners[j].user && strcmp(runners[j].user, user) == 0)))
+			return &runners[j];
+	return NULL;
+}
+
+/* Median over rounds (c=1) of a's time minus b's, in us: paired per round. */
+static double
+paired_diff_us(const struct runner *a, const struct runner *b)
+{
+	double v[256];
+	unsigned n = a->n[0] < b->n[0] ? a->n[0] : b->n[0];
+
+	if (n > 256)
+		n = 256;
+	for (unsigned i = 0; i < n; i++)
+		v[i] = (a->sec[0][i] - b->sec[0][i]) * 1e6;
+	return percentile(v, n, 0.5);
+}
+
+static double
+median_us(const struct runner *r, unsigned l)
+{
+	double v[256];
+	unsigned n = r->n[l] < 256 ? r->n[l] : 256;
+
+	memcpy(v, r->sec[l], n * sizeof(double));
+	return percentile(v, n, 0.5) * 1e6;
+}
+
+/*
+ * What a spawn through the daemon adds to the reference, in bare round
+ * trips (c=1): the floor of the daemon path is the reference plus one
+ * request and the replies, i.e. about one round trip with an fd.
+ */
+static void
+print_floor(void)
+{
+	struct runner *ref = &runners[0], *ipc = find_runner(K_IPC, NULL, NULL),
+		      *ipc_fd = find_runner(K_IPC_FD, NULL, NULL);
+	double rt, rt_fd, ref_us;
+
+	if (!ipc || !ipc_fd || ref->n[0] == 0)
+		return;
+	rt = median_us(ipc, 0);
+	rt_fd = median_us(ipc_fd, 0);
+	ref_us = median_us(ref, 0);
+	printf("\n## The floor (c=1)\n\n");
+	printf("Bare SOCK_SEQPACKET round trip between two processes: %.1f us; passing one fd: "
+	       "%.1f us. The reference: %.0f us, so a goal of 1.05 leaves %.0f us over it "
+	       "(%.1f round trips with an fd).\n\n",
+	       rt, rt_fd, ref_us, ref_us * 0.05, ref_us * 0.05 / rt_fd);
+	printf("| runner | over the reference (median of per-round differences) | in round trips "
+	       "with an fd |\n|---|---|---|\n");
+	for (unsigned j = 1; j < n_runners; j++) {
+		struct runner *r = &runners[j];
+		double d;
+
+		if ((r->kind != K_SPAWND && r->kind != K_SPAWNCTL) || r->n[0] == 0 ||
+		    (r->d && r->d->live_target))
+			continue;
+		d = paired_diff_us(r, ref);
+		printf("| %s | %+.0f us | %.1f |\n", r->name, d, d / rt_fd);
+	}
+}
+
 static void
 print_report(const char *load_start, const char *load_end)
 {
@@ -1133,6 +1387,8 @@ print_report(const char *load_start, const char *load_end)
 		}
 		printf("\n");
 	}
+
+	print_floor();
 
 	/* Live children: the same engine with and without them, paired per round. */
 	printf("\n## Live children tracked by the daemon\n\n");
@@ -1203,6 +1459,388 @@ print_report(const char *load_start, const char *load_end)
 	}
 }
 
+/*
+ * ---- --costs N: per-spawn costs that do not depend on load ----
+ *
+ * Over N spawns + waits through one persistent connection (from this
+ * thread): the voluntary context switches (a task that went to sleep and
+ * was woken: the wake-ups) of every daemon thread, of the daemon's closer
+ * process and of the client thread, from /proc/PID/task/TID/status; then,
+ * in separate passes under strace -c (which slows the daemon, not the
+ * counts), the system calls of the loop thread, and of all daemon threads
+ * and the closer (not the children). Divided by N.
+ */
+
+#define MAX_TASKS 256
+
+static struct daemon *daemon_add(const char *engine, unsigned live);
+
+struct task_count {
+	pid_t tid;
+	char comm[32];
+	int group; /* enum cost_group */
+	long vol, nonvol;
+};
+
+enum cost_group { G_LOOP, G_THREADS, G_RESOLVER, G_CLOSER, G_CLIENT, G_N };
+
+static const char *const group_names[G_N] = {"daemon loop thread", "other daemon threads (spawnd)",
+					     "resolver threads", "closer process (all threads)",
+					     "client (the spawning thread)"};
+
+static bool
+task_read(pid_t pid, pid_t tid, struct task_count *t)
+{
+	char path[96], line[256];
+	FILE *f;
+
+	xsnprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	t->tid = tid;
+	t->vol = t->nonvol = 0;
+	t->comm[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "Name:", 5) == 0)
+			xsnprintf(t->comm, sizeof(t->comm), "%.*s", (int)strcspn(line + 6, "\n"),
+				  line + 6);
+		else if (strncmp(line, "voluntary_ctxt_switches:", 24) == 0)
+			t->vol = strtol(line + 24, NULL, 10);
+		else if (strncmp(line, "nonvoluntary_ctxt_switches:", 27) == 0)
+			t->nonvol = strtol(line + 27, NULL, 10);
+	}
+	fclose(f);
+	return true;
+}
+
+/* The daemon's closer: comm spawnd-closer in the daemon's session (it setsid()s in daemon_start).
+ */
+static pid_t
+find_closer(pid_t daemon_pid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		char path[64], buf[512], *p;
+		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
+		int sid = 0;
+
+		if (pid <= 0 || pid == daemon_pid)
+			continue;
+		xsnprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		read_line(path, buf, sizeof(buf));
+		p = strrchr(buf, ')');
+		/* ") S ppid pgrp session" */
+		if (!p || strstr(buf, "(spawnd-closer)") == NULL ||
+		    sscanf(p + 1, " %*c %*d %*d %d", &sid) != 1)
+			continue;
+		if (sid == daemon_pid)
+			found = pid;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Every task of pid (and of the closer), grouped. */
+static unsigned
+tasks_snapshot(pid_t pid, pid_t closer, struct task_count *t, unsigned max)
+{
+	pid_t procs[2] = {pid, closer};
+	unsigned n = 0;
+
+	for (unsigned p = 0; p < 2; p++) {
+		char path[64];
+		DIR *d;
+		struct dirent *de;
+
+		if (procs[p] <= 0)
+			continue;
+		xsnprintf(path, sizeof(path), "/proc/%d/task", (int)procs[p]);
+		d = opendir(path);
+		if (!d)
+			continue;
+		while ((de = readdir(d)) && n < max) {
+			pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
+
+			if (tid <= 0 || !task_read(procs[p], tid, &t[n]))
+				continue;
+			if (p == 1)
+				t[n].group = G_CLOSER;
+			else if (tid == pid)
+				t[n].group = G_LOOP;
+			else if (strcmp(t[n].comm, "spawnd-resolver") == 0)
+				t[n].group = G_RESOLVER;
+			else
+				t[n].group = G_THREADS;
+			n++;
+		}
+		closedir(d);
+	}
+	if (n < max && task_read(getpid(), gettid(), &t[n])) {
+		t[n].group = G_CLIENT;
+		n++;
+	}
+	return n;
+}
+
+static void
+spawns(struct runner *r, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (one_spawn(r, 0) < 0)
+			die("%s: spawn %u failed", r->name, i);
+}
+
+#define COST_PASSES 5
+
+/* Per-spawn context switches of each group in one pass of n spawns. */
+static void
+wakeup_pass(struct daemon *d, pid_t closer, struct runner *r, unsigned n, double *vol,
+	    double *nonvol, unsigned *threads)
+{
+	static struct task_count a[MAX_TASKS], b[MAX_TASKS];
+	unsigned na, nb;
+
+	na = tasks_snapshot(d->pid, closer, a, MAX_TASKS);
+	spawns(r, n);
+	nb = tasks_snapshot(d->pid, closer, b, MAX_TASKS);
+	for (unsigned g = 0; g <= G_N; g++)
+		vol[g] = nonvol[g] = threads[g] = 0;
+	for (unsigned i = 0; i < nb; i++) {
+		long v0 = 0, n0 = 0;
+
+		for (unsigned k = 0; k < na; k++)
+			if (a[k].tid == b[i].tid && a[k].group == b[i].group) {
+				v0 = a[k].vol;
+				n0 = a[k].nonvol;
+			}
+		threads[b[i].group]++;
+		vol[b[i].group] += (double)(b[i].vol - v0) / n;
+		nonvol[b[i].group] += (double)(b[i].nonvol - n0) / n;
+		vol[G_N] += (double)(b[i].vol - v0) / n; /* G_N: all */
+		nonvol[G_N] += (double)(b[i].nonvol - n0) / n;
+	}
+}
+
+static void
+costs_wakeups(struct daemon *d, struct runner *r, unsigned n)
+{
+	pid_t closer = find_closer(d->pid);
+	double vol[COST_PASSES][G_N + 1], nonvol[COST_PASSES][G_N + 1];
+	unsigned threads[G_N + 1];
+
+	for (unsigned p = 0; p < COST_PASSES; p++)
+		wakeup_pass(d, closer, r, n, vol[p], nonvol[p], threads);
+	printf("\n### Wake-ups per spawn, %s (%u passes of %u spawns + waits)\n\n", r->name,
+	       COST_PASSES, n);
+	printf("Voluntary context switches (the task slept and was woken) and involuntary ones "
+	       "(preempted), per spawn, from /proc/PID/task/TID/status: median [min-max] over "
+	       "the passes.%s\n\n",
+	       closer ? "" : " No closer process was found.");
+	printf("| task | threads | voluntary | involuntary |\n|---|---|---|---|\n");
+	for (unsigned g = 0; g <= G_N; g++) {
+		double v[COST_PASSES], w[COST_PASSES], vm, wm;
+		char label[64];
+
+		if (g < G_N && !threads[g])
+			continue;
+		for (unsigned p = 0; p < COST_PASSES; p++) {
+			v[p] = vol[p][g];
+			w[p] = nonvol[p][g];
+		}
+		vm = percentile(v, COST_PASSES, 0.5); /* sorts v */
+		wm = percentile(w, COST_PASSES, 0.5);
+		if (g < G_N)
+			xsnprintf(label, sizeof(label), "%s | %u", group_names[g], threads[g]);
+		else
+			xsnprintf(label, sizeof(label), "**all** |");
+		printf("| %s | %s%.2f%s [%.2f-%.2f] | %.2f [%.2f-%.2f] |\n", label,
+		       g < G_N ? "" : "**", vm, g < G_N ? "" : "**", v[0], v[COST_PASSES - 1], wm,
+		       w[0], w[COST_PASSES - 1]);
+	}
+}
+
+struct sc_count {
+	char name[40];
+	unsigned long calls, errors;
+};
+
+static int
+cmp_sc(const void *a, const void *b)
+{
+	const struct sc_count *x = a, *y = b;
+
+	if (x->calls != y->calls)
+		return x->calls < y->calls ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/* strace -c -U calls,errors,name output: "calls [errors] name" lines. */
+static unsigned
+parse_strace(const char *path, struct sc_count *sc, unsigned max)
+{
+	char line[256];
+	unsigned n = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		die("open %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f) && n < max) {
+		char a[40], b[40], c[40];
+		int k = sscanf(line, "%39s %39s %39s", a, b, c);
+
+		if (k < 2 || a[0] < '0' || a[0] > '9')
+			continue;
+		if (strcmp(k == 3 ? c : b, "total") == 0)
+			continue;
+		sc[n].calls = strtoul(a, NULL, 10);
+		sc[n].errors = k == 3 ? strtoul(b, NULL, 10) : 0;
+		xsnprintf(sc[n].name, sizeof(sc[n].name), "%s", k == 3 ? c : b);
+		n++;
+	}
+	fclose(f);
+	qsort(sc, n, sizeof(*sc), cmp_sc);
+	return n;
+}
+
+static bool
+traced(pid_t pid, pid_t tid)
+{
+	char path[96], line[128];
+	bool yes = false;
+	FILE *f;
+
+	xsnprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "TracerPid:", 10) == 0) {
+			yes = strtol(line + 10, NULL, 10) != 0;
+			break;
+		}
+	fclose(f);
+	return yes;
+}
+
+/* strace -c the given tasks (no -f: not the children) over n spawns; print per spawn. */
+static void
+costs_syscalls(struct daemon *d, struct runner *r, unsigned n, bool all, const char *strace)
+{
+	static struct task_count t[MAX_TASKS];
+	static struct sc_count sc[512];
+	char out[PATH_MAX], tids[MAX_TASKS][16];
+	const char *argv[8 + 2 * MAX_TASKS];
+	unsigned nt = tasks_snapshot(d->pid, all ? find_closer(d->pid) : 0, t, MAX_TASKS), na = 0,
+		 ns, ntraced = 0;
+	unsigned long total = 0;
+	pid_t pid;
+
+	xsnprintf(out, sizeof(out), "%s/strace-%s-%u.txt", workdir, all ? "all" : "loop",
+		  (unsigned)(r - runners));
+	argv[na++] = "strace";
+	argv[na++] = "-q";
+	argv[na++] = "-c";
+	argv[na++] = "-U";
+	argv[na++] = "calls,errors,name";
+	argv[na++] = "-o";
+	argv[na++] = out;
+	for (unsigned i = 0; i < nt; i++) {
+		if (t[i].group == G_CLIENT || (!all && t[i].group != G_LOOP))
+			continue;
+		xsnprintf(tids[ntraced], sizeof(tids[0]), "%d", (int)t[i].tid);
+		argv[na++] = "-p";
+		argv[na++] = tids[ntraced++];
+	}
+	argv[na] = NULL;
+	if (posix_spawn(&pid, strace, NULL, NULL, (char *const *)argv, environ) != 0)
+		die("cannot start %s", strace);
+	/* Wait until every task is attached (TracerPid), at most 10 s. */
+	for (int i = 0; i < 1000; i++) {
+		bool all_attached = true;
+
+		for (unsigned k = 0; k < nt; k++)
+			if (t[k].group != G_CLIENT && (all || t[k].group == G_LOOP) &&
+			    !traced(t[k].group == G_CLOSER ? find_closer(d->pid) : d->pid,
+				    t[k].tid))
+				all_attached = false;
+		if (all_attached)
+			break;
+		if (waitpid(pid, NULL, WNOHANG) == pid) {
+			printf("\n(strace exited before attaching, ptrace not allowed here?: "
+			       "no system call counts)\n");
+			return;
+		}
+		sleep_ms(10);
+	}
+	sleep_ms(100);
+	spawns(r, n);
+	(void)kill(pid, SIGINT);
+	if (wait_deadline(pid, 20000) == -1)
+		die("strace did not stop");
+	ns = parse_strace(out, sc, sizeof(sc) / sizeof(sc[0]));
+	for (unsigned i = 0; i < ns; i++)
+		total += sc[i].calls;
+	printf("\n### System calls per spawn in %s, %s (%u spawns + waits)\n\n",
+	       all ? "every daemon thread and the closer (not the children)" : "the loop thread",
+	       r->name, n);
+	printf("**%.1f** per spawn (strace -c on %u task%s):", (double)total / n, ntraced,
+	       ntraced == 1 ? "" : "s");
+	for (unsigned i = 0, shown = 0; i < ns; i++) {
+		if ((double)sc[i].calls / n < 0.05)
+			continue;
+		printf("%s %s %.1f", shown++ ? "," : "", sc[i].name, (double)sc[i].calls / n);
+		if ((double)sc[i].errors / n >= 0.05)
+			printf(" (%.1f failed)", (double)sc[i].errors / n);
+	}
+	printf(" (rarer calls left out)\n");
+}
+
+static void
+costs_main(void)
+{
+	char strace_buf[PATH_MAX];
+	const char *strace = find_program("strace", strace_buf, sizeof(strace_buf));
+	static const struct {
+		const char *name, *user;
+		bool stdio_fds;
+	} cases[] = {
+		{"as root", "root", false},
+		{"as nobody", "nobody", false},
+		{"as root, passing fds 0-2 as spawnctl does", "root", true},
+	};
+	struct daemon *d = daemon_add(opt.engine, 0);
+	struct utsname u;
+	char load[128];
+
+	(void)uname(&u);
+	read_line("/proc/loadavg", load, sizeof(load));
+	printf("# spawnd per-spawn costs\n\n- engine: %s (%s)\n- spawns per pass: %u\n- Linux %s, "
+	       "%ld CPUs online\n- load average at start: %s\n",
+	       opt.engine, opt.spawnd, opt.costs, u.release, sysconf(_SC_NPROCESSORS_ONLN), load);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct runner *r = runner_add(cases[i].name, K_SPAWND);
+
+		r->d = d;
+		r->user = cases[i].user;
+		r->stdio_fds = cases[i].stdio_fds;
+		runner_prepare(r);
+		spawns(r, 20); /* warm up: threads, caches, the page cache */
+		costs_wakeups(d, r, opt.costs);
+		if (!strace) {
+			printf("\n(strace not found: no system call counts)\n");
+			continue;
+		}
+		costs_syscalls(d, r, opt.costs, false, strace);
+		costs_syscalls(d, r, opt.costs, true, strace);
+	}
+}
+
 /* ---- set-up ---- */
 
 static void
@@ -1270,7 +1908,12 @@ usage(void)
 	       "  --no-peers       skip Python and s6-sudo\n"
 	       "  --keep           keep the work directory (daemon logs)\n"
 	       "  --verbose        print every batch as it ends\n"
-	       "  --spawnd PATH, --spawnctl PATH, --sleeper PATH   programs to use\n",
+	       "  --spawnd PATH, --spawnctl PATH, --sleeper PATH   programs to use\n"
+	       "  --engine NAME    the daemon's engine under test (default vfork)\n"
+	       "  --no-fork        skip the fork engine's daemons\n"
+	       "  --costs N        only per-spawn costs over N spawns: wake-ups (context\n"
+	       "                   switches of every daemon thread and the client) and\n"
+	       "                   system calls (strace -c) of the loop and of the daemon\n",
 	       opt.rounds, opt.batch, opt.live);
 }
 
@@ -1289,6 +1932,9 @@ parse_args(int argc, char **argv)
 		O_SPAWND,
 		O_SPAWNCTL,
 		O_SLEEPER,
+		O_ENGINE,
+		O_NO_FORK,
+		O_COSTS,
 		O_HELP
 	};
 	static const struct option longopts[] = {
@@ -1303,6 +1949,9 @@ parse_args(int argc, char **argv)
 		{"spawnd", required_argument, NULL, O_SPAWND},
 		{"spawnctl", required_argument, NULL, O_SPAWNCTL},
 		{"sleeper", required_argument, NULL, O_SLEEPER},
+		{"engine", required_argument, NULL, O_ENGINE},
+		{"no-fork", no_argument, NULL, O_NO_FORK},
+		{"costs", required_argument, NULL, O_COSTS},
 		{"help", no_argument, NULL, O_HELP},
 		{0},
 	};
@@ -1346,6 +1995,17 @@ parse_args(int argc, char **argv)
 			break;
 		case O_SLEEPER:
 			opt.sleeper = optarg;
+			break;
+		case O_ENGINE:
+			opt.engine = optarg;
+			break;
+		case O_NO_FORK:
+			opt.fork = false;
+			break;
+		case O_COSTS:
+			opt.costs = (unsigned)strtoul(optarg, NULL, 10);
+			if (opt.costs < 1)
+				die("--costs N: N >= 1");
 			break;
 		case O_HELP:
 			usage();
@@ -1399,14 +2059,19 @@ main(int argc, char **argv)
 	if (!s6ipc || !s6sudo || !s6sudod)
 		s6ipc = NULL;
 
+	if (opt.costs) {
+		costs_main();
+		cleanup();
+		return 0;
+	}
 	print_machine("start", load_start, sizeof(load_start));
 	fprintf(stderr, "spawnd-bench: work directory %s\n", workdir);
 
-	d_fork = daemon_add("fork", 0);
-	d_vfork = daemon_add("vfork", 0);
+	d_fork = opt.fork ? daemon_add("fork", 0) : NULL;
+	d_vfork = daemon_add(opt.engine, 0);
 	if (opt.live) {
-		d_fork_live = daemon_add("fork", opt.live);
-		d_vfork_live = daemon_add("vfork", opt.live);
+		d_fork_live = opt.fork ? daemon_add("fork", opt.live) : NULL;
+		d_vfork_live = daemon_add(opt.engine, opt.live);
 	}
 	if (s6ipc) {
 		xsnprintf(s6_socks[0], sizeof(s6_socks[0]), "%s/s6-root.sock", workdir);
@@ -1418,6 +2083,10 @@ main(int argc, char **argv)
 	/* The reference is runner 0. */
 	runner_add("in-process posix_spawn (reference)", K_POSIX_SPAWN);
 	runner_add("in-process clone(CLONE_VM|CLONE_VFORK)", K_CLONE_VFORK);
+	r = runner_add("bare IPC round trip (SOCK_SEQPACKET, 2 processes; no spawn)", K_IPC);
+	r->multiplier = 10;
+	r = runner_add("bare IPC round trip passing 1 fd (SCM_RIGHTS; no spawn)", K_IPC_FD);
+	r->multiplier = 10;
 	if (py) {
 		r = runner_add("Python subprocess.run (in-process loop)", K_PYTHON);
 		r->program = py;
@@ -1440,21 +2109,23 @@ main(int argc, char **argv)
 		char name[96];
 
 		for (size_t u = 0; u < 2; u++) {
-			xsnprintf(name, sizeof(name), "spawnd fork engine, persistent conn, as %s",
-				  users[u].user);
-			r = runner_add(name, K_SPAWND);
-			r->d = d_fork;
-			r->user = users[u].user;
-			xsnprintf(name, sizeof(name), "spawnd vfork engine, persistent conn, as %s",
-				  users[u].user);
+			if (d_fork) {
+				xsnprintf(name, sizeof(name),
+					  "spawnd fork engine, persistent conn, as %s",
+					  users[u].user);
+				r = runner_add(name, K_SPAWND);
+				r->d = d_fork;
+				r->user = users[u].user;
+			}
+			xsnprintf(name, sizeof(name), "spawnd %s engine, persistent conn, as %s",
+				  opt.engine, users[u].user);
 			r = runner_add(name, K_SPAWND);
 			r->d = d_vfork;
 			r->user = users[u].user;
 		}
 		for (size_t u = 0; u < 2; u++) {
-			xsnprintf(name, sizeof(name),
-				  "`spawnctl -u %s -- %s` whole process (vfork)", users[u].user,
-				  TRUE_PATH);
+			xsnprintf(name, sizeof(name), "`spawnctl -u %s -- %s` whole process (%s)",
+				  users[u].user, TRUE_PATH, opt.engine);
 			r = runner_add(name, K_SPAWNCTL);
 			r->d = d_vfork;
 			r->user = users[u].user;
@@ -1464,13 +2135,15 @@ main(int argc, char **argv)
 	if (opt.live) {
 		char name[96];
 
-		xsnprintf(name, sizeof(name), "spawnd fork engine, %u live children, as nobody",
-			  opt.live);
-		r = runner_add(name, K_SPAWND);
-		r->d = d_fork_live;
-		r->user = "nobody";
-		xsnprintf(name, sizeof(name), "spawnd vfork engine, %u live children, as nobody",
-			  opt.live);
+		if (d_fork_live) {
+			xsnprintf(name, sizeof(name),
+				  "spawnd fork engine, %u live children, as nobody", opt.live);
+			r = runner_add(name, K_SPAWND);
+			r->d = d_fork_live;
+			r->user = "nobody";
+		}
+		xsnprintf(name, sizeof(name), "spawnd %s engine, %u live children, as nobody",
+			  opt.engine, opt.live);
 		r = runner_add(name, K_SPAWND);
 		r->d = d_vfork_live;
 		r->user = "nobody";
@@ -1488,7 +2161,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "spawnd-bench: loading %u live children into each +live daemon\n",
 			opt.live);
 		for (unsigned j = 0; j < n_runners; j++)
-			if (runners[j].d == d_fork_live)
+			if (d_fork_live && runners[j].d == d_fork_live)
 				live_load(d_fork_live, &runners[j], &runners[0]);
 		for (unsigned j = 0; j < n_runners; j++)
 			if (runners[j].d == d_vfork_live)
