@@ -40,6 +40,7 @@
 #include "log.h"
 #include "reaper.h"
 #include "server.h"
+#include "usage.h"
 #include "util/cleanup.h"
 #include "wire.h"
 
@@ -653,7 +654,6 @@ int
 conn_new(struct server *s, int fd, struct conn **ret)
 {
 	struct conn *c = calloc(1, sizeof(*c));
-	struct uid_usage *u;
 	int r;
 
 	if (!c) {
@@ -681,12 +681,8 @@ conn_new(struct server *s, int fd, struct conn **ret)
 		}
 	}
 
-	u = server_usage(s, c->cred.uid, true);
-	if (!u) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if (s->n_conns >= SPAWND_MAX_CONNECTIONS || u->conns >= SPAWND_MAX_CONNECTIONS_PER_UID) {
+	r = usage_conn_take(c->cred.uid);
+	if (r == -EAGAIN) {
 		/* Say why before closing; best effort (non-blocking). */
 		Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
 		Spawnd__V1__Failed failed = SPAWND__V1__FAILED__INIT;
@@ -703,26 +699,13 @@ conn_new(struct server *s, int fd, struct conn **ret)
 			(void)wire_send(fd, buf, len, NULL, 0);
 			free(buf);
 		}
-		/*
-		 * Closing a socket with unread data makes the peer's next read
-		 * fail with ECONNRESET, ahead of the reason. So stop the client
-		 * from sending (SHUT_RD: its sends now fail with EPIPE) and
-		 * discard what it sent already (the kernel closes the fds on
-		 * it); after the shutdown the queue cannot grow, so this ends.
-		 */
-		(void)shutdown(fd, SHUT_RD);
-		for (;;) {
-			char byte;
-
-			if (recv(fd, &byte, sizeof(byte), MSG_DONTWAIT) <= 0)
-				break;
-		}
+		discard_input(c);
 		log_warning("Refusing a connection from uid %u pid %d: connection cap reached",
 			    (unsigned)c->cred.uid, (int)c->cred.pid);
-		server_usage_release(s, u);
-		r = -EAGAIN;
 		goto fail;
 	}
+	if (r < 0)
+		goto fail;
 
 	/* No NSS here: the user name comes with the first Spawn (resolver.c). */
 	c->ev_read = event_new(s->base, fd, EV_READ | EV_PERSIST, on_readable, c);
@@ -732,13 +715,11 @@ conn_new(struct server *s, int fd, struct conn **ret)
 	c->ev_hangup = event_new(s->base, -1, EV_PERSIST, on_hangup_check, c);
 	if (!c->ev_read || !c->ev_write || !c->ev_close || !c->ev_deadline || !c->ev_hangup ||
 	    event_add(c->ev_read, NULL) < 0) {
-		server_usage_release(s, u);
+		usage_conn_release(c->cred.uid);
 		r = -ENOMEM;
 		goto fail;
 	}
 
-	u->conns++;
-	s->n_conns++;
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
@@ -769,7 +750,6 @@ struct conn *
 conn_free(struct conn *c)
 {
 	struct server *s;
-	struct uid_usage *u;
 
 	if (!c)
 		return NULL;
@@ -787,12 +767,7 @@ conn_free(struct conn *c)
 		s->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	s->n_conns--;
-	u = server_usage(s, c->cred.uid, false);
-	if (u) {
-		u->conns--;
-		server_usage_release(s, u);
-	}
+	usage_conn_release(c->cred.uid);
 
 	if (c->out_was_big)
 		server_trim_memory(s);

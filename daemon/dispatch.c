@@ -66,6 +66,7 @@
 #include "resolver.h"
 #include "server.h"
 #include "spawn.h"
+#include "usage.h"
 #include "user.h"
 #include "util/cleanup.h"
 #include "wire.h"
@@ -311,7 +312,6 @@ handle_spawn(struct conn *c, struct request **reqp, int *fds, size_t n_fds)
 	_cleanup_free_ char *path = NULL;
 	struct pending_spawn *ps;
 	struct resolve_job *job;
-	struct uid_usage *u;
 	char detail[256];
 	int r;
 
@@ -333,9 +333,7 @@ handle_spawn(struct conn *c, struct request **reqp, int *fds, size_t n_fds)
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, ESHUTDOWN, "daemon is stopping");
 		return false;
 	}
-	u = server_usage(s, c->cred.uid, false);
-	if (s->n_children >= SPAWND_MAX_CHILDREN ||
-	    (u && u->children >= SPAWND_MAX_CHILDREN_PER_UID)) {
+	if (!usage_child_room(c->cred.uid)) {
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN, "too many live children");
 		return false;
 	}
@@ -375,7 +373,7 @@ handle_spawn(struct conn *c, struct request **reqp, int *fds, size_t n_fds)
 	 * even after its request timed out: a client whose lookups hang
 	 * (its own FUSE path, say) pins only its own share of the threads.
 	 */
-	if (resolver_jobs_of(c->cred.uid) >= SPAWND_MAX_LOOKUPS_PER_UID) {
+	if (!usage_lookup_room(c->cred.uid)) {
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN,
 		       "too many user lookups in progress for this client");
 		return false;
@@ -388,7 +386,12 @@ handle_spawn(struct conn *c, struct request **reqp, int *fds, size_t n_fds)
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, ENOMEM, "");
 		return false;
 	}
-	r = resolver_submit(job);
+	r = usage_lookup_take(c->cred.uid);
+	if (r == 0) {
+		r = resolver_submit(job);
+		if (r < 0)
+			usage_lookup_release(c->cred.uid);
+	}
 	if (r < 0) {
 		resolve_job_free(job);
 		free(ps);
@@ -463,7 +466,6 @@ spawn_continue(struct pending_spawn *ps, struct resolve_job *job)
 	_cleanup_strv_free_ char **envp = NULL;
 	const struct policy_rule *rule;
 	struct spawn_prepared *sp = NULL;
-	struct uid_usage *u;
 	char detail[PATH_MAX * 3 + 512], location[PATH_MAX + 16];
 	pid_t pid = 0;
 	int pidfd = -EBADF, errpipe = -EBADF;
@@ -476,9 +478,7 @@ spawn_continue(struct pending_spawn *ps, struct resolve_job *job)
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, ESHUTDOWN, "daemon is stopping");
 		return;
 	}
-	u = server_usage(s, c->cred.uid, false);
-	if (s->n_children >= SPAWND_MAX_CHILDREN ||
-	    (u && u->children >= SPAWND_MAX_CHILDREN_PER_UID)) {
+	if (!usage_child_room(c->cred.uid)) {
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN, "too many live children");
 		return;
 	}
@@ -651,7 +651,7 @@ spawn_continue(struct pending_spawn *ps, struct resolve_job *job)
 		pty_slave = safe_close(pty_slave);
 		if (r < 0) {
 			if (pid > 0)
-				reaper_abandon(s->reaper, pid);
+				reaper_abandon(s->reaper, pid, c->cred.uid);
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_FORK, r, "");
 			return;
 		}
@@ -665,7 +665,7 @@ spawn_continue(struct pending_spawn *ps, struct resolve_job *job)
 		child = reaper_find_by_id(c, req->id);
 		if (child && pty_master >= 0)
 			child->pty_master = TAKE_FD(pty_master);
-		s->n_spawns++;
+		usage_spawned();
 	}
 }
 
@@ -675,6 +675,7 @@ dispatch_lookup_done(struct resolve_job *job)
 	struct pending_spawn *ps = job->owner;
 	struct conn *c;
 
+	usage_lookup_release(job->client_uid);
 	if (!ps) {
 		/* Its request timed out or went with its connection long ago. */
 		resolve_job_free(job);

@@ -48,12 +48,18 @@
 #include "log.h"
 #include "server.h"
 #include "spawn.h"
+#include "usage.h"
 #include "util/cleanup.h"
 #include "wire.h"
 
 #define REAPER_BUCKETS 4096u
 /* At most one full waitid(P_ALL) scan per this interval (see the top comment). */
 #define REAPER_SCAN_INTERVAL_USEC 1000000u
+
+struct abandoned {
+	pid_t pid;
+	uid_t client_uid;
+};
 
 struct reaper {
 	struct server *server;
@@ -62,10 +68,10 @@ struct reaper {
 	struct timespec last_scan; /* CLOCK_MONOTONIC start of the last full scan */
 	bool scanned;		   /* last_scan is set */
 	struct child *buckets[REAPER_BUCKETS];
-	unsigned n_children;
 	unsigned n_terminating;
-	/* Untracked children that were killed and not reaped yet. */
-	pid_t *abandoned;
+	/* Untracked children that were killed and not reaped yet: each still
+	 * counts against its client uid (usage.h) until it is. */
+	struct abandoned *abandoned;
 	size_t n_abandoned, n_abandoned_max;
 };
 
@@ -161,20 +167,12 @@ static void
 child_free(struct child *c)
 {
 	struct reaper *r = c->reaper;
-	struct server *s = r->server;
-	struct uid_usage *u;
 
 	owner_unlink(c);
 	hash_remove(r, c);
 	if (c->terminating)
 		r->n_terminating--;
-	r->n_children--;
-	s->n_children--;
-	u = server_usage(s, c->client_uid, false);
-	if (u) {
-		u->children--;
-		server_usage_release(s, u);
-	}
+	usage_child_release(c->client_uid);
 	child_close_fds(c);
 	if (c->ev_timer)
 		event_free(c->ev_timer);
@@ -471,14 +469,16 @@ static ssize_t
 abandoned_index(const struct reaper *r, pid_t pid)
 {
 	for (size_t i = 0; i < r->n_abandoned; i++)
-		if (r->abandoned[i] == pid)
+		if (r->abandoned[i].pid == pid)
 			return (ssize_t)i;
 	return -1;
 }
 
+/* The child is reaped: its count goes. */
 static void
 abandoned_remove(struct reaper *r, size_t i)
 {
+	usage_child_release(r->abandoned[i].client_uid);
 	r->abandoned[i] = r->abandoned[--r->n_abandoned];
 }
 
@@ -489,16 +489,16 @@ reap_abandoned(struct reaper *r)
 	size_t i = 0;
 
 	while (i < r->n_abandoned)
-		if (reap_pid(r->abandoned[i]))
+		if (reap_pid(r->abandoned[i].pid))
 			abandoned_remove(r, i);
 		else
 			i++;
 }
 
 void
-reaper_abandon(struct reaper *r, pid_t pid)
+reaper_abandon(struct reaper *r, pid_t pid, uid_t client_uid)
 {
-	pid_t *a;
+	struct abandoned *a;
 
 	assert(!reaper_find(r, pid)); /* tracked children are reaped through their pidfd */
 	if (pid <= 0)
@@ -506,6 +506,8 @@ reaper_abandon(struct reaper *r, pid_t pid)
 	log_notice("Gave up on untracked child %d (killed), reaping it when it exits", (int)pid);
 	if (reap_pid(pid))
 		return;
+	/* It may be stuck for ever (FUSE), pinning a spawner: it keeps counting. */
+	usage_child_take(client_uid);
 	if (r->n_abandoned == r->n_abandoned_max) {
 		size_t n = r->n_abandoned_max ? 2 * r->n_abandoned_max : 8;
 
@@ -514,12 +516,13 @@ reaper_abandon(struct reaper *r, pid_t pid)
 			/* The rate-limited full scan still reaps it (with a warning). */
 			log_warning("Cannot list untracked child %d, the full scan reaps it",
 				    (int)pid);
+			usage_child_release(client_uid);
 			return;
 		}
 		r->abandoned = a;
 		r->n_abandoned_max = n;
 	}
-	r->abandoned[r->n_abandoned++] = pid;
+	r->abandoned[r->n_abandoned++] = (struct abandoned){pid, client_uid};
 }
 
 /*
@@ -683,13 +686,10 @@ reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_
 	   const struct spawn_request *sr)
 {
 	struct server *s = r->server;
-	struct uid_usage *u;
 	struct child *c;
 
 	c = calloc(1, sizeof(*c));
-	u = server_usage(s, client_uid, true);
-	if (!c || !u) {
-		free(c);
+	if (!c) {
 		free(exec_path);
 		free(cwd);
 		free(target);
@@ -697,7 +697,7 @@ reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_
 		 * list (never a blocking wait: a child stuck on FUSE would
 		 * stall the loop). */
 		(void)pidfd_signal(pidfd, SIGKILL);
-		reaper_abandon(r, pid);
+		reaper_abandon(r, pid, client_uid);
 		(void)safe_close(pidfd);
 		(void)safe_close(errpipe);
 		return -ENOMEM;
@@ -724,9 +724,7 @@ reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_
 	/* Count it before anything can fail so that child_free() balances. */
 	c->hash_next = r->buckets[bucket_of(pid)];
 	r->buckets[bucket_of(pid)] = c;
-	r->n_children++;
-	s->n_children++;
-	u->children++;
+	usage_child_take(client_uid);
 	if (owner) {
 		c->owner = owner;
 		c->owner_next = owner->children;
@@ -753,7 +751,7 @@ fail:
 	/* Out of the table: SIGCHLD reaps it from the abandoned list. */
 	(void)pidfd_signal(pidfd, SIGKILL);
 	child_free(c);
-	reaper_abandon(r, pid);
+	reaper_abandon(r, pid, client_uid);
 	return -ENOMEM;
 }
 

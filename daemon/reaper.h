@@ -80,9 +80,10 @@ int reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t cli
  * and that the caller has already killed: it is reaped on SIGCHLD with
  * waitpid(pid, WNOHANG), never waited for (a child stuck on FUSE ignores
  * even SIGKILL). Without this, only the full scan, at most once a second,
- * would reap it, and with a warning.
+ * would reap it, and with a warning. It counts against client_uid's
+ * children (usage.h) until it is reaped.
  */
-void reaper_abandon(struct reaper *r, pid_t pid);
+void reaper_abandon(struct reaper *r, pid_t pid, uid_t client_uid);
 
 /*
  * The child of owner whose spawn id is id and whose final reply (Failed,

@@ -38,6 +38,7 @@
 #include "log.h"
 #include "reaper.h"
 #include "resolver.h"
+#include "usage.h"
 #include "util/cleanup.h"
 #include "wire.h"
 
@@ -272,7 +273,7 @@ on_idle_check(evutil_socket_t fd, short what, void *userdata)
 	(void)fd;
 	(void)what;
 	(void)clock_gettime(CLOCK_MONOTONIC, &now);
-	if (s->n_conns > 0 || s->n_children > 0 || s->stopping) {
+	if (usage_conns() > 0 || usage_children() > 0 || s->stopping) {
 		s->last_busy = now;
 		return;
 	}
@@ -318,38 +319,6 @@ server_start_idle_timer(struct server *s)
 	if (!s->idle_check || event_add(s->idle_check, &second) < 0)
 		return log_error_errno(ENOMEM, "Failed to set up the idle timer");
 	return 0;
-}
-
-struct uid_usage *
-server_usage(struct server *s, uid_t uid, bool create)
-{
-	struct uid_usage *u;
-
-	for (u = s->usage; u; u = u->next)
-		if (u->uid == uid)
-			return u;
-	if (!create)
-		return NULL;
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		return NULL;
-	u->uid = uid;
-	u->next = s->usage;
-	s->usage = u;
-	return u;
-}
-
-void
-server_usage_release(struct server *s, struct uid_usage *u)
-{
-	if (u->conns > 0 || u->children > 0)
-		return;
-	for (struct uid_usage **p = &s->usage; *p; p = &(*p)->next)
-		if (*p == u) {
-			*p = u->next;
-			free(u);
-			return;
-		}
 }
 
 static void
@@ -398,7 +367,7 @@ on_notify_tick(evutil_socket_t fd, short what, void *userdata)
 	if (s->watchdog)
 		(void)sd_notify(0, "WATCHDOG=1");
 	(void)snprintf(status, sizeof(status), "%u connections, %u live children, %llu spawns",
-		       s->n_conns, s->n_children, (unsigned long long)s->n_spawns);
+		       usage_conns(), usage_children(), (unsigned long long)usage_spawns());
 	if (strcmp(status, s->last_status) != 0) {
 		(void)sd_notifyf(0, "STATUS=%s", status);
 		memcpy(s->last_status, status, sizeof(status));
@@ -608,12 +577,7 @@ server_free(struct server *s)
 		event_free(s->sig_int);
 	if (s->sig_hup)
 		event_free(s->sig_hup);
-	while (s->usage) {
-		struct uid_usage *u = s->usage;
-
-		s->usage = u->next;
-		free(u);
-	}
+	usage_reset();
 	(void)policy_free(s->policy);
 	free(s->config_path);
 	free(s);

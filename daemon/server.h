@@ -26,14 +26,6 @@ struct event;
 struct conn;
 struct reaper;
 
-/* Connections and live children of one client uid, for the caps. */
-struct uid_usage {
-	uid_t uid;
-	unsigned conns;
-	unsigned children;
-	struct uid_usage *next;
-};
-
 /*
  * Fds that new connections leave free below RLIMIT_NOFILE for the clients
  * already connected: one request with the most fds (SPAWND_MAX_FDS), its
@@ -75,10 +67,6 @@ struct server {
 	enum spawn_engine engine;
 
 	struct conn *conns;
-	unsigned n_conns;
-	struct uid_usage *usage;
-	unsigned n_children;
-	uint64_t n_spawns;
 	struct reaper *reaper;
 
 	bool stopping;
@@ -102,11 +90,6 @@ struct server *server_free(struct server *s);
  * getpeername()/getsockopt() on the fd: nothing that can block.
  */
 bool server_fd_is_connection(const struct server *s, int fd);
-
-/* Usage record of uid, created on demand (NULL only on ENOMEM when create). */
-struct uid_usage *server_usage(struct server *s, uid_t uid, bool create);
-/* Drop the record when it counts nothing any more. */
-void server_usage_release(struct server *s, struct uid_usage *u);
 
 /* Stop accepting, let every connection go (children follow on_disconnect),
  * and leave the loop once no child that is being terminated is left. */
