@@ -191,7 +191,7 @@ fd_is_daemon_connection(const struct context *ctx, int fd)
 	       uc.pid == getpid();
 }
 
-/* The fds a Spawn brought, checked before any lookup: NULL, or why not (in detail). */
+/* The fds a Spawn brought, checked before any lookup: 0, or an errno and why in detail. */
 static int
 check_fds(const struct client *c, const struct job *j, char *detail, size_t size)
 {

@@ -481,7 +481,8 @@ server_stop(struct server *s)
  * PassCredentials=yes gets the flag now; connections made before that
  * (the one that activated us) still work when the client attaches its
  * credentials itself, as libspawnd does. Also remembers the listener's
- * address for server_fd_is_connection().
+ * address, by which dispatch.c tells a connection to the daemon among a
+ * request's fds (HOSTILE 43).
  */
 static int
 listener_setup_credentials(struct server *s, int listen_fd)
