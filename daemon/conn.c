@@ -614,6 +614,30 @@ conn_resume(struct client *cl)
 	update_reading(c);
 }
 
+/* Over a connection cap: say why before closing, best effort (non-blocking). */
+static void
+refuse_connection(struct conn *c)
+{
+	Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
+	Spawnd__V1__Failed failed = SPAWND__V1__FAILED__INIT;
+	uint8_t *buf;
+	size_t len;
+
+	failed.stage = SPAWND__V1__STAGE__STAGE_LIMIT;
+	failed.errnum = EAGAIN;
+	failed.detail = (char *)"too many connections";
+	reply.version = SPAWND_PROTOCOL_VERSION;
+	reply.body_case = SPAWND__V1__REPLY__BODY_FAILED;
+	reply.failed = &failed;
+	if (wire_pack(&reply.base, &buf, &len) == 0) {
+		(void)wire_send(c->fd, buf, len, NULL, 0);
+		free(buf);
+	}
+	discard_input(c);
+	log_warning("Refusing a connection from uid %u pid %d: connection cap reached",
+		    (unsigned)c->cl.cred.uid, (int)c->cl.cred.pid);
+}
+
 /* SO_PEERCRED + SO_PEERGROUPS: the only source of the client's identity. */
 static int
 read_peer(struct conn *c)
@@ -688,28 +712,8 @@ conn_new(const struct context *ctx, int fd, struct conn **ret)
 	}
 
 	r = usage_conn_take(c->cl.cred.uid);
-	if (r == -EAGAIN) {
-		/* Say why before closing; best effort (non-blocking). */
-		Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
-		Spawnd__V1__Failed failed = SPAWND__V1__FAILED__INIT;
-		uint8_t *buf;
-		size_t len;
-
-		failed.stage = SPAWND__V1__STAGE__STAGE_LIMIT;
-		failed.errnum = EAGAIN;
-		failed.detail = (char *)"too many connections";
-		reply.version = SPAWND_PROTOCOL_VERSION;
-		reply.body_case = SPAWND__V1__REPLY__BODY_FAILED;
-		reply.failed = &failed;
-		if (wire_pack(&reply.base, &buf, &len) == 0) {
-			(void)wire_send(fd, buf, len, NULL, 0);
-			free(buf);
-		}
-		discard_input(c);
-		log_warning("Refusing a connection from uid %u pid %d: connection cap reached",
-			    (unsigned)c->cl.cred.uid, (int)c->cl.cred.pid);
-		goto fail;
-	}
+	if (r == -EAGAIN)
+		refuse_connection(c);
 	if (r < 0)
 		goto fail;
 
