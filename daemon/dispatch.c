@@ -683,6 +683,9 @@ on_deadline(evutil_socket_t fd, short what, void *userdata)
 
 	(void)fd;
 	(void)what;
+	/* A connection on its way out cancels the request itself (dispatch_conn_gone()). */
+	if (c->closing)
+		return;
 	log_warning("Client uid %u pid %d: lookup timed out after %u s", (unsigned)c->cred.uid,
 		    (int)c->cred.pid, timeout_sec);
 	switch (resolve_job_phase(j->lookup)) {

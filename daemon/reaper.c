@@ -613,6 +613,8 @@ pidfd_signal(int pidfd, int signo)
 	return 0;
 }
 
+static void child_terminate(struct job *c);
+
 static void
 on_timer(evutil_socket_t fd, short what, void *userdata)
 {
@@ -758,7 +760,8 @@ child_signal(struct job *c, int signo, bool process_group)
 	return pidfd_signal(c->pidfd, signo);
 }
 
-void
+/* SIGTERM now, SIGKILL after the child's kill grace (capped while stopping). */
+static void
 child_terminate(struct job *c)
 {
 	const uint64_t stop_grace = (uint64_t)SPAWND_KILL_GRACE_SEC * 1000000u;

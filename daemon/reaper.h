@@ -66,9 +66,6 @@ int child_signal(struct job *c, int signo, bool process_group);
  */
 void child_orphan(struct job *c);
 
-/* SIGTERM now, SIGKILL after the child's kill grace (capped while stopping). */
-void child_terminate(struct job *c);
-
 /* Children being terminated (stop waits for them). */
 unsigned reaper_terminating(const struct reaper *r);
 /* The daemon stops: cut longer kill graces already running to the stop grace. */
