@@ -36,10 +36,10 @@
 
 #include "audit.h"
 #include "closer.h"
+#include "context.h"
 #include "dispatch.h"
 #include "log.h"
-#include "reaper.h"
-#include "server.h"
+#include "usage.h"
 #include "util/cleanup.h"
 #include "wire.h"
 
@@ -76,6 +76,8 @@ struct outmsg {
  * that an oversized datagram is seen as MSG_TRUNC. */
 static uint8_t recv_buf[SPAWND_MAX_MESSAGE_BYTES + 1];
 
+static void conn_close_later(struct conn *c);
+
 static void
 outmsg_free(struct conn *c, struct outmsg *m)
 {
@@ -108,9 +110,9 @@ outmsg_free_all(struct conn *c)
 static void
 update_reading(struct conn *c)
 {
-	if (c->closing)
+	if (c->cl.closing)
 		return;
-	if (c->out_full || c->pending)
+	if (c->out_full || c->cl.pending)
 		(void)event_del(c->ev_read);
 	else
 		(void)event_add(c->ev_read, NULL);
@@ -125,20 +127,20 @@ check_queue_bound(struct conn *c)
 	if (!c->out_full &&
 	    (c->out_bytes >= SPAWND_MAX_QUEUED_BYTES || c->n_out >= CONN_PAUSE_REPLIES)) {
 		log_debug("Client pid %d: %zu bytes in %u replies unread, pausing its requests",
-			  (int)c->cred.pid, c->out_bytes, c->n_out);
+			  (int)c->cl.cred.pid, c->out_bytes, c->n_out);
 		c->out_full = true;
 		update_reading(c);
 	} else if (c->out_full && c->out_bytes <= SPAWND_MAX_QUEUED_BYTES / 2 &&
 		   c->n_out <= CONN_PAUSE_REPLIES / 2) {
 		log_debug("Client pid %d read its replies, resuming its requests",
-			  (int)c->cred.pid);
+			  (int)c->cl.cred.pid);
 		c->out_full = false;
 		update_reading(c);
 	}
 	/* After a burst, give the memory of the queue back to the system. */
 	if (c->out_was_big && !c->out_head) {
 		c->out_was_big = false;
-		server_trim_memory(c->server);
+		c->cl.ctx->ev.trim(c->cl.ctx->ev.server);
 	}
 }
 
@@ -154,7 +156,7 @@ flush(struct conn *c)
 			break;
 		if (r < 0) {
 			log_debug_errno(r, "Client pid %d: send failed, closing: %m",
-					(int)c->cred.pid);
+					(int)c->cl.cred.pid);
 			conn_close_later(c);
 			return;
 		}
@@ -185,19 +187,20 @@ queue_reply2(struct conn *c, Spawnd__V1__Reply *reply, int fd, int fd2)
 	size_t len;
 	int r;
 
-	if (!c || c->closing)
+	if (!c || c->cl.closing)
 		return;
 	reply->version = SPAWND_PROTOCOL_VERSION;
 	r = wire_pack(&reply->base, &buf, &len);
 	if (r < 0) {
 		log_error_errno(r, "Failed to pack a reply for pid %d, closing: %m",
-				(int)c->cred.pid);
+				(int)c->cl.cred.pid);
 		conn_close_later(c);
 		return;
 	}
 	if (c->n_out >= SPAWND_MAX_QUEUED_REPLIES ||
 	    ((owned_fd >= 0 || owned_fd2 >= 0) && c->n_out_fds >= SPAWND_MAX_QUEUED_FDS)) {
-		log_warning("Client pid %d does not read its replies, closing", (int)c->cred.pid);
+		log_warning("Client pid %d does not read its replies, closing",
+			    (int)c->cl.cred.pid);
 		free(buf);
 		conn_close_later(c);
 		return;
@@ -232,21 +235,13 @@ queue_reply(struct conn *c, Spawnd__V1__Reply *reply, int fd)
 	queue_reply2(c, reply, fd, -EBADF);
 }
 
-void
-conn_reply_started(struct conn *c, uint64_t id, pid_t pid, int pidfd)
-{
-	conn_reply_started_pty(c, id, pid, pidfd, -EBADF);
-}
-
-void
-conn_reply_started_pty(struct conn *c, uint64_t id, pid_t pid, int pidfd, int pty_master)
+static void
+reply_started(struct conn *c, uint64_t id, pid_t pid, int pidfd, int pty_master)
 {
 	Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
 	Spawnd__V1__Started started = SPAWND__V1__STARTED__INIT;
 	int fd = -EBADF, master = -EBADF;
 
-	if (!c || c->closing)
-		return;
 	if (pidfd >= 0) {
 		/*
 		 * Our own duplicate rides in the queue: the child's pidfd is
@@ -260,7 +255,7 @@ conn_reply_started_pty(struct conn *c, uint64_t id, pid_t pid, int pidfd, int pt
 			log_warning_errno(errno,
 					  "Failed to duplicate the pidfd of child %d for client "
 					  "pid %d, sending Started without it: %m",
-					  (int)pid, (int)c->cred.pid);
+					  (int)pid, (int)c->cl.cred.pid);
 	}
 	if (pty_master >= 0) {
 		/* The client's own copy of the child's terminal; the caller closes ours. */
@@ -269,7 +264,7 @@ conn_reply_started_pty(struct conn *c, uint64_t id, pid_t pid, int pidfd, int pt
 			log_warning_errno(errno,
 					  "Failed to duplicate the terminal of child %d for client "
 					  "pid %d, sending Started without it: %m",
-					  (int)pid, (int)c->cred.pid);
+					  (int)pid, (int)c->cl.cred.pid);
 	}
 	started.pid = pid;
 	if (fd >= 0) {
@@ -307,8 +302,8 @@ detail_cut(const char *detail, char *buf, size_t size)
 	return buf;
 }
 
-void
-conn_reply_failed(struct conn *c, uint64_t id, int stage, int error, const char *detail)
+static void
+reply_failed(struct conn *c, uint64_t id, int stage, int error, const char *detail)
 {
 	Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
 	Spawnd__V1__Failed failed = SPAWND__V1__FAILED__INIT;
@@ -329,47 +324,63 @@ timeval_usec(const struct timeval *tv)
 	return (uint64_t)tv->tv_sec * 1000000u + (uint64_t)tv->tv_usec;
 }
 
-void
-conn_reply_exited(struct conn *c, uint64_t id, pid_t pid, int status, const struct rusage *ru,
-		  uint64_t wall_usec, bool timed_out)
+static void
+reply_exited(struct conn *c, const struct reply *r)
 {
 	Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
 	Spawnd__V1__Exited exited = SPAWND__V1__EXITED__INIT;
+	const struct rusage *ru = r->ru;
 
-	exited.pid = pid;
-	if (WIFEXITED(status)) {
+	exited.pid = r->pid;
+	if (WIFEXITED(r->status)) {
 		exited.has_exit_code = true;
-		exited.exit_code = WEXITSTATUS(status);
-	} else if (WIFSIGNALED(status)) {
+		exited.exit_code = WEXITSTATUS(r->status);
+	} else if (WIFSIGNALED(r->status)) {
 		exited.has_signal = true;
-		exited.signal = WTERMSIG(status);
+		exited.signal = WTERMSIG(r->status);
 		exited.has_core_dumped = true;
-		exited.core_dumped = WCOREDUMP(status) != 0;
+		exited.core_dumped = WCOREDUMP(r->status) != 0;
 	}
 	exited.has_user_cpu_us = exited.has_sys_cpu_us = exited.has_max_rss_kb = true;
 	exited.user_cpu_us = timeval_usec(&ru->ru_utime);
 	exited.sys_cpu_us = timeval_usec(&ru->ru_stime);
 	exited.max_rss_kb = ru->ru_maxrss > 0 ? (uint64_t)ru->ru_maxrss : 0;
 	exited.has_wall_us = true;
-	exited.wall_us = wall_usec;
+	exited.wall_us = r->wall_usec;
 	exited.has_timed_out = true;
-	exited.timed_out = timed_out;
-	reply.id = id;
+	exited.timed_out = r->timed_out;
+	reply.id = r->id;
 	reply.body_case = SPAWND__V1__REPLY__BODY_EXITED;
 	reply.exited = &exited;
 	queue_reply(c, &reply, -EBADF);
 }
 
 void
-conn_reply_signal_sent(struct conn *c, uint64_t id)
+conn_reply(struct client *cl, const struct reply *r)
 {
 	Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
 	Spawnd__V1__SignalSent sent = SPAWND__V1__SIGNAL_SENT__INIT;
+	struct conn *c = (struct conn *)cl; /* cl is its first member */
 
-	reply.id = id;
-	reply.body_case = SPAWND__V1__REPLY__BODY_SIGNAL_SENT;
-	reply.signal_sent = &sent;
-	queue_reply(c, &reply, -EBADF);
+	if (!c || c->cl.closing)
+		return;
+	switch (r->kind) {
+	case REPLY_STARTED:
+		reply_started(c, r->id, r->pid, r->pidfd, r->pty_master);
+		break;
+	case REPLY_FAILED:
+		reply_failed(c, r->id, r->stage, r->error, r->detail);
+		break;
+	case REPLY_EXITED:
+		reply_exited(c, r);
+		break;
+	case REPLY_SIGNAL_SENT:
+		reply.id = r->id;
+		reply.body_case = SPAWND__V1__REPLY__BODY_SIGNAL_SENT;
+		reply.signal_sent = &sent;
+		queue_reply(c, &reply, -EBADF);
+		break;
+	}
 }
 
 /*
@@ -394,12 +405,12 @@ static bool
 check_sender(struct conn *c, const struct ucred *sender)
 {
 	struct audit_subject subj = {
-		.client_pid = c->cred.pid,
-		.client_uid = c->cred.uid,
+		.client_pid = c->cl.cred.pid,
+		.client_uid = c->cl.cred.uid,
 	};
 	char detail[192];
 
-	if (sender->pid > 0 && sender->uid == c->cred.uid && sender->gid == c->cred.gid)
+	if (sender->pid > 0 && sender->uid == c->cl.cred.uid && sender->gid == c->cl.cred.gid)
 		return true;
 	if (sender->pid <= 0)
 		(void)snprintf(detail, sizeof(detail), "message without sender credentials");
@@ -408,14 +419,13 @@ check_sender(struct conn *c, const struct ucred *sender)
 			       "message sent by uid %u gid %u pid %d on a connection of uid %u "
 			       "gid %u",
 			       (unsigned)sender->uid, (unsigned)sender->gid, (int)sender->pid,
-			       (unsigned)c->cred.uid, (unsigned)c->cred.gid);
-	log_warning("Client uid %u pid %d: %s, dropping the connection", (unsigned)c->cred.uid,
-		    (int)c->cred.pid, detail);
+			       (unsigned)c->cl.cred.uid, (unsigned)c->cl.cred.gid);
+	log_warning("Client uid %u pid %d: %s, dropping the connection", (unsigned)c->cl.cred.uid,
+		    (int)c->cl.cred.pid, detail);
 	audit_failed(&subj, SPAWND__V1__STAGE__STAGE_PROTOCOL, EPERM, detail);
-	conn_reply_failed(c, 0, SPAWND__V1__STAGE__STAGE_PROTOCOL, EPERM,
-			  sender->pid > 0
-				  ? "message sent by another uid or gid than the connection's"
-				  : "message without sender credentials");
+	reply_failed(c, 0, SPAWND__V1__STAGE__STAGE_PROTOCOL, EPERM,
+		     sender->pid > 0 ? "message sent by another uid or gid than the connection's"
+				     : "message without sender credentials");
 	conn_close_later(c);
 	return false;
 }
@@ -447,21 +457,34 @@ discard_input(struct conn *c)
 static bool
 closer_has_room(struct conn *c)
 {
-	struct closer *cl = c->server->closer;
+	struct closer *cl = c->cl.ctx->closer;
 
-	if (closer_may_receive(cl, c->cred.uid))
+	if (closer_may_receive(cl, c->cl.cred.uid))
 		return true;
 	(void)closer_collect(cl);
-	if (closer_may_receive(cl, c->cred.uid))
+	if (closer_may_receive(cl, c->cl.cred.uid))
 		return true;
 	log_warning("Client uid %u pid %d: %u of this user's fds are still being closed "
 		    "(a file system that does not answer?), dropping the connection",
-		    (unsigned)c->cred.uid, (int)c->cred.pid, closer_closing_of(cl, c->cred.uid));
-	conn_reply_failed(c, 0, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN,
-			  "too many of this user's fds are still being closed");
+		    (unsigned)c->cl.cred.uid, (int)c->cl.cred.pid,
+		    closer_closing_of(cl, c->cl.cred.uid));
+	reply_failed(c, 0, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN,
+		     "too many of this user's fds are still being closed");
 	discard_input(c);
 	conn_close_later(c);
 	return false;
+}
+
+static void on_hangup_check(evutil_socket_t fd, short what, void *userdata);
+
+/* A Spawn waits for its lookups: read nothing more, but notice a hangup. */
+static void
+lookup_begin(struct conn *c)
+{
+	struct timeval check = {.tv_usec = CONN_HANGUP_CHECK_MSEC * 1000};
+
+	update_reading(c);
+	(void)event_add(c->ev_hangup, &check);
 }
 
 static void
@@ -471,7 +494,7 @@ on_readable(evutil_socket_t fd, short what, void *userdata)
 
 	(void)what;
 	/* A Spawn that waits for its lookups holds back the requests behind it. */
-	for (int i = 0; i < CONN_BURST && !c->closing && !c->out_full && !c->pending; i++) {
+	for (int i = 0; i < CONN_BURST && !c->cl.closing && !c->out_full && !c->cl.pending; i++) {
 		int fds[SPAWND_MAX_FDS];
 		size_t len = 0, n_fds = 0;
 		struct ucred sender;
@@ -484,35 +507,44 @@ on_readable(evutil_socket_t fd, short what, void *userdata)
 		if (r == -EAGAIN)
 			return;
 		if (r == 0) {
-			log_debug("Client pid %d disconnected", (int)c->cred.pid);
+			log_debug("Client pid %d disconnected", (int)c->cl.cred.pid);
 			conn_close_later(c);
 			return;
 		}
 		if (r == -ECONNRESET) {
 			/* It closed with replies unread: a disconnect like any other. */
 			log_debug("Client pid %d disconnected with unread replies",
-				  (int)c->cred.pid);
+				  (int)c->cl.cred.pid);
 			conn_close_later(c);
 			return;
 		}
 		if (r < 0) {
 			/* Framing error: the fds that came go to the closer. */
-			closer_take(c->server->closer, c->cred.uid, fds, n_fds);
+			closer_take(c->cl.ctx->closer, c->cl.cred.uid, fds, n_fds);
 			log_warning_errno(r,
 					  "Client uid %u pid %d sent a malformed datagram, "
 					  "dropping the connection: %m",
-					  (unsigned)c->cred.uid, (int)c->cred.pid);
-			conn_reply_failed(c, 0, SPAWND__V1__STAGE__STAGE_PROTOCOL, -r,
-					  "malformed datagram");
+					  (unsigned)c->cl.cred.uid, (int)c->cl.cred.pid);
+			reply_failed(c, 0, SPAWND__V1__STAGE__STAGE_PROTOCOL, -r,
+				     "malformed datagram");
 			conn_close_later(c);
 			return;
 		}
 		if (!check_sender(c, &sender)) {
-			closer_take(c->server->closer, c->cred.uid, fds, n_fds);
+			closer_take(c->cl.ctx->closer, c->cl.cred.uid, fds, n_fds);
 			return;
 		}
 		/* dispatch owns the fds from here and hands them to the closer. */
-		dispatch_message(c, recv_buf, len, fds, n_fds);
+		switch (dispatch_message(&c->cl, recv_buf, len, fds, n_fds)) {
+		case DISPATCH_DONE:
+			break;
+		case DISPATCH_PENDING:
+			lookup_begin(c);
+			return;
+		case DISPATCH_DROP:
+			conn_close_later(c);
+			return;
+		}
 	}
 }
 
@@ -532,29 +564,16 @@ on_close(evutil_socket_t fd, short what, void *userdata)
 	(void)conn_free(userdata);
 }
 
-void
+static void
 conn_close_later(struct conn *c)
 {
-	if (c->closing)
+	if (c->cl.closing)
 		return;
-	c->closing = true;
+	c->cl.closing = true;
 	(void)event_del(c->ev_read);
 	(void)event_del(c->ev_write);
-	(void)event_del(c->ev_deadline);
 	(void)event_del(c->ev_hangup);
 	event_active(c->ev_close, EV_TIMEOUT, 0);
-}
-
-static void
-on_lookup_deadline(evutil_socket_t fd, short what, void *userdata)
-{
-	struct conn *c = userdata;
-
-	(void)fd;
-	(void)what;
-	log_warning("Client uid %u pid %d: lookup timed out after %u s", (unsigned)c->cred.uid,
-		    (int)c->cred.pid, c->server->lookup_timeout_sec);
-	dispatch_lookup_timeout(c, c->server->lookup_timeout_sec);
 }
 
 /*
@@ -580,31 +599,43 @@ on_hangup_check(evutil_socket_t fd, short what, void *userdata)
 	(void)what;
 	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
 		log_debug("Client pid %d disconnected while its lookup was pending",
-			  (int)c->cred.pid);
+			  (int)c->cl.cred.pid);
 		conn_close_later(c);
 	}
 }
 
 void
-conn_lookup_begin(struct conn *c, struct pending_spawn *ps)
+conn_resume(struct client *cl)
 {
-	struct timeval tv = {.tv_sec = (time_t)c->server->lookup_timeout_sec};
-	struct timeval check = {.tv_usec = CONN_HANGUP_CHECK_MSEC * 1000};
+	struct conn *c = (struct conn *)cl;
 
-	c->pending = ps;
-	update_reading(c);
-	(void)event_add(c->ev_deadline, &tv);
-	(void)event_add(c->ev_hangup, &check);
-}
-
-void
-conn_lookup_end(struct conn *c)
-{
-	c->pending = NULL;
-	(void)event_del(c->ev_deadline);
 	(void)event_del(c->ev_hangup);
 	/* Level-triggered: requests that queued up meanwhile wake us at once. */
 	update_reading(c);
+}
+
+/* Over a connection cap: say why before closing, best effort (non-blocking). */
+static void
+refuse_connection(struct conn *c)
+{
+	Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
+	Spawnd__V1__Failed failed = SPAWND__V1__FAILED__INIT;
+	uint8_t *buf;
+	size_t len;
+
+	failed.stage = SPAWND__V1__STAGE__STAGE_LIMIT;
+	failed.errnum = EAGAIN;
+	failed.detail = (char *)"too many connections";
+	reply.version = SPAWND_PROTOCOL_VERSION;
+	reply.body_case = SPAWND__V1__REPLY__BODY_FAILED;
+	reply.failed = &failed;
+	if (wire_pack(&reply.base, &buf, &len) == 0) {
+		(void)wire_send(c->fd, buf, len, NULL, 0);
+		free(buf);
+	}
+	discard_input(c);
+	log_warning("Refusing a connection from uid %u pid %d: connection cap reached",
+		    (unsigned)c->cl.cred.uid, (int)c->cl.cred.pid);
 }
 
 /* SO_PEERCRED + SO_PEERGROUPS: the only source of the client's identity. */
@@ -640,27 +671,26 @@ read_peer(struct conn *c)
 		}
 	}
 
-	c->cred.pid = uc.pid;
-	c->cred.uid = uc.uid;
-	c->cred.gid = uc.gid;
+	c->cl.cred.pid = uc.pid;
+	c->cl.cred.uid = uc.uid;
+	c->cl.cred.gid = uc.gid;
 	c->groups = groups;
-	c->cred.groups = groups;
-	c->cred.n_groups = groups ? len / sizeof(gid_t) : 0;
+	c->cl.cred.groups = groups;
+	c->cl.cred.n_groups = groups ? len / sizeof(gid_t) : 0;
 	return 0;
 }
 
 int
-conn_new(struct server *s, int fd, struct conn **ret)
+conn_new(const struct context *ctx, int fd, struct conn **ret)
 {
 	struct conn *c = calloc(1, sizeof(*c));
-	struct uid_usage *u;
 	int r;
 
 	if (!c) {
 		(void)safe_close(fd);
 		return -ENOMEM;
 	}
-	c->server = s;
+	c->cl.ctx = ctx;
 	c->fd = fd;
 	r = read_peer(c);
 	if (r < 0)
@@ -681,69 +711,25 @@ conn_new(struct server *s, int fd, struct conn **ret)
 		}
 	}
 
-	u = server_usage(s, c->cred.uid, true);
-	if (!u) {
-		r = -ENOMEM;
+	r = usage_conn_take(c->cl.cred.uid);
+	if (r == -EAGAIN)
+		refuse_connection(c);
+	if (r < 0)
 		goto fail;
-	}
-	if (s->n_conns >= SPAWND_MAX_CONNECTIONS || u->conns >= SPAWND_MAX_CONNECTIONS_PER_UID) {
-		/* Say why before closing; best effort (non-blocking). */
-		Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
-		Spawnd__V1__Failed failed = SPAWND__V1__FAILED__INIT;
-		uint8_t *buf;
-		size_t len;
-
-		failed.stage = SPAWND__V1__STAGE__STAGE_LIMIT;
-		failed.errnum = EAGAIN;
-		failed.detail = (char *)"too many connections";
-		reply.version = SPAWND_PROTOCOL_VERSION;
-		reply.body_case = SPAWND__V1__REPLY__BODY_FAILED;
-		reply.failed = &failed;
-		if (wire_pack(&reply.base, &buf, &len) == 0) {
-			(void)wire_send(fd, buf, len, NULL, 0);
-			free(buf);
-		}
-		/*
-		 * Closing a socket with unread data makes the peer's next read
-		 * fail with ECONNRESET, ahead of the reason. So stop the client
-		 * from sending (SHUT_RD: its sends now fail with EPIPE) and
-		 * discard what it sent already (the kernel closes the fds on
-		 * it); after the shutdown the queue cannot grow, so this ends.
-		 */
-		(void)shutdown(fd, SHUT_RD);
-		for (;;) {
-			char byte;
-
-			if (recv(fd, &byte, sizeof(byte), MSG_DONTWAIT) <= 0)
-				break;
-		}
-		log_warning("Refusing a connection from uid %u pid %d: connection cap reached",
-			    (unsigned)c->cred.uid, (int)c->cred.pid);
-		server_usage_release(s, u);
-		r = -EAGAIN;
-		goto fail;
-	}
 
 	/* No NSS here: the user name comes with the first Spawn (resolver.c). */
-	c->ev_read = event_new(s->base, fd, EV_READ | EV_PERSIST, on_readable, c);
-	c->ev_write = event_new(s->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
-	c->ev_close = evtimer_new(s->base, on_close, c);
-	c->ev_deadline = evtimer_new(s->base, on_lookup_deadline, c);
-	c->ev_hangup = event_new(s->base, -1, EV_PERSIST, on_hangup_check, c);
-	if (!c->ev_read || !c->ev_write || !c->ev_close || !c->ev_deadline || !c->ev_hangup ||
+	c->ev_read = event_new(ctx->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+	c->ev_write = event_new(ctx->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
+	c->ev_close = evtimer_new(ctx->base, on_close, c);
+	c->ev_hangup = event_new(ctx->base, -1, EV_PERSIST, on_hangup_check, c);
+	if (!c->ev_read || !c->ev_write || !c->ev_close || !c->ev_hangup ||
 	    event_add(c->ev_read, NULL) < 0) {
-		server_usage_release(s, u);
+		usage_conn_release(c->cl.cred.uid);
 		r = -ENOMEM;
 		goto fail;
 	}
 
-	u->conns++;
-	s->n_conns++;
-	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
-	s->conns = c;
-	log_debug("Connection from uid %u pid %d", (unsigned)c->cred.uid, (int)c->cred.pid);
+	log_debug("Connection from uid %u pid %d", (unsigned)c->cl.cred.uid, (int)c->cl.cred.pid);
 	*ret = c;
 	return 0;
 
@@ -754,11 +740,9 @@ fail:
 		event_free(c->ev_write);
 	if (c->ev_close)
 		event_free(c->ev_close);
-	if (c->ev_deadline)
-		event_free(c->ev_deadline);
 	if (c->ev_hangup)
 		event_free(c->ev_hangup);
-	free(c->user_name);
+	free(c->cl.user_name);
 	free(c->groups);
 	(void)safe_close(c->fd);
 	free(c);
@@ -768,45 +752,25 @@ fail:
 struct conn *
 conn_free(struct conn *c)
 {
-	struct server *s;
-	struct uid_usage *u;
+	const struct events *ev;
 
 	if (!c)
 		return NULL;
-	s = c->server;
-
-	/* A Spawn still waiting for its lookups is dropped, with its fds. */
-	dispatch_lookup_cancel(c);
-	/* Children follow their on_disconnect choice. */
-	while (c->children)
-		child_orphan(c->children);
-
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	s->n_conns--;
-	u = server_usage(s, c->cred.uid, false);
-	if (u) {
-		u->conns--;
-		server_usage_release(s, u);
-	}
-
+	ev = &c->cl.ctx->ev;
+	/* A pending Spawn is dropped with its fds; children follow their on_disconnect. */
+	dispatch_conn_gone(&c->cl);
+	usage_conn_release(c->cl.cred.uid);
 	if (c->out_was_big)
-		server_trim_memory(s);
+		ev->trim(ev->server);
 	outmsg_free_all(c);
 	event_free(c->ev_read);
 	event_free(c->ev_write);
 	event_free(c->ev_close);
-	event_free(c->ev_deadline);
 	event_free(c->ev_hangup);
-	(void)safe_close(c->fd);
-	free(c->user_name);
+	c->fd = safe_close(c->fd);
+	free(c->cl.user_name);
 	free(c->groups);
+	ev->conn_gone(ev->server, c);
 	free(c);
-	server_fds_released(s);
-	server_maybe_exit(s);
 	return NULL;
 }

@@ -15,10 +15,10 @@
  *  5. hand a resolve job to a resolver thread (resolver.c): the target user
  *     and groups and the client's name (NSS), and the command's canonical
  *     path (realpath() with the client's rights). The request, with its
- *     fds, waits in a pending_spawn that the connection holds; the
- *     connection reads nothing more until it is done, so a client's
- *     requests are still handled in order (a Signal right after its Spawn
- *     finds the child), and conn.c arms the deadline.
+ *     fds, waits in its job (job.h), which the connection holds as
+ *     pending; the connection reads nothing more until it is done, so a
+ *     client's requests are still handled in order (a Signal right after
+ *     its Spawn finds the child). The job's timer is the deadline.
  *
  * Second half, in the loop, when the job is back (dispatch_lookup_done()):
  *  6. policy on the peer's SO_PEERCRED identity and the command (normal
@@ -34,9 +34,11 @@
  *     a FUSE server (HOSTILE.md 46).
  *
  * Or, instead of the second half: the deadline (Failed{PREPARE, ETIMEDOUT},
- * dispatch_lookup_timeout()), or the client leaving or the daemon stopping
- * (dispatch_lookup_cancel()). On every path the request's fds are let go
- * exactly once, through release_client_fds().
+ * on_deadline()), or the client leaving or the daemon stopping
+ * (dispatch_conn_gone()). On every path the request's fds are let go
+ * exactly once: to the closer, by the job (job_release_fds()).
+ *
+ * Replies go up through ctx->ev.reply (conn.c), never by a call into conn.c.
  */
 #define _GNU_SOURCE
 
@@ -44,28 +46,34 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
 
 #include "audit.h"
 #include "closer.h"
 #include "command.h"
-#include "conn.h"
+#include "context.h"
 #include "environ.h"
+#include "job.h"
 #include "log.h"
 #include "policy.h"
 #include "pty.h"
 #include "reaper.h"
 #include "request.h"
 #include "resolver.h"
-#include "server.h"
 #include "spawn.h"
+#include "usage.h"
 #include "user.h"
 #include "util/cleanup.h"
 #include "wire.h"
@@ -77,10 +85,22 @@
 #define CLOSER_SETTLE_MSEC 1000
 
 static void
-refuse(struct conn *c, const struct audit_subject *subj, int stage, int error, const char *detail)
+reply_failed(struct client *c, uint64_t id, int stage, int error, const char *detail)
+{
+	c->ctx->ev.reply(c, &(struct reply){
+				    .kind = REPLY_FAILED,
+				    .id = id,
+				    .stage = stage,
+				    .error = error,
+				    .detail = detail,
+			    });
+}
+
+static void
+refuse(struct client *c, const struct audit_subject *subj, int stage, int error, const char *detail)
 {
 	audit_failed(subj, stage, error, detail);
-	conn_reply_failed(c, subj->id, stage, error, detail);
+	reply_failed(c, subj->id, stage, error, detail);
 }
 
 /*
@@ -130,179 +150,159 @@ stdio_fd_refusal(int fd)
  * (pidfds included) or, were the per-message credential check in conn.c
  * ever lost, spawn as the client. A connection passed indirectly (queued
  * inside another socket) is not seen here; that one the credential check
- * covers: its new holder sends as itself. Returns the child fd number of
- * the first such fd, or -1.
+ * covers: its new holder sends as itself. Whether fd is one: an AF_UNIX
+ * socket whose peer is our listening socket's address (also true under
+ * socket activation, where systemd called listen()), or whose peer
+ * credentials are our own pid. Only getpeername()/getsockopt() on the fd:
+ * nothing that can block.
  */
-static int
-daemon_connection_fd(const struct server *s, const struct spawn_request *sr, const int *fds)
+static bool
+fd_is_daemon_connection(const struct context *ctx, int fd)
 {
-	for (size_t i = 0; i < sr->n_fds; i++)
-		if (server_fd_is_connection(s, fds[sr->fds[i].index]))
-			return (int)sr->fds[i].target;
-	return -1;
+	struct sockaddr_un peer;
+	socklen_t len = sizeof(peer);
+	struct ucred uc;
+	socklen_t uc_len = sizeof(uc);
+
+	/* ENOTSOCK, ENOTCONN...: not a connection to anyone. */
+	if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0 || peer.sun_family != AF_UNIX)
+		return false;
+	/*
+	 * The kernel gives a connection the address of the socket it
+	 * connected to (unix_stream_connect copies the listener's), whatever
+	 * path the client used (symlink, bind mount, /proc/PID/root/...).
+	 */
+	if (ctx->listen_addr_len > offsetof(struct sockaddr_un, sun_path) &&
+	    len == ctx->listen_addr_len && memcmp(&peer, &ctx->listen_addr, len) == 0)
+		return true;
+	/* Peer credentials are those of whoever called listen(): us, unless activated. */
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &uc_len) == 0 && uc_len == sizeof(uc) &&
+	       uc.pid == getpid();
 }
 
-/*
- * The one place where the fds a client sent are let go, on every path: the
- * synchronous ones at the end of dispatch_message(), the pending ones when
- * their request ends. The child, if any, has its own copies by then.
- */
-static void
-release_client_fds(struct conn *c, int *fds, size_t n_fds)
-{
-	closer_take(c->server->closer, c->cred.uid, fds, n_fds);
-}
-
-/* A Spawn between its two halves: owns the request, its fds and its path. */
-struct pending_spawn {
-	struct conn *conn;
-	struct request *req;
-	int fds[SPAWND_MAX_FDS]; /* in the fd table: only once unparked */
-	size_t n_fds;
-	int park; /* the fds in flight while the lookups run (park_fds()) */
-	size_t n_parked;
-	char *path;		 /* the command in normal form (command_resolve()) */
-	struct resolve_job *job; /* on a resolver thread; ->owner points back here */
-};
-
-/*
- * While its lookups run (up to the deadline), a request's fds must not sit
- * in the daemon's fd table: every child started meanwhile, for any client,
- * inherits the table and closes what it does not keep during its setup,
- * and the close of a FUSE file whose server never answers FLUSH would hang
- * that other client's child (HOSTILE.md 46). So the fds wait in flight, in
- * a private socket pair where the kernel holds them without an fd, and the
- * table's copies go to the closer. Returns the receiving end, or -errno.
- */
+/* The fds a Spawn brought, checked before any lookup: 0, or an errno and why in detail. */
 static int
-park_fds(const int *fds, size_t n_fds)
+check_fds(const struct client *c, const struct job *j, char *detail, size_t size)
 {
-	_cleanup_close_ int tx = -EBADF, rx = -EBADF;
-	int sv[2], r;
+	const struct spawn_request *sr = &j->req->spawn;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	tx = sv[0];
-	rx = sv[1];
-	r = wire_send(tx, "p", 1, fds, n_fds);
-	if (r < 0)
-		return r;
-	return TAKE_FD(rx);
-}
+	for (size_t i = 0; i < sr->n_fds; i++) {
+		int fd = j->fds[sr->fds[i].index];
+		const char *why = sr->fds[i].target <= 2 ? stdio_fd_refusal(fd) : NULL;
 
-/* Take the parked fds back into the table, right before the spawn. */
-static int
-unpark_fds(struct pending_spawn *ps)
-{
-	char byte;
-	size_t len = 0, n = 0;
-	int r;
-
-	if (ps->park < 0)
-		return 0;
-	r = wire_recv(ps->park, &byte, sizeof(byte), &len, ps->fds, &n);
-	ps->park = safe_close(ps->park);
-	if (r < 0)
-		return r;
-	if (r == 0 || n != ps->n_parked) {
-		release_client_fds(ps->conn, ps->fds, n);
-		return -EPROTO;
+		if (why) {
+			(void)snprintf(detail, size, "child fd %d %s", sr->fds[i].target, why);
+			return EINVAL;
+		}
 	}
-	ps->n_fds = n;
-	ps->n_parked = 0;
+	for (size_t i = 0; i < sr->n_fds; i++)
+		if (fd_is_daemon_connection(c->ctx, j->fds[sr->fds[i].index])) {
+			(void)snprintf(
+				detail, size,
+				"child fd %d is a connection to spawnd (it cannot be delegated)",
+				sr->fds[i].target);
+			return EPERM;
+		}
 	return 0;
 }
 
-static struct pending_spawn *
-pending_spawn_free(struct pending_spawn *ps)
-{
-	if (!ps)
-		return NULL;
-	/* A job still out is only abandoned here: the pool frees it when it comes back. */
-	if (ps->job)
-		ps->job->owner = NULL;
-	release_client_fds(ps->conn, ps->fds, ps->n_fds);
-	/* Fds still in flight are dropped with the socket: no close(), no FLUSH. */
-	ps->park = safe_close(ps->park);
-	(void)request_free(ps->req);
-	free(ps->path);
-	free(ps);
-	return NULL;
-}
-
-static struct audit_subject
-pending_subject(const struct pending_spawn *ps)
-{
-	return (struct audit_subject){
-		.client_pid = ps->conn->cred.pid,
-		.client_uid = ps->conn->cred.uid,
-		.id = ps->req->id,
-		.target = ps->req->spawn.user,
-		.argv = ps->req->spawn.argv,
-		.exec_path = ps->path,
-	};
-}
-
-/* A copy of the job's inputs; NULL on ENOMEM. */
+/* A copy of the lookups' inputs; NULL on ENOMEM. */
 static struct resolve_job *
-job_for(const struct conn *c, const struct spawn_request *sr, const char *path)
+lookup_for(const struct client *c, const struct spawn_request *sr, const char *path)
 {
-	struct resolve_job *j = resolve_job_new();
+	struct resolve_job *l = resolve_job_new();
 	bool ok;
 
-	if (!j)
+	if (!l)
 		return NULL;
-	j->client_uid = c->cred.uid;
-	j->client_gid = c->cred.gid;
+	l->client_uid = c->cred.uid;
+	l->client_gid = c->cred.gid;
 	if (c->cred.n_groups > 0) {
-		j->client_groups = calloc(c->cred.n_groups, sizeof(gid_t));
-		if (j->client_groups) {
-			memcpy(j->client_groups, c->cred.groups, c->cred.n_groups * sizeof(gid_t));
-			j->n_client_groups = c->cred.n_groups;
+		l->client_groups = calloc(c->cred.n_groups, sizeof(gid_t));
+		if (l->client_groups) {
+			memcpy(l->client_groups, c->cred.groups, c->cred.n_groups * sizeof(gid_t));
+			l->n_client_groups = c->cred.n_groups;
 		}
 	}
-	j->want_client_name = !c->user_name;
-	j->user = strdup(sr->user);
-	j->group = sr->group ? strdup(sr->group) : NULL;
-	j->path = strdup(path);
-	ok = j->user && j->path && (!sr->group || j->group) &&
-	     (c->cred.n_groups == 0 || j->client_groups);
+	l->want_client_name = !c->user_name;
+	l->user = strdup(sr->user);
+	l->group = sr->group ? strdup(sr->group) : NULL;
+	l->path = strdup(path);
+	ok = l->user && l->path && (!sr->group || l->group) &&
+	     (c->cred.n_groups == 0 || l->client_groups);
 	if (ok && sr->groups) {
-		j->groups = calloc(sr->n_groups + 1, sizeof(char *));
-		ok = j->groups != NULL;
+		l->groups = calloc(sr->n_groups + 1, sizeof(char *));
+		ok = l->groups != NULL;
 		for (size_t i = 0; ok && i < sr->n_groups; i++)
-			ok = (j->groups[i] = strdup(sr->groups[i])) != NULL;
+			ok = (l->groups[i] = strdup(sr->groups[i])) != NULL;
 	}
-	j->canonicalize = policy_wants_canonical(c->server->policy, &c->cred);
+	l->canonicalize = policy_wants_canonical(c->ctx->policy, &c->cred);
 	if (!ok)
-		return resolve_job_free(j);
-	return j;
+		return resolve_job_free(l);
+	return l;
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *userdata);
+
+/*
+ * Hand j's lookups to a resolver thread and park its fds. 0, or a refusal
+ * (-errno, with *stage and *why set).
+ */
+static int
+start_lookup(struct client *c, struct job *j, int *stage, const char **why)
+{
+	struct timeval deadline = {.tv_sec = (time_t)c->ctx->lookup_timeout_sec};
+	int r;
+
+	/*
+	 * A lookup counts against its client's uid until its thread is back,
+	 * even after its request timed out: a client whose lookups hang (its
+	 * own FUSE path, say) pins only its own share of the threads.
+	 */
+	*stage = SPAWND__V1__STAGE__STAGE_LIMIT;
+	*why = "too many user lookups in progress for this client";
+	if (!usage_lookup_room(c->cred.uid))
+		return -EAGAIN;
+	*stage = SPAWND__V1__STAGE__STAGE_PREPARE;
+	*why = "";
+	j->lookup = lookup_for(c, &j->req->spawn, j->path);
+	j->ev_timer = evtimer_new(c->ctx->base, on_deadline, j);
+	if (!j->lookup || !j->ev_timer || usage_lookup_take(c->cred.uid) < 0)
+		return -ENOMEM;
+	r = resolver_submit(j->lookup);
+	if (r < 0) {
+		usage_lookup_release(c->cred.uid);
+		*stage = SPAWND__V1__STAGE__STAGE_LIMIT;
+		*why = "no thread to look up the user";
+		return -EAGAIN;
+	}
+	j->lookup->owner = j;
+	j->looking_up = true;
+	/* The table's copies go to the closer now, the parked ones later. */
+	r = job_park_fds(j);
+	if (r < 0) {
+		*stage = r == -EAGAIN ? SPAWND__V1__STAGE__STAGE_LIMIT
+				      : SPAWND__V1__STAGE__STAGE_PREPARE;
+		*why = "cannot keep the request's fds while the user is looked up";
+		return r;
+	}
+	(void)event_add(j->ev_timer, &deadline);
+	return 0;
 }
 
 /*
  * The first half of a Spawn (see the top of this file). Returns true when
- * the request went to a resolver thread: then the pending request has taken
- * *reqp and the fds; else the caller still owns both.
+ * the request went to a resolver thread (c->pending); else the job is
+ * done with.
  */
 static bool
-handle_spawn(struct conn *c, struct request **reqp, int *fds, size_t n_fds)
+handle_spawn(struct client *c, struct job *j)
 {
-	const struct request *req = *reqp;
-	struct server *s = c->server;
-	const struct spawn_request *sr = &req->spawn;
-	struct audit_subject subj = {
-		.client_pid = c->cred.pid,
-		.client_uid = c->cred.uid,
-		.id = req->id,
-		.target = sr->user,
-		.argv = sr->argv,
-	};
-	_cleanup_free_ char *path = NULL;
-	struct pending_spawn *ps;
-	struct resolve_job *job;
-	struct uid_usage *u;
+	const struct spawn_request *sr = &j->req->spawn;
+	struct audit_subject subj = job_subject(j);
 	char detail[256];
-	int r;
+	const char *why;
+	int r, stage;
 
 	/*
 	 * An id names one spawn on this connection until its final reply
@@ -311,46 +311,28 @@ handle_spawn(struct conn *c, struct request **reqp, int *fds, size_t n_fds)
 	 * so it is told apart from the earlier spawn's replies only by its
 	 * body (a raw client's problem: libspawnd never reuses an id).
 	 */
-	if (reaper_find_by_id(c, req->id)) {
+	if (reaper_find_by_id(c->children, j->req->id)) {
 		(void)snprintf(detail, sizeof(detail),
 			       "spawn id %llu is still in use on this connection",
-			       (unsigned long long)req->id);
+			       (unsigned long long)j->req->id);
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_DECODE, EEXIST, detail);
 		return false;
 	}
-	if (s->stopping) {
+	if (c->ctx->stopping) {
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, ESHUTDOWN, "daemon is stopping");
 		return false;
 	}
-	u = server_usage(s, c->cred.uid, false);
-	if (s->n_children >= SPAWND_MAX_CHILDREN ||
-	    (u && u->children >= SPAWND_MAX_CHILDREN_PER_UID)) {
+	if (!usage_child_room(c->cred.uid)) {
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN, "too many live children");
 		return false;
 	}
-	for (size_t i = 0; i < sr->n_fds; i++) {
-		const char *why;
-
-		if (sr->fds[i].target > 2)
-			continue;
-		why = stdio_fd_refusal(fds[sr->fds[i].index]);
-		if (why) {
-			(void)snprintf(detail, sizeof(detail), "child fd %d %s", sr->fds[i].target,
-				       why);
-			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_DECODE, EINVAL, detail);
-			return false;
-		}
-	}
-	r = daemon_connection_fd(s, sr, fds);
-	if (r >= 0) {
-		(void)snprintf(detail, sizeof(detail),
-			       "child fd %d is a connection to spawnd (it cannot be delegated)", r);
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_DECODE, EPERM, detail);
+	r = check_fds(c, j, detail, sizeof(detail));
+	if (r > 0) {
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_DECODE, r, detail);
 		return false;
 	}
-
 	/* The program: exec_path when sent, else argv[0]; judged and exec'd alike. */
-	r = command_resolve(request_program(sr), &path);
+	r = command_resolve(request_program(sr), &j->path);
 	if (r < 0) {
 		refuse(c, &subj,
 		       r == -EINVAL ? SPAWND__V1__STAGE__STAGE_DECODE
@@ -358,71 +340,24 @@ handle_spawn(struct conn *c, struct request **reqp, int *fds, size_t n_fds)
 		       r, request_program(sr));
 		return false;
 	}
-	subj.exec_path = path;
-
-	/*
-	 * A job counts against its client's uid until its thread is back,
-	 * even after its request timed out: a client whose lookups hang
-	 * (its own FUSE path, say) pins only its own share of the threads.
-	 */
-	if (resolver_jobs_of(c->cred.uid) >= SPAWND_MAX_LOOKUPS_PER_UID) {
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN,
-		       "too many user lookups in progress for this client");
-		return false;
-	}
-	job = job_for(c, sr, path);
-	ps = calloc(1, sizeof(*ps));
-	if (!job || !ps) {
-		resolve_job_free(job);
-		free(ps);
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, ENOMEM, "");
-		return false;
-	}
-	r = resolver_submit(job);
+	subj.exec_path = j->path;
+	r = start_lookup(c, j, &stage, &why);
 	if (r < 0) {
-		resolve_job_free(job);
-		free(ps);
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN,
-		       "no thread to look up the user");
+		refuse(c, &subj, stage, -r, why);
 		return false;
 	}
-
-	ps->conn = c;
-	ps->park = -EBADF;
-	ps->path = TAKE_PTR(path);
-	ps->job = job;
-	job->owner = ps;
-	if (n_fds > 0) {
-		/* The table's copies go to the closer now, the parked ones later. */
-		r = closer_may_receive(s->closer, c->cred.uid) ? park_fds(fds, n_fds) : -EAGAIN;
-		if (r < 0) {
-			subj.exec_path = ps->path;
-			refuse(c, &subj,
-			       r == -EAGAIN ? SPAWND__V1__STAGE__STAGE_LIMIT
-					    : SPAWND__V1__STAGE__STAGE_PREPARE,
-			       -r, "cannot keep the request's fds while the user is looked up");
-			/* The job is abandoned: the pool frees it when it comes back. */
-			pending_spawn_free(ps);
-			return false;
-		}
-		ps->park = r;
-		ps->n_parked = n_fds;
-	}
-	ps->req = TAKE_PTR(*reqp);
-	conn_lookup_begin(c, ps);
-	/* Parked: the table's copies go (the caller's array is done with). */
-	release_client_fds(c, fds, n_fds);
+	c->pending = j;
 	return true;
 }
 
 /*
  * Failed{PREPARE} for a target user that did not resolve. Only the user:
  * a requested group that cannot be used is reported after the policy
- * (target_user.group_error, spawn_continue()), so that a client without a
+ * (target_user.group_error, spawn_decide()), so that a client without a
  * rule learns nothing about the target's groups.
  */
 static void
-refuse_target(struct conn *c, const struct audit_subject *subj, const struct resolve_job *job)
+refuse_target(struct client *c, const struct audit_subject *subj, const struct resolve_job *job)
 {
 	char detail[PATH_MAX + 256];
 	const char *what = job->what ? job->what : job->user;
@@ -437,67 +372,83 @@ refuse_target(struct conn *c, const struct audit_subject *subj, const struct res
 	refuse(c, subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, detail);
 }
 
-/* The second half of a Spawn (see the top of this file). */
-static void
-spawn_continue(struct pending_spawn *ps, struct resolve_job *job)
+/* The world may have changed while the lookup ran: false when j was refused. */
+static bool
+spawn_admit(struct client *c, struct job *j, const struct audit_subject *subj)
 {
-	struct conn *c = ps->conn;
-	struct server *s = c->server;
-	const struct request *req = ps->req;
-	const struct spawn_request *sr = &req->spawn;
-	struct audit_subject subj = pending_subject(ps);
-	struct policy_command command = {.path = ps->path, .canonical = job->canonical};
-	const struct target_user *target = &job->target;
-	_cleanup_free_ char *path = NULL, *refused = NULL;
-	const char *refused_why = NULL, *what;
-	_cleanup_strv_free_ char **envp = NULL;
-	const struct policy_rule *rule;
-	struct spawn_prepared *sp = NULL;
-	struct uid_usage *u;
-	char detail[PATH_MAX * 3 + 512], location[PATH_MAX + 16];
-	pid_t pid = 0;
-	int pidfd = -EBADF, errpipe = -EBADF;
-	int r;
+	const struct resolve_job *l = j->lookup;
 
-	if (job->client_name && !c->user_name)
-		c->user_name = TAKE_PTR(job->client_name);
-	/* The world may have changed while the lookup ran. */
-	if (s->stopping) {
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, ESHUTDOWN, "daemon is stopping");
-		return;
+	if (l->client_name && !c->user_name)
+		c->user_name = TAKE_PTR(j->lookup->client_name);
+	if (c->ctx->stopping) {
+		refuse(c, subj, SPAWND__V1__STAGE__STAGE_LIMIT, ESHUTDOWN, "daemon is stopping");
+		return false;
 	}
-	u = server_usage(s, c->cred.uid, false);
-	if (s->n_children >= SPAWND_MAX_CHILDREN ||
-	    (u && u->children >= SPAWND_MAX_CHILDREN_PER_UID)) {
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN, "too many live children");
-		return;
+	if (!usage_child_room(c->cred.uid)) {
+		refuse(c, subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN, "too many live children");
+		return false;
 	}
-	if (job->r < 0) {
-		refuse_target(c, &subj, job);
-		return;
+	if (l->r < 0) {
+		refuse_target(c, subj, l);
+		return false;
 	}
 	if (!c->user_name) {
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, ENOMEM, "");
-		return;
+		refuse(c, subj, SPAWND__V1__STAGE__STAGE_PREPARE, ENOMEM, "");
+		return false;
 	}
 	/*
 	 * A reload while the job ran may have brought a `cmd` rule for this
 	 * client, and then the decision needs the canonical path, which only
 	 * a resolver thread may compute. Rare: ask the client to try again.
 	 */
-	if (!job->canonicalize && policy_wants_canonical(s->policy, &c->cred)) {
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, EAGAIN,
+	if (!l->canonicalize && policy_wants_canonical(c->ctx->policy, &c->cred)) {
+		refuse(c, subj, SPAWND__V1__STAGE__STAGE_PREPARE, EAGAIN,
 		       "the policy was reloaded during the request, try again");
-		return;
+		return false;
 	}
+	return true;
+}
+
+/* Failed{PREPARE} for a requested group that cannot be used. */
+static void
+refuse_group(struct client *c, const struct audit_subject *subj, const struct target_user *target)
+{
+	char detail[PATH_MAX + 256];
+	const char *what = target->group_what;
+	int r = target->group_error;
+
+	if (r == -ESRCH)
+		(void)snprintf(detail, sizeof(detail), "unknown group %s", what);
+	else if (r == -EPERM)
+		(void)snprintf(detail, sizeof(detail), "group %s is not one of %s's groups", what,
+			       target->name);
+	else if (r == -EINVAL)
+		(void)snprintf(detail, sizeof(detail), "invalid group %s", what);
+	else
+		(void)snprintf(detail, sizeof(detail), "cannot look up %s", what);
+	refuse(c, subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, detail);
+}
+
+/*
+ * The policy on the peer's identity and the program, then the requested
+ * groups. Returns the permitting rule, or NULL when j was refused.
+ */
+static const struct policy_rule *
+spawn_decide(struct client *c, struct job *j, struct audit_subject *subj)
+{
+	const struct policy *policy = c->ctx->policy;
+	const struct target_user *target = &j->lookup->target;
+	struct policy_command command = {.path = j->path, .canonical = j->lookup->canonical};
+	const struct policy_rule *rule;
+	char detail[PATH_MAX * 3 + 512], location[PATH_MAX + 16];
 
 	/* Exec what the policy judged: the canonical path when there is one. */
-	subj.exec_path = command.canonical ? command.canonical : command.path;
-	rule = policy_match(s->policy, &c->cred, target->uid, &command, sr->argv);
+	subj->exec_path = job_exec_path(j);
+	rule = policy_match(policy, &c->cred, target->uid, &command, j->req->spawn.argv);
 	if (rule)
-		(void)snprintf(location, sizeof(location), "%s:%u", s->policy->path, rule->line);
+		(void)snprintf(location, sizeof(location), "%s:%u", policy->path, rule->line);
 	if (!rule || !rule->permit) {
-		audit_decision(&subj, false, rule ? location : NULL);
+		audit_decision(subj, false, rule ? location : NULL);
 		if (command.canonical && strcmp(command.canonical, command.path) != 0)
 			(void)snprintf(detail, sizeof(detail), "%s (%s) as %s: %s%s", command.path,
 				       command.canonical, target->name,
@@ -506,29 +457,17 @@ spawn_continue(struct pending_spawn *ps, struct resolve_job *job)
 			(void)snprintf(detail, sizeof(detail), "%s as %s: %s%s", command.path,
 				       target->name, rule ? "rule " : "no matching rule",
 				       rule ? location : "");
-		conn_reply_failed(c, req->id, SPAWND__V1__STAGE__STAGE_POLICY, EPERM, detail);
-		return;
+		reply_failed(c, j->req->id, SPAWND__V1__STAGE__STAGE_POLICY, EPERM, detail);
+		return NULL;
 	}
-
 	/*
 	 * Only now the requested groups: a client that no rule lets act as
 	 * the target got the same denial above whatever groups it named, so
 	 * it learns nothing about the target's groups (HOSTILE.md 40).
 	 */
 	if (target->group_error < 0) {
-		r = target->group_error;
-		what = target->group_what;
-		if (r == -ESRCH)
-			(void)snprintf(detail, sizeof(detail), "unknown group %s", what);
-		else if (r == -EPERM)
-			(void)snprintf(detail, sizeof(detail), "group %s is not one of %s's groups",
-				       what, target->name);
-		else if (r == -EINVAL)
-			(void)snprintf(detail, sizeof(detail), "invalid group %s", what);
-		else
-			(void)snprintf(detail, sizeof(detail), "cannot look up %s", what);
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, detail);
-		return;
+		refuse_group(c, subj, target);
+		return NULL;
 	}
 	/* Dropping a group can grant what the group denies: only with narrowgroups. */
 	if (target->narrowed && !rule->narrowgroups) {
@@ -536,203 +475,255 @@ spawn_continue(struct pending_spawn *ps, struct resolve_job *job)
 			       "the requested groups leave out some of %s's groups; "
 			       "rule %s does not allow narrowing (narrowgroups)",
 			       target->name, location);
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_POLICY, EPERM, detail);
-		return;
+		refuse(c, subj, SPAWND__V1__STAGE__STAGE_POLICY, EPERM, detail);
+		return NULL;
 	}
-	subj.gid = target->gid;
-	subj.groups = target->groups;
-	subj.n_groups = target->n_groups;
-	audit_decision(&subj, true, location);
-	path = strdup(subj.exec_path);
+	subj->gid = target->gid;
+	subj->groups = target->groups;
+	subj->n_groups = target->n_groups;
+	audit_decision(subj, true, location);
 	/* Later audit lines do not need it. */
-	subj.exec_path = NULL;
-	if (!path) {
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, ENOMEM, "");
-		return;
-	}
+	subj->exec_path = NULL;
+	return rule;
+}
 
+/* The pty's slave is the child's controlling terminal: the lowest of 0-2 that holds it. */
+static void
+plan_ctty(struct spawn_prepared *sp, int pty_slave)
+{
+	sp->plan.set_ctty = true;
+	sp->plan.ctty_fd = 0;
+	for (size_t i = 0; i < sp->plan.n_fds; i++)
+		if (sp->plan.fds[i].dst <= 2 && sp->plan.fds[i].src == pty_slave) {
+			sp->plan.ctty_fd = sp->plan.fds[i].dst;
+			return;
+		}
+}
+
+/*
+ * The child's plan (j->sp): environment, terminal (*pty_slave, and the
+ * master in j), fds, umask. 0, or a refusal (-errno, *why set).
+ */
+static int
+spawn_plan(struct client *c, struct job *j, const struct policy_rule *rule, int *pty_slave,
+	   char *why, size_t size)
+{
+	const struct spawn_request *sr = &j->req->spawn;
+	const struct target_user *target = &j->lookup->target;
+	/* The same request with the umask the child gets (HOSTILE.md 41). */
+	struct spawn_request effective = *sr;
+	/* The slave stands in for /dev/null on each unmapped fd 0-2. */
+	struct spawn_env env = c->ctx->spawn_env;
+	_cleanup_strv_free_ char **envp = NULL;
+	_cleanup_free_ char *refused = NULL;
+	const char *refused_why = NULL;
+	char *path;
+	int r;
+
+	*why = '\0';
 	r = env_build(rule, target, c->cred.uid, c->user_name, sr->env_inherit, sr->env_set, &envp,
 		      &refused, &refused_why);
 	if (r < 0) {
 		if (r == -EPERM && refused && refused_why)
-			(void)snprintf(detail, sizeof(detail), "setenv %s: %s", refused,
-				       refused_why);
+			(void)snprintf(why, size, "setenv %s: %s", refused, refused_why);
 		else
-			(void)snprintf(detail, sizeof(detail), "cannot build the environment");
-		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, detail);
-		return;
+			(void)snprintf(why, size, "cannot build the environment");
+		return r;
 	}
+	effective.umask = policy_umask(sr->umask, c->cred.uid, target->uid);
+	if (sr->pty) {
+		struct pty_setup pty = {
+			.uid = target->uid,
+			.gid = env.tty_gid,
+			.rows = sr->pty_rows,
+			.cols = sr->pty_cols,
+			.xpixel = sr->pty_xpixel,
+			.ypixel = sr->pty_ypixel,
+		};
 
-	{
-		_cleanup_free_ char *exec_path = strdup(path);
-		_cleanup_free_ char *cwd = strdup(sr->cwd);
-		_cleanup_free_ char *target_name = strdup(target->name);
-		/* The same request with the umask the child gets (HOSTILE.md 41). */
-		struct spawn_request effective = *sr;
-		/* The slave stands in for /dev/null on each unmapped fd 0-2. */
-		struct spawn_env env = s->spawn_env;
-		_cleanup_close_ int pty_master = -EBADF, pty_slave = -EBADF;
-		struct child *child;
-
-		if (!exec_path || !cwd || !target_name) {
-			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, ENOMEM, "");
-			return;
-		}
-		effective.umask = policy_umask(sr->umask, c->cred.uid, target->uid);
-		if (sr->pty) {
-			struct pty_setup pty = {
-				.uid = target->uid,
-				.gid = s->spawn_env.tty_gid,
-				.rows = sr->pty_rows,
-				.cols = sr->pty_cols,
-				.xpixel = sr->pty_xpixel,
-				.ypixel = sr->pty_ypixel,
-			};
-
-			r = pty_open(&pty, &pty_master, &pty_slave);
-			if (r < 0) {
-				refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r,
-				       "cannot allocate a terminal");
-				return;
-			}
-			env.devnull = pty_slave;
-		}
-		r = unpark_fds(ps);
+		r = pty_open(&pty, &j->pty_master, pty_slave);
 		if (r < 0) {
-			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, -r,
-			       "cannot take back the request's fds");
-			return;
+			(void)snprintf(why, size, "cannot allocate a terminal");
+			return r;
 		}
-		r = spawn_prepare(&effective, target, TAKE_PTR(path), TAKE_PTR(envp), ps->fds,
-				  ps->n_fds, &env, &sp);
-		if (r < 0) {
-			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, "");
-			return;
-		}
-		if (sr->pty) {
-			/* The lowest of 0-2 that holds the slave (request.c keeps one free). */
-			sp->plan.set_ctty = true;
-			sp->plan.ctty_fd = 0;
-			for (size_t i = 0; i < sp->plan.n_fds; i++)
-				if (sp->plan.fds[i].dst <= 2 && sp->plan.fds[i].src == pty_slave) {
-					sp->plan.ctty_fd = sp->plan.fds[i].dst;
-					break;
-				}
-		}
-		/*
-		 * No other request's fd may be left in the table for the child
-		 * to inherit (and close, hanging on the same FLUSH): wait for
-		 * the closer to have begun every close handed to it.
-		 */
-		r = closer_settle(s->closer, CLOSER_SETTLE_MSEC, ps->fds, ps->n_fds);
-		if (r < 0) {
-			log_warning("Fds of earlier requests are still waiting to be closed, "
-				    "refusing a spawn of client pid %d",
-				    (int)c->cred.pid);
-			sp = spawn_prepared_free(sp);
-			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN,
-			       "fds of earlier requests are still waiting to be closed");
-			return;
-		}
-		pid = 0;
-		r = spawn_start(sp, s->engine, &pid, &pidfd, &errpipe);
-		sp = spawn_prepared_free(sp);
-		/* The child has its own copy now (both engines): ours goes. */
-		pty_slave = safe_close(pty_slave);
-		if (r < 0) {
-			if (pid > 0)
-				reaper_abandon(s->reaper, pid);
-			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_FORK, r, "");
-			return;
-		}
-		r = reaper_add(s->reaper, c, c->cred.uid, c->cred.pid, req->id, pid, pidfd, errpipe,
-			       TAKE_PTR(exec_path), TAKE_PTR(cwd), TAKE_PTR(target_name), sr);
-		if (r < 0) {
-			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_FORK, r, "cannot track child");
-			return;
-		}
-		/* Sent on Started, closed by the reaper (reaper.c). */
-		child = reaper_find_by_id(c, req->id);
-		if (child && pty_master >= 0)
-			child->pty_master = TAKE_FD(pty_master);
-		s->n_spawns++;
+		env.devnull = *pty_slave;
 	}
+	r = job_unpark_fds(j);
+	if (r < 0) {
+		(void)snprintf(why, size, "cannot take back the request's fds");
+		return r;
+	}
+	path = strdup(job_exec_path(j));
+	if (!path)
+		return -ENOMEM;
+	r = spawn_prepare(&effective, target, path, TAKE_PTR(envp), j->fds, j->n_fds, &env, &j->sp);
+	if (r < 0)
+		return r;
+	if (sr->pty)
+		plan_ctty(j->sp, *pty_slave);
+	return 0;
 }
 
-void
-dispatch_lookup_done(struct resolve_job *job)
+/*
+ * Start the child and hand j to the reaper. Returns true when the reaper
+ * owns j (also for a child it could not track); j was refused either way
+ * when something failed.
+ */
+static bool
+spawn_launch(struct client *c, struct job *j, const struct audit_subject *subj)
 {
-	struct pending_spawn *ps = job->owner;
-	struct conn *c;
+	const struct context *ctx = c->ctx;
+	int r;
 
-	if (!ps) {
-		/* Its request timed out or went with its connection long ago. */
-		resolve_job_free(job);
-		return;
+	/*
+	 * No other request's fd may be left in the table for the child to
+	 * inherit (and close, hanging on the same FLUSH): wait for the closer
+	 * to have begun every close handed to it.
+	 */
+	r = closer_settle(ctx->closer, CLOSER_SETTLE_MSEC, j->fds, j->n_fds);
+	if (r < 0) {
+		log_warning("Fds of earlier requests are still waiting to be closed, "
+			    "refusing a spawn of client pid %d",
+			    (int)c->cred.pid);
+		refuse(c, subj, SPAWND__V1__STAGE__STAGE_LIMIT, EAGAIN,
+		       "fds of earlier requests are still waiting to be closed");
+		return false;
 	}
-	c = ps->conn;
-	ps->job = NULL;
-	conn_lookup_end(c);
-	/* A connection on its way out starts nothing (conn_close_later()). */
-	if (!c->closing)
-		spawn_continue(ps, job);
-	pending_spawn_free(ps);
-	resolve_job_free(job);
+	/* The plan stays with the job until the child's errpipe reports (job.h). */
+	r = spawn_start(j->sp, ctx->engine, &j->pid, &j->pidfd, &j->errpipe);
+	/* The child has its own copies now (both engines): ours go to the closer. */
+	job_release_fds(j);
+	if (r < 0) {
+		/* A child without a pidfd: killed, the reaper reaps it by pid. */
+		if (j->pid > 0)
+			reaper_abandon(ctx->reaper, j);
+		refuse(c, subj, SPAWND__V1__STAGE__STAGE_FORK, r, "");
+		return j->pid > 0;
+	}
+	r = reaper_track(ctx->reaper, j, &c->children);
+	if (r < 0)
+		refuse(c, subj, SPAWND__V1__STAGE__STAGE_FORK, r, "cannot track child");
+	else
+		usage_spawned();
+	return true;
 }
 
-void
-dispatch_lookup_timeout(struct conn *c, unsigned timeout_sec)
+/* The second half of a Spawn (see the top of this file). True when the reaper owns j. */
+static bool
+spawn_continue(struct client *c, struct job *j)
 {
-	struct pending_spawn *ps = c->pending;
-	struct audit_subject subj;
-	const char *what;
-	char detail[128];
+	struct audit_subject subj = job_subject(j);
+	const struct policy_rule *rule;
+	_cleanup_close_ int pty_slave = -EBADF;
+	char why[PATH_MAX + 128];
+	int r;
 
-	if (!ps)
-		return;
-	subj = pending_subject(ps);
-	switch (resolve_job_phase(ps->job)) {
-	case RESOLVE_QUEUED:
-		what = "user lookup (waiting for a lookup thread)";
-		break;
-	case RESOLVE_PATH:
-		what = "command path lookup";
-		break;
-	default:
-		what = "user lookup";
-		break;
+	if (!spawn_admit(c, j, &subj))
+		return false;
+	rule = spawn_decide(c, j, &subj);
+	if (!rule)
+		return false;
+	r = spawn_plan(c, j, rule, &pty_slave, why, sizeof(why));
+	if (r < 0) {
+		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, why);
+		return false;
 	}
-	(void)snprintf(detail, sizeof(detail), "%s timed out after %u s", what, timeout_sec);
-	refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, ETIMEDOUT, detail);
-	conn_lookup_end(c);
-	/* Abandons the job: its thread may come back much later, or never. */
-	pending_spawn_free(ps);
+	/* The child gets its own copy of the slave; ours goes after the start. */
+	return spawn_launch(c, j, &subj);
 }
 
-void
-dispatch_lookup_cancel(struct conn *c)
+/* The pending Spawn of c is over (done, or timed out): read requests again. */
+static void
+lookup_end(struct client *c, struct job *j)
 {
-	struct pending_spawn *ps = c->pending;
-	struct audit_subject subj;
-
-	if (!ps)
-		return;
-	subj = pending_subject(ps);
-	audit_failed(&subj, SPAWND__V1__STAGE__STAGE_PREPARE, ECANCELED,
-		     c->server->stopping ? "daemon is stopping" : "client disconnected");
+	(void)event_del(j->ev_timer);
 	c->pending = NULL;
-	pending_spawn_free(ps);
+	c->ctx->ev.resume(c);
+}
+
+void
+dispatch_lookup_done(struct resolve_job *lookup)
+{
+	struct job *j = lookup->owner;
+	struct client *c;
+
+	usage_lookup_release(lookup->client_uid);
+	if (!j) {
+		/* Its request timed out or went with its connection long ago. */
+		resolve_job_free(lookup);
+		return;
+	}
+	c = j->owner;
+	j->looking_up = false;
+	lookup_end(c, j);
+	/* A connection on its way out starts nothing (conn_close_later()). */
+	if (c->closing || !spawn_continue(c, j))
+		job_free(j);
 }
 
 static void
-handle_signal(struct conn *c, const struct request *req)
+on_deadline(evutil_socket_t fd, short what, void *userdata)
+{
+	struct job *j = userdata;
+	struct client *c = j->owner;
+	struct audit_subject subj = job_subject(j);
+	unsigned timeout_sec = c->ctx->lookup_timeout_sec;
+	const char *what_timed_out;
+	char detail[128];
+
+	(void)fd;
+	(void)what;
+	/* A connection on its way out cancels the request itself (dispatch_conn_gone()). */
+	if (c->closing)
+		return;
+	log_warning("Client uid %u pid %d: lookup timed out after %u s", (unsigned)c->cred.uid,
+		    (int)c->cred.pid, timeout_sec);
+	switch (resolve_job_phase(j->lookup)) {
+	case RESOLVE_QUEUED:
+		what_timed_out = "user lookup (waiting for a lookup thread)";
+		break;
+	case RESOLVE_PATH:
+		what_timed_out = "command path lookup";
+		break;
+	default:
+		what_timed_out = "user lookup";
+		break;
+	}
+	(void)snprintf(detail, sizeof(detail), "%s timed out after %u s", what_timed_out,
+		       timeout_sec);
+	refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, ETIMEDOUT, detail);
+	lookup_end(c, j);
+	/* Abandons the lookup: its thread may come back much later, or never. */
+	job_free(j);
+}
+
+void
+dispatch_conn_gone(struct client *c)
+{
+	struct job *j = c->pending;
+
+	if (j) {
+		struct audit_subject subj = job_subject(j);
+
+		audit_failed(&subj, SPAWND__V1__STAGE__STAGE_PREPARE, ECANCELED,
+			     c->ctx->stopping ? "daemon is stopping" : "client disconnected");
+		c->pending = NULL;
+		job_free(j);
+	}
+	/* Children follow their on_disconnect choice. */
+	while (c->children)
+		child_orphan(c->children);
+}
+
+static void
+handle_signal(struct client *c, const struct request *req)
 {
 	struct audit_subject subj = {
 		.client_pid = c->cred.pid,
 		.client_uid = c->cred.uid,
 		.id = req->id,
 	};
-	struct child *child = reaper_find_by_id(c, req->signal.spawn_id);
+	struct job *child = reaper_find_by_id(c->children, req->signal.spawn_id);
 	char detail[128];
 	int r;
 
@@ -760,25 +751,42 @@ handle_signal(struct conn *c, const struct request *req)
 	log_debug("Client pid %d: signal %d sent to child %d%s", (int)c->cred.pid,
 		  req->signal.signo, (int)child->pid,
 		  req->signal.process_group ? " (process group)" : "");
-	conn_reply_signal_sent(c, req->id);
+	c->ctx->ev.reply(c, &(struct reply){.kind = REPLY_SIGNAL_SENT, .id = req->id});
 }
 
-void
-dispatch_message(struct conn *c, const uint8_t *buf, size_t len, int *fds, size_t n_fds)
+enum dispatch_result
+dispatch_message(struct client *c, const uint8_t *buf, size_t len, int *fds, size_t n_fds)
 {
 	struct request *req = NULL;
+	struct job *j;
 	const char *error = NULL;
 	uint64_t id = 0;
 	int r;
 
 	r = request_decode(buf, len, n_fds, &req, &id, &error);
+	if (r >= 0 && req->kind == REQUEST_SPAWN) {
+		/* The job owns the request and the fds from here. */
+		j = job_new(c->ctx, c, c->cred.uid, c->cred.pid, &req, fds, n_fds);
+		if (!j) {
+			reply_failed(c, id, SPAWND__V1__STAGE__STAGE_PREPARE, ENOMEM, "");
+			(void)request_free(req);
+			return DISPATCH_DONE;
+		}
+		if (handle_spawn(c, j))
+			return DISPATCH_PENDING;
+		job_free(j);
+		return DISPATCH_DONE;
+	}
+	/* The fds go to the closer. */
+	closer_take(c->ctx->closer, c->cred.uid, fds, n_fds);
 	if (r == -EBADMSG || r == -EPROTONOSUPPORT) {
 		/* Not a request we can talk about: fail closed, drop the peer. */
 		log_warning("Client uid %u pid %d: %s, dropping the connection",
 			    (unsigned)c->cred.uid, (int)c->cred.pid, error);
-		conn_reply_failed(c, 0, SPAWND__V1__STAGE__STAGE_PROTOCOL, -r, error);
-		conn_close_later(c);
-	} else if (r < 0) {
+		reply_failed(c, 0, SPAWND__V1__STAGE__STAGE_PROTOCOL, -r, error);
+		return DISPATCH_DROP;
+	}
+	if (r < 0) {
 		struct audit_subject subj = {
 			.client_pid = c->cred.pid,
 			.client_uid = c->cred.uid,
@@ -786,14 +794,8 @@ dispatch_message(struct conn *c, const uint8_t *buf, size_t len, int *fds, size_
 		};
 
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_DECODE, r, error);
-	} else if (req->kind == REQUEST_SPAWN) {
-		/* Waiting for its lookups: the pending request holds req and the fds. */
-		if (handle_spawn(c, &req, fds, n_fds))
-			return;
 	} else
 		handle_signal(c, req);
-
-	/* The child (if any) has its own copies now; ours go to the closer. */
-	release_client_fds(c, fds, n_fds);
 	(void)request_free(req);
+	return DISPATCH_DONE;
 }

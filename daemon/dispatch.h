@@ -9,26 +9,49 @@
 #ifndef SPAWND_DISPATCH_H
 #define SPAWND_DISPATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct conn;
+#include "policy.h"
 
+struct context;
+struct job;
 struct resolve_job;
 
 /*
- * Takes the fds: they are closed before this returns, or, for a Spawn that
- * waits for its lookups (conn_lookup_begin()), when that request ends.
+ * The part of a connection the pipeline reads and writes (conn.c embeds
+ * it); replies to it go up through ctx->ev.reply.
  */
-void dispatch_message(struct conn *c, const uint8_t *buf, size_t len, int *fds, size_t n_fds);
+struct client {
+	const struct context *ctx;
+	struct peer_cred cred; /* SO_PEERCRED + SO_PEERGROUPS at accept */
+	/* The client's user name (for SPAWND_USER): looked up by a resolver
+	 * thread with the connection's first Spawn, NULL until then. */
+	char *user_name;
+	/* A Spawn waiting for its lookups; while there is one, nothing more
+	 * is read from the connection. */
+	struct job *pending;
+	struct job *children; /* this connection's live children */
+	bool closing;	      /* on its way out: starts nothing */
+};
+
+enum dispatch_result {
+	DISPATCH_DONE,
+	DISPATCH_PENDING, /* a Spawn waits for its lookups (c->pending): read nothing more
+			   * until ctx->ev.resume */
+	DISPATCH_DROP,	  /* not a request: drop the connection (Failed{PROTOCOL} is queued) */
+};
+
+/* Takes the fds: they go to the closer, or to the request's job. */
+enum dispatch_result dispatch_message(struct client *c, const uint8_t *buf, size_t len, int *fds,
+				      size_t n_fds);
 
 /* A resolver job is back (server.c): carry on with its request, or drop an abandoned job. */
-void dispatch_lookup_done(struct resolve_job *job);
+void dispatch_lookup_done(struct resolve_job *lookup);
 
-/* c's pending Spawn ran out of time: Failed{PREPARE, ETIMEDOUT}; its job is abandoned. */
-void dispatch_lookup_timeout(struct conn *c, unsigned timeout_sec);
-
-/* c goes away (disconnect, daemon stop) with a Spawn pending: drop it, fds included. */
-void dispatch_lookup_cancel(struct conn *c);
+/* c goes away (disconnect, daemon stop): drop a pending Spawn, fds included;
+ * its children follow their on_disconnect. */
+void dispatch_conn_gone(struct client *c);
 
 #endif

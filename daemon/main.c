@@ -507,8 +507,7 @@ main(int argc, char **argv)
 		log_error_errno(r, "Failed to watch the closer process: %m");
 		goto out;
 	}
-	server->exit_idle_sec = o.exit_idle_sec;
-	server->lookup_timeout_sec = o.lookup_timeout_sec;
+	server_set_timeouts(server, o.exit_idle_sec, o.lookup_timeout_sec);
 	r = server_start_idle_timer(server);
 	if (r < 0)
 		goto out;
@@ -530,7 +529,7 @@ main(int argc, char **argv)
 		log_error("The event loop failed");
 		goto out;
 	}
-	ret = server->exit_code;
+	ret = server_exit_code(server);
 	log_info("Stopped");
 out:
 	server = server_free(server);

@@ -44,10 +44,11 @@
 #include <event2/event.h>
 
 #include "audit.h"
-#include "conn.h"
+#include "context.h"
+#include "job.h"
 #include "log.h"
-#include "server.h"
 #include "spawn.h"
+#include "usage.h"
 #include "util/cleanup.h"
 #include "wire.h"
 
@@ -56,17 +57,16 @@
 #define REAPER_SCAN_INTERVAL_USEC 1000000u
 
 struct reaper {
-	struct server *server;
+	const struct context *ctx;
 	struct event *sigchld;
 	struct event *scan_timer;  /* a deferred full scan, pending inside the window */
 	struct timespec last_scan; /* CLOCK_MONOTONIC start of the last full scan */
 	bool scanned;		   /* last_scan is set */
-	struct child *buckets[REAPER_BUCKETS];
-	unsigned n_children;
+	struct job *buckets[REAPER_BUCKETS];
 	unsigned n_terminating;
-	/* Untracked children that were killed and not reaped yet. */
-	pid_t *abandoned;
-	size_t n_abandoned, n_abandoned_max;
+	/* Untracked children that were killed and not reaped yet: each still
+	 * counts against its client uid (usage.h) until it is. */
+	struct job *abandoned; /* linked through hash_next: they are not in the table */
 };
 
 static unsigned
@@ -75,19 +75,19 @@ bucket_of(pid_t pid)
 	return (unsigned)pid % REAPER_BUCKETS;
 }
 
-static struct child *
+static struct job *
 reaper_find(struct reaper *r, pid_t pid)
 {
-	for (struct child *c = r->buckets[bucket_of(pid)]; c; c = c->hash_next)
+	for (struct job *c = r->buckets[bucket_of(pid)]; c; c = c->hash_next)
 		if (c->pid == pid)
 			return c;
 	return NULL;
 }
 
 static void
-hash_remove(struct reaper *r, struct child *c)
+hash_remove(struct reaper *r, struct job *c)
 {
-	for (struct child **p = &r->buckets[bucket_of(c->pid)]; *p; p = &(*p)->hash_next)
+	for (struct job **p = &r->buckets[bucket_of(c->pid)]; *p; p = &(*p)->hash_next)
 		if (*p == c) {
 			*p = c->hash_next;
 			return;
@@ -95,23 +95,24 @@ hash_remove(struct reaper *r, struct child *c)
 }
 
 static void
-owner_unlink(struct child *c)
+owner_unlink(struct job *c)
 {
-	if (!c->owner)
-		return;
-	if (c->owner_prev)
-		c->owner_prev->owner_next = c->owner_next;
-	else
-		c->owner->children = c->owner_next;
-	if (c->owner_next)
-		c->owner_next->owner_prev = c->owner_prev;
+	if (c->owner_head) {
+		if (c->owner_prev)
+			c->owner_prev->owner_next = c->owner_next;
+		else
+			*c->owner_head = c->owner_next;
+		if (c->owner_next)
+			c->owner_next->owner_prev = c->owner_prev;
+	}
 	c->owner = NULL;
+	c->owner_head = NULL;
 	c->owner_prev = c->owner_next = NULL;
 }
 
 /* The child's pidfd and errpipe, with their events. Idempotent. */
 static void
-child_close_fds(struct child *c)
+child_close_fds(struct job *c)
 {
 	if (c->ev_pidfd) {
 		event_free(c->ev_pidfd);
@@ -126,31 +127,19 @@ child_close_fds(struct child *c)
 	c->pty_master = safe_close(c->pty_master);
 }
 
+/* The child is reaped (or forgotten): its job ends. */
 static void
-child_free(struct child *c)
+child_free(struct job *c)
 {
-	struct reaper *r = c->reaper;
-	struct server *s = r->server;
-	struct uid_usage *u;
+	struct reaper *r = c->ctx->reaper;
 
 	owner_unlink(c);
 	hash_remove(r, c);
 	if (c->terminating)
 		r->n_terminating--;
-	r->n_children--;
-	s->n_children--;
-	u = server_usage(s, c->client_uid, false);
-	if (u) {
-		u->children--;
-		server_usage_release(s, u);
-	}
-	child_close_fds(c);
-	if (c->ev_timer)
-		event_free(c->ev_timer);
-	free(c->exec_path);
-	free(c->cwd);
-	free(c->target);
-	free(c);
+	if (c->counted)
+		usage_child_release(c->client_uid);
+	(void)job_free(c);
 }
 
 static struct timeval
@@ -171,6 +160,32 @@ usec_since(const struct timespec *t0)
 	(void)clock_gettime(CLOCK_MONOTONIC, &now);
 	us = (int64_t)(now.tv_sec - t0->tv_sec) * 1000000 + (now.tv_nsec - t0->tv_nsec) / 1000;
 	return us > 0 ? (uint64_t)us : 0;
+}
+
+static void
+tell(const struct job *c, struct reply rep)
+{
+	rep.id = c->req->id;
+	c->ctx->ev.reply(c->owner, &rep);
+}
+
+static void
+reply_failed(const struct job *c, int stage, int error, const char *detail)
+{
+	tell(c, (struct reply){
+			.kind = REPLY_FAILED, .stage = stage, .error = error, .detail = detail});
+}
+
+/* The audit lines of a child name the resolved target and the program run. */
+static struct audit_subject
+subject(const struct job *c)
+{
+	struct audit_subject subj = job_subject(c);
+
+	subj.target = job_target(c);
+	subj.argv = NULL;
+	subj.exec_path = job_exec_path(c);
+	return subj;
 }
 
 /*
@@ -238,15 +253,9 @@ child_execed(pid_t pid)
  * docs/protocol.md.
  */
 static void
-report_died_before_exec(struct child *c, int status)
+report_died_before_exec(struct job *c, int status)
 {
-	struct audit_subject subj = {
-		.client_pid = c->client_pid,
-		.client_uid = c->client_uid,
-		.id = c->id,
-		.target = c->target,
-		.exec_path = c->exec_path,
-	};
+	struct audit_subject subj = subject(c);
 	const int err = c->timed_out ? ETIMEDOUT : ECANCELED;
 	char detail[PATH_MAX + 128];
 
@@ -255,16 +264,16 @@ report_died_before_exec(struct child *c, int status)
 
 		if (name)
 			(void)snprintf(detail, sizeof(detail), "%s: killed by SIG%s before exec%s",
-				       c->exec_path, name, c->timed_out ? " (time limit)" : "");
+				       job_exec_path(c), name, c->timed_out ? " (time limit)" : "");
 		else
 			(void)snprintf(detail, sizeof(detail),
-				       "%s: killed by signal %d before exec%s", c->exec_path,
+				       "%s: killed by signal %d before exec%s", job_exec_path(c),
 				       WTERMSIG(status), c->timed_out ? " (time limit)" : "");
 	} else
 		(void)snprintf(detail, sizeof(detail), "%s: exited with status %d before exec",
-			       c->exec_path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+			       job_exec_path(c), WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	audit_failed(&subj, CHILD_STAGE_EXEC, err, detail);
-	conn_reply_failed(c->owner, c->id, CHILD_STAGE_EXEC, err, detail);
+	reply_failed(c, CHILD_STAGE_EXEC, err, detail);
 }
 
 /*
@@ -273,16 +282,10 @@ report_died_before_exec(struct child *c, int status)
  * before exec gets its Failed from child_collect(), which has its status.
  */
 static bool
-errpipe_process(struct child *c)
+errpipe_process(struct job *c)
 {
 	struct child_report rep;
-	struct audit_subject subj = {
-		.client_pid = c->client_pid,
-		.client_uid = c->client_uid,
-		.id = c->id,
-		.target = c->target,
-		.exec_path = c->exec_path,
-	};
+	struct audit_subject subj = subject(c);
 	const char *detail;
 	int r;
 
@@ -293,6 +296,8 @@ errpipe_process(struct child *c)
 		return false;
 
 	c->exec_done = true;
+	/* The child is done with its plan (exec'd, failed, or dead). */
+	job_drop_plan(c);
 	if (c->ev_errpipe) {
 		event_free(c->ev_errpipe);
 		c->ev_errpipe = NULL;
@@ -322,8 +327,12 @@ errpipe_process(struct child *c)
 		audit_started(&subj, c->pid);
 		/* The pidfd is still open here even when the child was just
 		 * reaped (child_collect), so the client always gets one. */
-		conn_reply_started_pty(c->owner, c->id, c->pid, c->want_pidfd ? c->pidfd : -EBADF,
-				       c->pty_master);
+		tell(c, (struct reply){
+				.kind = REPLY_STARTED,
+				.pid = c->pid,
+				.pidfd = c->req->spawn.want_pidfd ? c->pidfd : -EBADF,
+				.pty_master = c->pty_master,
+			});
 		/* The client has the master now (or is gone): ours goes. */
 		c->pty_master = safe_close(c->pty_master);
 		return true;
@@ -334,19 +343,19 @@ errpipe_process(struct child *c)
 		rep.stage = CHILD_STAGE_EXEC;
 		rep.err = r == -EBADMSG ? EPROTO : -r;
 	}
-	detail = rep.stage == CHILD_STAGE_CHDIR	 ? c->cwd
-		 : rep.stage == CHILD_STAGE_EXEC ? c->exec_path
+	detail = rep.stage == CHILD_STAGE_CHDIR	 ? c->req->spawn.cwd
+		 : rep.stage == CHILD_STAGE_EXEC ? job_exec_path(c)
 						 : "";
 	audit_failed(&subj, rep.stage, rep.err, detail);
-	conn_reply_failed(c->owner, c->id, rep.stage, rep.err, detail);
+	reply_failed(c, rep.stage, rep.err, detail);
 	return true;
 }
 
 /* Reap c if it has exited; returns true when it was reaped (and freed). */
 static bool
-child_collect(struct child *c)
+child_collect(struct job *c)
 {
-	struct reaper *r = c->reaper;
+	struct reaper *r = c->ctx->reaper;
 	struct rusage ru;
 	siginfo_t si = {0};
 	int status = 0;
@@ -365,7 +374,7 @@ child_collect(struct child *c)
 		 * bookkeeping is wrong: drop the entry rather than spin. */
 		log_error_errno(errno, "waitid(%d) failed, forgetting the child: %m", (int)c->pid);
 		child_free(c);
-		server_maybe_exit(r->server);
+		r->ctx->ev.child_gone(r->ctx->ev.server);
 		return true;
 	}
 	if (si.si_pid == 0)
@@ -380,7 +389,7 @@ child_collect(struct child *c)
 		log_error_errno(p < 0 ? errno : ECHILD,
 				"wait4(%d) failed, forgetting the child: %m", (int)c->pid);
 		child_free(c);
-		server_maybe_exit(r->server);
+		r->ctx->ev.child_gone(r->ctx->ev.server);
 		return true;
 	}
 
@@ -392,24 +401,30 @@ child_collect(struct child *c)
 	child_close_fds(c);
 	if (!c->exec_done) {
 		c->exec_done = true;
-		conn_reply_failed(c->owner, c->id, CHILD_STAGE_EXEC, EPROTO, c->exec_path);
+		reply_failed(c, CHILD_STAGE_EXEC, EPROTO, job_exec_path(c));
 	}
 	if (c->died_before_exec)
 		report_died_before_exec(c, status);
 	if (c->exec_ok) {
-		audit_exited(c->client_uid, c->id, c->pid, status, c->timed_out);
-		conn_reply_exited(c->owner, c->id, c->pid, status, &ru, usec_since(&c->started_at),
-				  c->timed_out);
+		audit_exited(c->client_uid, c->req->id, c->pid, status, c->timed_out);
+		tell(c, (struct reply){
+				.kind = REPLY_EXITED,
+				.pid = c->pid,
+				.status = status,
+				.ru = &ru,
+				.wall_usec = usec_since(&c->started_at),
+				.timed_out = c->timed_out,
+			});
 	}
 	child_free(c);
-	server_maybe_exit(r->server);
+	r->ctx->ev.child_gone(r->ctx->ev.server);
 	return true;
 }
 
 static void
 on_errpipe(evutil_socket_t fd, short what, void *userdata)
 {
-	struct child *c = userdata;
+	struct job *c = userdata;
 
 	(void)fd;
 	(void)what;
@@ -436,59 +451,52 @@ reap_pid(pid_t pid)
 	return p != 0;
 }
 
-static ssize_t
-abandoned_index(const struct reaper *r, pid_t pid)
+/* Reap the abandoned child whose pid is pid, if it is one: true when it was. */
+static bool
+abandoned_reap(struct reaper *r, pid_t pid)
 {
-	for (size_t i = 0; i < r->n_abandoned; i++)
-		if (r->abandoned[i] == pid)
-			return (ssize_t)i;
-	return -1;
-}
+	for (struct job **p = &r->abandoned; *p; p = &(*p)->hash_next)
+		if ((*p)->pid == pid) {
+			struct job *c = *p;
 
-static void
-abandoned_remove(struct reaper *r, size_t i)
-{
-	r->abandoned[i] = r->abandoned[--r->n_abandoned];
+			*p = c->hash_next;
+			(void)reap_pid(pid);
+			child_free(c);
+			return true;
+		}
+	return false;
 }
 
 /* Reap exactly the abandoned children that have exited: O(abandoned), not O(children). */
 static void
 reap_abandoned(struct reaper *r)
 {
-	size_t i = 0;
+	struct job **p = &r->abandoned;
 
-	while (i < r->n_abandoned)
-		if (reap_pid(r->abandoned[i]))
-			abandoned_remove(r, i);
-		else
-			i++;
+	while (*p) {
+		struct job *c = *p;
+
+		if (reap_pid(c->pid)) {
+			*p = c->hash_next;
+			child_free(c);
+		} else
+			p = &c->hash_next;
+	}
 }
 
 void
-reaper_abandon(struct reaper *r, pid_t pid)
+reaper_abandon(struct reaper *r, struct job *c)
 {
-	pid_t *a;
-
-	assert(!reaper_find(r, pid)); /* tracked children are reaped through their pidfd */
-	if (pid <= 0)
-		return;
-	log_notice("Gave up on untracked child %d (killed), reaping it when it exits", (int)pid);
-	if (reap_pid(pid))
-		return;
-	if (r->n_abandoned == r->n_abandoned_max) {
-		size_t n = r->n_abandoned_max ? 2 * r->n_abandoned_max : 8;
-
-		a = reallocarray(r->abandoned, n, sizeof(*a));
-		if (!a) {
-			/* The rate-limited full scan still reaps it (with a warning). */
-			log_warning("Cannot list untracked child %d, the full scan reaps it",
-				    (int)pid);
-			return;
-		}
-		r->abandoned = a;
-		r->n_abandoned_max = n;
-	}
-	r->abandoned[r->n_abandoned++] = pid;
+	assert(c->pid > 0 && !c->ev_pidfd);
+	log_notice("Gave up on untracked child %d (killed), reaping it when it exits", (int)c->pid);
+	owner_unlink(c);
+	c->abandoned = true;
+	/* It may be stuck for ever (FUSE), pinning a spawner: it keeps counting. */
+	if (!c->counted)
+		usage_child_take(c->client_uid);
+	c->counted = true;
+	c->hash_next = r->abandoned;
+	r->abandoned = c;
 }
 
 /*
@@ -504,8 +512,7 @@ full_scan(struct reaper *r)
 	r->scanned = true;
 	for (;;) {
 		siginfo_t si = {0};
-		struct child *c;
-		ssize_t i;
+		struct job *c;
 
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
 			return;
@@ -515,11 +522,9 @@ full_scan(struct reaper *r)
 				return; /* cannot happen after WNOWAIT saw it; avoid spinning */
 			continue;
 		}
-		i = abandoned_index(r, si.si_pid);
-		if (i >= 0)
-			abandoned_remove(r, (size_t)i);
-		else
-			log_warning("Reaping untracked child %d", (int)si.si_pid);
+		if (abandoned_reap(r, si.si_pid))
+			continue;
+		log_warning("Reaping untracked child %d", (int)si.si_pid);
 		if (!reap_pid(si.si_pid))
 			return; /* likewise */
 	}
@@ -577,10 +582,12 @@ pidfd_signal(int pidfd, int signo)
 	return 0;
 }
 
+static void child_terminate(struct job *c);
+
 static void
 on_timer(evutil_socket_t fd, short what, void *userdata)
 {
-	struct child *c = userdata;
+	struct job *c = userdata;
 	uint64_t elapsed;
 
 	(void)fd;
@@ -598,8 +605,8 @@ on_timer(evutil_socket_t fd, short what, void *userdata)
 	 * out the rest rather than terminate too soon.
 	 */
 	elapsed = usec_since(&c->started_at);
-	if (elapsed < c->timeout_usec) {
-		struct timeval rest = usec_to_timeval(c->timeout_usec - elapsed + 1000);
+	if (elapsed < c->req->spawn.timeout_usec) {
+		struct timeval rest = usec_to_timeval(c->req->spawn.timeout_usec - elapsed + 1000);
 
 		if (event_add(c->ev_timer, &rest) == 0)
 			return;
@@ -610,15 +617,15 @@ on_timer(evutil_socket_t fd, short what, void *userdata)
 }
 
 int
-reaper_new(struct server *s, struct reaper **ret)
+reaper_new(const struct context *ctx, struct reaper **ret)
 {
 	struct reaper *r = calloc(1, sizeof(*r));
 
 	if (!r)
 		return -ENOMEM;
-	r->server = s;
-	r->scan_timer = evtimer_new(s->base, on_scan_timer, r);
-	r->sigchld = evsignal_new(s->base, SIGCHLD, on_sigchld, r);
+	r->ctx = ctx;
+	r->scan_timer = evtimer_new(ctx->base, on_scan_timer, r);
+	r->sigchld = evsignal_new(ctx->base, SIGCHLD, on_sigchld, r);
 	if (!r->scan_timer || !r->sigchld || event_add(r->sigchld, NULL) < 0) {
 		if (r->sigchld)
 			event_free(r->sigchld);
@@ -639,108 +646,81 @@ reaper_free(struct reaper *r)
 	for (unsigned i = 0; i < REAPER_BUCKETS; i++)
 		while (r->buckets[i])
 			child_free(r->buckets[i]);
+	while (r->abandoned) {
+		struct job *c = r->abandoned;
+
+		r->abandoned = c->hash_next;
+		child_free(c);
+	}
 	event_free(r->sigchld);
 	event_free(r->scan_timer);
-	free(r->abandoned);
 	free(r);
 	return NULL;
 }
 
-int
-reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_pid, uint64_t id,
-	   pid_t pid, int pidfd, int errpipe, char *exec_path, char *cwd, char *target,
-	   const struct spawn_request *sr)
+/* The child's events; false when libevent cannot have them. */
+static bool
+child_watch(struct job *c)
 {
-	struct server *s = r->server;
-	struct uid_usage *u;
-	struct child *c;
+	struct event_base *base = c->ctx->base;
+	struct timeval tv = usec_to_timeval(c->req->spawn.timeout_usec);
 
-	c = calloc(1, sizeof(*c));
-	u = server_usage(s, client_uid, true);
-	if (!c || !u) {
-		free(c);
-		free(exec_path);
-		free(cwd);
-		free(target);
-		/* Untrackable: kill it; SIGCHLD reaps it from the abandoned
-		 * list (never a blocking wait: a child stuck on FUSE would
-		 * stall the loop). */
-		(void)pidfd_signal(pidfd, SIGKILL);
-		reaper_abandon(r, pid);
-		(void)safe_close(pidfd);
-		(void)safe_close(errpipe);
-		return -ENOMEM;
-	}
-	*c = (struct child){
-		.reaper = r,
-		.client_uid = client_uid,
-		.client_pid = client_pid,
-		.id = id,
-		.pid = pid,
-		.pidfd = pidfd,
-		.errpipe = errpipe,
-		.pty_master = -EBADF,
-		.exec_path = exec_path,
-		.cwd = cwd,
-		.target = target,
-		.on_disconnect = sr->on_disconnect,
-		.timeout_usec = sr->timeout_usec,
-		.kill_grace_usec = sr->kill_grace_usec,
-		.want_pidfd = sr->want_pidfd,
-	};
-	(void)clock_gettime(CLOCK_MONOTONIC, &c->started_at);
-
-	/* Count it before anything can fail so that child_free() balances. */
-	c->hash_next = r->buckets[bucket_of(pid)];
-	r->buckets[bucket_of(pid)] = c;
-	r->n_children++;
-	s->n_children++;
-	u->children++;
-	if (owner) {
-		c->owner = owner;
-		c->owner_next = owner->children;
-		if (owner->children)
-			owner->children->owner_prev = c;
-		owner->children = c;
-	}
-
-	c->ev_pidfd = event_new(s->base, pidfd, EV_READ | EV_PERSIST, on_pidfd, c);
-	c->ev_errpipe = event_new(s->base, errpipe, EV_READ | EV_PERSIST, on_errpipe, c);
-	c->ev_timer = evtimer_new(s->base, on_timer, c);
-	if (!c->ev_pidfd || !c->ev_errpipe || !c->ev_timer || event_add(c->ev_pidfd, NULL) < 0 ||
-	    event_add(c->ev_errpipe, NULL) < 0)
-		goto fail;
-	if (c->timeout_usec > 0) {
-		struct timeval tv = usec_to_timeval(c->timeout_usec);
-
-		if (event_add(c->ev_timer, &tv) < 0)
-			goto fail;
-	}
-	return 0;
-
-fail:
-	/* Out of the table: SIGCHLD reaps it from the abandoned list. */
-	(void)pidfd_signal(pidfd, SIGKILL);
-	child_free(c);
-	reaper_abandon(r, pid);
-	return -ENOMEM;
+	/* The timer was the lookup's deadline (dispatch.c): it is the child's now. */
+	if (c->ev_timer)
+		event_free(c->ev_timer);
+	c->ev_pidfd = event_new(base, c->pidfd, EV_READ | EV_PERSIST, on_pidfd, c);
+	c->ev_errpipe = event_new(base, c->errpipe, EV_READ | EV_PERSIST, on_errpipe, c);
+	c->ev_timer = evtimer_new(base, on_timer, c);
+	return c->ev_pidfd && c->ev_errpipe && c->ev_timer && event_add(c->ev_pidfd, NULL) == 0 &&
+	       event_add(c->ev_errpipe, NULL) == 0 &&
+	       (tv.tv_sec == 0 && tv.tv_usec == 0 ? true : event_add(c->ev_timer, &tv) == 0);
 }
 
-struct child *
-reaper_find_by_id(struct conn *owner, uint64_t id)
+int
+reaper_track(struct reaper *r, struct job *c, struct job **owner_list)
 {
-	for (struct child *c = owner->children; c; c = c->owner_next) {
+	(void)clock_gettime(CLOCK_MONOTONIC, &c->started_at);
+	usage_child_take(c->client_uid);
+	c->counted = true;
+	if (!child_watch(c)) {
+		/* Untrackable: kill it; SIGCHLD reaps it from the abandoned list
+		 * (never a blocking wait: a child stuck on FUSE would stall the loop). */
+		(void)pidfd_signal(c->pidfd, SIGKILL);
+		child_close_fds(c);
+		if (c->ev_timer) {
+			event_free(c->ev_timer);
+			c->ev_timer = NULL;
+		}
+		reaper_abandon(r, c);
+		return -ENOMEM;
+	}
+	c->hash_next = r->buckets[bucket_of(c->pid)];
+	r->buckets[bucket_of(c->pid)] = c;
+	if (c->owner) {
+		c->owner_head = owner_list;
+		c->owner_next = *owner_list;
+		if (*owner_list)
+			(*owner_list)->owner_prev = c;
+		*owner_list = c;
+	}
+	return 0;
+}
+
+struct job *
+reaper_find_by_id(struct job *children, uint64_t id)
+{
+	for (struct job *c = children; c; c = c->owner_next) {
 		/* A setup or exec failure was final: that id is free again. */
 		bool final_sent = c->exec_done && !c->exec_ok && !c->died_before_exec;
 
-		if (c->id == id && !final_sent)
+		if (c->req->id == id && !final_sent)
 			return c;
 	}
 	return NULL;
 }
 
 int
-child_signal(struct child *c, int signo, bool process_group)
+child_signal(struct job *c, int signo, bool process_group)
 {
 	/* Each child leads its own session and group (setsid), and its pid
 	 * cannot be recycled before we reap it, so -pid names its group. */
@@ -749,8 +729,9 @@ child_signal(struct child *c, int signo, bool process_group)
 	return pidfd_signal(c->pidfd, signo);
 }
 
-void
-child_terminate(struct child *c)
+/* SIGTERM now, SIGKILL after the child's kill grace (capped while stopping). */
+static void
+child_terminate(struct job *c)
 {
 	const uint64_t stop_grace = (uint64_t)SPAWND_KILL_GRACE_SEC * 1000000u;
 	struct timeval grace;
@@ -763,8 +744,8 @@ child_terminate(struct child *c)
 	 * it terminates (server_stop), so a longer per-request grace is cut
 	 * there rather than leaving a child that ignores SIGTERM behind.
 	 */
-	c->grace_armed_usec = c->kill_grace_usec;
-	if (c->reaper->server->stopping && c->grace_armed_usec > stop_grace)
+	c->grace_armed_usec = c->req->spawn.kill_grace_usec;
+	if (c->ctx->stopping && c->grace_armed_usec > stop_grace)
 		c->grace_armed_usec = stop_grace;
 	grace = usec_to_timeval(c->grace_armed_usec);
 
@@ -773,7 +754,7 @@ child_terminate(struct child *c)
 		log_warning_errno(r, "Failed to send SIGTERM to child %d, ignoring: %m",
 				  (int)c->pid);
 	c->terminating = true;
-	c->reaper->n_terminating++;
+	c->ctx->reaper->n_terminating++;
 	if (event_add(c->ev_timer, &grace) < 0) {
 		log_error("Failed to arm the kill timer of child %d, sending SIGKILL now",
 			  (int)c->pid);
@@ -790,7 +771,7 @@ child_terminate(struct child *c)
  * until just before execve, by which time the dispositions are default.
  */
 static void
-group_signal(struct child *c, int signo)
+group_signal(struct job *c, int signo)
 {
 	int r = kill(-c->pid, signo) < 0 ? -errno : 0;
 
@@ -802,10 +783,10 @@ group_signal(struct child *c, int signo)
 }
 
 void
-child_orphan(struct child *c)
+child_orphan(struct job *c)
 {
 	owner_unlink(c);
-	switch (c->on_disconnect) {
+	switch (c->req->spawn.on_disconnect) {
 	case ON_DISCONNECT_TERMINATE:
 		child_terminate(c);
 		break;
@@ -844,7 +825,7 @@ reaper_stop(struct reaper *r)
 	 * no child that ignores SIGTERM is left behind without its SIGKILL.
 	 */
 	for (unsigned i = 0; i < REAPER_BUCKETS; i++)
-		for (struct child *c = r->buckets[i]; c; c = c->hash_next) {
+		for (struct job *c = r->buckets[i]; c; c = c->hash_next) {
 			struct timeval grace = usec_to_timeval(stop_grace);
 
 			if (!c->terminating || c->grace_armed_usec <= stop_grace)

@@ -20,79 +20,43 @@
 
 #include "request.h"
 
-struct server;
-struct conn;
-struct event;
+struct context;
+struct job;
 struct reaper;
 
-struct child {
-	struct reaper *reaper;
-	struct conn *owner; /* NULL once the client is gone */
-	struct child *owner_prev, *owner_next;
-	struct child *hash_next;
-
-	uid_t client_uid;
-	pid_t client_pid;
-	uint64_t id; /* the Spawn request's id */
-	pid_t pid;
-	int pidfd;
-	int errpipe;	/* read end while exec is not confirmed, else -EBADF */
-	int pty_master; /* the child's terminal until Started carries it, else -EBADF */
-	struct event *ev_pidfd;
-	struct event *ev_errpipe;
-	struct event *ev_timer; /* run-time limit, then the SIGKILL grace */
-
-	char *exec_path; /* for detail strings and the audit log */
-	char *cwd;
-	char *target;
-
-	enum on_disconnect on_disconnect;
-	uint64_t timeout_usec;
-	uint64_t kill_grace_usec;  /* SIGTERM -> SIGKILL, as requested */
-	uint64_t grace_armed_usec; /* the grace actually armed (capped while stopping) */
-	bool want_pidfd;	   /* Started carries a duplicate of pidfd */
-	struct timespec started_at;
-
-	bool exec_done;	       /* the errpipe said something (EOF or a record) */
-	bool exec_ok;	       /* ... EOF after exec: Started was sent */
-	bool died_before_exec; /* ... EOF from a child that never exec'd (killed):
-				* Failed{EXEC} goes out once it is reaped */
-	bool terminating;      /* SIGTERM sent, SIGKILL pending */
-	bool timed_out;
-};
-
-int reaper_new(struct server *s, struct reaper **ret);
+int reaper_new(const struct context *ctx, struct reaper **ret);
 /* Frees the bookkeeping; live children are left alone (keep semantics). */
 struct reaper *reaper_free(struct reaper *r);
 
 /*
- * Track a freshly started child. Takes pidfd and errpipe, and the strings.
- * The lifecycle settings (on_disconnect, time limit, kill grace, pidfd
- * wanted) are copied from sr. On failure the child is killed and abandoned
- * (reaper_abandon()) before returning -errno.
+ * Track a freshly started child (job->pid, pidfd, errpipe set): the reaper
+ * owns the job from here and frees it when the child is reaped. Links it
+ * into owner_list, the children of job->owner. On failure the child is
+ * killed and abandoned (reaper_abandon()) before returning -errno; the
+ * job stays valid until the loop runs again.
  */
-int reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_pid,
-	       uint64_t id, pid_t pid, int pidfd, int errpipe, char *exec_path, char *cwd,
-	       char *target, const struct spawn_request *sr);
+int reaper_track(struct reaper *r, struct job *job, struct job **owner_list);
 
 /*
- * Give up on a child that is not tracked (no pidfd, or reaper_add() failed)
- * and that the caller has already killed: it is reaped on SIGCHLD with
+ * Give up on a child that is not tracked (no pidfd, or reaper_track()
+ * failed) and that the caller has already killed: it is reaped on SIGCHLD with
  * waitpid(pid, WNOHANG), never waited for (a child stuck on FUSE ignores
  * even SIGKILL). Without this, only the full scan, at most once a second,
- * would reap it, and with a warning.
+ * would reap it, and with a warning. It counts against its client uid's
+ * children (usage.h), and keeps its plan, until it is reaped; the reaper
+ * owns the job from here.
  */
-void reaper_abandon(struct reaper *r, pid_t pid);
+void reaper_abandon(struct reaper *r, struct job *job);
 
 /*
  * The child of owner whose spawn id is id and whose final reply (Failed,
  * or Exited) has not been sent yet, or NULL. There is at most one: the
  * daemon refuses a Spawn whose id is still in use on the connection.
  */
-struct child *reaper_find_by_id(struct conn *owner, uint64_t id);
+struct job *reaper_find_by_id(struct job *children, uint64_t id);
 
 /* Send a signal through the pidfd (or to the process group). 0 or -errno. */
-int child_signal(struct child *c, int signo, bool process_group);
+int child_signal(struct job *c, int signo, bool process_group);
 
 /*
  * The owner went away (or the daemon stops): forget the owner and apply
@@ -100,10 +64,7 @@ int child_signal(struct child *c, int signo, bool process_group);
  * once, no escalation: like a terminal hangup, the child may survive it),
  * or keep. A time limit keeps running in every case.
  */
-void child_orphan(struct child *c);
-
-/* SIGTERM now, SIGKILL after the child's kill grace (capped while stopping). */
-void child_terminate(struct child *c);
+void child_orphan(struct job *c);
 
 /* Children being terminated (stop waits for them). */
 unsigned reaper_terminating(const struct reaper *r);

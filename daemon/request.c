@@ -128,29 +128,26 @@ validate_env_list(char *const *v, size_t n, const char **ret_error)
 	return 0;
 }
 
+/* A dup_bytes() failure as the reason the request is refused. */
 static int
-decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
-	     const char **ret_error)
+string_error(int r, const char **ret_error)
 {
-	size_t exec_bytes = 0;
-	bool used[SPAWND_MAX_FDS] = {false};
-	bool target_seen[SPAWND_MAX_TARGET_FD + 1] = {false};
-	int r;
+	if (r == -EINVAL)
+		*ret_error = "string contains a NUL byte";
+	else if (r == -E2BIG)
+		*ret_error = "string too long";
+	return r;
+}
 
-	if (m->n_argv == 0) {
-		*ret_error = "argv is empty";
-		return -EINVAL;
-	}
-	if (m->n_argv > SPAWND_MAX_ARGV || m->n_env_inherit > SPAWND_MAX_ENV ||
-	    m->n_env_set > SPAWND_MAX_ENV || m->n_groups > SPAWND_MAX_GROUPS ||
-	    m->n_fds > SPAWND_MAX_FDS) {
-		*ret_error = "too many entries";
-		return -E2BIG;
-	}
+/* argv, the target user and the groups. */
+static int
+decode_who(const Spawnd__V1__Spawn *m, struct spawn_request *s, const char **ret_error)
+{
+	int r;
 
 	r = dup_bytes_array(m->argv, m->n_argv, &s->argv);
 	if (r < 0)
-		goto bad_string;
+		return string_error(r, ret_error);
 	s->argc = m->n_argv;
 	if (s->argv[0][0] == '\0') {
 		*ret_error = "argv[0] is empty";
@@ -164,7 +161,7 @@ decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
 	if (m->has_exec_path) {
 		r = dup_bytes(&m->exec_path, &s->exec_path);
 		if (r < 0)
-			goto bad_string;
+			return string_error(r, ret_error);
 		if (s->exec_path[0] == '\0') {
 			*ret_error = "exec_path is empty";
 			return -EINVAL;
@@ -182,7 +179,7 @@ decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
 	}
 	r = dup_bytes(&m->user, &s->user);
 	if (r < 0)
-		goto bad_string;
+		return string_error(r, ret_error);
 	if (s->user[0] == '\0') {
 		*ret_error = "empty target user";
 		return -EINVAL;
@@ -190,7 +187,7 @@ decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
 	if (m->has_group) {
 		r = dup_bytes(&m->group, &s->group);
 		if (r < 0)
-			goto bad_string;
+			return string_error(r, ret_error);
 		if (s->group[0] == '\0') {
 			*ret_error = "empty group";
 			return -EINVAL;
@@ -199,7 +196,7 @@ decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
 	if (m->n_groups > 0) {
 		r = dup_bytes_array(m->groups, m->n_groups, &s->groups);
 		if (r < 0)
-			goto bad_string;
+			return string_error(r, ret_error);
 		s->n_groups = m->n_groups;
 		for (size_t i = 0; i < s->n_groups; i++)
 			if (s->groups[i][0] == '\0') {
@@ -217,11 +214,19 @@ decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
 		if (!s->groups)
 			return -ENOMEM;
 	}
+	return 0;
+}
+
+/* The working directory and the umask. */
+static int
+decode_where(const Spawnd__V1__Spawn *m, struct spawn_request *s, const char **ret_error)
+{
+	int r;
 
 	if (m->has_cwd) {
 		r = dup_bytes(&m->cwd, &s->cwd);
 		if (r < 0)
-			goto bad_string;
+			return string_error(r, ret_error);
 		if (s->cwd[0] != '/') {
 			*ret_error = "working directory is not absolute";
 			return -EINVAL;
@@ -231,15 +236,23 @@ decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
 		if (!s->cwd)
 			return -ENOMEM;
 	}
-
+	s->umask = 022;
 	if (m->has_umask) {
 		if (m->umask > 0777) {
 			*ret_error = "umask out of range";
 			return -EINVAL;
 		}
 		s->umask = (mode_t)m->umask;
-	} else
-		s->umask = 022;
+	}
+	return 0;
+}
+
+/* The fd map: indices in range, targets unique, every received fd used. */
+static int
+decode_fds(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s, bool *target_seen,
+	   const char **ret_error)
+{
+	bool used[SPAWND_MAX_FDS] = {false};
 
 	if (m->n_fds > 0) {
 		s->fds = calloc(m->n_fds, sizeof(struct fd_map));
@@ -272,23 +285,32 @@ decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
 			*ret_error = "received fd not mapped";
 			return -EINVAL;
 		}
+	return 0;
+}
+
+/* Both environment lists, and argv + envp as execve will see them. */
+static int
+decode_env(const Spawnd__V1__Spawn *m, struct spawn_request *s, const char **ret_error)
+{
+	size_t exec_bytes = 0;
+	int r;
 
 	r = dup_bytes_array(m->env_inherit, m->n_env_inherit, &s->env_inherit);
 	if (r < 0)
-		goto bad_string;
+		return string_error(r, ret_error);
 	s->n_env_inherit = m->n_env_inherit;
 	r = validate_env_list(s->env_inherit, s->n_env_inherit, ret_error);
 	if (r < 0)
 		return r;
 	r = dup_bytes_array(m->env_set, m->n_env_set, &s->env_set);
 	if (r < 0)
-		goto bad_string;
+		return string_error(r, ret_error);
 	s->n_env_set = m->n_env_set;
 	r = validate_env_list(s->env_set, s->n_env_set, ret_error);
 	if (r < 0)
 		return r;
 
-	/* argv + envp as execve will see them (ARG_MAX-like cap, before fork). */
+	/* An ARG_MAX-like cap, before fork. */
 	for (size_t i = 0; i < m->n_argv; i++)
 		exec_bytes += m->argv[i].len + 1 + sizeof(char *);
 	for (size_t i = 0; i < m->n_env_inherit; i++)
@@ -299,11 +321,17 @@ decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
 		*ret_error = "argument list too long";
 		return -E2BIG;
 	}
+	return 0;
+}
 
+/* on_disconnect, the time limit, the kill grace and the pidfd. */
+static int
+decode_lifecycle(const Spawnd__V1__Spawn *m, struct spawn_request *s, const char **ret_error)
+{
+	s->on_disconnect = ON_DISCONNECT_TERMINATE;
 	if (m->has_on_disconnect) {
 		switch (m->on_disconnect) {
 		case SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_TERMINATE:
-			s->on_disconnect = ON_DISCONNECT_TERMINATE;
 			break;
 		case SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_KEEP:
 			s->on_disconnect = ON_DISCONNECT_KEEP;
@@ -315,9 +343,7 @@ decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
 			*ret_error = "unknown on_disconnect";
 			return -EINVAL;
 		}
-	} else
-		s->on_disconnect = ON_DISCONNECT_TERMINATE;
-
+	}
 	if (m->has_timeout_ms) {
 		if (m->timeout_ms > SPAWND_MAX_TIMEOUT_MS) {
 			*ret_error = "timeout too long";
@@ -325,7 +351,6 @@ decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
 		}
 		s->timeout_usec = m->timeout_ms * 1000;
 	}
-
 	/* Capped: a stuck SIGTERM handler must not pin a child for long. */
 	s->kill_grace_usec = (uint64_t)SPAWND_KILL_GRACE_SEC * 1000000u;
 	if (m->has_kill_grace_ms) {
@@ -336,34 +361,59 @@ decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
 		s->kill_grace_usec = m->kill_grace_ms * 1000;
 	}
 	s->want_pidfd = m->has_want_pidfd && m->want_pidfd;
-
-	if (m->pty) {
-		const Spawnd__V1__PtyRequest *t = m->pty;
-
-		if (t->rows > USHRT_MAX || t->cols > USHRT_MAX ||
-		    (t->has_xpixel && t->xpixel > USHRT_MAX) ||
-		    (t->has_ypixel && t->ypixel > USHRT_MAX)) {
-			*ret_error = "pty window size out of range";
-			return -EINVAL;
-		}
-		/* The terminal must reach the child as one of its fds 0-2. */
-		if (target_seen[0] && target_seen[1] && target_seen[2]) {
-			*ret_error = "pty requested but fds 0, 1 and 2 are all mapped";
-			return -EINVAL;
-		}
-		s->pty = true;
-		s->pty_rows = (unsigned short)t->rows;
-		s->pty_cols = (unsigned short)t->cols;
-		s->pty_xpixel = t->has_xpixel ? (unsigned short)t->xpixel : 0;
-		s->pty_ypixel = t->has_ypixel ? (unsigned short)t->ypixel : 0;
-	}
 	return 0;
+}
 
-bad_string:
-	if (r == -EINVAL)
-		*ret_error = "string contains a NUL byte";
-	else if (r == -E2BIG)
-		*ret_error = "string too long";
+/* The terminal: it must reach the child as one of its fds 0-2. */
+static int
+decode_pty(const Spawnd__V1__PtyRequest *t, const bool *target_seen, struct spawn_request *s,
+	   const char **ret_error)
+{
+	if (t->rows > USHRT_MAX || t->cols > USHRT_MAX ||
+	    (t->has_xpixel && t->xpixel > USHRT_MAX) || (t->has_ypixel && t->ypixel > USHRT_MAX)) {
+		*ret_error = "pty window size out of range";
+		return -EINVAL;
+	}
+	if (target_seen[0] && target_seen[1] && target_seen[2]) {
+		*ret_error = "pty requested but fds 0, 1 and 2 are all mapped";
+		return -EINVAL;
+	}
+	s->pty = true;
+	s->pty_rows = (unsigned short)t->rows;
+	s->pty_cols = (unsigned short)t->cols;
+	s->pty_xpixel = t->has_xpixel ? (unsigned short)t->xpixel : 0;
+	s->pty_ypixel = t->has_ypixel ? (unsigned short)t->ypixel : 0;
+	return 0;
+}
+
+static int
+decode_spawn(const Spawnd__V1__Spawn *m, size_t n_fds, struct spawn_request *s,
+	     const char **ret_error)
+{
+	bool target_seen[SPAWND_MAX_TARGET_FD + 1] = {false};
+	int r;
+
+	if (m->n_argv == 0) {
+		*ret_error = "argv is empty";
+		return -EINVAL;
+	}
+	if (m->n_argv > SPAWND_MAX_ARGV || m->n_env_inherit > SPAWND_MAX_ENV ||
+	    m->n_env_set > SPAWND_MAX_ENV || m->n_groups > SPAWND_MAX_GROUPS ||
+	    m->n_fds > SPAWND_MAX_FDS) {
+		*ret_error = "too many entries";
+		return -E2BIG;
+	}
+	r = decode_who(m, s, ret_error);
+	if (r >= 0)
+		r = decode_where(m, s, ret_error);
+	if (r >= 0)
+		r = decode_fds(m, n_fds, s, target_seen, ret_error);
+	if (r >= 0)
+		r = decode_env(m, s, ret_error);
+	if (r >= 0)
+		r = decode_lifecycle(m, s, ret_error);
+	if (r >= 0 && m->pty)
+		r = decode_pty(m->pty, target_seen, s, ret_error);
 	return r;
 }
 

@@ -44,13 +44,6 @@
 /* NSS modules (sssd, LDAP clients) may want more than glibc's minimum. */
 #define RESOLVER_THREAD_STACK (1024u * 1024u)
 
-/* Jobs in flight per client uid (loop only). */
-struct uid_jobs {
-	uid_t uid;
-	unsigned n;
-	struct uid_jobs *next;
-};
-
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t work;
@@ -59,7 +52,6 @@ static struct {
 	struct resolve_job *done;
 	unsigned n_threads, n_idle, n_busy;
 	int efd;
-	struct uid_jobs *uids; /* loop only */
 } pool = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.work = PTHREAD_COND_INITIALIZER,
@@ -227,52 +219,9 @@ resolver_fd(void)
 	return pool.efd;
 }
 
-static struct uid_jobs *
-uid_jobs(uid_t uid, bool create)
-{
-	struct uid_jobs *u;
-
-	for (u = pool.uids; u; u = u->next)
-		if (u->uid == uid)
-			return u;
-	if (!create)
-		return NULL;
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		return NULL;
-	u->uid = uid;
-	u->next = pool.uids;
-	pool.uids = u;
-	return u;
-}
-
-static void
-uid_jobs_put(uid_t uid)
-{
-	for (struct uid_jobs **p = &pool.uids; *p; p = &(*p)->next)
-		if ((*p)->uid == uid) {
-			struct uid_jobs *u = *p;
-
-			if (--u->n == 0) {
-				*p = u->next;
-				free(u);
-			}
-			return;
-		}
-}
-
-unsigned
-resolver_jobs_of(uid_t uid)
-{
-	struct uid_jobs *u = uid_jobs(uid, false);
-
-	return u ? u->n : 0;
-}
-
 int
 resolver_submit(struct resolve_job *job)
 {
-	struct uid_jobs *u;
 	int r = 0;
 
 	if (!job)
@@ -281,10 +230,6 @@ resolver_submit(struct resolve_job *job)
 	if (r < 0)
 		return r;
 	r = 0;
-	u = uid_jobs(job->client_uid, true);
-	if (!u)
-		return -ENOMEM;
-	u->n++;
 
 	(void)pthread_mutex_lock(&pool.lock);
 	/* More work waiting than threads waiting for work: one more thread. */
@@ -306,11 +251,7 @@ resolver_submit(struct resolve_job *job)
 		(void)pthread_cond_signal(&pool.work);
 	}
 	(void)pthread_mutex_unlock(&pool.lock);
-	if (r < 0) {
-		uid_jobs_put(job->client_uid);
-		return -EAGAIN;
-	}
-	return 0;
+	return r < 0 ? -EAGAIN : 0;
 }
 
 struct resolve_job *
@@ -326,11 +267,10 @@ resolver_collect(void)
 	pool.done = NULL;
 	(void)pthread_mutex_unlock(&pool.lock);
 
-	/* Oldest first, and out of the uid counts. */
+	/* Oldest first. */
 	while (jobs) {
 		struct resolve_job *next = jobs->next;
 
-		uid_jobs_put(jobs->client_uid);
 		jobs->next = reversed;
 		reversed = jobs;
 		jobs = next;

@@ -12,7 +12,7 @@
  * request (dispatch.c). The loop owns the deadline: a job that takes too
  * long is abandoned (its request fails with ETIMEDOUT and lets go of its
  * fds), but it stays counted against its client's uid until its thread
- * comes back, which may be never (resolver_jobs_of()). Threads are made on
+ * comes back, which may be never (usage_lookup_take(), usage.h). Threads are made on
  * demand up to RESOLVER_THREADS_MAX; with all of them stuck, new jobs wait
  * in the queue and time out.
  *
@@ -99,9 +99,6 @@ int resolver_submit(struct resolve_job *job);
  * thread only). Drains the eventfd. Each job is the caller's again.
  */
 struct resolve_job *resolver_collect(void);
-
-/* Jobs of client uid submitted and not yet collected, stuck ones included (loop only). */
-unsigned resolver_jobs_of(uid_t uid);
 
 /* Threads running a job now (some may be stuck in the kernel for good). */
 unsigned resolver_busy(void);

@@ -34,10 +34,12 @@
 #include "closer.h"
 #include "config.h"
 #include "conn.h"
+#include "context.h"
 #include "dispatch.h"
 #include "log.h"
 #include "reaper.h"
 #include "resolver.h"
+#include "usage.h"
 #include "util/cleanup.h"
 #include "wire.h"
 
@@ -53,6 +55,27 @@
  * limit to the hard one, and does not start below SERVER_MIN_NOFILE.
  */
 #define FD_RESERVE SERVER_FD_RESERVE
+
+struct server {
+	struct context ctx; /* what the layers below read */
+	struct evconnlistener *listener;
+	struct event *accept_retry; /* re-enables the listener after EMFILE */
+	bool listener_paused;
+	struct event *closer_done, *closer_died;
+	struct event *trim_timer; /* malloc_trim() after a burst */
+	struct event *sig_term, *sig_int, *sig_hup;
+	struct event *stop_deadline;
+	struct event *idle_check;
+	struct event *notify_tick; /* STATUS= and WATCHDOG=1, under systemd only */
+	struct event *resolved;	   /* the resolver's eventfd: finished lookups */
+	bool watchdog;
+	char last_status[128];
+	unsigned exit_idle_sec; /* 0 = never */
+	struct timespec last_busy;
+	char *config_path;
+	struct conn *conns;
+	int exit_code;
+};
 
 static void
 pause_listener(struct server *s)
@@ -90,9 +113,15 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	(void)l;
 	(void)sa;
 	(void)socklen;
-	r = conn_new(s, fd, &c);
+	r = conn_new(&s->ctx, fd, &c);
 	if (r < 0 && r != -EAGAIN)
 		log_warning_errno(r, "Failed to set up a new connection, ignoring: %m");
+	if (r == 0) {
+		c->next = s->conns;
+		if (s->conns)
+			s->conns->prev = c;
+		s->conns = c;
+	}
 	/* fd was the lowest free number: the next connection gets a higher one. */
 	if (!fd_room(fd + 1)) {
 		log_warning("Connection on fd %d leaves fewer than %d fds below RLIMIT_NOFILE, "
@@ -127,7 +156,7 @@ on_accept_retry(evutil_socket_t fd, short what, void *userdata)
 
 	(void)fd;
 	(void)what;
-	if (s->stopping)
+	if (s->ctx.stopping)
 		return;
 	/*
 	 * Resume only with fds to spare, else wait another period without
@@ -145,10 +174,10 @@ on_accept_retry(evutil_socket_t fd, short what, void *userdata)
 	(void)evconnlistener_enable(s->listener);
 }
 
-void
-server_fds_released(struct server *s)
+static void
+fds_released(struct server *s)
 {
-	if (s->listener_paused && !s->stopping)
+	if (s->listener_paused && !s->ctx.stopping)
 		on_accept_retry(-1, 0, s);
 }
 
@@ -161,9 +190,10 @@ on_trim(evutil_socket_t fd, short what, void *userdata)
 	(void)malloc_trim(0);
 }
 
-void
-server_trim_memory(struct server *s)
+static void
+on_trim_request(void *server)
 {
+	struct server *s = server;
 	struct timeval tv = {.tv_sec = 0, .tv_usec = TRIM_DELAY_MSEC * 1000};
 
 	if (s->trim_timer && !evtimer_pending(s->trim_timer, NULL))
@@ -178,11 +208,11 @@ on_closer_done(evutil_socket_t fd, short what, void *userdata)
 
 	(void)fd;
 	(void)what;
-	r = closer_collect(s->closer);
+	r = closer_collect(s->ctx.closer);
 	if (r < 0)
 		log_warning_errno(r, "Failed to read from the closer, ignoring: %m");
 	else if (r > 0)
-		server_fds_released(s);
+		fds_released(s);
 }
 
 static void
@@ -195,7 +225,7 @@ on_closer_died(evutil_socket_t fd, short what, void *userdata)
 	(void)event_del(s->closer_died);
 	log_error("The closer process %d died: client fds can no longer be closed safely, "
 		  "stopping",
-		  (int)closer_helper_pid(s->closer));
+		  (int)closer_helper_pid(s->ctx.closer));
 	s->exit_code = 1;
 	server_stop(s);
 }
@@ -203,14 +233,14 @@ on_closer_died(evutil_socket_t fd, short what, void *userdata)
 int
 server_attach_closer(struct server *s, struct closer *cl)
 {
-	s->closer = cl;
+	s->ctx.closer = cl;
 	s->closer_done =
-		event_new(s->base, closer_done_fd(cl), EV_READ | EV_PERSIST, on_closer_done, s);
+		event_new(s->ctx.base, closer_done_fd(cl), EV_READ | EV_PERSIST, on_closer_done, s);
 	if (!s->closer_done || event_add(s->closer_done, NULL) < 0)
 		return -ENOMEM;
 	if (closer_helper_pidfd(cl) >= 0) {
 		s->closer_died =
-			event_new(s->base, closer_helper_pidfd(cl), EV_READ, on_closer_died, s);
+			event_new(s->ctx.base, closer_helper_pidfd(cl), EV_READ, on_closer_died, s);
 		if (!s->closer_died || event_add(s->closer_died, NULL) < 0)
 			return -ENOMEM;
 	}
@@ -259,8 +289,8 @@ on_stop_deadline(evutil_socket_t fd, short what, void *userdata)
 	(void)fd;
 	(void)what;
 	log_warning("%u children still terminating at the stop deadline, exiting anyway",
-		    reaper_terminating(s->reaper));
-	(void)event_base_loopbreak(s->base);
+		    reaper_terminating(s->ctx.reaper));
+	(void)event_base_loopbreak(s->ctx.base);
 }
 
 static void
@@ -272,7 +302,7 @@ on_idle_check(evutil_socket_t fd, short what, void *userdata)
 	(void)fd;
 	(void)what;
 	(void)clock_gettime(CLOCK_MONOTONIC, &now);
-	if (s->n_conns > 0 || s->n_children > 0 || s->stopping) {
+	if (usage_conns() > 0 || usage_children() > 0 || s->ctx.stopping) {
 		s->last_busy = now;
 		return;
 	}
@@ -280,30 +310,6 @@ on_idle_check(evutil_socket_t fd, short what, void *userdata)
 		log_info("Idle for %u s, exiting", s->exit_idle_sec);
 		server_stop(s);
 	}
-}
-
-bool
-server_fd_is_connection(const struct server *s, int fd)
-{
-	struct sockaddr_un peer;
-	socklen_t len = sizeof(peer);
-	struct ucred uc;
-	socklen_t uc_len = sizeof(uc);
-
-	/* ENOTSOCK, ENOTCONN...: not a connection to anyone. */
-	if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0 || peer.sun_family != AF_UNIX)
-		return false;
-	/*
-	 * The kernel gives a connection the address of the socket it
-	 * connected to (unix_stream_connect copies the listener's), whatever
-	 * path the client used (symlink, bind mount, /proc/PID/root/...).
-	 */
-	if (s->listen_addr_len > offsetof(struct sockaddr_un, sun_path) &&
-	    len == s->listen_addr_len && memcmp(&peer, &s->listen_addr, len) == 0)
-		return true;
-	/* Peer credentials are those of whoever called listen(): us, unless activated. */
-	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &uc_len) == 0 && uc_len == sizeof(uc) &&
-	       uc.pid == getpid();
 }
 
 int
@@ -314,42 +320,10 @@ server_start_idle_timer(struct server *s)
 	if (s->exit_idle_sec == 0)
 		return 0;
 	(void)clock_gettime(CLOCK_MONOTONIC, &s->last_busy);
-	s->idle_check = event_new(s->base, -1, EV_PERSIST, on_idle_check, s);
+	s->idle_check = event_new(s->ctx.base, -1, EV_PERSIST, on_idle_check, s);
 	if (!s->idle_check || event_add(s->idle_check, &second) < 0)
 		return log_error_errno(ENOMEM, "Failed to set up the idle timer");
 	return 0;
-}
-
-struct uid_usage *
-server_usage(struct server *s, uid_t uid, bool create)
-{
-	struct uid_usage *u;
-
-	for (u = s->usage; u; u = u->next)
-		if (u->uid == uid)
-			return u;
-	if (!create)
-		return NULL;
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		return NULL;
-	u->uid = uid;
-	u->next = s->usage;
-	s->usage = u;
-	return u;
-}
-
-void
-server_usage_release(struct server *s, struct uid_usage *u)
-{
-	if (u->conns > 0 || u->children > 0)
-		return;
-	for (struct uid_usage **p = &s->usage; *p; p = &(*p)->next)
-		if (*p == u) {
-			*p = u->next;
-			free(u);
-			return;
-		}
 }
 
 int
@@ -373,8 +347,8 @@ server_reload(struct server *s)
 		s->last_status[0] = '\0';
 		return r;
 	}
-	(void)policy_free(s->policy);
-	s->policy = p;
+	(void)policy_free(s->ctx.policy);
+	s->ctx.policy = p;
 	log_notice("Reloaded the policy from %s (%zu rules)", s->config_path, p->n_rules);
 	(void)sd_notify(0, "READY=1");
 	return 0;
@@ -391,7 +365,7 @@ on_notify_tick(evutil_socket_t fd, short what, void *userdata)
 	if (s->watchdog)
 		(void)sd_notify(0, "WATCHDOG=1");
 	(void)snprintf(status, sizeof(status), "%u connections, %u live children, %llu spawns",
-		       s->n_conns, s->n_children, (unsigned long long)s->n_spawns);
+		       usage_conns(), usage_children(), (unsigned long long)usage_spawns());
 	if (strcmp(status, s->last_status) != 0) {
 		(void)sd_notifyf(0, "STATUS=%s", status);
 		memcpy(s->last_status, status, sizeof(status));
@@ -415,18 +389,53 @@ server_start_notify(struct server *s)
 			tick.tv_usec = (suseconds_t)(watchdog_usec / 2);
 		}
 	}
-	s->notify_tick = event_new(s->base, -1, EV_PERSIST, on_notify_tick, s);
+	s->notify_tick = event_new(s->ctx.base, -1, EV_PERSIST, on_notify_tick, s);
 	if (!s->notify_tick || event_add(s->notify_tick, &tick) < 0)
 		return log_error_errno(ENOMEM, "Failed to set up the notify timer");
 	on_notify_tick(-1, 0, s);
 	return 0;
 }
 
-void
-server_maybe_exit(struct server *s)
+static void
+maybe_exit(struct server *s)
 {
-	if (s->stopping && reaper_terminating(s->reaper) == 0)
-		(void)event_base_loopbreak(s->base);
+	if (s->ctx.stopping && reaper_terminating(s->ctx.reaper) == 0)
+		(void)event_base_loopbreak(s->ctx.base);
+}
+
+static void
+on_child_gone(void *server)
+{
+	maybe_exit(server);
+}
+
+/* A connection closed (conn_free()): out of the list, its fds are back. */
+static void
+on_conn_gone(void *server, struct conn *c)
+{
+	struct server *s = server;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	fds_released(s);
+	maybe_exit(s);
+}
+
+void
+server_set_timeouts(struct server *s, unsigned exit_idle_sec, unsigned lookup_timeout_sec)
+{
+	s->exit_idle_sec = exit_idle_sec;
+	s->ctx.lookup_timeout_sec = lookup_timeout_sec;
+}
+
+int
+server_exit_code(const struct server *s)
+{
+	return s->exit_code;
 }
 
 void
@@ -434,9 +443,9 @@ server_stop(struct server *s)
 {
 	struct timeval deadline = {.tv_sec = SPAWND_KILL_GRACE_SEC + 2};
 
-	if (s->stopping)
+	if (s->ctx.stopping)
 		return;
-	s->stopping = true;
+	s->ctx.stopping = true;
 	(void)sd_notify(0, "STOPPING=1");
 	(void)evconnlistener_disable(s->listener);
 	(void)event_del(s->accept_retry);
@@ -446,10 +455,10 @@ server_stop(struct server *s)
 	/* Every connection goes; each child follows its on_disconnect. */
 	while (s->conns)
 		(void)conn_free(s->conns);
-	reaper_stop(s->reaper);
+	reaper_stop(s->ctx.reaper);
 
 	(void)event_add(s->stop_deadline, &deadline);
-	server_maybe_exit(s);
+	maybe_exit(s);
 }
 
 /*
@@ -465,7 +474,8 @@ server_stop(struct server *s)
  * PassCredentials=yes gets the flag now; connections made before that
  * (the one that activated us) still work when the client attaches its
  * credentials itself, as libspawnd does. Also remembers the listener's
- * address for server_fd_is_connection().
+ * address, by which dispatch.c tells a connection to the daemon among a
+ * request's fds (HOSTILE 43).
  */
 static int
 listener_setup_credentials(struct server *s, int listen_fd)
@@ -484,10 +494,11 @@ listener_setup_credentials(struct server *s, int listen_fd)
 			   "in spawnd.socket); set it now. A client that connected earlier and "
 			   "sends without SCM_CREDENTIALS is refused.");
 	}
-	s->listen_addr_len = sizeof(s->listen_addr);
-	if (getsockname(listen_fd, (struct sockaddr *)&s->listen_addr, &s->listen_addr_len) < 0 ||
-	    s->listen_addr_len > sizeof(s->listen_addr))
-		s->listen_addr_len = 0;
+	s->ctx.listen_addr_len = sizeof(s->ctx.listen_addr);
+	if (getsockname(listen_fd, (struct sockaddr *)&s->ctx.listen_addr,
+			&s->ctx.listen_addr_len) < 0 ||
+	    s->ctx.listen_addr_len > sizeof(s->ctx.listen_addr))
+		s->ctx.listen_addr_len = 0;
 	return 0;
 }
 
@@ -503,11 +514,19 @@ server_new(struct event_base *base, int listen_fd, struct policy *policy, const 
 		(void)policy_free(policy);
 		return -ENOMEM;
 	}
-	s->base = base;
-	s->policy = policy;
-	s->lookup_timeout_sec = SPAWND_LOOKUP_TIMEOUT_SEC;
-	s->spawn_env = *env;
-	s->engine = engine;
+	s->ctx.base = base;
+	s->ctx.policy = policy;
+	s->ctx.lookup_timeout_sec = SPAWND_LOOKUP_TIMEOUT_SEC;
+	s->ctx.spawn_env = *env;
+	s->ctx.engine = engine;
+	s->ctx.ev = (struct events){
+		.reply = conn_reply,
+		.resume = conn_resume,
+		.child_gone = on_child_gone,
+		.conn_gone = on_conn_gone,
+		.trim = on_trim_request,
+		.server = s,
+	};
 	s->config_path = strdup(config_path);
 	if (!s->config_path) {
 		(void)safe_close(listen_fd);
@@ -556,7 +575,7 @@ server_new(struct event_base *base, int listen_fd, struct policy *policy, const 
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = reaper_new(s, &s->reaper);
+	r = reaper_new(&s->ctx, &s->ctx.reaper);
 	if (r < 0)
 		goto fail;
 
@@ -575,7 +594,7 @@ server_free(struct server *s)
 		return NULL;
 	while (s->conns)
 		(void)conn_free(s->conns);
-	s->reaper = reaper_free(s->reaper);
+	s->ctx.reaper = reaper_free(s->ctx.reaper);
 	if (s->listener)
 		evconnlistener_free(s->listener);
 	if (s->accept_retry)
@@ -601,13 +620,8 @@ server_free(struct server *s)
 		event_free(s->sig_int);
 	if (s->sig_hup)
 		event_free(s->sig_hup);
-	while (s->usage) {
-		struct uid_usage *u = s->usage;
-
-		s->usage = u->next;
-		free(u);
-	}
-	(void)policy_free(s->policy);
+	usage_reset();
+	(void)policy_free(s->ctx.policy);
 	free(s->config_path);
 	free(s);
 	return NULL;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The daemon's state: the listening socket (evconnlistener with EMFILE
- * back-off), the live connections, per-uid usage for the caps, the policy
- * and the settings children are started with.
+ * The daemon's top: the listening socket (evconnlistener with EMFILE
+ * back-off), the live connections, signals, the policy, and the context
+ * (context.h) that the layers below read. Opaque: only server.c writes it.
  */
 #ifndef SPAWND_SERVER_H
 #define SPAWND_SERVER_H
@@ -20,19 +20,7 @@
 #include "wire.h"
 
 struct event_base;
-struct evconnlistener;
 struct closer;
-struct event;
-struct conn;
-struct reaper;
-
-/* Connections and live children of one client uid, for the caps. */
-struct uid_usage {
-	uid_t uid;
-	unsigned conns;
-	unsigned children;
-	struct uid_usage *next;
-};
 
 /*
  * Fds that new connections leave free below RLIMIT_NOFILE for the clients
@@ -48,42 +36,7 @@ struct uid_usage {
  */
 #define SERVER_MIN_NOFILE 128
 
-struct server {
-	struct event_base *base;
-	struct evconnlistener *listener;
-	struct sockaddr_un listen_addr; /* getsockname() of the listener */
-	socklen_t listen_addr_len;	/* 0 when it has no name */
-	struct event *accept_retry;	/* re-enables the listener after EMFILE */
-	bool listener_paused;
-	struct closer *closer; /* not owned */
-	struct event *closer_done, *closer_died;
-	struct event *trim_timer; /* malloc_trim() after a burst */
-	struct event *sig_term, *sig_int, *sig_hup;
-	struct event *stop_deadline;
-	struct event *idle_check;
-	struct event *notify_tick;   /* STATUS= and WATCHDOG=1, under systemd only */
-	struct event *resolved;	     /* the resolver's eventfd: finished lookups */
-	unsigned lookup_timeout_sec; /* deadline of a Spawn's lookups (--lookup-timeout) */
-	bool watchdog;
-	char last_status[128];
-	unsigned exit_idle_sec; /* 0 = never */
-	struct timespec last_busy;
-
-	char *config_path;
-	struct policy *policy;
-	struct spawn_env spawn_env;
-	enum spawn_engine engine;
-
-	struct conn *conns;
-	unsigned n_conns;
-	struct uid_usage *usage;
-	unsigned n_children;
-	uint64_t n_spawns;
-	struct reaper *reaper;
-
-	bool stopping;
-	int exit_code;
-};
+struct server;
 
 /*
  * Set up the server on an already listening SOCK_SEQPACKET fd (taken).
@@ -94,25 +47,14 @@ int server_new(struct event_base *base, int listen_fd, struct policy *policy,
 	       struct server **ret);
 struct server *server_free(struct server *s);
 
-/*
- * Whether fd is a connection to this daemon: an AF_UNIX socket whose peer
- * is our listening socket's address (also true under socket activation,
- * where systemd called listen()), or whose peer credentials are our own
- * pid. Such an fd is never handed to a child (HOSTILE 43). Only
- * getpeername()/getsockopt() on the fd: nothing that can block.
- */
-bool server_fd_is_connection(const struct server *s, int fd);
-
-/* Usage record of uid, created on demand (NULL only on ENOMEM when create). */
-struct uid_usage *server_usage(struct server *s, uid_t uid, bool create);
-/* Drop the record when it counts nothing any more. */
-void server_usage_release(struct server *s, struct uid_usage *u);
+/* --exit-idle (0 = never) and --lookup-timeout, before the loop runs. */
+void server_set_timeouts(struct server *s, unsigned exit_idle_sec, unsigned lookup_timeout_sec);
+/* The daemon's exit code once the loop is done. */
+int server_exit_code(const struct server *s);
 
 /* Stop accepting, let every connection go (children follow on_disconnect),
  * and leave the loop once no child that is being terminated is left. */
 void server_stop(struct server *s);
-/* Called when state changed in a way that may let a stopping server exit. */
-void server_maybe_exit(struct server *s);
 
 /* With exit_idle_sec set: check once a second whether the daemon has had no
  * connection and no child for that long, and stop if so. */
@@ -131,12 +73,6 @@ int server_start_notify(struct server *s);
  * code 1, as it can no longer get rid of client fds safely).
  */
 int server_attach_closer(struct server *s, struct closer *cl);
-
-/* Fds were given back (a connection closed, closes completed): resume a paused listener now. */
-void server_fds_released(struct server *s);
-
-/* Give freed heap memory back to the system soon (once per burst). */
-void server_trim_memory(struct server *s);
 
 /* Reload the policy from config_path; the old one stays on any error. */
 int server_reload(struct server *s);

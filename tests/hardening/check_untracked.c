@@ -22,10 +22,18 @@
  * the daemon with a SIGCHLD, and must be reaped from the list: quietly, with
  * no "Reaping untracked child" from the full scan, and no zombie left.
  * Where ptrace is not allowed the test is skipped (exit 77), saying so.
+ *
+ * Until they are reaped, such children count as the client's live children
+ * like any other (daemon/usage.h): one that hangs on its way to exec (FUSE)
+ * pins a spawner thread and must hold its slot of the cap. The daemon's
+ * STATUS= (sd_notify) shows the count: it must name them while they are
+ * unreaped, and drop them once they are.
  */
 #define _GNU_SOURCE
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -103,6 +111,54 @@ limit_leaving(int free_fds)
 		if (limit - i == free_fds)
 			return (rlim_t)limit;
 	}
+}
+
+/* ---- the daemon's STATUS= ---- */
+
+/*
+ * The harness closes its end of NOTIFY_SOCKET after READY=1; bind it again.
+ * The daemon sends STATUS= there (once a second, when it changed).
+ */
+static int
+notify_listen(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+	ck_assert(strlen(fx.notify) < sizeof(sa.sun_path));
+	strcpy(sa.sun_path, fx.notify);
+	(void)unlink(fx.notify);
+	ck_assert_msg(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "bind %s: %s", fx.notify,
+		      strerror(errno));
+	return fd;
+}
+
+/* Wait for a STATUS= line holding want; the last one seen is left in last. */
+static bool
+status_wait(int fd, const char *want, unsigned timeout_ms, char *last, size_t size)
+{
+	uint64_t end = now_usec() + (uint64_t)timeout_ms * 1000;
+
+	while (now_usec() < end) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		char buf[1024];
+		ssize_t n;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+			if (strncmp(line, "STATUS=", 7) == 0) {
+				xsnprintf(last, size, "%s", line);
+				if (strstr(line, want))
+					return true;
+			}
+	}
+	return false;
 }
 
 /* ---- tracing the daemon ---- */
@@ -273,7 +329,8 @@ log_gave_up_on(pid_t child)
 START_TEST(test_untracked_child_is_reaped)
 {
 	const char *argv[] = {"/bin/true", NULL};
-	int sock = ck_connect(), gave_up, scanned, zombies = 0;
+	int notify = notify_listen(), sock = ck_connect(), gave_up, scanned, zombies = 0;
+	char status[256] = "(none)", counted[64];
 	struct tracer t;
 	struct msg *m;
 	rlim_t old;
@@ -314,6 +371,10 @@ START_TEST(test_untracked_child_is_reaped)
 			      (int)t.children[i]);
 	}
 	ck_assert_int_eq(proc_children(fx.pid, NULL), ABANDONED);
+	/* Unreaped, they still count as the client's live children. */
+	xsnprintf(counted, sizeof(counted), ", %d live children,", ABANDONED);
+	ck_assert_msg(status_wait(notify, counted, 10000, status, sizeof(status)),
+		      "untracked children not counted as live: last %s", status);
 
 	/* Hand each death to the daemon: its abandoned list must reap them all. */
 	for (size_t i = 0; i < ABANDONED; i++)
@@ -329,6 +390,10 @@ START_TEST(test_untracked_child_is_reaped)
 	 */
 	ck_assert_msg(log_count(scan_line) == scanned,
 		      "the full scan reaped an abandoned child: the list missed it");
+	/* Reaped, they count no more. */
+	ck_assert_msg(status_wait(notify, ", 0 live children,", 10000, status, sizeof(status)),
+		      "reaped untracked children still counted: last %s", status);
+	(void)close(notify);
 
 	/* The daemon still serves this connection. */
 	m = msg_spawn(10, "nobody", argv);

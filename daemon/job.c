@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/* One spawn from decode to reap (see job.h). */
+#define _GNU_SOURCE
+
+#include "job.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include <event2/event.h>
+
+#include "closer.h"
+#include "context.h"
+#include "resolver.h"
+#include "spawn.h"
+#include "util/cleanup.h"
+
+struct job *
+job_new(const struct context *ctx, struct client *owner, uid_t client_uid, pid_t client_pid,
+	struct request **req, int *fds, size_t n_fds)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j) {
+		closer_take(ctx->closer, client_uid, fds, n_fds);
+		return NULL;
+	}
+	*j = (struct job){
+		.ctx = ctx,
+		.owner = owner,
+		.client_uid = client_uid,
+		.client_pid = client_pid,
+		.req = TAKE_PTR(*req),
+		.n_fds = n_fds,
+		.park = -EBADF,
+		.pidfd = -EBADF,
+		.errpipe = -EBADF,
+		.pty_master = -EBADF,
+	};
+	for (size_t i = 0; i < n_fds; i++)
+		j->fds[i] = fds[i];
+	return j;
+}
+
+struct job *
+job_free(struct job *j)
+{
+	if (!j)
+		return NULL;
+	/* A lookup still out is only abandoned here: the pool frees it when it comes back. */
+	if (j->looking_up)
+		j->lookup->owner = NULL;
+	else
+		(void)resolve_job_free(j->lookup);
+	job_release_fds(j);
+	/* Fds still in flight are dropped with the socket: no close(), no FLUSH. */
+	j->park = safe_close(j->park);
+	job_drop_plan(j);
+	if (j->ev_pidfd)
+		event_free(j->ev_pidfd);
+	if (j->ev_errpipe)
+		event_free(j->ev_errpipe);
+	if (j->ev_timer)
+		event_free(j->ev_timer);
+	(void)safe_close(j->pidfd);
+	(void)safe_close(j->errpipe);
+	(void)safe_close(j->pty_master);
+	(void)request_free(j->req);
+	free(j->path);
+	free(j);
+	return NULL;
+}
+
+const char *
+job_exec_path(const struct job *j)
+{
+	if (j->lookup && !j->looking_up && j->lookup->canonical)
+		return j->lookup->canonical;
+	return j->path;
+}
+
+const char *
+job_target(const struct job *j)
+{
+	if (j->lookup && !j->looking_up && j->lookup->r >= 0 && j->lookup->target.name)
+		return j->lookup->target.name;
+	return j->req->spawn.user;
+}
+
+struct audit_subject
+job_subject(const struct job *j)
+{
+	return (struct audit_subject){
+		.client_pid = j->client_pid,
+		.client_uid = j->client_uid,
+		.id = j->req->id,
+		.target = j->req->spawn.user,
+		.argv = j->req->spawn.argv,
+		.exec_path = j->path,
+	};
+}
+
+/*
+ * While its lookups run (up to the deadline), a request's fds must not sit
+ * in the daemon's fd table: every child started meanwhile, for any client,
+ * inherits the table and closes what it does not keep during its setup,
+ * and the close of a FUSE file whose server never answers FLUSH would hang
+ * that other client's child (HOSTILE.md 46). So the fds wait in flight, in
+ * a private socket pair where the kernel holds them without an fd, and the
+ * table's copies go to the closer.
+ */
+int
+job_park_fds(struct job *j)
+{
+	_cleanup_close_ int tx = -EBADF, rx = -EBADF;
+	int sv[2], r;
+
+	if (j->n_fds == 0)
+		return 0;
+	if (!closer_may_receive(j->ctx->closer, j->client_uid))
+		return -EAGAIN;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	tx = sv[0];
+	rx = sv[1];
+	r = wire_send(tx, "p", 1, j->fds, j->n_fds);
+	if (r < 0)
+		return r;
+	j->park = TAKE_FD(rx);
+	j->n_parked = j->n_fds;
+	/* Parked: the table's copies go. */
+	job_release_fds(j);
+	return 0;
+}
+
+int
+job_unpark_fds(struct job *j)
+{
+	char byte;
+	size_t len = 0, n = 0;
+	int r;
+
+	if (j->park < 0)
+		return 0;
+	r = wire_recv(j->park, &byte, sizeof(byte), &len, j->fds, &n);
+	j->park = safe_close(j->park);
+	if (r < 0)
+		return r;
+	j->n_fds = n;
+	if (r == 0 || n != j->n_parked)
+		return -EPROTO;
+	j->n_parked = 0;
+	return 0;
+}
+
+void
+job_release_fds(struct job *j)
+{
+	closer_take(j->ctx->closer, j->client_uid, j->fds, j->n_fds);
+	j->n_fds = 0;
+}
+
+void
+job_drop_plan(struct job *j)
+{
+	j->sp = spawn_prepared_free(j->sp);
+}
