@@ -646,17 +646,20 @@ spawn_continue(struct pending_spawn *ps, struct resolve_job *job)
 		}
 		pid = 0;
 		r = spawn_start(sp, s->engine, &pid, &pidfd, &errpipe);
-		sp = spawn_prepared_free(sp);
 		/* The child has its own copy now (both engines): ours goes. */
 		pty_slave = safe_close(pty_slave);
 		if (r < 0) {
+			/* No child runs on sp (spawn_start()). */
+			sp = spawn_prepared_free(sp);
 			if (pid > 0)
 				reaper_abandon(s->reaper, pid);
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_FORK, r, "");
 			return;
 		}
+		/* The reaper keeps the plan until the child is done with it. */
 		r = reaper_add(s->reaper, c, c->cred.uid, c->cred.pid, req->id, pid, pidfd, errpipe,
-			       TAKE_PTR(exec_path), TAKE_PTR(cwd), TAKE_PTR(target_name), sr);
+			       TAKE_PTR(sp), TAKE_PTR(exec_path), TAKE_PTR(cwd),
+			       TAKE_PTR(target_name), sr);
 		if (r < 0) {
 			refuse(c, &subj, SPAWND__V1__STAGE__STAGE_FORK, r, "cannot track child");
 			return;

@@ -178,6 +178,8 @@ child_free(struct child *c)
 	child_close_fds(c);
 	if (c->ev_timer)
 		event_free(c->ev_timer);
+	/* Not known to be done with its plan (see struct child): keep it for good. */
+	spawn_prepared_orphan(c->plan);
 	free(c->exec_path);
 	free(c->cwd);
 	free(c->target);
@@ -331,6 +333,8 @@ errpipe_process(struct child *c)
 	c->errpipe = safe_close(c->errpipe);
 
 	if (r == 0) {
+		/* EOF: the child has left our memory (exec or exit) and our plan. */
+		c->plan = spawn_prepared_free(c->plan);
 		int e = child_execed(c->pid);
 
 		if (e == 0) {
@@ -415,6 +419,8 @@ child_collect(struct child *c)
 		return true;
 	}
 
+	/* Reaped: nothing runs on the plan or its stack any more. */
+	c->plan = spawn_prepared_free(c->plan);
 	/*
 	 * Nothing of the child stays open once its client reads the final
 	 * reply: a client (or test) counting the daemon's fds right after
@@ -679,8 +685,8 @@ reaper_free(struct reaper *r)
 
 int
 reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_pid, uint64_t id,
-	   pid_t pid, int pidfd, int errpipe, char *exec_path, char *cwd, char *target,
-	   const struct spawn_request *sr)
+	   pid_t pid, int pidfd, int errpipe, struct spawn_prepared *plan, char *exec_path,
+	   char *cwd, char *target, const struct spawn_request *sr)
 {
 	struct server *s = r->server;
 	struct uid_usage *u;
@@ -693,6 +699,8 @@ reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_
 		free(exec_path);
 		free(cwd);
 		free(target);
+		/* It may still run on the plan. */
+		spawn_prepared_orphan(plan);
 		/* Untrackable: kill it; SIGCHLD reaps it from the abandoned
 		 * list (never a blocking wait: a child stuck on FUSE would
 		 * stall the loop). */
@@ -711,6 +719,7 @@ reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_
 		.pidfd = pidfd,
 		.errpipe = errpipe,
 		.pty_master = -EBADF,
+		.plan = plan,
 		.exec_path = exec_path,
 		.cwd = cwd,
 		.target = target,

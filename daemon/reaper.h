@@ -24,6 +24,7 @@ struct server;
 struct conn;
 struct event;
 struct reaper;
+struct spawn_prepared;
 
 struct child {
 	struct reaper *reaper;
@@ -41,6 +42,13 @@ struct child {
 	struct event *ev_pidfd;
 	struct event *ev_errpipe;
 	struct event *ev_timer; /* run-time limit, then the SIGKILL grace */
+
+	/*
+	 * The plan the child reads (and, vfork engine, the stack it runs on),
+	 * until the errpipe's EOF or the reap says the child is done with it
+	 * (spawn_start()); then NULL.
+	 */
+	struct spawn_prepared *plan;
 
 	char *exec_path; /* for detail strings and the audit log */
 	char *cwd;
@@ -66,14 +74,16 @@ int reaper_new(struct server *s, struct reaper **ret);
 struct reaper *reaper_free(struct reaper *r);
 
 /*
- * Track a freshly started child. Takes pidfd and errpipe, and the strings.
+ * Track a freshly started child. Takes pidfd, errpipe, plan and the strings
+ * (a plan that cannot be tracked is orphaned, never freed under a child
+ * that may still run on it).
  * The lifecycle settings (on_disconnect, time limit, kill grace, pidfd
  * wanted) are copied from sr. On failure the child is killed and abandoned
  * (reaper_abandon()) before returning -errno.
  */
 int reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_pid,
-	       uint64_t id, pid_t pid, int pidfd, int errpipe, char *exec_path, char *cwd,
-	       char *target, const struct spawn_request *sr);
+	       uint64_t id, pid_t pid, int pidfd, int errpipe, struct spawn_prepared *plan,
+	       char *exec_path, char *cwd, char *target, const struct spawn_request *sr);
 
 /*
  * Give up on a child that is not tracked (no pidfd, or reaper_add() failed)
