@@ -212,7 +212,7 @@ stack_get(void)
 		return NULL;
 	}
 	/* base + len is page-aligned, so the header is STACK_TOP_ALIGN-aligned. */
-	st = (struct spawn_stack *)((char *)base + len - STACK_TOP_ALIGN);
+	st = (struct spawn_stack *)(void *)((char *)base + len - STACK_TOP_ALIGN);
 	*st = (struct spawn_stack){.base = base, .len = len};
 	return st;
 }

@@ -11,7 +11,11 @@
  * where spawnd's vfork engine cannot clone:
  *  - clone(2) with CLONE_VM but without CLONE_THREAD in its flags fails
  *    with ERRNO (EPERM, ENOSYS, EINVAL or a number), as qemu-user refuses
- *    it (EINVAL); this covers CLONE_VM | CLONE_VFORK as well;
+ *    it (EINVAL); this covers CLONE_VM | CLONE_VFORK as well. One
+ *    exception: with CLONE_UNTRACED too it is allowed, for that is
+ *    LeakSanitizer's tracer (internal_clone() at exit in the sanitizer
+ *    build), which would otherwise fail every instrumented program here,
+ *    spawnd's children included;
  *  - clone3(2) fails with ENOSYS, as under Docker's default profile: its
  *    flags sit in memory where a filter cannot see them, and glibc then
  *    falls back to clone(2) (pthread_create) or never used clone3 (fork,
@@ -79,7 +83,7 @@ int
 main(int argc, char **argv)
 {
 	/* The clone flags that are refused: those with (flags & mask) == want. */
-	unsigned mask = CLONE_VM | CLONE_THREAD, want = CLONE_VM;
+	unsigned mask = CLONE_VM | CLONE_THREAD | CLONE_UNTRACED, want = CLONE_VM;
 	const char *e = argc > 1 ? argv[1] : "";
 	int err;
 
