@@ -499,8 +499,8 @@ raise_nofile(struct rlimit *ret)
 /*
  * A child held inside chdir(), as one whose cwd is on a FUSE mount that
  * never answers would be: a seccomp filter in the test process (inherited
- * by the spawner threads and the child) turns chdir into a user
- * notification, which we answer when we like.
+ * by the child) turns chdir into a user notification, which we answer
+ * when we like.
  */
 struct parked {
 	int listener;
