@@ -728,7 +728,15 @@ reaper_add(struct reaper *r, struct conn *owner, uid_t client_uid, pid_t client_
 		.kill_grace_usec = sr->kill_grace_usec,
 		.want_pidfd = sr->want_pidfd,
 	};
-	(void)clock_gettime(CLOCK_MONOTONIC, &c->started_at);
+	/*
+	 * The child's wall time starts at its clone (spawn_start()), not
+	 * here: the loop does not wait for the child, which may have exec'd
+	 * and run for a while before the loop gets here.
+	 */
+	if (plan && plan->started_at.tv_sec != 0)
+		c->started_at = plan->started_at;
+	else
+		(void)clock_gettime(CLOCK_MONOTONIC, &c->started_at);
 
 	/* Count it before anything can fail so that child_free() balances. */
 	c->hash_next = r->buckets[bucket_of(pid)];

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "child_exec.h"
 #include "request.h"
@@ -63,6 +64,7 @@ struct spawn_prepared {
 	struct fd_move *fds;
 	gid_t *groups;
 	struct spawn_stack *stack;	    /* vfork engine: the child's stack, else NULL */
+	struct timespec started_at;	    /* CLOCK_MONOTONIC right before the clone */
 	struct spawn_prepared *orphan_next; /* spawn_prepared_orphan() */
 };
 

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -454,6 +455,7 @@ spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid,
 
 	sp->plan.reset_signals = signals_to_reset();
 	sp->plan.errpipe = wfd;
+	(void)clock_gettime(CLOCK_MONOTONIC, &sp->started_at);
 	r = START_USE_FORK;
 	if (engine == SPAWN_ENGINE_VFORK && !clone_vm_refused)
 		r = start_vm(sp, &pid, &pidfd);
