@@ -9,10 +9,11 @@
  * stdio, no strerror, no logging, no getpw* or other NSS, no locale, no
  * assert, no libevent, no protobuf-c, and not even the libc syscall
  * wrappers that signal-safety(7) allows:
- *  - after CLONE_VM we run on the suspended spawner thread's TLS, so every
- *    errno a wrapper writes, and the cancellation state that a
- *    cancellation-point wrapper (write, close, open, ...) flips on entry and
- *    exit, is that thread's, in the daemon's memory;
+ *  - after CLONE_VM (the vfork engine) we run on the event loop thread's
+ *    TLS while that thread runs on, so every errno a wrapper writes, and
+ *    the cancellation state that a cancellation-point wrapper (write,
+ *    close, open, ...) flips on entry and exit, would be written into the
+ *    loop thread's state, in the daemon's memory, under its feet;
  *  - glibc's set*id()/setgroups() signal every thread of the process they
  *    think they are in (the daemon's threads, here; CPython
  *    _posixsubprocess.c, bpo-35823), and musl's setrlimit() does the same.
@@ -32,7 +33,7 @@
  * listening socket or other clients' connections open (HOSTILE.md 47).
  *
  * vfork engine: child_clone_entry() (at the end of this file) runs first,
- * on its own stack, in the daemon's memory, with every signal blocked.
+ * on the engine's stack, in the daemon's memory, with every signal blocked.
  * A credential switch in there makes the kernel mark the shared address
  * space non-dumpable (fs.suid_dumpable=0, the default), which is also what
  * keeps the target user from ptracing this child, and through it the
@@ -54,7 +55,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -67,9 +67,11 @@
  * non-negative value or -errno. Inline assembly for the architectures we
  * build for; elsewhere glibc's syscall(), which writes errno on failure.
  * There that errno is the forked child's own, or with the vfork engine the
- * spawner thread's, which sits in clone() until we exec or exit and reads
- * errno only when clone() itself fails; and syscall() is no cancellation
- * point. tests/CMakeLists.txt allows the symbol only on those
+ * loop thread's: glibc's syscall() writes it only on failure, which the
+ * loop could then see in place of its own (a wrong errno in a log line at
+ * worst, never a wrong decision: the loop reads errno only right after a
+ * call that failed, and a failing child reports and exits); and syscall()
+ * is no cancellation point. tests/CMakeLists.txt allows the symbol only on those
  * architectures.
  */
 #if defined(__x86_64__)
@@ -639,62 +641,13 @@ child_exec(const struct child_plan *p)
 }
 
 /*
- * Our half of the handshake (protocol in child_exec.h): the pid, then
- * READY (release, so that the loop's acquire load sees the pid), then a
- * wake whether or not our compare-and-swap won. The futex word lives in the
- * daemon's memory, which we share (CLONE_VM), so the private futex key
- * (mm, address) is the loop's key too.
- */
-static void
-handshake(const struct child_clone_start *s)
-{
-	uint32_t expected = CHILD_HANDSHAKE_PENDING;
-
-	__atomic_store_n(s->pid, (pid_t)sys0(__NR_getpid), __ATOMIC_RELAXED);
-	(void)__atomic_compare_exchange_n(s->handshake, &expected, CHILD_HANDSHAKE_READY, false,
-					  __ATOMIC_RELEASE, __ATOMIC_RELAXED);
-	(void)sys6(__NR_futex, SYS_ARG(s->handshake), FUTEX_WAKE_PRIVATE, INT_MAX, 0, 0, 0);
-}
-
-/*
- * Entry of a vfork-engine child (see child_exec.h).
- *
- * Ordering. We start on the daemon's fd table (CLONE_FILES: copying a
- * table with 10,000 pidfds would cost every spawn ~0.25 ms here, the fd
- * table copy being O(open fds)) while the event loop waits for the
- * handshake. So, strictly in this order:
- *  1. take a private table holding only fds [0, keep_fds_below), which
- *     the parent made cover every fd of the plan. Until this is done
- *     nothing may be dup'ed, closed or opened: it would change the
- *     daemon's own table.
- *  2. handshake. Only now may the loop go on, and close the received fds
- *     and its copy of the errpipe in its table: ours are separate copies.
- *  3. child_exec(), which the loop no longer waits for (a chdir into a
- *     FUSE mount that never answers may hang here for ever; only this
- *     child's spawner thread stays suspended with it, see spawn.c).
- * If no private table can be had, we report on the errpipe (a write does
- * not change the table) BEFORE the handshake, because afterwards the loop
- * closes the errpipe's number in the shared table and the number may be
- * reused, and then exit without touching any fd.
- *
- * CLOSE_RANGE_UNSHARE (Linux 5.9) copies only the fds below the range's
- * start when the range runs to the end of the table (fs/file.c,
- * __close_range()); older kernels, or a seccomp filter that refuses
- * close_range, get unshare(CLONE_FILES), which copies the whole table.
+ * Entry of a vfork-engine child (see child_exec.h): the plan, on the
+ * engine's stack, with every signal blocked. Nothing to do before
+ * child_exec(): the fd table is already our own copy (no CLONE_FILES), so
+ * the loop may close its fds at once, and it never waits for us.
  */
 _Noreturn int
-child_clone_entry(void *arg)
+child_clone_entry(void *plan)
 {
-	const struct child_clone_start *s = arg;
-	int errfd = s->plan->errpipe, r;
-
-	r = close_span(s->keep_fds_below, ~0U, CLOSE_RANGE_UNSHARE);
-	if (r < 0)
-		r = (int)sys1(__NR_unshare, CLONE_FILES);
-	if (r < 0)
-		report(errfd, CHILD_STAGE_FD_SETUP, -r);
-	handshake(s);
-	if (r < 0)
-		exit_now(127);
-	child_exec(s->plan);
+	child_exec(plan);
 }

@@ -35,7 +35,7 @@ enum child_stage {
  * Most entries a child_plan's fd table may have: the child keeps a scratch
  * array of this many ints on its stack (it cannot malloc). Every target is
  * unique and <= SPAWND_MAX_TARGET_FD, so fdmap_plan() never produces more
- * (static_assert in spawn.c). A vfork engine's child stack must have room.
+ * (static_assert in spawn.c). The vfork engine's child stack must have room.
  */
 #define CHILD_MAX_FDS 1024
 
@@ -89,56 +89,14 @@ struct child_plan {
 _Noreturn void child_exec(const struct child_plan *p);
 
 /*
- * The vfork engine (spawn.c) starts the child with
- * clone(CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD) from a spawner
- * thread and child_clone_entry() as the child's function. The child then
- * shares the daemon's memory (until execve) and, for a moment, its fd table.
- *
- * The handshake. The event loop must not go on (and close the fds it
- * received with the request) until the child has a private fd table, and
- * must not wait for anything that can hang (the child's chdir or execve).
- * One 32-bit futex word, three parties:
- *  - the loop (spawn_handshake_wait()) waits while the word is PENDING:
- *    FUTEX_WAIT(word, PENDING) sleeps only if the word still is PENDING
- *    when the kernel compares it, under the futex bucket lock, so a change
- *    made before the wait is never missed; a change made after it needs a
- *    FUTEX_WAKE that comes after the change;
- *  - the child, once it owns a private fd table, stores its pid, then
- *    compare-and-swaps PENDING -> READY (release) and calls FUTEX_WAKE;
- *  - the spawner thread, when clone() returns (the child has exec'd or
- *    exited, or clone() failed), compare-and-swaps PENDING -> READY (or its
- *    failure value) and calls FUTEX_WAKE (spawn_handshake_settle()).
- * Whoever changes the word first wins the compare-and-swap, so it changes
- * exactly once. Both wake unconditionally, winner or not: a child that wins
- * and is killed (SIGKILL cannot be blocked) before its FUTEX_WAKE leaves
- * the loop asleep with the word already READY; the spawner's wake, which
- * comes after clone() returned and so after anything the child did, is
- * then the one that wakes the loop. As a last resort the loop's wait has a
- * timeout, after which it logs loudly and looks at the word again.
- *
- * Lifetime: the word lives in the spawner's job, which the loop frees only
- * after the spawner handed it back, after its wake; the child's wake comes
- * before it execs or exits, so before clone() returns in the spawner.
+ * The vfork engine (spawn_clone.c) starts the child with
+ * clone(CLONE_VM | CLONE_PIDFD | SIGCHLD) from the event loop, on a stack
+ * of the engine's, with child_clone_entry() as the child's function and
+ * the plan as its argument. The child shares the daemon's memory until it
+ * execs or exits, and runs at the same time as the loop: it has its own
+ * fd table and signal handler table (no CLONE_FILES, no CLONE_SIGHAND),
+ * but the loop thread's TLS (no CLONE_SETTLS), which it must never write.
  */
-#define CHILD_HANDSHAKE_PENDING 0u
-#define CHILD_HANDSHAKE_READY 1u
-
-struct child_clone_start {
-	const struct child_plan *plan;
-	/*
-	 * The child copies fds [0, keep_fds_below) of the shared table into a
-	 * private one (close_range(CLOSE_RANGE_UNSHARE)); every fd the plan
-	 * uses (sources, errpipe) must be below it. The parent computes it.
-	 */
-	unsigned keep_fds_below;
-	uint32_t *handshake; /* futex word, see above */
-	pid_t *pid;	     /* the child stores its pid here before READY */
-};
-
-/*
- * clone() child function of the vfork engine: take a private fd table,
- * publish pid + READY, then child_exec(start->plan). Never returns.
- */
-_Noreturn int child_clone_entry(void *start);
+_Noreturn int child_clone_entry(void *plan);
 
 #endif

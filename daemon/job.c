@@ -57,6 +57,13 @@ job_free(struct job *j)
 	job_release_fds(j);
 	/* Fds still in flight are dropped with the socket: no close(), no FLUSH. */
 	j->park = safe_close(j->park);
+	/*
+	 * A child that was started and is not known to be done with its plan
+	 * (no errpipe EOF, not reaped: the daemon stops, or gave up on it)
+	 * may still read it and run on its stack: keep it for good.
+	 */
+	if (j->pid > 0)
+		spawn_prepared_orphan(TAKE_PTR(j->sp));
 	job_drop_plan(j);
 	if (j->ev_pidfd)
 		event_free(j->ev_pidfd);

@@ -357,7 +357,7 @@ setup_limits(struct spawn_env *env)
 	return 0;
 }
 
-/* spawn.c's messages (spawn_set_log()): a refused clone, a stalled handshake. */
+/* The engine's messages (spawn_set_log()): a refused clone. */
 static void
 log_spawn(int level, const char *message)
 {
@@ -542,20 +542,18 @@ out:
 	if (own_socket)
 		(void)unlink(o.socket_path);
 	/*
-	 * A spawner thread whose child hangs before exec (a FUSE mount that
-	 * never answers) sits in clone(CLONE_VFORK), where nothing can stop
-	 * it, not even ptrace, until the child execs or dies; a resolver
-	 * thread may sit in a FUSE or NFS request of NSS or realpath() just
-	 * as long. exit() does not mind (exit_group ends them), but at-exit
-	 * handlers that stop every thread first, such as LeakSanitizer's,
-	 * would wait for ever. So leave without them then; everything is
-	 * closed and freed already (a stuck resolver job stays reachable from
-	 * the pool).
+	 * A resolver thread may sit in a FUSE or NFS request of NSS or
+	 * realpath() for ever. exit() does not mind (exit_group ends it), but
+	 * at-exit handlers that stop every thread first, such as
+	 * LeakSanitizer's, would wait for ever. So leave without them then;
+	 * everything is closed and freed already (a stuck resolver job stays
+	 * reachable from the pool). A child of the vfork engine that hangs
+	 * before exec is no thread of ours: it keeps the daemon's memory, its
+	 * plan and its stack alive after we exit (spawn_prepared_orphan()).
 	 */
-	if (spawn_busy_spawners() > 0 || resolver_busy() > 0) {
-		log_notice("%u children still hang before exec, %u lookups are still running; "
-			   "exiting without at-exit handlers",
-			   spawn_busy_spawners(), resolver_busy());
+	if (resolver_busy() > 0) {
+		log_notice("%u lookups are still running; exiting without at-exit handlers",
+			   resolver_busy());
 		(void)fflush(NULL);
 		_exit(ret);
 	}

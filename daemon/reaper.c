@@ -296,8 +296,6 @@ errpipe_process(struct job *c)
 		return false;
 
 	c->exec_done = true;
-	/* The child is done with its plan (exec'd, failed, or dead). */
-	job_drop_plan(c);
 	if (c->ev_errpipe) {
 		event_free(c->ev_errpipe);
 		c->ev_errpipe = NULL;
@@ -305,7 +303,13 @@ errpipe_process(struct job *c)
 	c->errpipe = safe_close(c->errpipe);
 
 	if (r == 0) {
-		int e = child_execed(c->pid);
+		int e;
+
+		/* EOF: the child has left our memory (exec or exit) and our plan.
+		 * Not before: after a failure record it still runs on the plan's
+		 * stack until its exit_group(). */
+		job_drop_plan(c);
+		e = child_execed(c->pid);
 
 		if (e == 0) {
 			c->died_before_exec = true;
@@ -393,6 +397,8 @@ child_collect(struct job *c)
 		return true;
 	}
 
+	/* Reaped: nothing runs on the plan or its stack any more. */
+	job_drop_plan(c);
 	/*
 	 * Nothing of the child stays open once its client reads the final
 	 * reply: a client (or test) counting the daemon's fds right after
@@ -679,7 +685,15 @@ child_watch(struct job *c)
 int
 reaper_track(struct reaper *r, struct job *c, struct job **owner_list)
 {
-	(void)clock_gettime(CLOCK_MONOTONIC, &c->started_at);
+	/*
+	 * The child's wall time starts at its clone (spawn_start()), not
+	 * here: the loop does not wait for the child, which may have exec'd
+	 * and run for a while before the loop gets here.
+	 */
+	if (c->sp && c->sp->started_at.tv_sec != 0)
+		c->started_at = c->sp->started_at;
+	else
+		(void)clock_gettime(CLOCK_MONOTONIC, &c->started_at);
 	usage_child_take(c->client_uid);
 	c->counted = true;
 	if (!child_watch(c)) {

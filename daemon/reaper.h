@@ -23,6 +23,7 @@
 struct context;
 struct job;
 struct reaper;
+struct spawn_prepared;
 
 int reaper_new(const struct context *ctx, struct reaper **ret);
 /* Frees the bookkeeping; live children are left alone (keep semantics). */

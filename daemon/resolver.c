@@ -17,9 +17,8 @@
  * FUSE lookup holds no lock. glibc's NSS functions used here are reentrant
  * (the _r variants and getgrouplist()).
  *
- * Signals. Like the vfork engine's spawners, the threads block every
- * signal, so that the daemon's handlers (libevent's signal pipe) only ever
- * run on the loop thread.
+ * Signals. The threads block every signal, so that the daemon's handlers
+ * (libevent's signal pipe) only ever run on the loop thread.
  *
  * Per-uid accounting is loop-only data: a job counts from resolver_submit()
  * to resolver_collect(), both called by the loop, so no lock is needed.

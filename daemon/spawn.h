@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Parent side of a spawn: own every array the child reads, create the
- * errpipe, start the child with all signals blocked (fork, or the vfork
- * engine's spawner threads), and decode the child's report. The caller
+ * Parent side of a spawn. spawn.c builds the plan: it owns every array the
+ * child reads. spawn_clone.c is the engine: it creates the errpipe, starts
+ * the child with all signals blocked (a copy of the daemon, or a CLONE_VM
+ * child on a stack of its own) and decodes the child's report. The caller
  * watches the errpipe's read end as an event: the loop never waits for a
  * child (DESIGN.md section 3.5).
  */
@@ -13,39 +14,47 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "child_exec.h"
 #include "request.h"
 #include "user.h"
 
 enum spawn_engine {
-	/* fork() from the event loop. */
+	/* A copy of the daemon (clone without CLONE_VM) from the event loop. */
 	SPAWN_ENGINE_FORK,
 	/*
-	 * clone(CLONE_VM | CLONE_VFORK) from a spawner thread (spawn.c):
-	 * no copy of the daemon's memory or fd table per spawn. Falls back to
-	 * fork for a spawn when no spawner thread can be had; for good (logged
-	 * once) when the system refuses that clone with EPERM, ENOSYS or EINVAL
-	 * (seccomp profiles, qemu-user); and is fork throughout in a
-	 * SPAWND_FORCE_FORK build.
+	 * The name is historical (--engine vfork is a contract): today a
+	 * clone(CLONE_VM | CLONE_PIDFD) child without CLONE_VFORK, started by
+	 * the event loop itself on a stack of its own (spawn_clone.c): no copy
+	 * of the daemon's memory, no thread, and the loop returns at once.
+	 * Falls back to fork for good (logged once) when the system refuses
+	 * that clone with EPERM, ENOSYS or EINVAL (seccomp profiles,
+	 * qemu-user); and is fork throughout in a SPAWND_FORCE_FORK build.
 	 */
 	SPAWN_ENGINE_VFORK,
 };
 
 /*
- * The engine the daemon uses without --engine. DESIGN.md 3.5 allows vfork
+ * The engine the daemon uses without --engine. DESIGN.md 3.5 allows it
  * only once a stuck child is shown to cost no more than its client's quota
- * (tests/engine/check_engine_fuse.c) and it measures faster: per
- * docs/benchmarks.md it costs 0.8-0.95x of in-process posix_spawn where
- * fork costs 1.7-1.9x (fork's COW page faults), and it stays flat with
- * 10,000 live children where fork does not.
+ * (tests/engine/check_engine_fuse.c) and it measures faster than fork
+ * (docs/benchmarks.md): fork pays for copying the page tables and for the
+ * COW faults after.
  */
 #define SPAWN_ENGINE_DEFAULT SPAWN_ENGINE_VFORK
 
 /* "fork" or "vfork". */
 const char *spawn_engine_to_string(enum spawn_engine engine);
 
-/* Owns everything plan points to. */
+struct spawn_stack;
+
+/*
+ * Owns everything plan points to and, with the vfork engine, the stack the
+ * child runs on. The child of that engine reads all of it after
+ * spawn_start() returned, in the daemon's own memory: see spawn_start() for
+ * when it may be freed.
+ */
 struct spawn_prepared {
 	struct child_plan plan;
 	char *path;
@@ -54,6 +63,9 @@ struct spawn_prepared {
 	char *cwd;
 	struct fd_move *fds;
 	gid_t *groups;
+	struct spawn_stack *stack;	    /* vfork engine: the child's stack, else NULL */
+	struct timespec started_at;	    /* CLOCK_MONOTONIC right before the clone */
+	struct spawn_prepared *orphan_next; /* spawn_prepared_orphan() */
 };
 
 /*
@@ -78,26 +90,49 @@ int spawn_prepare(const struct spawn_request *req, const struct target_user *tar
 		  char **envp, const int *received, size_t n_received, const struct spawn_env *env,
 		  struct spawn_prepared **ret);
 
-/* NULL-safe; returns NULL. */
+/*
+ * NULL-safe; returns NULL. Its stack goes back to the engine's free list.
+ * Only once no child runs on sp any more (spawn_start()).
+ */
 struct spawn_prepared *spawn_prepared_free(struct spawn_prepared *sp);
+
+/*
+ * For a plan whose child may still run on it and that its owner gives up
+ * (daemon exit, bookkeeping that failed): sp is never freed, never reused,
+ * and stays reachable (for LeakSanitizer). NULL-safe. Loop thread only.
+ */
+void spawn_prepared_orphan(struct spawn_prepared *sp);
 
 /*
  * Create the errpipe, start the child and return at once: *ret_pid, a pidfd
  * (*ret_pidfd, O_CLOEXEC) and the errpipe's read end (*ret_errpipe,
  * O_CLOEXEC|O_NONBLOCK). The write end is closed in the parent before
- * returning. Returns 0 or -errno (fork/pipe failure, EAGAIN). On failure
- * *ret_pid is 0, or the pid of a child that was started but could not be
- * tracked (no pidfd): it has been sent SIGKILL, and the caller must have it
- * reaped (reaper_abandon()).
+ * returning. The child has its own copy of the fd table by then (neither
+ * engine shares it), so the received fds the plan names may be closed as
+ * soon as this returns.
  *
- * The received fds the plan names may be closed as soon as this returns.
- * With the vfork engine the child reads the plan's memory after we return
- * (it shares our memory until it execs), so the engine takes the contents
- * of sp: sp is left empty, and the caller frees it as usual. The vfork
- * engine also moves a pidfd that would land above fd 63 to a high number
- * (>= 4096 where the fd limit allows), so that the long-lived pidfds of
- * many live children stay out of the low range every child copies (see
- * child_clone_entry()).
+ * Returns 0 or -errno (clone/pipe failure). On failure *ret_pid is 0, and
+ * sp may be freed at once; or, only where the kernel refuses CLONE_PIDFD
+ * and the fork engine falls back to fork() + pidfd_open(), the pid of a
+ * child that was started but could not be tracked: it has been sent
+ * SIGKILL, and the caller must have it reaped (reaper_abandon()).
+ *
+ * Ownership (new): sp is not taken. With the vfork engine the child runs
+ * on sp->stack and reads the plan in the daemon's memory until it execs or
+ * exits, so the caller keeps sp until then and frees it (with
+ * spawn_prepared_free()) only once
+ *  - spawn_read_report() returned 0 (EOF): the kernel has switched the
+ *    child to its new mm, or dropped its mm, before it closed the write
+ *    end (docs/architecture.md, "The vfork engine's plan lifetime"); or
+ *  - the child has been reaped (or waitid() says it exited).
+ * A record (spawn_read_report() == 1) alone is not enough: the child
+ * still runs its last instructions, on that stack, up to exit_group.
+ * The fork engine's child has its own copy of everything, but the same
+ * rule keeps the callers simple.
+ *
+ * The dispositions the child resets are read from /proc/self/status once,
+ * at the first call (spawn_signals_to_reset()): the daemon installs every
+ * handler it has before it serves, and none later.
  *
  * Call from one thread only (the event loop).
  */
@@ -105,46 +140,33 @@ int spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_
 		int *ret_errpipe);
 
 /*
- * Spawner threads of the vfork engine that are not idle: each waits in
- * clone(CLONE_VFORK) for a child that has not exec'd yet (normally for
- * well under a millisecond; for ever if the child hangs on a FUSE mount).
- */
-unsigned spawn_busy_spawners(void);
-
-/*
  * The signals whose disposition is not SIG_DFL in this process right now
  * (ignored or caught), bit n-1 for signal n, from the SigIgn and SigCgt
- * lines of /proc/self/status. spawn_start() hands that set to the child,
- * which resets only those. Returns 0, or -errno / -EBADMSG when /proc
- * cannot tell (spawn_start() then has the child reset every signal).
+ * lines of /proc/self/status. spawn_start() hands that set, read at its
+ * first call, to the child, which resets only those. Returns 0, or -errno
+ * / -EBADMSG when /proc cannot tell (spawn_start() then has the child
+ * reset every signal).
  */
 int spawn_signals_to_reset(uint64_t *ret);
 
 /*
- * Where spawn.c's messages go: a clone that the system refuses (once), a
- * handshake that takes seconds. spawn.c does not link log.c (STYLE.md 2),
- * but these must reach the log while they happen, so the daemon installs
- * its logger here. level is a syslog level; without a logger, messages go
- * to stderr as "spawnd: MESSAGE". Loop thread only.
+ * Where the engine's messages go: a clone that the system refuses (once).
+ * spawn_clone.c does not link log.c (STYLE.md 2), but this must reach the
+ * log while it happens, so the daemon installs its logger here. level is a
+ * syslog level; without a logger, messages go to stderr as
+ * "spawnd: MESSAGE". Loop thread only.
  */
 typedef void (*spawn_log_fn)(int level, const char *message);
 void spawn_set_log(spawn_log_fn fn);
 
-/*
- * The loop's and the spawner's halves of the vfork engine's handshake
- * (protocol in child_exec.h); exported for the unit tests.
- * spawn_handshake_settle(): compare-and-swap word from PENDING to `to`
- * (unless the child did first), then wake the waiter, always.
- * spawn_handshake_wait(): wait while word is PENDING and return its new
- * value; every stall_ms without a change logs an error and waits on.
- */
-void spawn_handshake_settle(uint32_t *word, uint32_t to);
-uint32_t spawn_handshake_wait(uint32_t *word, unsigned stall_ms);
+/* The engine's half of spawn_prepared_free(): keep or unmap a stack. NULL-safe. */
+void spawn_stack_put(struct spawn_stack *st);
 
 /*
  * Read the errpipe (non-blocking). Returns 0 on EOF without a record (exec
- * succeeded), 1 with *ret filled (setup or exec failed), -EAGAIN when
- * nothing is there yet, -EBADMSG for a short record, or another -errno.
+ * succeeded, or the child died), 1 with *ret filled (setup or exec
+ * failed), -EAGAIN when nothing is there yet, -EBADMSG for a short record,
+ * or another -errno.
  */
 int spawn_read_report(int errpipe, struct child_report *ret);
 

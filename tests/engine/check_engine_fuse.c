@@ -7,13 +7,13 @@
  * tests/helpers/fuse-hang reads every LOOKUP and never answers it. A child
  * whose cwd (or binary) lies in it sleeps in the kernel before exec, and
  * not even SIGKILL frees it until the FUSE server dies. With the vfork
- * engine each such child also keeps its spawner thread suspended in
- * clone(CLONE_VFORK). What must hold, for both engines:
+ * engine each such child also shares the daemon's memory and runs on one
+ * of the engine's stacks (a CLONE_VM child, started by the loop itself,
+ * with no thread of its own). What must hold, for both engines:
  *  - one client (root) fills its whole live-children quota with stuck
  *    children; the daemon then refuses its next spawn (LIMIT, EAGAIN), so
- *    the stuck children cost it its quota and nothing more: with vfork,
- *    one spawner thread per stuck child and no other thread beyond a few
- *    idle ones;
+ *    the stuck children cost it its quota and nothing more: no thread
+ *    at all beyond the loop, with either engine;
  *  - meanwhile another client (nobody) is served: every one of its spawns
  *    starts and exits. A loop that waited for a stuck child would never
  *    answer; the per-spawn deadline (30 s) turns that into a failure.
@@ -21,17 +21,16 @@
  *  - once the FUSE server dies every stuck spawn ends in Failed (chdir or
  *    exec stage, the connection's errno), no child is left, the daemon's
  *    fd count is back to where it was, the quota is free again and the
- *    spawner threads are reused rather than multiplied;
+ *    daemon still has its loop thread only;
  *  - SIGTERM while children are stuck: the daemon still exits 0 (its stop
- *    deadline), whatever its spawner threads are waiting for;
+ *    deadline), whatever its stuck children are waiting for;
  *  - a stuck child holds none of the daemon's fds (HOSTILE.md 47): a client
  *    that the daemon drops sees EOF at once, and once the daemon has
  *    stopped its socket refuses connections, though children still hang.
  *
  * That the scenario is real is checked, not assumed: the FUSE server must
  * hold an unanswered LOOKUP, every stuck child must still be the daemon's
- * image (not exec'd), and with vfork the daemon must have a suspended
- * spawner thread per stuck child.
+ * image (not exec'd).
  *
  * The daemon is the integration tests' (tests/integration/harness.c) with
  * a policy of its own; like those suites, the engine comes from
@@ -348,15 +347,9 @@ START_TEST(test_stuck_children_cost_only_their_quota)
 	p = make_stuck(hostile, QUOTA);
 	/* The resolver threads (NSS lookups, daemon/resolver.c) are not the engine's. */
 	threads = proc_threads(fx.pid) - proc_threads_named(fx.pid, RESOLVER_THREAD_NAME);
-	if (vfork)
-		/*
-		 * One suspended spawner per stuck child, plus the loop and at
-		 * most a handful that went idle; never more than the quota.
-		 */
-		ck_assert_msg(threads >= QUOTA + 1 && threads <= QUOTA + 1 + 8,
-			      "%d threads with %d stuck children", threads, QUOTA);
-	else
-		ck_assert_int_eq(threads, 1);
+	/* No thread waits for a stuck child, whichever the engine: the loop only. */
+	ck_assert_msg(threads == 1, "%d threads with %d stuck children (%s engine)", threads, QUOTA,
+		      vfork ? "vfork" : "fork");
 
 	/* The quota is full: the next spawn of this client is refused, at once. */
 	o = opts_new("root", true_argv);
@@ -372,10 +365,8 @@ START_TEST(test_stuck_children_cost_only_their_quota)
 	served = other_client(OTHER_SPAWNS);
 	ck_assert_int_eq(served, OTHER_SPAWNS);
 	ck_assert_int_eq(proc_children_pre_exec(fx.pid, SPAWND_PATH), QUOTA);
-	if (vfork)
-		ck_assert_int_le(proc_threads(fx.pid) -
-					 proc_threads_named(fx.pid, RESOLVER_THREAD_NAME),
-				 QUOTA + 1 + 8);
+	ck_assert_int_eq(proc_threads(fx.pid) - proc_threads_named(fx.pid, RESOLVER_THREAD_NAME),
+			 1);
 
 	/* The FUSE server dies: every stuck spawn fails, at its own stage. */
 	kill_fuse();
@@ -396,12 +387,10 @@ START_TEST(test_stuck_children_cost_only_their_quota)
 	threads = proc_threads(fx.pid) - proc_threads_named(fx.pid, RESOLVER_THREAD_NAME);
 	for (int i = 0; i < 8; i++)
 		ck_assert_int_eq(spawn_true(hostile, "root"), 0);
-	/* Released spawners are reused, not multiplied (vfork); fork has no threads of its own. */
+	/* Neither engine has threads of its own. */
 	threads_after = proc_threads(fx.pid) - proc_threads_named(fx.pid, RESOLVER_THREAD_NAME);
-	ck_assert_msg(threads_after == threads, "threads %d -> %d after 8 spawns", threads,
-		      threads_after);
-	if (!vfork)
-		ck_assert_int_eq(threads_after, 1);
+	ck_assert_msg(threads_after == threads && threads_after == 1,
+		      "threads %d -> %d after 8 spawns", threads, threads_after);
 
 	spawnd_client_close(hostile);
 	/* The daemon waits up to its stop deadline (SPAWND_KILL_GRACE_SEC + 2 s). */

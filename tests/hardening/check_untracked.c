@@ -6,11 +6,13 @@
  * pids, which its SIGCHLD handling reaps (daemon/reaper.c), with the
  * rate-limited full waitid(P_ALL) scan as the last resort, which warns
  * "Reaping untracked child". This drives the one such path a client can
- * reach: with the fork engine and exactly two free fds in the daemon, the
- * errpipe (pipe2) fits, fork succeeds and pidfd_open() fails with EMFILE, so
- * the child is killed untracked. (The vfork engine gets the pidfd from
- * clone() itself: no fd, no child, so this test runs with the fork engine
- * only.)
+ * reach: with the fork engine, exactly two free fds in the daemon and a
+ * kernel that refuses clone(CLONE_PIDFD) (tests/helpers/no-vfork pidfd:,
+ * which makes the engine fall back to fork() + pidfd_open()), the errpipe
+ * (pipe2) fits, fork succeeds and pidfd_open() fails with EMFILE, so the
+ * child is killed untracked. (Where clone takes CLONE_PIDFD, both engines
+ * get the pidfd from clone() itself: no fd, no child; so this test runs
+ * the daemon under that filter, with the fork engine only.)
  *
  * Left alone, such a child may die before reaper_abandon() looks, and be
  * reaped there at once: the list would go unused. So the test traces the
@@ -58,7 +60,10 @@ static int baseline_fds;
 static void
 untracked_setup(void)
 {
-	fx_start(NULL);
+	static const char *const wrapper[] = {NO_VFORK_PATH, "pidfd:EINVAL", NULL};
+	const struct fx_daemon d = {.wrapper = wrapper};
+
+	fx_start_with(NULL, &d);
 	assert_daemon_serves();
 	baseline_fds = proc_settled_fd_count(fx.pid);
 	ck_assert_int_gt(baseline_fds, 0);
@@ -189,7 +194,8 @@ tracer_attach(struct tracer *t)
 			continue;
 		ck_assert_uint_lt(t->n_tids, MAX_THREADS);
 		if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)PTRACE_O_TRACEFORK) < 0) {
-			/* A worker thread that just ended is no loss; the loop thread must be there. */
+			/* A worker thread that just ended is no loss; the loop thread must be
+			 * there. */
 			ck_assert_msg(errno == ESRCH && tid != fx.pid, "PTRACE_SEIZE %d: %s",
 				      (int)tid, strerror(errno));
 			continue;

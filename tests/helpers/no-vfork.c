@@ -1,20 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * no-vfork: run a program where clone(CLONE_VM | CLONE_VFORK) is refused.
+ * no-vfork: run a program where clone(CLONE_VM) without CLONE_THREAD is
+ * refused (the vfork engine's clone; the name is the engine's).
  *
  *   no-vfork ERRNO PROGRAM [ARG...]
+ *   no-vfork pidfd:ERRNO PROGRAM [ARG...]
  *
  * Installs a seccomp filter, then execs PROGRAM with ARGs (argv[0] =
  * PROGRAM). The filter models a container's seccomp profile or qemu-user,
  * where spawnd's vfork engine cannot clone:
- *  - clone(2) with both CLONE_VM and CLONE_VFORK in its flags fails with
- *    ERRNO (EPERM, ENOSYS, EINVAL or a number);
+ *  - clone(2) with CLONE_VM but without CLONE_THREAD in its flags fails
+ *    with ERRNO (EPERM, ENOSYS, EINVAL or a number), as qemu-user refuses
+ *    it (EINVAL); this covers CLONE_VM | CLONE_VFORK as well. One
+ *    exception: with CLONE_UNTRACED too it is allowed, for that is
+ *    LeakSanitizer's tracer (internal_clone() at exit in the sanitizer
+ *    build), which would otherwise fail every instrumented program here,
+ *    spawnd's children included;
  *  - clone3(2) fails with ENOSYS, as under Docker's default profile: its
  *    flags sit in memory where a filter cannot see them, and glibc then
  *    falls back to clone(2) (pthread_create) or never used clone3 (fork,
  *    the clone() wrapper);
  *  - everything else is allowed: fork() is clone without CLONE_VM, and a
- *    thread is clone with CLONE_VM | CLONE_THREAD but without CLONE_VFORK.
+ *    thread is clone with CLONE_VM | CLONE_THREAD.
+ * With "pidfd:", clone(2) with CLONE_PIDFD in its flags fails instead (as
+ * in an emulator that predates it): both of spawnd's engines then fall
+ * back to fork() + pidfd_open(), whose pidfd can fail after the child
+ * exists (tests/hardening/check_untracked.c).
  * The filter is inherited by PROGRAM's children. As root no no_new_privs
  * is needed (CAP_SYS_ADMIN), so the children's exec is unchanged.
  */
@@ -71,10 +82,17 @@ parse_errno(const char *s)
 int
 main(int argc, char **argv)
 {
+	/* The clone flags that are refused: those with (flags & mask) == want. */
+	unsigned mask = CLONE_VM | CLONE_THREAD | CLONE_UNTRACED, want = CLONE_VM;
+	const char *e = argc > 1 ? argv[1] : "";
 	int err;
 
-	if (argc < 3 || (err = parse_errno(argv[1])) < 0) {
-		fprintf(stderr, "usage: no-vfork ERRNO PROGRAM [ARG...]\n");
+	if (strncmp(e, "pidfd:", 6) == 0) {
+		mask = want = CLONE_PIDFD;
+		e += 6;
+	}
+	if (argc < 3 || (err = parse_errno(e)) < 0) {
+		fprintf(stderr, "usage: no-vfork [pidfd:]ERRNO PROGRAM [ARG...]\n");
 		return 2;
 	}
 
@@ -87,8 +105,8 @@ main(int argc, char **argv)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 4),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LOW),
-		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, CLONE_VM | CLONE_VFORK),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, CLONE_VM | CLONE_VFORK, 0, 1),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, mask),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, want, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)err),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
