@@ -776,6 +776,36 @@ client_result_done(struct spawnd_result *r)
 	r->pty_master = -EBADF;
 }
 
+/*
+ * One fd of a result into its copy: moved (take) or duplicated, >= 3 and
+ * close-on-exec (never stdio, never inherited). Returns 0 or -errno.
+ */
+static int
+result_fd_copy(int *src, int *dst, bool take)
+{
+	if (*src < 0)
+		return 0;
+	if (take) {
+		*dst = *src;
+		*src = -EBADF;
+		return 0;
+	}
+	*dst = fcntl(*src, F_DUPFD_CLOEXEC, 3);
+	return *dst < 0 ? -errno : 0;
+}
+
+/* The fd, which the result no longer owns, or -ENODATA. */
+static int
+result_fd_take(int *fd)
+{
+	int r = *fd;
+
+	if (r < 0)
+		return -ENODATA;
+	*fd = -EBADF;
+	return r;
+}
+
 struct spawnd_result *
 client_result_copy(struct spawnd_result *r, bool take_pidfd)
 {
@@ -795,38 +825,14 @@ client_result_copy(struct spawnd_result *r, bool take_pidfd)
 			return NULL;
 		}
 	}
-	if (r->pidfd >= 0) {
-		if (take_pidfd) {
-			copy->pidfd = r->pidfd;
-			r->pidfd = -EBADF;
-		} else {
-			/* >= 3, close-on-exec: never stdio, never inherited. */
-			copy->pidfd = fcntl(r->pidfd, F_DUPFD_CLOEXEC, 3);
-			if (copy->pidfd < 0) {
-				int saved = errno;
+	if (result_fd_copy(&r->pidfd, &copy->pidfd, take_pidfd) < 0 ||
+	    result_fd_copy(&r->pty_master, &copy->pty_master, take_pidfd) < 0) {
+		int saved = errno;
 
-				free(copy->detail);
-				free(copy);
-				errno = saved;
-				return NULL;
-			}
-		}
-	}
-	if (r->pty_master >= 0) {
-		if (take_pidfd) {
-			copy->pty_master = r->pty_master;
-			r->pty_master = -EBADF;
-		} else {
-			copy->pty_master = fcntl(r->pty_master, F_DUPFD_CLOEXEC, 3);
-			if (copy->pty_master < 0) {
-				int saved = errno;
-
-				client_result_done(copy);
-				free(copy);
-				errno = saved;
-				return NULL;
-			}
-		}
+		client_result_done(copy);
+		free(copy);
+		errno = saved;
+		return NULL;
 	}
 	return copy;
 }
@@ -869,15 +875,7 @@ spawnd_result_get_pidfd(const spawnd_result *r)
 SPAWND_EXPORT int
 spawnd_result_take_pidfd(spawnd_result *r)
 {
-	int fd;
-
-	if (!r)
-		return -EINVAL;
-	if (r->pidfd < 0)
-		return -ENODATA;
-	fd = r->pidfd;
-	r->pidfd = -EBADF;
-	return fd;
+	return r ? result_fd_take(&r->pidfd) : -EINVAL;
 }
 
 SPAWND_EXPORT int
@@ -891,15 +889,7 @@ spawnd_result_get_pty_master(const spawnd_result *r)
 SPAWND_EXPORT int
 spawnd_result_take_pty_master(spawnd_result *r)
 {
-	int fd;
-
-	if (!r)
-		return -EINVAL;
-	if (r->pty_master < 0)
-		return -ENODATA;
-	fd = r->pty_master;
-	r->pty_master = -EBADF;
-	return fd;
+	return r ? result_fd_take(&r->pty_master) : -EINVAL;
 }
 
 SPAWND_EXPORT uint64_t

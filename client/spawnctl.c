@@ -822,92 +822,151 @@ finish(struct ctl *ctl)
 	return spawnd_result_get_exit_code(r) & 0xff;
 }
 
-/* Send the request and run the poll loop until the child is done. */
+/*
+ * Block the forwarded signals (and SIGWINCH with -t) and open a signalfd
+ * for them. Blocking comes first, so that one arriving at any point from
+ * here on is queued for the signalfd instead of killing us (which would
+ * make the daemon terminate the child). Returns the fd or -errno.
+ */
 static int
-run(struct ctl *ctl)
+open_signalfd(const struct ctl *ctl)
 {
 	sigset_t mask;
-	int sfd, r;
+	int sfd;
 
-	/*
-	 * Block the forwarded signals first, so that one arriving at any point
-	 * from here on is queued for the signalfd instead of killing us (which
-	 * would make the daemon terminate the child).
-	 */
 	sigemptyset(&mask);
 	for (size_t i = 0; i < N_FORWARDED; i++)
 		sigaddset(&mask, forwarded_signals[i]);
 	if (ctl->pty)
 		sigaddset(&mask, SIGWINCH);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
-	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
-		fprintf(stderr, "spawnctl: signalfd: %s\n", strerror(errno));
-		return EXIT_REFUSED;
-	}
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	return sfd < 0 ? -errno : sfd;
+}
+
+/* Connect and send the request. Returns 0, or -errno after saying what failed. */
+static int
+send_request(struct ctl *ctl)
+{
+	int r;
 
 	r = connect_daemon(ctl);
 	if (r < 0) {
 		fprintf(stderr, "spawnctl: cannot connect to %s: %s\n", ctl->socket_path,
 			strerror(-r));
-		(void)close(sfd);
-		return EXIT_REFUSED;
+		return r;
 	}
-
 	r = spawnd_spawn_async(ctl->client, ctl->opts, on_reply, ctl, &ctl->id);
 	if (r < 0) {
 		fprintf(stderr, "spawnctl: cannot send request to %s: %s\n", ctl->socket_path,
 			strerror(-r));
-		(void)close(sfd);
-		return EXIT_REFUSED;
+		return r;
 	}
+	return 0;
+}
 
+/* The poll loop's fds: the daemon, the signalfd, and with -t the relay's three ends. */
+enum {
+	POLL_CLIENT,
+	POLL_SIGNALS,
+	POLL_STDIN,
+	POLL_STDOUT,
+	POLL_MASTER,
+	_POLL_MAX,
+};
+
+/* What to wait for now; an fd of -1 is ignored by poll(). */
+static void
+poll_set(const struct ctl *ctl, int sfd, struct pollfd p[_POLL_MAX])
+{
+	const struct relay *x = &ctl->relay;
+	bool relaying = x->master >= 0;
+
+	p[POLL_CLIENT] = (struct pollfd){.fd = spawnd_client_get_fd(ctl->client),
+					 .events = (short)spawnd_client_get_events(ctl->client)};
+	p[POLL_SIGNALS] = (struct pollfd){.fd = sfd, .events = POLLIN};
+	p[POLL_STDIN] = (struct pollfd){
+		.fd = relaying && !x->in_eof && x->in_len < sizeof(x->in) ? STDIN_FILENO : -1,
+		.events = POLLIN};
+	p[POLL_STDOUT] = (struct pollfd){.fd = relaying && x->out_len > 0 ? STDOUT_FILENO : -1,
+					 .events = POLLOUT};
+	p[POLL_MASTER] =
+		(struct pollfd){.fd = relaying && !x->master_eof ? x->master : -1,
+				.events = (short)((x->out_len < sizeof(x->out) ? POLLIN : 0) |
+						  (x->in_len > 0 || x->veof > 0 ? POLLOUT : 0))};
+}
+
+/*
+ * Serve the daemon connection, the signals and the relay until the request
+ * is finished (on_reply; a lost connection fails the spawn there too).
+ * Returns 0, or -errno after restoring the terminal and saying what failed.
+ */
+static int
+poll_until_finished(struct ctl *ctl, int sfd)
+{
 	while (!ctl->finished) {
-		const struct relay *x = &ctl->relay;
-		bool relaying = x->master >= 0;
-		struct pollfd p[5] = {
-			{.fd = spawnd_client_get_fd(ctl->client),
-			 .events = (short)spawnd_client_get_events(ctl->client)},
-			{.fd = sfd, .events = POLLIN},
-			{.fd = relaying && !x->in_eof && x->in_len < sizeof(x->in) ? STDIN_FILENO
-										   : -1,
-			 .events = POLLIN},
-			{.fd = relaying && x->out_len > 0 ? STDOUT_FILENO : -1, .events = POLLOUT},
-			{.fd = relaying && !x->master_eof ? x->master : -1,
-			 .events = (short)((x->out_len < sizeof(x->out) ? POLLIN : 0) |
-					   (x->in_len > 0 || x->veof > 0 ? POLLOUT : 0))},
-		};
+		bool relaying = ctl->relay.master >= 0;
+		struct pollfd p[_POLL_MAX];
+		int r;
 
-		if (poll(p, 5, -1) < 0) {
+		poll_set(ctl, sfd, p);
+		if (poll(p, _POLL_MAX, -1) < 0) {
 			if (errno == EINTR)
 				continue;
+			r = -errno;
 			tty_restore();
-			fprintf(stderr, "spawnctl: poll: %s\n", strerror(errno));
-			(void)close(sfd);
-			return EXIT_REFUSED;
+			fprintf(stderr, "spawnctl: poll: %s\n", strerror(-r));
+			return r;
 		}
-		if (p[1].revents)
+		if (p[POLL_SIGNALS].revents)
 			drain_signals(ctl, sfd);
 		if (relaying)
-			relay_io(ctl, p[2].revents, p[3].revents, p[4].revents);
-		if (p[0].revents) {
-			r = spawnd_client_process(ctl->client);
-			/* A lost connection fails the spawn through on_reply. */
-			if (r < 0 && !ctl->finished) {
-				tty_restore();
-				fprintf(stderr, "spawnctl: connection to %s: %s\n",
-					ctl->socket_path, strerror(-r));
-				(void)close(sfd);
-				return EXIT_REFUSED;
-			}
+			relay_io(ctl, p[POLL_STDIN].revents, p[POLL_STDOUT].revents,
+				 p[POLL_MASTER].revents);
+		if (!p[POLL_CLIENT].revents)
+			continue;
+		r = spawnd_client_process(ctl->client);
+		if (r < 0 && !ctl->finished) {
+			tty_restore();
+			fprintf(stderr, "spawnctl: connection to %s: %s\n", ctl->socket_path,
+				strerror(-r));
+			return r;
 		}
 	}
-	(void)close(sfd);
+	return 0;
+}
+
+/* After the request: copy out what the child's terminal still holds, then
+ * close our side of it, which hangs it up, and give our terminal back. */
+static void
+relay_close(struct ctl *ctl)
+{
 	relay_drain(ctl);
-	/* Our side of the child's terminal goes: that hangs it up. */
 	if (ctl->relay.master >= 0)
 		(void)close(ctl->relay.master);
 	ctl->relay.master = -1;
 	tty_restore();
+}
+
+/* Send the request and run the poll loop until the child is done. */
+static int
+run(struct ctl *ctl)
+{
+	int sfd, r;
+
+	sfd = open_signalfd(ctl);
+	if (sfd < 0) {
+		fprintf(stderr, "spawnctl: signalfd: %s\n", strerror(-sfd));
+		return EXIT_REFUSED;
+	}
+	r = send_request(ctl);
+	if (r >= 0)
+		r = poll_until_finished(ctl, sfd);
+	(void)close(sfd);
+	if (r < 0)
+		return EXIT_REFUSED;
+	relay_close(ctl);
 	return finish(ctl);
 }
 

@@ -560,51 +560,43 @@ add(struct entry *v, size_t *n, const char *name, size_t len, const char *value,
 	(*n)++;
 }
 
-int
-env_build(const struct policy_rule *rule, const struct target_user *target, uid_t client_uid,
-	  const char *client_name, char *const *inherit, char *const *set, char ***ret_envp,
-	  char **ret_refused, const char **ret_why)
+/*
+ * Refuse first, so that nothing is allocated for a request that cannot run:
+ * -EPERM with the name (ret_refused, allocated) and why (ret_why) for the
+ * first explicit setting that explicit_refusal() refuses.
+ */
+static int
+refuse_explicit(const struct policy_rule *rule, char *const *set, size_t n_set, char **ret_refused,
+		const char **ret_why)
 {
-	_cleanup_free_ struct entry *v = NULL;
-	_cleanup_strv_free_ char **envp = NULL;
-	size_t n_inherit = strv_length(inherit), n_set = strv_length(set);
-	size_t n_rule = rule ? rule->n_env : 0, n = 0, out = 0;
-	const char *forced_values[_FORCED_MAX];
-	char uid_buf[16];
-
-	if (!target || !target->name || !target->home || !target->shell)
-		return -EINVAL;
-
-	/* Refuse first: nothing is allocated for a request that cannot run. */
 	for (size_t i = 0; i < n_set; i++) {
-		const char *value = NULL;
+		const char *value = NULL, *why;
 		size_t len = 0;
-
-		const char *why;
 
 		if (split(set[i], &len, &value) < 0)
 			return -EINVAL;
 		why = explicit_refusal(rule, set[i], len, value);
-		if (why) {
-			if (ret_refused) {
-				char *name = strndup(set[i], len);
+		if (!why)
+			continue;
+		if (ret_refused) {
+			char *name = strndup(set[i], len);
 
-				if (!name)
-					return -ENOMEM;
-				*ret_refused = name;
-			}
-			if (ret_why)
-				*ret_why = why;
-			return -EPERM;
+			if (!name)
+				return -ENOMEM;
+			*ret_refused = name;
 		}
+		if (ret_why)
+			*ret_why = why;
+		return -EPERM;
 	}
+	return 0;
+}
 
-	if (n_inherit > SIZE_MAX / 2 || n_set > SIZE_MAX / 2 - n_inherit)
-		return -E2BIG;
-	v = calloc(n_inherit + n_set + _FORCED_MAX + n_rule, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-
+/* The client's inherited variables that pass the filter, then its explicit settings. */
+static int
+add_client(struct entry *v, size_t *n, const struct policy_rule *rule, char *const *inherit,
+	   size_t n_inherit, char *const *set, size_t n_set)
+{
 	for (size_t i = 0; i < n_inherit; i++) {
 		const char *value = NULL;
 		size_t len = 0;
@@ -612,44 +604,65 @@ env_build(const struct policy_rule *rule, const struct target_user *target, uid_
 		if (split(inherit[i], &len, &value) < 0)
 			return -EINVAL;
 		if (inherited_passes(rule, inherit[i], len, value))
-			add(v, &n, inherit[i], len, value, PRIO_INHERIT);
+			add(v, n, inherit[i], len, value, PRIO_INHERIT);
 	}
 	for (size_t i = 0; i < n_set; i++) {
 		const char *value = NULL;
 		size_t len = 0;
 
 		(void)split(set[i], &len, &value);
-		add(v, &n, set[i], len, value, PRIO_EXPLICIT);
+		add(v, n, set[i], len, value, PRIO_EXPLICIT);
 	}
+	return 0;
+}
 
-	(void)snprintf(uid_buf, sizeof(uid_buf), "%u", (unsigned)client_uid);
-	forced_values[FORCED_HOME] = target->home;
-	forced_values[FORCED_SHELL] = target->shell;
-	forced_values[FORCED_USER] = target->name;
-	forced_values[FORCED_LOGNAME] = target->name;
-	forced_values[FORCED_PATH] = SPAWND_FIXED_PATH;
-	forced_values[FORCED_SPAWND_USER] = client_name ? client_name : uid_buf;
-	forced_values[FORCED_SPAWND_UID] = uid_buf;
+/* The daemon's variables; uid_buf holds the client's uid as text and must outlive v. */
+static void
+add_forced(struct entry *v, size_t *n, const struct policy_rule *rule,
+	   const struct target_user *target, const char *client_name, const char *uid_buf)
+{
+	const char *values[_FORCED_MAX] = {
+		[FORCED_HOME] = target->home,
+		[FORCED_SHELL] = target->shell,
+		[FORCED_USER] = target->name,
+		[FORCED_LOGNAME] = target->name,
+		[FORCED_PATH] = SPAWND_FIXED_PATH,
+		[FORCED_SPAWND_USER] = client_name ? client_name : uid_buf,
+		[FORCED_SPAWND_UID] = uid_buf,
+	};
+
 	for (size_t i = 0; i < _FORCED_MAX; i++) {
 		const char *name = forced_names[i];
 		const struct env_rule *e = rule_entry(rule, name, strlen(name));
 
-		add(v, &n, name, strlen(name), forced_values[i],
+		add(v, n, name, strlen(name), values[i],
 		    e && e->action == ENV_PASS ? PRIO_FORCED_WEAK : PRIO_FORCED);
 	}
+}
 
-	for (size_t i = 0; i < n_rule; i++) {
+/* The rule's own setenv NAME=VALUE and unsetenv NAME. */
+static void
+add_rule(struct entry *v, size_t *n, const struct policy_rule *rule)
+{
+	for (size_t i = 0; rule && i < rule->n_env; i++) {
 		const struct env_rule *e = &rule->env[i];
 
 		if (e->action == ENV_SET)
-			add(v, &n, e->name, strlen(e->name), e->value ? e->value : "",
+			add(v, n, e->name, strlen(e->name), e->value ? e->value : "",
 			    PRIO_RULE_SET);
 		else if (e->action == ENV_REMOVE)
-			add(v, &n, e->name, strlen(e->name), NULL, PRIO_RULE_REMOVE);
+			add(v, n, e->name, strlen(e->name), NULL, PRIO_RULE_REMOVE);
 	}
+}
+
+/* Sort the candidates and render each name's winner as NAME=VALUE (a removal renders nothing). */
+static int
+render_winners(struct entry *v, size_t n, char ***ret_envp)
+{
+	_cleanup_strv_free_ char **envp = NULL;
+	size_t out = 0;
 
 	qsort(v, n, sizeof(*v), entry_cmp);
-
 	envp = calloc(n + 1, sizeof(char *));
 	if (!envp)
 		return -ENOMEM;
@@ -669,4 +682,35 @@ env_build(const struct policy_rule *rule, const struct target_user *target, uid_
 	}
 	*ret_envp = TAKE_PTR(envp);
 	return 0;
+}
+
+int
+env_build(const struct policy_rule *rule, const struct target_user *target, uid_t client_uid,
+	  const char *client_name, char *const *inherit, char *const *set, char ***ret_envp,
+	  char **ret_refused, const char **ret_why)
+{
+	_cleanup_free_ struct entry *v = NULL;
+	size_t n_inherit = strv_length(inherit), n_set = strv_length(set);
+	size_t n_rule = rule ? rule->n_env : 0, n = 0;
+	char uid_buf[16];
+	int r;
+
+	if (!target || !target->name || !target->home || !target->shell)
+		return -EINVAL;
+	r = refuse_explicit(rule, set, n_set, ret_refused, ret_why);
+	if (r < 0)
+		return r;
+
+	if (n_inherit > SIZE_MAX / 2 || n_set > SIZE_MAX / 2 - n_inherit)
+		return -E2BIG;
+	v = calloc(n_inherit + n_set + _FORCED_MAX + n_rule, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r = add_client(v, &n, rule, inherit, n_inherit, set, n_set);
+	if (r < 0)
+		return r;
+	(void)snprintf(uid_buf, sizeof(uid_buf), "%u", (unsigned)client_uid);
+	add_forced(v, &n, rule, target, client_name, uid_buf);
+	add_rule(v, &n, rule);
+	return render_winners(v, n, ret_envp);
 }

@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,38 +107,55 @@ parse_seconds(const char *s, unsigned *ret)
 	return 0;
 }
 
-/* Returns -1 to continue, else an exit code. */
-static int
-parse_argv(int argc, char **argv, struct options *o)
-{
-	enum {
-		OPT_ENGINE = 0x100,
-		OPT_EXIT_IDLE,
-		OPT_LOOKUP_TIMEOUT,
-		OPT_LOG_LEVEL,
-		OPT_CHECK_CONFIG,
-		OPT_QUERY,
-		OPT_QUERY_GROUP,
-		OPT_QUERY_GROUPS,
-		OPT_VERSION,
-	};
-	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"config", required_argument, NULL, 'c'},
-		{"engine", required_argument, NULL, OPT_ENGINE},
-		{"exit-idle", required_argument, NULL, OPT_EXIT_IDLE},
-		{"lookup-timeout", required_argument, NULL, OPT_LOOKUP_TIMEOUT},
-		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-		{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
-		{"query", no_argument, NULL, OPT_QUERY},
-		{"group", required_argument, NULL, OPT_QUERY_GROUP},
-		{"groups", required_argument, NULL, OPT_QUERY_GROUPS},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{0},
-	};
-	int c;
+/* Long options without a short form. */
+enum {
+	OPT_ENGINE = 0x100,
+	OPT_EXIT_IDLE,
+	OPT_LOOKUP_TIMEOUT,
+	OPT_LOG_LEVEL,
+	OPT_CHECK_CONFIG,
+	OPT_QUERY,
+	OPT_QUERY_GROUP,
+	OPT_QUERY_GROUPS,
+	OPT_VERSION,
+};
 
+static const struct option longopts[] = {
+	{"socket", required_argument, NULL, 's'},
+	{"config", required_argument, NULL, 'c'},
+	{"engine", required_argument, NULL, OPT_ENGINE},
+	{"exit-idle", required_argument, NULL, OPT_EXIT_IDLE},
+	{"lookup-timeout", required_argument, NULL, OPT_LOOKUP_TIMEOUT},
+	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+	{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
+	{"query", no_argument, NULL, OPT_QUERY},
+	{"group", required_argument, NULL, OPT_QUERY_GROUP},
+	{"groups", required_argument, NULL, OPT_QUERY_GROUPS},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{0},
+};
+
+/* A command-line error: "spawnd: " and the message on stderr; returns exit code 2. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)fputs("spawnd: ", stderr);
+	va_start(ap, fmt);
+	(void)vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	(void)fputc('\n', stderr);
+	return 2;
+}
+
+/* The defaults, before any option: $SPAWND_SOCKET, when set, names the socket. */
+static void
+options_init(struct options *o)
+{
 	o->socket_path = getenv(SPAWND_SOCKET_ENV);
 	if (!o->socket_path || !*o->socket_path)
 		o->socket_path = SPAWND_DEFAULT_SOCKET;
@@ -145,97 +163,115 @@ parse_argv(int argc, char **argv, struct options *o)
 	o->engine = SPAWN_ENGINE_DEFAULT;
 	o->lookup_timeout_sec = SPAWND_LOOKUP_TIMEOUT_SEC;
 	o->log_level = LOG_INFO;
+}
 
-	while ((c = getopt_long(argc, argv, "+s:c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			o->socket_path = optarg;
-			break;
-		case 'c':
-			o->config_path = optarg;
-			break;
-		case OPT_ENGINE:
-			if (strcmp(optarg, "fork") == 0)
-				o->engine = SPAWN_ENGINE_FORK;
-			else if (strcmp(optarg, "vfork") == 0)
-				o->engine = SPAWN_ENGINE_VFORK;
-			else {
-				(void)fprintf(stderr, "spawnd: unknown engine '%s' (fork, vfork)\n",
-					      optarg);
-				return 2;
-			}
-			break;
-		case OPT_EXIT_IDLE:
-			if (parse_seconds(optarg, &o->exit_idle_sec) < 0) {
-				(void)fprintf(stderr, "spawnd: invalid --exit-idle '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case OPT_LOOKUP_TIMEOUT:
-			if (parse_seconds(optarg, &o->lookup_timeout_sec) < 0 ||
-			    o->lookup_timeout_sec > 3600) {
-				(void)fprintf(stderr,
-					      "spawnd: invalid --lookup-timeout '%s' (1..3600)\n",
-					      optarg);
-				return 2;
-			}
-			break;
-		case OPT_LOG_LEVEL:
-			o->log_level = log_level_from_string(optarg);
-			if (o->log_level < 0) {
-				(void)fprintf(stderr, "spawnd: invalid --log-level '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case OPT_CHECK_CONFIG:
-			o->check_config = true;
-			break;
-		case OPT_QUERY:
-			o->query = true;
-			break;
-		case OPT_QUERY_GROUP:
-			o->query_group = optarg;
-			break;
-		case OPT_QUERY_GROUPS:
-			o->query_groups = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case OPT_VERSION:
-			(void)printf("spawnd %s\n", SPAWND_VERSION_STRING);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
+/* --engine: "fork" or "vfork". Returns -1 to continue, else an exit code. */
+static int
+parse_engine(const char *arg, enum spawn_engine *ret)
+{
+	if (strcmp(arg, "fork") == 0)
+		*ret = SPAWN_ENGINE_FORK;
+	else if (strcmp(arg, "vfork") == 0)
+		*ret = SPAWN_ENGINE_VFORK;
+	else
+		return usage_error("unknown engine '%s' (fork, vfork)", arg);
+	return -1;
+}
+
+/* One option from getopt_long() (its argument in optarg). Returns -1 to continue, else an
+ * exit code. */
+static int
+parse_option(int c, struct options *o)
+{
+	switch (c) {
+	case 's':
+		o->socket_path = optarg;
+		return -1;
+	case 'c':
+		o->config_path = optarg;
+		return -1;
+	case OPT_ENGINE:
+		return parse_engine(optarg, &o->engine);
+	case OPT_EXIT_IDLE:
+		if (parse_seconds(optarg, &o->exit_idle_sec) < 0)
+			return usage_error("invalid --exit-idle '%s'", optarg);
+		return -1;
+	case OPT_LOOKUP_TIMEOUT:
+		if (parse_seconds(optarg, &o->lookup_timeout_sec) < 0 ||
+		    o->lookup_timeout_sec > 3600)
+			return usage_error("invalid --lookup-timeout '%s' (1..3600)", optarg);
+		return -1;
+	case OPT_LOG_LEVEL:
+		o->log_level = log_level_from_string(optarg);
+		if (o->log_level < 0)
+			return usage_error("invalid --log-level '%s'", optarg);
+		return -1;
+	case OPT_CHECK_CONFIG:
+		o->check_config = true;
+		return -1;
+	case OPT_QUERY:
+		o->query = true;
+		return -1;
+	case OPT_QUERY_GROUP:
+		o->query_group = optarg;
+		return -1;
+	case OPT_QUERY_GROUPS:
+		o->query_groups = optarg;
+		return -1;
+	case 'h':
+		usage(stdout);
+		return 0;
+	case OPT_VERSION:
+		(void)printf("spawnd %s\n", SPAWND_VERSION_STRING);
+		return 0;
+	default:
+		usage(stderr);
+		return 2;
 	}
-	if (o->query) {
-		/* CLIENT TARGET [--] CMD [ARG...]: getopt already ate a "--". */
-		if (argc - optind < 3) {
-			(void)fprintf(stderr,
-				      "spawnd: --query needs CLIENT TARGET -- CMD [ARG...]\n");
-			return 2;
-		}
-		o->query_args = argv + optind;
-		if (strcmp(o->query_args[2], "--") == 0) {
-			if (argc - optind < 4) {
-				(void)fprintf(stderr, "spawnd: --query needs a command\n");
-				return 2;
-			}
-			/* Shift CLIENT TARGET over the "--". */
-			o->query_args[2] = o->query_args[1];
-			o->query_args[1] = o->query_args[0];
-			o->query_args++;
-		}
-	} else if (optind < argc) {
-		(void)fprintf(stderr, "spawnd: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	} else if (o->query_group || o->query_groups) {
-		(void)fprintf(stderr, "spawnd: --group and --groups go with --query\n");
-		return 2;
+}
+
+/*
+ * What follows the options: CLIENT TARGET [--] CMD [ARG...] with --query
+ * (getopt already ate a "--" before CLIENT), nothing otherwise. Returns -1
+ * to continue, else an exit code.
+ */
+static int
+parse_operands(int argc, char **argv, struct options *o)
+{
+	if (!o->query) {
+		if (optind < argc)
+			return usage_error("unexpected argument '%s'", argv[optind]);
+		if (o->query_group || o->query_groups)
+			return usage_error("--group and --groups go with --query");
+		return -1;
+	}
+	if (argc - optind < 3)
+		return usage_error("--query needs CLIENT TARGET -- CMD [ARG...]");
+	o->query_args = argv + optind;
+	if (strcmp(o->query_args[2], "--") == 0) {
+		if (argc - optind < 4)
+			return usage_error("--query needs a command");
+		/* Shift CLIENT TARGET over the "--". */
+		o->query_args[2] = o->query_args[1];
+		o->query_args[1] = o->query_args[0];
+		o->query_args++;
 	}
 	return -1;
+}
+
+/* Returns -1 to continue, else an exit code. */
+static int
+parse_argv(int argc, char **argv, struct options *o)
+{
+	int c, r;
+
+	options_init(o);
+	while ((c = getopt_long(argc, argv, "+s:c:h", longopts, NULL)) != -1) {
+		r = parse_option(c, o);
+		if (r >= 0)
+			return r;
+	}
+	return parse_operands(argc, argv, o);
 }
 
 /* Bind our own socket, mode 0666: the policy is the gate, not the mode. */
@@ -411,18 +447,196 @@ tty_group(struct spawn_env *env)
 		log_warning("No group \"tty\": child terminals keep the kernel's group");
 }
 
+/* What the daemon sets up at start; daemon_done() releases whatever of it exists. */
+struct daemon {
+	struct spawn_env env;
+	struct event_base *base;
+	struct server *server;
+	struct policy *policy;
+	struct closer *closer;
+	int listen_fd;
+	bool own_socket; /* bound by us: unlinked at exit */
+	bool passed;	 /* the socket came from LISTEN_FDS */
+};
+
+/*
+ * The child calls no set*id when the target's uid, gid and groups are
+ * exactly the daemon's (child_exec.c); any other target needs root.
+ */
+static void
+warn_unless_root(void)
+{
+	if (geteuid() != 0)
+		log_warning("Not running as root: only spawns as the daemon's own user (uid %u, "
+			    "gid %u, with the daemon's supplementary groups) can work; any other "
+			    "target fails with EPERM",
+			    (unsigned)geteuid(), (unsigned)getegid());
+}
+
+/* The policy file; an error goes to stderr as one line. Returns 0 or -errno. */
+static int
+load_policy(const struct options *o, struct daemon *d)
+{
+	_cleanup_free_ char *error = NULL;
+	int r;
+
+	r = config_load(o->config_path, true, log_config_warning, NULL, &d->policy, &error);
+	if (r < 0)
+		(void)fprintf(stderr, "spawnd: %s\n", error ? error : strerror(-r));
+	return r;
+}
+
+/* The passed socket (socket activation) or our own. Returns 0 or -errno (logged). */
+static int
+open_listener(const struct options *o, struct daemon *d)
+{
+	int n, r;
+
+	n = sd_listen_fds(1);
+	if (n < 0)
+		return log_error_errno(n, "Failed to read LISTEN_FDS: %m");
+	d->passed = n > 0;
+	if (d->passed)
+		return passed_socket(n, &d->listen_fd);
+	r = bind_socket(o->socket_path, &d->listen_fd);
+	d->own_socket = r >= 0;
+	return r;
+}
+
+/* What every child gets from the daemon: /dev/null, the engine, its pty's group. */
+static int
+prepare_children(struct options *o, struct daemon *d)
+{
+	d->env.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (d->env.devnull < 0)
+		return log_error_errno(errno, "Failed to open /dev/null: %m");
+	o->engine = engine_for_suid_dumpable(o->engine);
+	tty_group(&d->env);
+	return 0;
+}
+
+/* The event loop and the server on it, with the closer, the idle timer and sd_notify. */
+static int
+start_server(const struct options *o, struct daemon *d)
+{
+	int r;
+
+	d->base = event_base_new();
+	if (!d->base) {
+		log_error("Failed to create the event loop");
+		return -ENOMEM;
+	}
+	r = server_new(d->base, TAKE_FD(d->listen_fd), TAKE_PTR(d->policy), o->config_path, &d->env,
+		       o->engine, &d->server);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up the server: %m");
+	r = server_attach_closer(d->server, d->closer);
+	if (r < 0)
+		return log_error_errno(r, "Failed to watch the closer process: %m");
+	server_set_timeouts(d->server, o->exit_idle_sec, o->lookup_timeout_sec);
+	r = server_start_idle_timer(d->server);
+	if (r < 0)
+		return r;
+	return server_start_notify(d->server);
+}
+
+/* Everything up to the event loop, in this order. Returns 0 or -errno (logged). */
+static int
+daemon_start(struct options *o, struct daemon *d)
+{
+	int r;
+
+	/* A send to a vanished client must never kill the daemon. */
+	(void)signal(SIGPIPE, SIG_IGN);
+
+	r = setup_limits(&d->env);
+	if (r < 0)
+		return r;
+	/*
+	 * The closer's helper process is a copy of the daemon as it is now:
+	 * single-threaded (it uses threads of its own) and holding no client
+	 * fd. Nothing in between may create a thread.
+	 */
+	r = closer_new(&d->closer);
+	if (r < 0)
+		return log_error_errno(r, "Failed to start the closer process: %m");
+	r = open_listener(o, d);
+	if (r < 0)
+		return r;
+	r = prepare_children(o, d);
+	if (r < 0)
+		return r;
+	return start_server(o, d);
+}
+
+/* Tell the service manager we are ready and serve until told to stop. Returns the exit code. */
+static int
+daemon_run(struct options *o, struct daemon *d)
+{
+#ifdef SPAWND_FORCE_FORK
+	/* spawn_start() forks whatever it is asked; say so instead of pretending. */
+	if (o->engine == SPAWN_ENGINE_VFORK)
+		log_notice("Built with SPAWND_FORCE_FORK: using the fork engine instead of vfork");
+	o->engine = SPAWN_ENGINE_FORK;
+#endif
+	log_info("spawnd %s ready on %s (engine %s)", SPAWND_VERSION_STRING,
+		 d->passed ? "the passed socket" : o->socket_path,
+		 spawn_engine_to_string(o->engine));
+	(void)sd_notify(0, "READY=1");
+
+	if (event_base_dispatch(d->base) < 0) {
+		log_error("The event loop failed");
+		return 1;
+	}
+	log_info("Stopped");
+	return server_exit_code(d->server);
+}
+
+/* Free and close what daemon_start() made, in reverse; unlink our own socket. */
+static void
+daemon_done(const struct options *o, struct daemon *d)
+{
+	d->server = server_free(d->server);
+	d->closer = closer_free(d->closer);
+	if (d->base)
+		event_base_free(d->base);
+	d->policy = policy_free(d->policy);
+	d->listen_fd = safe_close(d->listen_fd);
+	d->env.devnull = safe_close(d->env.devnull);
+	if (d->own_socket)
+		(void)unlink(o->socket_path);
+}
+
+/*
+ * A resolver thread may sit in a FUSE or NFS request of NSS or realpath()
+ * for ever. exit() does not mind (exit_group ends it), but at-exit handlers
+ * that stop every thread first, such as LeakSanitizer's, would wait for
+ * ever. So leave without them then; everything is closed and freed already
+ * (a stuck resolver job stays reachable from the pool). A child of the vfork
+ * engine that hangs before exec is no thread of ours: it keeps the daemon's
+ * memory, its plan and its stack alive after we exit
+ * (spawn_prepared_orphan()).
+ */
+static void
+exit_now_if_threads_stuck(int ret)
+{
+	if (resolver_busy() > 0) {
+		log_notice("%u lookups are still running; exiting without at-exit handlers",
+			   resolver_busy());
+		(void)fflush(NULL);
+		_exit(ret);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	struct options o = {0};
-	struct spawn_env env = {.devnull = -EBADF, .tty_gid = (gid_t)-1};
-	struct event_base *base = NULL;
-	struct server *server = NULL;
-	struct policy *policy = NULL;
-	struct closer *closer = NULL;
-	_cleanup_free_ char *error = NULL;
-	bool own_socket = false;
-	int listen_fd = -EBADF, n, r, ret = 1;
+	struct daemon d = {
+		.env = {.devnull = -EBADF, .tty_gid = (gid_t)-1},
+		.listen_fd = -EBADF,
+	};
+	int r, ret = 1;
 
 	r = parse_argv(argc, argv, &o);
 	if (r >= 0)
@@ -436,126 +650,14 @@ main(int argc, char **argv)
 		return query_decide(o.config_path, o.query_args[0], o.query_args[1], o.query_group,
 				    o.query_groups, o.query_args + 2);
 
-	/*
-	 * The child calls no set*id when the target's uid, gid and groups are
-	 * exactly the daemon's (child_exec.c); any other target needs root.
-	 */
-	if (geteuid() != 0)
-		log_warning("Not running as root: only spawns as the daemon's own user (uid %u, "
-			    "gid %u, with the daemon's supplementary groups) can work; any other "
-			    "target fails with EPERM",
-			    (unsigned)geteuid(), (unsigned)getegid());
+	warn_unless_root();
 	spawn_set_log(log_spawn);
-
-	r = config_load(o.config_path, true, log_config_warning, NULL, &policy, &error);
-	if (r < 0) {
-		(void)fprintf(stderr, "spawnd: %s\n", error ? error : strerror(-r));
+	if (load_policy(&o, &d) < 0)
 		return 1;
-	}
 
-	/* A send to a vanished client must never kill the daemon. */
-	(void)signal(SIGPIPE, SIG_IGN);
-
-	if (setup_limits(&env) < 0)
-		goto out;
-	/*
-	 * The closer's helper process is a copy of the daemon as it is now:
-	 * single-threaded (it uses threads of its own) and holding no client
-	 * fd. Nothing in between may create a thread.
-	 */
-	r = closer_new(&closer);
-	if (r < 0) {
-		log_error_errno(r, "Failed to start the closer process: %m");
-		goto out;
-	}
-
-	n = sd_listen_fds(1);
-	if (n < 0) {
-		log_error_errno(n, "Failed to read LISTEN_FDS: %m");
-		goto out;
-	}
-	if (n > 0)
-		r = passed_socket(n, &listen_fd);
-	else {
-		r = bind_socket(o.socket_path, &listen_fd);
-		own_socket = r >= 0;
-	}
-	if (r < 0)
-		goto out;
-
-	env.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (env.devnull < 0) {
-		log_error_errno(errno, "Failed to open /dev/null: %m");
-		goto out;
-	}
-	o.engine = engine_for_suid_dumpable(o.engine);
-	tty_group(&env);
-
-	base = event_base_new();
-	if (!base) {
-		log_error("Failed to create the event loop");
-		goto out;
-	}
-	r = server_new(base, TAKE_FD(listen_fd), TAKE_PTR(policy), o.config_path, &env, o.engine,
-		       &server);
-	if (r < 0) {
-		log_error_errno(r, "Failed to set up the server: %m");
-		goto out;
-	}
-	r = server_attach_closer(server, closer);
-	if (r < 0) {
-		log_error_errno(r, "Failed to watch the closer process: %m");
-		goto out;
-	}
-	server_set_timeouts(server, o.exit_idle_sec, o.lookup_timeout_sec);
-	r = server_start_idle_timer(server);
-	if (r < 0)
-		goto out;
-	r = server_start_notify(server);
-	if (r < 0)
-		goto out;
-
-#ifdef SPAWND_FORCE_FORK
-	/* spawn_start() forks whatever it is asked; say so instead of pretending. */
-	if (o.engine == SPAWN_ENGINE_VFORK)
-		log_notice("Built with SPAWND_FORCE_FORK: using the fork engine instead of vfork");
-	o.engine = SPAWN_ENGINE_FORK;
-#endif
-	log_info("spawnd %s ready on %s (engine %s)", SPAWND_VERSION_STRING,
-		 n > 0 ? "the passed socket" : o.socket_path, spawn_engine_to_string(o.engine));
-	(void)sd_notify(0, "READY=1");
-
-	if (event_base_dispatch(base) < 0) {
-		log_error("The event loop failed");
-		goto out;
-	}
-	ret = server_exit_code(server);
-	log_info("Stopped");
-out:
-	server = server_free(server);
-	closer = closer_free(closer);
-	if (base)
-		event_base_free(base);
-	(void)policy_free(policy);
-	(void)safe_close(listen_fd);
-	(void)safe_close(env.devnull);
-	if (own_socket)
-		(void)unlink(o.socket_path);
-	/*
-	 * A resolver thread may sit in a FUSE or NFS request of NSS or
-	 * realpath() for ever. exit() does not mind (exit_group ends it), but
-	 * at-exit handlers that stop every thread first, such as
-	 * LeakSanitizer's, would wait for ever. So leave without them then;
-	 * everything is closed and freed already (a stuck resolver job stays
-	 * reachable from the pool). A child of the vfork engine that hangs
-	 * before exec is no thread of ours: it keeps the daemon's memory, its
-	 * plan and its stack alive after we exit (spawn_prepared_orphan()).
-	 */
-	if (resolver_busy() > 0) {
-		log_notice("%u lookups are still running; exiting without at-exit handlers",
-			   resolver_busy());
-		(void)fflush(NULL);
-		_exit(ret);
-	}
+	if (daemon_start(&o, &d) >= 0)
+		ret = daemon_run(&o, &d);
+	daemon_done(&o, &d);
+	exit_now_if_threads_stuck(ret);
 	return ret;
 }

@@ -24,7 +24,6 @@
  * SIGUSR1; SIGTERM/SIGINT/SIGHUP end the loop and
  * abort the connection (the stuck opens then fail with ENOTCONN).
  */
-#define FUSE_USE_VERSION 35
 #define _GNU_SOURCE
 
 #include <sys/stat.h>
@@ -39,7 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <fuse_lowlevel.h>
+#include "fuse-mount.h"
 
 #define MAX_FILES 16
 #define MAX_FILE_BYTES (4u * 1024u * 1024u)
@@ -218,16 +217,47 @@ load(const char *spec)
 	return 0;
 }
 
+/*
+ * fuse_session_loop(), but one that stops reading once frozen. SIGUSR1 is
+ * blocked except inside ppoll(), so it cannot slip in between the check of
+ * `frozen` and a read that would then take one more request. Frozen, it
+ * waits for SIGTERM (fuse_set_signal_handlers() ends the session).
+ */
+static void
+serve_until_frozen(struct fuse_session *se)
+{
+	struct fuse_buf buf = {.mem = NULL};
+	sigset_t usr1, waitmask;
+	int r;
+
+	(void)sigemptyset(&usr1);
+	(void)sigaddset(&usr1, SIGUSR1);
+	(void)sigprocmask(SIG_BLOCK, &usr1, &waitmask);
+	(void)sigdelset(&waitmask, SIGUSR1);
+	while (!fuse_session_exited(se) && !frozen) {
+		struct pollfd p = {.fd = fuse_session_fd(se), .events = POLLIN};
+
+		if (ppoll(&p, 1, NULL, &waitmask) < 0)
+			continue;
+		r = fuse_session_receive_buf(se, &buf);
+		if (r == -EINTR || r == -EAGAIN)
+			continue;
+		if (r <= 0)
+			break;
+		fuse_session_process_buf(se, &buf);
+	}
+	(void)sigprocmask(SIG_SETMASK, &waitmask, NULL);
+	free(buf.mem);
+	while (!fuse_session_exited(se))
+		(void)pause();
+}
+
 int
 main(int argc, char **argv)
 {
-	char *root_args[] = {argv[0], (char *)"-o",
-			     (char *)"allow_other,ro,noatime,fsname=fuse-files", NULL};
-	char *user_args[] = {argv[0], (char *)"-o", (char *)"ro,noatime,fsname=fuse-files", NULL};
 	struct sigaction sa = {.sa_handler = on_freeze};
-	struct fuse_args args;
-	struct fuse_session *se;
-	int r, fd, ret = 1;
+	struct fuse_mount m;
+	int r;
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: %s MOUNTPOINT READY_FILE NAME=SOURCE...\n", argv[0]);
@@ -246,69 +276,11 @@ main(int argc, char **argv)
 	if (sigaction(SIGUSR1, &sa, NULL) < 0)
 		return 1;
 
-	if (geteuid() == 0)
-		args = (struct fuse_args)FUSE_ARGS_INIT(3, root_args);
-	else
-		args = (struct fuse_args)FUSE_ARGS_INIT(3, user_args);
-	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
-	if (!se) {
-		fprintf(stderr, "fuse-files: cannot create the session\n");
-		goto out_args;
-	}
-	if (fuse_set_signal_handlers(se) != 0)
-		goto out_destroy;
-	if (fuse_session_mount(se, argv[1]) != 0) {
-		fprintf(stderr, "fuse-files: cannot mount %s\n", argv[1]);
-		goto out_signals;
-	}
-	if (printf("ready\n") < 0 || fflush(stdout) != 0)
-		goto out_unmount;
-	fd = open(argv[2], O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
-	if (fd < 0)
-		goto out_unmount;
-	(void)close(fd);
-
-	/*
-	 * fuse_session_loop(), but one that stops reading once frozen. SIGUSR1
-	 * is blocked except inside ppoll(), so it cannot slip in between the
-	 * check of `frozen` and a read that would then take one more request.
-	 */
-	{
-		struct fuse_buf buf = {.mem = NULL};
-		sigset_t usr1, waitmask;
-
-		(void)sigemptyset(&usr1);
-		(void)sigaddset(&usr1, SIGUSR1);
-		(void)sigprocmask(SIG_BLOCK, &usr1, &waitmask);
-		(void)sigdelset(&waitmask, SIGUSR1);
-		while (!fuse_session_exited(se) && !frozen) {
-			struct pollfd p = {.fd = fuse_session_fd(se), .events = POLLIN};
-
-			if (ppoll(&p, 1, NULL, &waitmask) < 0)
-				continue;
-			r = fuse_session_receive_buf(se, &buf);
-			if (r == -EINTR || r == -EAGAIN)
-				continue;
-			if (r <= 0)
-				break;
-			fuse_session_process_buf(se, &buf);
-		}
-		(void)sigprocmask(SIG_SETMASK, &waitmask, NULL);
-		free(buf.mem);
-		/* Frozen: wait for SIGTERM (fuse_set_signal_handlers() ends the session). */
-		while (!fuse_session_exited(se))
-			(void)pause();
-	}
+	if (fuse_mount_start(&m, "fuse-files", "ro,noatime,", &ops, sizeof(ops), argv[1], argv[2]) <
+	    0)
+		return 1;
+	serve_until_frozen(m.se);
 	fprintf(stderr, "fuse-files: loop ended\n");
-	ret = 0;
-
-out_unmount:
-	fuse_session_unmount(se);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out_destroy:
-	fuse_session_destroy(se);
-out_args:
-	fuse_opt_free_args(&args);
-	return ret;
+	fuse_mount_stop(&m);
+	return 0;
 }

@@ -28,8 +28,6 @@
  * effect on the connection but leaves the dead mount behind (the caller
  * detaches it with umount2(MNT_DETACH)).
  */
-#define FUSE_USE_VERSION 35
-
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -39,7 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <fuse_lowlevel.h>
+#include "fuse-mount.h"
 
 /* Count of requests deliberately left unanswered (for the exit message). */
 static unsigned long unanswered;
@@ -191,32 +189,12 @@ static const struct fuse_lowlevel_ops flush_ops = {
 	.release = flush_release,
 };
 
-/* Tell the test that the mount exists: a line on stdout and an optional marker file. */
-static int
-announce_ready(const char *marker)
-{
-	if (printf("ready\n") < 0 || fflush(stdout) != 0)
-		return -EIO;
-	if (marker) {
-		int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
-
-		if (fd < 0)
-			return -errno;
-		(void)close(fd);
-	}
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
-	/* allow_other needs root (or user_allow_other in /etc/fuse.conf). */
-	char *root_args[] = {argv[0], (char *)"-o", (char *)"allow_other,fsname=fuse-hang", NULL};
-	char *user_args[] = {argv[0], (char *)"-o", (char *)"fsname=fuse-hang", NULL};
 	const struct fuse_lowlevel_ops *ops = &hang_ops;
-	struct fuse_args args;
-	struct fuse_session *se;
-	int r, ret = 1;
+	struct fuse_mount m;
+	int r;
 
 	if (argc >= 2 && strcmp(argv[1], "--flush") == 0) {
 		ops = &flush_ops;
@@ -228,43 +206,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: fuse-hang [--flush] MOUNTPOINT [READY_FILE]\n");
 		return 2;
 	}
-	if (geteuid() == 0)
-		args = (struct fuse_args)FUSE_ARGS_INIT(3, root_args);
-	else
-		args = (struct fuse_args)FUSE_ARGS_INIT(3, user_args);
-
-	se = fuse_session_new(&args, ops, sizeof(*ops), NULL);
-	if (!se) {
-		fprintf(stderr, "fuse-hang: cannot create the session\n");
-		goto out_args;
-	}
-	if (fuse_set_signal_handlers(se) != 0) {
-		fprintf(stderr, "fuse-hang: cannot install signal handlers\n");
-		goto out_destroy;
-	}
-	if (fuse_session_mount(se, argv[1]) != 0) {
-		fprintf(stderr, "fuse-hang: cannot mount %s\n", argv[1]);
-		goto out_signals;
-	}
-	r = announce_ready(argc == 3 ? argv[2] : NULL);
-	if (r < 0) {
-		fprintf(stderr, "fuse-hang: cannot announce readiness: %s\n", strerror(-r));
-		goto out_unmount;
-	}
+	if (fuse_mount_start(&m, "fuse-hang", "", ops, sizeof(*ops), argv[1],
+			     argc == 3 ? argv[2] : NULL) < 0)
+		return 1;
 
 	/* Single-threaded on purpose: one reader that never answers (a FLUSH
 	 * left unanswered does not stop it from serving other requests). */
-	r = fuse_session_loop(se);
+	r = fuse_session_loop(m.se);
 	fprintf(stderr, "fuse-hang: loop ended (%d), %lu requests unanswered\n", r, unanswered);
-	ret = 0;
-
-out_unmount:
-	fuse_session_unmount(se);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out_destroy:
-	fuse_session_destroy(se);
-out_args:
-	fuse_opt_free_args(&args);
-	return ret;
+	fuse_mount_stop(&m);
+	return 0;
 }

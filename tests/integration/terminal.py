@@ -124,6 +124,10 @@ def spawnctl(*cmd, user="nobody"):
     return [SPAWNCTL, "-s", sock, "-t", "-u", user, "--"] + list(cmd)
 
 
+def pty_relay(*cmd, user="nobody"):
+    return [RELAY, sock, user] + list(cmd)
+
+
 def raw_mode_on(t, timeout=10.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -131,6 +135,89 @@ def raw_mode_on(t, timeout=10.0):
             return True
         time.sleep(0.02)
     return False
+
+
+def master_fds(pid):
+    """(fd, flags) of every pty master that pid holds."""
+    found = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target in ("/dev/ptmx", "/dev/pts/ptmx"):
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                found.append((fd, int(next(l for l in f if l.startswith("flags:")).split()[1], 8)))
+    return found
+
+
+def tty_nr(name):
+    """/proc/PID/stat's tty_nr of /dev/pts/N: major 136, minor N."""
+    n = int(name.rsplit("/", 1)[1])
+    return (n & 0xFF) | (136 << 8) | ((n & ~0xFF) << 12)
+
+
+def check_resize(case, argv, rows, cols):
+    """A resize of the user's terminal reaches the child (SIGWINCH, new size)."""
+    t = Term(argv("/bin/sh", "-c",
+                  'trap \'echo "W=$(stty size)"; exit 0\' WINCH; echo READY; '
+                  'while :; do sleep 0.05; done'), rows=24, cols=80)
+    if not t.expect(b"READY"):
+        fail(case, f"child did not start: {t.buf!r}")
+    else:
+        fcntl.ioctl(t.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        if not t.expect(f"W={rows} {cols}".encode()):
+            fail(case, f"no new size: {t.buf!r}")
+        elif t.wait() != 0:
+            fail(case, f"exit {t.status}")
+        else:
+            ok(case)
+    t.close()
+
+
+def check_round_trip(case, argv, who, line):
+    """A line into cat and back; Ctrl-C is cat's SIGINT; the mode comes back."""
+    t = Term(argv("/bin/cat"))
+    before = t.lflag()
+    if not raw_mode_on(t):
+        fail(case, f"{who} did not put the terminal in raw mode")
+    else:
+        t.send(line + b"\r")
+        # Once from the child's terminal's echo, once from cat.
+        if not t.expect(line + b"\r\n" + line + b"\r\n"):
+            fail(case, f"no echo: {t.buf!r}")
+        else:
+            t.send(b"\x03")
+            st = t.wait()
+            if st != 128 + signal.SIGINT:
+                fail(case, f"exit {st}, wanted {128 + signal.SIGINT}: {t.buf!r}")
+            elif t.lflag() != before:
+                fail(case, f"terminal mode not restored: {t.lflag():#o} != {before:#o}")
+            else:
+                ok(case)
+    t.close()
+
+
+def check_hangup(case, argv, mark):
+    """Killing the client hangs the terminal up: the child's session leader
+    gets SIGHUP from the kernel (it ignores the SIGTERM of on_disconnect)."""
+    t = Term(argv("/bin/sh", "-c",
+                  f'trap "" TERM; trap \'echo hup > {mark}; exit 3\' HUP; echo READY; '
+                  'while :; do sleep 0.05; done'))
+    if not t.expect(b"READY"):
+        fail(case, f"child did not start: {t.buf!r}")
+    else:
+        os.kill(t.pid, signal.SIGKILL)
+        t.wait()
+        for _ in range(100):
+            if os.path.exists(mark):
+                break
+            time.sleep(0.05)
+        if not os.path.exists(mark):
+            fail(case, "the child got no SIGHUP")
+        else:
+            ok(case)
+    t.close()
 
 
 # 1. The child's own terminal: its name, controlling terminal, session,
@@ -160,8 +247,7 @@ else:
         fail(case, f"slave owner:group:mode {o!r}, wanted {want_o}:620")
     else:
         # The slave is gone once the child exits; check tty_nr's major/minor.
-        n = int(vals["T"].rsplit("/", 1)[1])
-        want_nr = (n & 0xFF) | (136 << 8) | ((n & ~0xFF) << 12)
+        want_nr = tty_nr(vals["T"])
         if int(fields["NR"]) != want_nr:
             fail(case, f"tty_nr {fields['NR']} is not {vals['T']} ({want_nr})")
         else:
@@ -169,65 +255,22 @@ else:
 t.close()
 
 # 2. A resize of the user's terminal reaches the child (SIGWINCH, new size).
-case = "resize: SIGWINCH and the new size reach the child"
-t = Term(spawnctl("/bin/sh", "-c",
-                  'trap \'echo "W=$(stty size)"; exit 0\' WINCH; echo READY; '
-                  'while :; do sleep 0.05; done'), rows=24, cols=80)
-if not t.expect(b"READY"):
-    fail(case, f"child did not start: {t.buf!r}")
-else:
-    fcntl.ioctl(t.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    if not t.expect(b"W=40 120"):
-        fail(case, f"no new size: {t.buf!r}")
-    elif t.wait() != 0:
-        fail(case, f"exit {t.status}")
-    else:
-        ok(case)
-t.close()
+check_resize("resize: SIGWINCH and the new size reach the child", spawnctl, 40, 120)
 
 # 3. Interactive round trip into cat; Ctrl-C is the child's SIGINT, made by
 #    its terminal's line discipline (spawnctl's terminal is raw: no SIGINT
 #    for spawnctl); the user's terminal is back in its mode afterwards.
-case = "round trip: a line into cat and back, Ctrl-C kills cat, mode restored"
-t = Term(spawnctl("/bin/cat"))
-before = t.lflag()
-if not raw_mode_on(t):
-    fail(case, "spawnctl did not put the terminal in raw mode")
-else:
-    t.send(b"hello through the pty\r")
-    # Once from the child's terminal's echo, once from cat.
-    if not t.expect(b"hello through the pty\r\nhello through the pty\r\n"):
-        fail(case, f"no echo: {t.buf!r}")
-    else:
-        t.send(b"\x03")
-        st = t.wait()
-        if st != 128 + signal.SIGINT:
-            fail(case, f"exit {st}, wanted {128 + signal.SIGINT}: {t.buf!r}")
-        elif t.lflag() != before:
-            fail(case, f"terminal mode not restored: {t.lflag():#o} != {before:#o}")
-        else:
-            ok(case)
-t.close()
+check_round_trip("round trip: a line into cat and back, Ctrl-C kills cat, mode restored",
+                 spawnctl, "spawnctl", b"hello through the pty")
 
 # 4. spawnctl's own copy of the master is close-on-exec.
 case = "the master is close-on-exec in the client"
 t = Term(spawnctl("/bin/sleep", "30"))
-found = None
-if raw_mode_on(t):
-    ctl_pid = t.pid
-    for fd in os.listdir(f"/proc/{ctl_pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{ctl_pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target in ("/dev/ptmx", "/dev/pts/ptmx"):
-            with open(f"/proc/{ctl_pid}/fdinfo/{fd}") as f:
-                flags = int(next(l for l in f if l.startswith("flags:")).split()[1], 8)
-            found = (fd, flags)
+found = master_fds(t.pid) if raw_mode_on(t) else []
 if not found:
     fail(case, "no master fd in spawnctl")
-elif not found[1] & os.O_CLOEXEC:
-    fail(case, f"fd {found[0]} flags {found[1]:#o} without O_CLOEXEC")
+elif not found[-1][1] & os.O_CLOEXEC:
+    fail(case, f"fd {found[-1][0]} flags {found[-1][1]:#o} without O_CLOEXEC")
 else:
     ok(case)
 
@@ -247,30 +290,12 @@ t.close()
 
 # 6. Killing the client hangs the terminal up: the child's session leader
 #    gets SIGHUP from the kernel (it ignores the SIGTERM of on_disconnect).
-case = "hang-up: killing spawnctl sends SIGHUP to the child"
-mark = os.path.join(work, "hup")
-t = Term(spawnctl("/bin/sh", "-c",
-                  f'trap "" TERM; trap \'echo hup > {mark}; exit 3\' HUP; echo READY; '
-                  'while :; do sleep 0.05; done'))
-if not t.expect(b"READY"):
-    fail(case, f"child did not start: {t.buf!r}")
-else:
-    os.kill(t.pid, signal.SIGKILL)
-    t.wait()
-    for _ in range(100):
-        if os.path.exists(mark):
-            break
-        time.sleep(0.05)
-    if not os.path.exists(mark):
-        fail(case, "the child got no SIGHUP")
-    else:
-        ok(case)
-t.close()
+check_hangup("hang-up: killing spawnctl sends SIGHUP to the child", spawnctl,
+             os.path.join(work, "hup"))
 
 # 7. The library: the pty-relay example gets a terminal for its child.
 case = "library: pty-relay relays a terminal of the child's own"
-t = Term([RELAY, sock, "nobody", "/bin/sh", "-c", 'echo "T=$(tty) S=$(stty size)"'],
-         rows=21, cols=77)
+t = Term(pty_relay("/bin/sh", "-c", 'echo "T=$(tty) S=$(stty size)"'), rows=21, cols=77)
 st = t.wait()
 out = t.buf.decode(errors="replace")
 if st != 0 or "T=/dev/pts/" not in out or "S=21 77" not in out:
@@ -282,24 +307,6 @@ t.close()
 # 7b-7g. The same contract through the library: the pty-relay example asks
 #    with spawnd_options_set_pty(), takes the master with
 #    spawnd_result_take_pty_master() and relays it.
-def pty_relay(*cmd, user="nobody"):
-    return [RELAY, sock, user] + list(cmd)
-
-
-def master_fds(pid):
-    """(fd, flags) of every pty master that pid holds."""
-    found = []
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target in ("/dev/ptmx", "/dev/pts/ptmx"):
-            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                found.append((fd, int(next(l for l in f if l.startswith("flags:")).split()[1], 8)))
-    return found
-
-
 case = "library: the child's ctty is the new pty and it leads its session"
 t = Term(pty_relay("/bin/sh", "-c", 'echo "T=$(tty)"; set -- $(cat /proc/$$/stat); '
                    'echo "NR=$7 SID=$6 PID=$$"; ps -o tty= -p $$ | sed "s/^/P=/"'))
@@ -311,8 +318,7 @@ if st != 0 or not tty_name.startswith("/dev/pts/") or tty_name == own or "NR" no
     fail(case, f"exit {st}, tty {tty_name!r} (test's own {own!r}): {out!r}")
 else:
     fields = dict(kv.split("=") for kv in ("NR=" + vals["NR"]).split())
-    n = int(tty_name.rsplit("/", 1)[1])
-    want_nr = (n & 0xFF) | (136 << 8) | ((n & ~0xFF) << 12)
+    want_nr = tty_nr(tty_name)
     if fields["SID"] != fields["PID"]:
         fail(case, f"the child is not its session's leader: {vals['NR']}")
     elif int(fields["NR"]) != want_nr:
@@ -323,41 +329,10 @@ else:
         ok(case)
 t.close()
 
-case = "library: a resize of the user's terminal reaches the child (SIGWINCH, new size)"
-t = Term(pty_relay("/bin/sh", "-c",
-                   'trap \'echo "W=$(stty size)"; exit 0\' WINCH; echo READY; '
-                   'while :; do sleep 0.05; done'), rows=24, cols=80)
-if not t.expect(b"READY"):
-    fail(case, f"child did not start: {t.buf!r}")
-else:
-    fcntl.ioctl(t.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 41, 121, 0, 0))
-    if not t.expect(b"W=41 121"):
-        fail(case, f"no new size: {t.buf!r}")
-    elif t.wait() != 0:
-        fail(case, f"exit {t.status}")
-    else:
-        ok(case)
-t.close()
-
-case = "library: a line into cat and back, Ctrl-C kills cat via the line discipline"
-t = Term(pty_relay("/bin/cat"))
-before = t.lflag()
-if not raw_mode_on(t):
-    fail(case, "pty-relay did not put the terminal in raw mode")
-else:
-    t.send(b"hello through the library\r")
-    if not t.expect(b"hello through the library\r\nhello through the library\r\n"):
-        fail(case, f"no echo: {t.buf!r}")
-    else:
-        t.send(b"\x03")
-        st = t.wait()
-        if st != 128 + signal.SIGINT:
-            fail(case, f"exit {st}, wanted {128 + signal.SIGINT}: {t.buf!r}")
-        elif t.lflag() != before:
-            fail(case, f"terminal mode not restored: {t.lflag():#o} != {before:#o}")
-        else:
-            ok(case)
-t.close()
+check_resize("library: a resize of the user's terminal reaches the child (SIGWINCH, new size)",
+             pty_relay, 41, 121)
+check_round_trip("library: a line into cat and back, Ctrl-C kills cat via the line discipline",
+                 pty_relay, "pty-relay", b"hello through the library")
 
 case = "library: the master taken from the result is close-on-exec in the relay"
 t = Term(pty_relay("/bin/sleep", "30"))
@@ -372,25 +347,8 @@ os.kill(t.pid, signal.SIGKILL)
 t.wait()
 t.close()
 
-case = "library: SIGKILL of the relay hangs the child up (SIGHUP)"
-mark = os.path.join(work, "hup-lib")
-t = Term(pty_relay("/bin/sh", "-c",
-                   f'trap "" TERM; trap \'echo hup > {mark}; exit 3\' HUP; echo READY; '
-                   'while :; do sleep 0.05; done'))
-if not t.expect(b"READY"):
-    fail(case, f"child did not start: {t.buf!r}")
-else:
-    os.kill(t.pid, signal.SIGKILL)
-    t.wait()
-    for _ in range(100):
-        if os.path.exists(mark):
-            break
-        time.sleep(0.05)
-    if not os.path.exists(mark):
-        fail(case, "the child got no SIGHUP")
-    else:
-        ok(case)
-t.close()
+check_hangup("library: SIGKILL of the relay hangs the child up (SIGHUP)", pty_relay,
+             os.path.join(work, "hup-lib"))
 
 # 8. Without a terminal on stdin spawnctl still relays (like ssh -tt).
 case = "no terminal on stdin: still relays, input ends with VEOF"
