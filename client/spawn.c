@@ -37,6 +37,78 @@ bytes_fill(ProtobufCBinaryData *out, char *const *v, size_t n)
 	return out;
 }
 
+/* The program, its identity, place and environment; strings point into o. */
+static void
+pack_program(Spawnd__V1__Spawn *sp, const spawnd_options *o, ProtobufCBinaryData *bytes)
+{
+	sp->n_argv = o->n_argv;
+	sp->argv = bytes_fill(bytes, o->argv, o->n_argv);
+	if (o->exec_path) {
+		sp->has_exec_path = true;
+		sp->exec_path = bytes_of(o->exec_path);
+	}
+	sp->has_user = true;
+	sp->user = bytes_of(o->user ? o->user : default_user);
+	if (o->group) {
+		sp->has_group = true;
+		sp->group = bytes_of(o->group);
+	}
+	sp->n_groups = o->n_groups;
+	sp->groups = bytes_fill(sp->argv + o->n_argv, o->groups, o->n_groups);
+	if (o->no_groups) {
+		sp->has_no_groups = true;
+		sp->no_groups = true;
+	}
+	if (o->cwd) {
+		sp->has_cwd = true;
+		sp->cwd = bytes_of(o->cwd);
+	}
+	if (o->has_umask) {
+		sp->has_umask = true;
+		sp->umask = o->umask;
+	}
+	sp->n_env_inherit = o->n_env_inherit;
+	sp->env_inherit = bytes_fill(sp->groups + o->n_groups, o->env_inherit, o->n_env_inherit);
+	sp->n_env_set = o->n_env_set;
+	sp->env_set = bytes_fill(sp->env_inherit + o->n_env_inherit, o->env_set, o->n_env_set);
+}
+
+/* How the child lives: disconnect, time limit, kill grace, pidfd, terminal. */
+static void
+pack_lifecycle(Spawnd__V1__Spawn *sp, Spawnd__V1__PtyRequest *pty, const spawnd_options *o)
+{
+	/* Only what differs from the daemon's defaults is sent, so that a
+	 * plain request stays readable by any daemon of this major version. */
+	if (o->on_disconnect != SPAWND_ON_DISCONNECT_TERMINATE) {
+		sp->has_on_disconnect = true;
+		sp->on_disconnect = o->on_disconnect == SPAWND_ON_DISCONNECT_KEEP
+					    ? SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_KEEP
+					    : SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_HANGUP;
+	}
+	if (o->timeout_ms > 0) {
+		sp->has_timeout_ms = true;
+		sp->timeout_ms = o->timeout_ms;
+	}
+	if (o->has_kill_grace) {
+		sp->has_kill_grace_ms = true;
+		sp->kill_grace_ms = o->kill_grace_ms;
+	}
+	if (o->want_pidfd) {
+		sp->has_want_pidfd = true;
+		sp->want_pidfd = true;
+	}
+	if (o->pty) {
+		pty->rows = o->pty_rows;
+		pty->cols = o->pty_cols;
+		if (o->pty_xpixel || o->pty_ypixel) {
+			pty->has_xpixel = pty->has_ypixel = true;
+			pty->xpixel = o->pty_xpixel;
+			pty->ypixel = o->pty_ypixel;
+		}
+		sp->pty = pty;
+	}
+}
+
 /*
  * Encode the options as one Request. The protobuf structures only point
  * into o (nothing is copied) and live until wire_pack has serialised them.
@@ -67,32 +139,7 @@ spawn_pack(const spawnd_options *o, uint64_t id, uint8_t **ret_buf, size_t *ret_
 			goto out;
 	}
 
-	sp.n_argv = o->n_argv;
-	sp.argv = bytes_fill(bytes, o->argv, o->n_argv);
-	if (o->exec_path) {
-		sp.has_exec_path = true;
-		sp.exec_path = bytes_of(o->exec_path);
-	}
-	sp.has_user = true;
-	sp.user = bytes_of(o->user ? o->user : default_user);
-	if (o->group) {
-		sp.has_group = true;
-		sp.group = bytes_of(o->group);
-	}
-	sp.n_groups = o->n_groups;
-	sp.groups = bytes_fill(sp.argv + o->n_argv, o->groups, o->n_groups);
-	if (o->no_groups) {
-		sp.has_no_groups = true;
-		sp.no_groups = true;
-	}
-	if (o->cwd) {
-		sp.has_cwd = true;
-		sp.cwd = bytes_of(o->cwd);
-	}
-	if (o->has_umask) {
-		sp.has_umask = true;
-		sp.umask = o->umask;
-	}
+	pack_program(&sp, o, bytes);
 	/* The fds ride in option order; FdMap.index is the position among them. */
 	for (size_t i = 0; i < o->n_fds; i++) {
 		spawnd__v1__fd_map__init(&maps[i]);
@@ -103,40 +150,7 @@ spawn_pack(const spawnd_options *o, uint64_t id, uint8_t **ret_buf, size_t *ret_
 	}
 	sp.n_fds = o->n_fds;
 	sp.fds = map_ptrs;
-	sp.n_env_inherit = o->n_env_inherit;
-	sp.env_inherit = bytes_fill(sp.groups + o->n_groups, o->env_inherit, o->n_env_inherit);
-	sp.n_env_set = o->n_env_set;
-	sp.env_set = bytes_fill(sp.env_inherit + o->n_env_inherit, o->env_set, o->n_env_set);
-	/* Only what differs from the daemon's defaults is sent, so that a
-	 * plain request stays readable by any daemon of this major version. */
-	if (o->on_disconnect != SPAWND_ON_DISCONNECT_TERMINATE) {
-		sp.has_on_disconnect = true;
-		sp.on_disconnect = o->on_disconnect == SPAWND_ON_DISCONNECT_KEEP
-					   ? SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_KEEP
-					   : SPAWND__V1__ON_DISCONNECT__ON_DISCONNECT_HANGUP;
-	}
-	if (o->timeout_ms > 0) {
-		sp.has_timeout_ms = true;
-		sp.timeout_ms = o->timeout_ms;
-	}
-	if (o->has_kill_grace) {
-		sp.has_kill_grace_ms = true;
-		sp.kill_grace_ms = o->kill_grace_ms;
-	}
-	if (o->want_pidfd) {
-		sp.has_want_pidfd = true;
-		sp.want_pidfd = true;
-	}
-	if (o->pty) {
-		pty.rows = o->pty_rows;
-		pty.cols = o->pty_cols;
-		if (o->pty_xpixel || o->pty_ypixel) {
-			pty.has_xpixel = pty.has_ypixel = true;
-			pty.xpixel = o->pty_xpixel;
-			pty.ypixel = o->pty_ypixel;
-		}
-		sp.pty = &pty;
-	}
+	pack_lifecycle(&sp, &pty, o);
 
 	req.version = SPAWND_PROTOCOL_VERSION;
 	req.id = id;

@@ -502,12 +502,67 @@ listener_setup_credentials(struct server *s, int listen_fd)
 	return 0;
 }
 
+/* Serve listen_fd (taken, also on failure): non-blocking, credentials, libevent. */
+static int
+listener_start(struct server *s, int listen_fd)
+{
+	int flags, r;
+
+	flags = fcntl(listen_fd, F_GETFL);
+	if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		r = -errno;
+		(void)safe_close(listen_fd);
+		return r;
+	}
+	r = listener_setup_credentials(s, listen_fd);
+	if (r < 0) {
+		(void)safe_close(listen_fd);
+		return r;
+	}
+	/* backlog 0: the socket is already listening (ours or systemd's). */
+	s->listener =
+		evconnlistener_new(s->ctx.base, on_accept, s,
+				   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd);
+	if (!s->listener) {
+		(void)safe_close(listen_fd);
+		return -ENOMEM;
+	}
+	evconnlistener_set_error_cb(s->listener, on_accept_error);
+	return 0;
+}
+
+/* The server's own timers, signals and the resolver's wake-up. */
+static int
+server_add_events(struct server *s)
+{
+	struct event_base *base = s->ctx.base;
+	int r;
+
+	s->accept_retry = evtimer_new(base, on_accept_retry, s);
+	s->trim_timer = evtimer_new(base, on_trim, s);
+	s->stop_deadline = evtimer_new(base, on_stop_deadline, s);
+	s->sig_term = evsignal_new(base, SIGTERM, on_stop_signal, s);
+	s->sig_int = evsignal_new(base, SIGINT, on_stop_signal, s);
+	s->sig_hup = evsignal_new(base, SIGHUP, on_hup, s);
+	if (!s->accept_retry || !s->trim_timer || !s->stop_deadline || !s->sig_term ||
+	    !s->sig_int || !s->sig_hup || event_add(s->sig_term, NULL) < 0 ||
+	    event_add(s->sig_int, NULL) < 0 || event_add(s->sig_hup, NULL) < 0)
+		return -ENOMEM;
+	r = resolver_fd();
+	if (r < 0)
+		return r;
+	s->resolved = event_new(base, r, EV_READ | EV_PERSIST, on_resolved, s);
+	if (!s->resolved || event_add(s->resolved, NULL) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 int
 server_new(struct event_base *base, int listen_fd, struct policy *policy, const char *config_path,
 	   const struct spawn_env *env, enum spawn_engine engine, struct server **ret)
 {
 	struct server *s = calloc(1, sizeof(*s));
-	int flags, r;
+	int r;
 
 	if (!s) {
 		(void)safe_close(listen_fd);
@@ -534,47 +589,12 @@ server_new(struct event_base *base, int listen_fd, struct policy *policy, const 
 		goto fail;
 	}
 
-	flags = fcntl(listen_fd, F_GETFL);
-	if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-		r = -errno;
-		(void)safe_close(listen_fd);
-		goto fail;
-	}
-	r = listener_setup_credentials(s, listen_fd);
-	if (r < 0) {
-		(void)safe_close(listen_fd);
-		goto fail;
-	}
-	/* backlog 0: the socket is already listening (ours or systemd's). */
-	s->listener = evconnlistener_new(
-		base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd);
-	if (!s->listener) {
-		(void)safe_close(listen_fd);
-		r = -ENOMEM;
-		goto fail;
-	}
-	evconnlistener_set_error_cb(s->listener, on_accept_error);
-
-	s->accept_retry = evtimer_new(base, on_accept_retry, s);
-	s->trim_timer = evtimer_new(base, on_trim, s);
-	s->stop_deadline = evtimer_new(base, on_stop_deadline, s);
-	s->sig_term = evsignal_new(base, SIGTERM, on_stop_signal, s);
-	s->sig_int = evsignal_new(base, SIGINT, on_stop_signal, s);
-	s->sig_hup = evsignal_new(base, SIGHUP, on_hup, s);
-	if (!s->accept_retry || !s->trim_timer || !s->stop_deadline || !s->sig_term ||
-	    !s->sig_int || !s->sig_hup || event_add(s->sig_term, NULL) < 0 ||
-	    event_add(s->sig_int, NULL) < 0 || event_add(s->sig_hup, NULL) < 0) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	r = resolver_fd();
+	r = listener_start(s, listen_fd);
 	if (r < 0)
 		goto fail;
-	s->resolved = event_new(base, r, EV_READ | EV_PERSIST, on_resolved, s);
-	if (!s->resolved || event_add(s->resolved, NULL) < 0) {
-		r = -ENOMEM;
+	r = server_add_events(s);
+	if (r < 0)
 		goto fail;
-	}
 	r = reaper_new(&s->ctx, &s->ctx.reaper);
 	if (r < 0)
 		goto fail;
