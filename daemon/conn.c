@@ -477,13 +477,18 @@ closer_has_room(struct conn *c)
 
 static void on_hangup_check(evutil_socket_t fd, short what, void *userdata);
 
-/* A Spawn waits for its lookups: read nothing more, but notice a hangup. */
+/*
+ * A Spawn waits for its lookups: read nothing more, but notice a hangup.
+ * The read event stays armed: a client that waits for its reply sends
+ * nothing meanwhile, and then pausing and resuming would cost two
+ * epoll_ctl() per spawn for nothing. on_readable() pauses reading the
+ * moment something does arrive.
+ */
 static void
 lookup_begin(struct conn *c)
 {
 	struct timeval check = {.tv_usec = CONN_HANGUP_CHECK_MSEC * 1000};
 
-	update_reading(c);
 	(void)event_add(c->ev_hangup, &check);
 }
 
@@ -494,6 +499,10 @@ on_readable(evutil_socket_t fd, short what, void *userdata)
 
 	(void)what;
 	/* A Spawn that waits for its lookups holds back the requests behind it. */
+	if (c->cl.pending) {
+		update_reading(c);
+		return;
+	}
 	for (int i = 0; i < CONN_BURST && !c->cl.closing && !c->out_full && !c->cl.pending; i++) {
 		int fds[SPAWND_MAX_FDS];
 		size_t len = 0, n_fds = 0;
