@@ -467,6 +467,8 @@ abandoned_reap(struct reaper *r, pid_t pid)
 
 			*p = c->hash_next;
 			(void)reap_pid(pid);
+			/* Reaped: nothing runs on its plan any more. */
+			job_drop_plan(c);
 			child_free(c);
 			return true;
 		}
@@ -484,6 +486,7 @@ reap_abandoned(struct reaper *r)
 
 		if (reap_pid(c->pid)) {
 			*p = c->hash_next;
+			job_drop_plan(c);
 			child_free(c);
 		} else
 			p = &c->hash_next;
