@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "usage.h"
 #include "wire.h"
 
 /* The one record format, both ways. fd < 0 in the helper's hello. */
@@ -99,12 +100,6 @@ struct closer_rec {
 	unsigned upos; /* index in unsettled[] while UNSENT or SENT */
 };
 
-struct closer_uid {
-	uid_t uid;
-	unsigned closing;
-	struct closer_uid *next;
-};
-
 struct closer {
 	int cmd_wr;  /* loop -> helper, O_NONBLOCK */
 	int cmd_rd;  /* the helper's end (blocking) */
@@ -121,7 +116,6 @@ struct closer {
 	unsigned n_unsettled;
 	unsigned n_unsent;
 	unsigned n_closing;
-	struct closer_uid *uids;
 	bool stalled; /* the last settle timed out and nothing moved since */
 };
 
@@ -294,42 +288,6 @@ fork_sharing_files(void)
 
 /* ---- the daemon's side ---- */
 
-static struct closer_uid *
-uid_find(struct closer *cl, uid_t uid, bool create)
-{
-	struct closer_uid *u;
-
-	for (u = cl->uids; u; u = u->next)
-		if (u->uid == uid)
-			return u;
-	if (!create)
-		return NULL;
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		return NULL;
-	u->uid = uid;
-	u->next = cl->uids;
-	cl->uids = u;
-	return u;
-}
-
-static void
-uid_release(struct closer *cl, uid_t uid)
-{
-	for (struct closer_uid **p = &cl->uids; *p; p = &(*p)->next)
-		if ((*p)->uid == uid) {
-			struct closer_uid *u = *p;
-
-			if (u->closing > 0)
-				u->closing--;
-			if (u->closing == 0) {
-				*p = u->next;
-				free(u);
-			}
-			return;
-		}
-}
-
 static void
 unsettled_remove(struct closer *cl, struct closer_rec *rec)
 {
@@ -349,7 +307,8 @@ rec_release(struct closer *cl, unsigned idx)
 
 	if (rec->state == REC_UNSENT || rec->state == REC_SENT)
 		unsettled_remove(cl, rec);
-	uid_release(cl, rec->uid);
+	if (rec->uid != (uid_t)-1)
+		usage_closing_release(rec->uid);
 	cl->n_closing--;
 	*rec = (struct closer_rec){.fd = -EBADF, .state = REC_FREE};
 	cl->free_idx[cl->n_free++] = idx;
@@ -386,7 +345,6 @@ flush_unsent(struct closer *cl)
 void
 closer_take(struct closer *cl, uid_t uid, int *fds, size_t n)
 {
-	struct closer_uid *u = uid_find(cl, uid, true);
 	struct closer_msg batch[SPAWND_MAX_FDS];
 	unsigned idx[SPAWND_MAX_FDS];
 	size_t k = 0;
@@ -408,8 +366,9 @@ closer_take(struct closer *cl, uid_t uid, int *fds, size_t n)
 		}
 		idx[k] = cl->free_idx[--cl->n_free];
 		rec = &cl->recs[idx[k]];
-		*rec = (struct closer_rec){
-			.fd = fds[i], .uid = u ? uid : (uid_t)-1, .state = REC_SENT};
+		*rec = (struct closer_rec){.fd = fds[i],
+					   .uid = usage_closing_take(uid) ? uid : (uid_t)-1,
+					   .state = REC_SENT};
 		/* The cached inode only: AT_STATX_DONT_SYNC asks no FUSE server. */
 		if (statx(rec->fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO, &stx) == 0) {
 			rec->have_id = true;
@@ -419,15 +378,11 @@ closer_take(struct closer *cl, uid_t uid, int *fds, size_t n)
 		rec->upos = cl->n_unsettled;
 		cl->unsettled[cl->n_unsettled++] = idx[k];
 		cl->n_closing++;
-		if (u)
-			u->closing++;
 		batch[k].fd = rec->fd;
 		batch[k].idx = idx[k];
 		k++;
 		fds[i] = -EBADF;
 	}
-	if (u && u->closing == 0)
-		uid_release(cl, uid); /* created for nothing */
 	flush_unsent(cl);
 	if (k == 0)
 		return;
@@ -563,12 +518,7 @@ closer_may_receive(const struct closer *cl, uid_t uid)
 unsigned
 closer_closing_of(const struct closer *cl, uid_t uid)
 {
-	if (!cl)
-		return 0;
-	for (const struct closer_uid *u = cl->uids; u; u = u->next)
-		if (u->uid == uid)
-			return u->closing;
-	return 0;
+	return cl ? usage_closing_of(uid) : 0;
 }
 
 unsigned
@@ -728,12 +678,6 @@ closer_free(struct closer *cl)
 	if (cl->helper_pid <= 0) {
 		(void)safe_close(cl->cmd_rd);
 		(void)safe_close(cl->done_wr);
-	}
-	while (cl->uids) {
-		struct closer_uid *u = cl->uids;
-
-		cl->uids = u->next;
-		free(u);
 	}
 	free(cl->recs);
 	free(cl->free_idx);

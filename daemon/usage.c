@@ -10,6 +10,7 @@
 struct uid_usage {
 	uid_t uid;
 	unsigned conns, children, lookups;
+	unsigned closing; /* fds of this uid the closer has not closed yet */
 	struct uid_usage *next;
 };
 
@@ -40,7 +41,7 @@ find(uid_t uid, bool create)
 static void
 put(struct uid_usage *u)
 {
-	if (u->conns > 0 || u->children > 0 || u->lookups > 0)
+	if (u->conns > 0 || u->children > 0 || u->lookups > 0 || u->closing > 0)
 		return;
 	for (struct uid_usage **p = &users; *p; p = &(*p)->next)
 		if (*p == u) {
@@ -137,6 +138,36 @@ usage_lookup_release(uid_t uid)
 		u->lookups--;
 		put(u);
 	}
+}
+
+bool
+usage_closing_take(uid_t uid)
+{
+	struct uid_usage *u = find(uid, true);
+
+	if (!u)
+		return false;
+	u->closing++;
+	return true;
+}
+
+void
+usage_closing_release(uid_t uid)
+{
+	struct uid_usage *u = find(uid, false);
+
+	if (u && u->closing > 0) {
+		u->closing--;
+		put(u);
+	}
+}
+
+unsigned
+usage_closing_of(uid_t uid)
+{
+	const struct uid_usage *u = find(uid, false);
+
+	return u ? u->closing : 0;
 }
 
 void

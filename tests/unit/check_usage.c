@@ -91,6 +91,27 @@ START_TEST(test_lookups_per_uid)
 }
 END_TEST
 
+/* Closes in progress count per uid, apart from the other counts of that uid. */
+START_TEST(test_closing_per_uid)
+{
+	for (unsigned i = 0; i < 3; i++)
+		ck_assert(usage_closing_take(1000));
+	ck_assert_uint_eq(usage_closing_of(1000), 3);
+	ck_assert_uint_eq(usage_closing_of(1001), 0);
+	ck_assert_int_eq(usage_conn_take(1000), 0);
+	usage_conn_release(1000);
+	ck_assert_uint_eq(usage_closing_of(1000), 3);
+	for (unsigned i = 0; i < 3; i++)
+		usage_closing_release(1000);
+	ck_assert_uint_eq(usage_closing_of(1000), 0);
+	/* A release too many changes nothing. */
+	usage_closing_release(1000);
+	ck_assert_uint_eq(usage_closing_of(1000), 0);
+	ck_assert(usage_closing_take(1000));
+	ck_assert_uint_eq(usage_closing_of(1000), 1);
+}
+END_TEST
+
 static Suite *
 usage_suite(void)
 {
@@ -102,6 +123,7 @@ usage_suite(void)
 	tcase_add_test(tc, test_conn_total_cap);
 	tcase_add_test(tc, test_children_per_uid);
 	tcase_add_test(tc, test_lookups_per_uid);
+	tcase_add_test(tc, test_closing_per_uid);
 	suite_add_tcase(s, tc);
 	return s;
 }
