@@ -714,6 +714,7 @@ struct runner {
 	bool seq_only;	     /* concurrency 1 only */
 	bool stdio_fds;	     /* K_SPAWND: pass our fds 0, 1, 2 as the child's (as spawnctl does) */
 	bool floor_part;     /* a component of the floor: printed in its section only */
+	unsigned idle_ms;    /* sleep this long before each operation and time it alone */
 	spawnd_client *clients[MAX_CONC];
 	spawnd_options *opts[MAX_CONC];
 	char *stacks[MAX_CONC];
@@ -1218,6 +1219,7 @@ struct worker {
 	unsigned idx, n;
 	pthread_barrier_t *start;
 	int failed;
+	double timed; /* idle runners: seconds inside one_spawn() only */
 	pthread_t thread;
 };
 
@@ -1227,9 +1229,19 @@ worker_main(void *arg)
 	struct worker *w = arg;
 
 	(void)pthread_barrier_wait(w->start);
-	for (unsigned i = 0; i < w->n && !w->failed; i++)
+	for (unsigned i = 0; i < w->n && !w->failed; i++) {
+		double t0 = 0;
+
+		/* Idle first (every task of the operation asleep), then time the operation. */
+		if (w->r->idle_ms) {
+			sleep_ms(w->r->idle_ms);
+			t0 = now_sec();
+		}
 		if (one_spawn(w->r, w->idx) < 0)
 			w->failed = 1;
+		if (w->r->idle_ms)
+			w->timed += now_sec() - t0;
+	}
 	return NULL;
 }
 
@@ -1274,7 +1286,7 @@ run_batch(struct runner *r, unsigned conc, unsigned n)
 {
 	struct worker w[MAX_CONC];
 	pthread_barrier_t start;
-	double t0, t1;
+	double t0, t1, timed = 0;
 	unsigned per;
 	int failed = 0;
 
@@ -1295,12 +1307,13 @@ run_batch(struct runner *r, unsigned conc, unsigned n)
 	for (unsigned i = 0; i < conc; i++) {
 		(void)pthread_join(w[i].thread, NULL);
 		failed |= w[i].failed;
+		timed += w[i].timed;
 	}
 	t1 = now_sec();
 	(void)pthread_barrier_destroy(&start);
 	if (failed)
 		die("runner '%s' failed at concurrency %u", r->name, conc);
-	return (t1 - t0) / (per * conc);
+	return (r->idle_ms ? timed : t1 - t0) / (per * conc);
 }
 
 /* Connections and per-worker state, set up before timing. */
@@ -1316,7 +1329,7 @@ runner_prepare(struct runner *r)
 			if (r->stacks[i] == MAP_FAILED)
 				die("mmap: %s", strerror(errno));
 		}
-		if (r->kind == K_IPC || r->kind == K_IPC_FD)
+		if ((r->kind == K_IPC || r->kind == K_IPC_FD) && (!r->seq_only || i == 0))
 			ipc_start(r, i);
 		if (r->kind == K_HOP && i == 0)
 			hop_start();
@@ -2237,30 +2250,44 @@ ratio_c1(const struct runner *r)
 	return percentile(v, n, 0.5);
 }
 
+/* The first runner of kind with (idle) or without an idle before each operation. */
+static struct runner *
+find_part(enum kind kind, bool idle)
+{
+	for (unsigned j = 0; j < n_runners; j++)
+		if (runners[j].kind == kind && (runners[j].idle_ms != 0) == idle)
+			return &runners[j];
+	return NULL;
+}
+
+enum { FL_HOT, FL_IDLE, FL_CTL_HOT, FL_CTL_IDLE, FL_CTL_TODAY, FL_ABOVE, FL_N };
+
 static void
 print_floor_measured(void)
 {
-	struct runner *ref = &runners[0], *ipc = find_runner(K_IPC, NULL, NULL),
-		      *hopr = find_runner(K_HOP, NULL, NULL),
-		      *lku = find_runner(K_LOOKUP_USER, NULL, NULL),
-		      *lkp = find_runner(K_LOOKUP_PATH, NULL, NULL),
-		      *sysc = find_runner(K_SYSCALL, NULL, NULL),
-		      *st = find_runner(K_EXEC_STATIC, NULL, NULL), *root = engine_runner("root"),
+	struct runner *ref = &runners[0], *ipc = find_part(K_IPC, false),
+		      *ipc_idle = find_part(K_IPC, true), *hopr = find_part(K_HOP, false),
+		      *hop_idle = find_part(K_HOP, true), *lku = find_part(K_LOOKUP_USER, false),
+		      *lkp = find_part(K_LOOKUP_PATH, false), *sysc = find_part(K_SYSCALL, false),
+		      *st = find_part(K_EXEC_STATIC, false), *root = engine_runner("root"),
 		      *nobody = engine_runner("nobody"),
 		      *ctl_root = find_runner(K_SPAWNCTL, NULL, "root"),
 		      *ctl_nobody = find_runner(K_SPAWNCTL, NULL, "nobody");
 	double rest = loop_sc.counted ? loop_sc.total - loop_sc.in_parts : 0;
-	const struct runner *parts[] = {ipc, hopr, lku, lkp, sysc, st, root};
-	double f_us[5][256], f_ratio[5][256];
-	char labels[5][256];
+	const struct runner *parts[] = {ipc, ipc_idle, hopr, hop_idle, lku, lkp, sysc, st, root};
+	double f_us[FL_N][256], f_ratio[FL_N][256];
+	char labels[FL_N][256];
 	unsigned n = ref->n[0];
 	char sc_term[128] = "";
 
-	if (!ipc || !hopr || !lku || !lkp || !sysc || !st || !root || n == 0)
-		return;
-	for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++)
+	for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
+		if (!parts[p])
+			return;
 		if (parts[p]->n[0] < n)
 			n = parts[p]->n[0];
+	}
+	if (n == 0)
+		return;
 	if (n > 256)
 		n = 256;
 
@@ -2269,11 +2296,15 @@ print_floor_measured(void)
 	printf("| component | per operation | fraction of the reference |\n|---|---|---|\n");
 	floor_part_row("the reference: posix_spawn + waitpid of " TRUE_PATH, ref, 1);
 	floor_part_row("one cross-process wake-up: half the bare round trip (a message and the "
-		       "blocked read it ends)",
+		       "blocked read it ends), back to back",
 		       ipc, 0.5);
+	floor_part_row("the same after 1 ms idle (both processes asleep 1 ms before each round "
+		       "trip, as between a spawn's steps)",
+		       ipc_idle, 0.5);
 	floor_part_row("thread hop: loop -> resolver thread -> loop (libevent loop, mutex + "
-		       "condition variable, eventfd; 2 wake-ups)",
+		       "condition variable, eventfd; 2 wake-ups), back to back",
 		       hopr, 1);
+	floor_part_row("the same after 1 ms idle", hop_idle, 1);
 	floor_part_row("user lookup: getpwnam_r + getgrouplist of nobody, one thread, no hop", lku,
 		       1);
 	floor_part_row("path lookup: realpath(" TRUE_PATH ") (only for a client that a cmd rule "
@@ -2301,48 +2332,51 @@ print_floor_measured(void)
 	}
 
 	for (unsigned i = 0; i < n; i++) {
-		double r_us = ref->sec[0][i] * 1e6, w = ipc->sec[0][i] * 1e6 / 2,
-		       base = r_us + hopr->sec[0][i] * 1e6 + lku->sec[0][i] * 1e6 +
+		double r_us = ref->sec[0][i] * 1e6,
+		       base = r_us + lku->sec[0][i] * 1e6 +
 			      rest * sysc->sec[0][i] * 1e6 / SYSCALL_MIX,
 		       s_us = st->sec[0][i] * 1e6;
 
-		f_us[0][i] = base + FLOOR_WAKEUPS * w;
-		f_us[1][i] = base + (FLOOR_WAKEUPS - 1) * w;
-		f_us[2][i] = s_us + f_us[0][i];
-		f_us[3][i] = s_us + root->sec[0][i] * 1e6;
-		f_us[4][i] = root->sec[0][i] * 1e6 - f_us[0][i];
-		for (unsigned k = 0; k < 5; k++)
+		f_us[FL_HOT][i] =
+			base + FLOOR_WAKEUPS * ipc->sec[0][i] * 1e6 / 2 + hopr->sec[0][i] * 1e6;
+		f_us[FL_IDLE][i] = base + FLOOR_WAKEUPS * ipc_idle->sec[0][i] * 1e6 / 2 +
+				   hop_idle->sec[0][i] * 1e6;
+		f_us[FL_CTL_HOT][i] = s_us + f_us[FL_HOT][i];
+		f_us[FL_CTL_IDLE][i] = s_us + f_us[FL_IDLE][i];
+		f_us[FL_CTL_TODAY][i] = s_us + root->sec[0][i] * 1e6;
+		f_us[FL_ABOVE][i] = root->sec[0][i] * 1e6 - f_us[FL_IDLE][i];
+		for (unsigned k = 0; k < FL_N; k++)
 			f_ratio[k][i] = f_us[k][i] / r_us;
 	}
-	printf("\n| computed from the components | per spawn | ratio to the reference | "
-	       "measured in this run (ratio) |\n|---|---|---|---|\n");
-	xsnprintf(labels[0], sizeof(labels[0]),
+	xsnprintf(labels[FL_HOT], sizeof(labels[FL_HOT]),
 		  "**floor of the daemon path at c=1** = reference + %d wake-ups + hop + user "
-		  "lookup%s",
+		  "lookup%s (back to back)",
 		  FLOOR_WAKEUPS, sc_term);
-	xsnprintf(labels[1], sizeof(labels[1]),
-		  "the same with %d wake-ups (the Started reply overlapping the child's run)",
-		  FLOOR_WAKEUPS - 1);
-	xsnprintf(labels[2], sizeof(labels[2]),
-		  "**floor of `spawnctl -- %s`** = static start + the floor of the daemon path",
+	xsnprintf(labels[FL_IDLE], sizeof(labels[FL_IDLE]),
+		  "the same with the wake-ups and the hop after 1 ms idle");
+	xsnprintf(labels[FL_CTL_HOT], sizeof(labels[FL_CTL_HOT]),
+		  "**floor of `spawnctl -- %s`** = static start + the floor of the daemon path "
+		  "(back to back)",
 		  TRUE_PATH);
-	xsnprintf(labels[3], sizeof(labels[3]),
+	xsnprintf(labels[FL_CTL_IDLE], sizeof(labels[FL_CTL_IDLE]),
+		  "the same with the wake-ups and the hop after 1 ms idle");
+	xsnprintf(labels[FL_CTL_TODAY], sizeof(labels[FL_CTL_TODAY]),
 		  "spawnctl on today's daemon path = static start + the measured persistent "
 		  "connection (as root)");
-	xsnprintf(labels[4], sizeof(labels[4]),
+	xsnprintf(labels[FL_ABOVE], sizeof(labels[FL_ABOVE]),
 		  "the daemon path above its floor = the measured persistent connection (as root) "
-		  "- its floor");
-	for (unsigned k = 0; k < 5; k++) {
-		const char *label = labels[k];
-
-		printf("| %s | ", label);
-		print_spread(f_us[k], n, 0, k == 4);
+		  "- its floor after 1 ms idle");
+	printf("\n| computed from the components | per spawn | ratio to the reference | "
+	       "measured in this run (ratio) |\n|---|---|---|---|\n");
+	for (unsigned k = 0; k < FL_N; k++) {
+		printf("| %s | ", labels[k]);
+		print_spread(f_us[k], n, 0, k == FL_ABOVE);
 		printf(" us | ");
-		print_spread(f_ratio[k], n, 2, k == 4);
-		if (k < 2)
+		print_spread(f_ratio[k], n, 2, k == FL_ABOVE);
+		if (k == FL_HOT || k == FL_IDLE)
 			printf(" | spawnd %s engine, as root %.2f, as nobody %.2f |\n", opt.engine,
 			       ratio_c1(root), ratio_c1(nobody));
-		else if (k < 4)
+		else if (k != FL_ABOVE)
 			printf(" | spawnctl as root %.2f, as nobody %.2f |\n", ratio_c1(ctl_root),
 			       ratio_c1(ctl_nobody));
 		else
@@ -2617,18 +2651,22 @@ main(int argc, char **argv)
 		static const struct {
 			const char *name;
 			enum kind kind;
-			unsigned multiplier;
+			unsigned multiplier, idle_ms;
 		} parts[] = {
-			{"floor: thread hop", K_HOP, 10},
-			{"floor: getpwnam_r + getgrouplist of nobody", K_LOOKUP_USER, 10},
-			{"floor: realpath of " TRUE_PATH, K_LOOKUP_PATH, 10},
-			{"floor: cheap system calls", K_SYSCALL, 100},
-			{"floor: static start", K_EXEC_STATIC, 1},
+			{"floor: thread hop", K_HOP, 10, 0},
+			{"floor: getpwnam_r + getgrouplist of nobody", K_LOOKUP_USER, 10, 0},
+			{"floor: realpath of " TRUE_PATH, K_LOOKUP_PATH, 10, 0},
+			{"floor: cheap system calls", K_SYSCALL, 100, 0},
+			{"floor: static start", K_EXEC_STATIC, 1, 0},
+			/* The same wake-ups after 1 ms of idle, as between a spawn's steps. */
+			{"floor: bare IPC round trip after 1 ms idle", K_IPC, 2, 1},
+			{"floor: thread hop after 1 ms idle", K_HOP, 2, 1},
 		};
 
 		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 			r = runner_add(parts[i].name, parts[i].kind);
 			r->multiplier = parts[i].multiplier;
+			r->idle_ms = parts[i].idle_ms;
 			r->seq_only = true;
 			r->floor_part = true;
 		}
