@@ -2142,6 +2142,85 @@ static struct {
 	double in_parts; /* of which already inside a component or the reference */
 } loop_sc;
 
+/* On-CPU time per spawn in us (schedstat, as root, after the rounds). */
+static struct {
+	bool counted;
+	unsigned spawns;
+	double loop, others, client; /* the daemon's loop, its other threads, the client */
+	double reference;	     /* the thread that spawns in-process (posix_spawn) */
+} cpu_us;
+
+/* A task's time on a CPU so far, in ns (the first field of schedstat), or -1. */
+static double
+task_cpu_ns(pid_t pid, pid_t tid)
+{
+	char path[96], line[128];
+
+	xsnprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
+	read_line(path, line, sizeof(line));
+	return line[0] ? strtod(line, NULL) : -1;
+}
+
+/* On-CPU ns of pid's main thread (*loop) and of all its other threads (*others). */
+static bool
+daemon_cpu_ns(pid_t pid, double *loop, double *others)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+
+	*loop = *others = 0;
+	xsnprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while ((de = readdir(d))) {
+		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
+		double ns;
+
+		if (tid <= 0)
+			continue;
+		ns = task_cpu_ns(pid, tid);
+		if (ns < 0) {
+			closedir(d);
+			return false;
+		}
+		*(tid == pid ? loop : others) += ns;
+	}
+	closedir(d);
+	return true;
+}
+
+/*
+ * The on-CPU time per spawn of the daemon's tasks and of the client
+ * thread over n spawns of r, and of this thread over n spawns of the
+ * reference: where the time goes that no wake-up explains.
+ */
+static void
+floor_count_cpu(struct runner *r, struct runner *ref, unsigned n)
+{
+	double l0, o0, l1, o1, c0, c1, r0, r1;
+	pid_t me = getpid(), tid = gettid();
+
+	if (!daemon_cpu_ns(r->d->pid, &l0, &o0) || (c0 = task_cpu_ns(me, tid)) < 0)
+		return;
+	spawns(r, n);
+	c1 = task_cpu_ns(me, tid);
+	if (!daemon_cpu_ns(r->d->pid, &l1, &o1))
+		return;
+	r0 = task_cpu_ns(me, tid);
+	spawns(ref, n);
+	r1 = task_cpu_ns(me, tid);
+	cpu_us = (typeof(cpu_us)){
+		.counted = true,
+		.spawns = n,
+		.loop = (l1 - l0) / n / 1e3,
+		.others = (o1 - o0) / n / 1e3,
+		.client = (c1 - c0) / n / 1e3,
+		.reference = (r1 - r0) / n / 1e3,
+	};
+}
+
 /*
  * Calls of the loop that a measured component already contains: the
  * request's recvmsg and the two replies' sendmsg (the wake-ups, timed by
@@ -2170,7 +2249,10 @@ floor_count_syscalls(struct runner *r)
 	unsigned n = opt.quick ? 10 : 300, ntraced = 0;
 	int k;
 
-	if (!strace || !r)
+	if (!r)
+		return;
+	floor_count_cpu(r, &runners[0], n);
+	if (!strace)
 		return;
 	k = strace_spawns(r->d, r, n, false, strace, sc, sizeof(sc) / sizeof(sc[0]), &ntraced);
 	if (k < 0)
@@ -2330,6 +2412,14 @@ print_floor_measured(void)
 		printf("\n(strace not found or not allowed: the loop's own system calls are left "
 		       "out of the floor.)\n");
 	}
+	if (cpu_us.counted)
+		printf("\nOn-CPU time per spawn (schedstat, as root, %u spawns after the rounds, "
+		       "not a floor: what the tasks spent running): the daemon's loop thread %.0f "
+		       "us, its other threads %.0f us, the client thread %.0f us; the reference's "
+		       "spawning thread %.0f us per posix_spawn + waitpid. The loop's time is on "
+		       "the spawn's critical path; %.0f us of it more than the reference's.\n",
+		       cpu_us.spawns, cpu_us.loop, cpu_us.others, cpu_us.client, cpu_us.reference,
+		       cpu_us.loop - cpu_us.reference);
 
 	for (unsigned i = 0; i < n; i++) {
 		double r_us = ref->sec[0][i] * 1e6,
