@@ -2361,6 +2361,7 @@ print_floor_measured(void)
 	char labels[FL_N][256];
 	unsigned n = ref->n[0];
 	char sc_term[128] = "";
+	const char *start_term = NOTHING_STATIC ? "static start" : "start (NOT static)";
 
 	for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
 		if (!parts[p])
@@ -2445,14 +2446,15 @@ print_floor_measured(void)
 	xsnprintf(labels[FL_IDLE], sizeof(labels[FL_IDLE]),
 		  "the same with the wake-ups and the hop after 1 ms idle");
 	xsnprintf(labels[FL_CTL_HOT], sizeof(labels[FL_CTL_HOT]),
-		  "**floor of `spawnctl -- %s`** = static start + the floor of the daemon path "
+		  "**floor of `spawnctl -- %s`** = %s + the floor of the daemon path "
 		  "(back to back)",
-		  TRUE_PATH);
+		  TRUE_PATH, start_term);
 	xsnprintf(labels[FL_CTL_IDLE], sizeof(labels[FL_CTL_IDLE]),
 		  "the same with the wake-ups and the hop after 1 ms idle");
 	xsnprintf(labels[FL_CTL_TODAY], sizeof(labels[FL_CTL_TODAY]),
-		  "spawnctl on today's daemon path = static start + the measured persistent "
-		  "connection (as root)");
+		  "spawnctl on today's daemon path = %s + the measured persistent "
+		  "connection (as root)",
+		  start_term);
 	xsnprintf(labels[FL_ABOVE], sizeof(labels[FL_ABOVE]),
 		  "the daemon path above its floor = the measured persistent connection (as root) "
 		  "- its floor after 1 ms idle");
