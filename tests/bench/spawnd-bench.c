@@ -20,10 +20,17 @@
  * as nobody; `spawnctl -- /bin/true` as a whole process; and spawnd with N
  * (10,000) sleeping children it tracks; and, as the floor, a bare
  * SOCK_SEQPACKET request/reply between two processes, with and without one
- * fd passed (issue 12). Concurrency c means c threads, each
- * with its own connection (or spawning its own processes), spawning and
- * waiting one child after the other; the figure is the wall time per
- * spawn of the whole batch, i.e. the inverse of throughput.
+ * fd passed (issue 12). The floor's components are timed in the same
+ * rounds at c=1 and printed in the floor section only, not in the table:
+ * the thread hop (loop -> resolver thread -> loop, as daemon/resolver.c),
+ * the user and path lookups in one thread, a cheap system call, and the
+ * start of a static PIE that does nothing (bench-nothing, linked as
+ * spawnctl is); from them and the loop's system calls (strace -c) it
+ * computes the floors of the daemon path and of spawnctl next to the
+ * measured ratios. --floor-only runs just those. Concurrency c means c
+ * threads, each with its own connection (or spawning its own processes),
+ * spawning and waiting one child after the other; the figure is the wall
+ * time per spawn of the whole batch, i.e. the inverse of throughput.
  *
  * The live children belong to "holder" processes, each a client of its own
  * uid (70000 + i, group of nobody) with 1000 children: the daemon caps
@@ -39,6 +46,8 @@
  * Needs root (uid switches); exits 77 otherwise.
  */
 #define _GNU_SOURCE
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -68,6 +77,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "spawnd/spawnd.h"
 
@@ -104,6 +115,7 @@ static struct {
 	const char *engine; /* the daemon's engine under test (--engine) */
 	bool fork;	    /* also the fork engine */
 	unsigned costs;	    /* --costs N: per-spawn syscalls and wake-ups over N spawns */
+	bool floor_only;    /* --floor-only: the runners of the floor section only */
 } opt = {
 	.rounds = 9,
 	.batch = 100,
@@ -366,6 +378,7 @@ rm_entry(const char *dir, const char *name)
 }
 
 static void ipc_stop_all(void);
+static void hop_stop(void);
 
 static void
 cleanup(void)
@@ -390,6 +403,7 @@ cleanup(void)
 		s6_servers[i] = 0;
 	}
 	ipc_stop_all();
+	hop_stop();
 	if (!workdir[0] || opt.keep)
 		return;
 	d = opendir(workdir);
@@ -673,7 +687,16 @@ enum kind {
 	K_SPAWNCTL,
 	K_IPC,	  /* bare SOCK_SEQPACKET request/reply with a server process: the floor */
 	K_IPC_FD, /* the same, the request carrying one fd (SCM_RIGHTS) */
+	/* Components of the floor (print_floor), c=1 only, not in the main table: */
+	K_HOP,	       /* loop -> resolver thread -> loop, as daemon/resolver.c does it */
+	K_LOOKUP_USER, /* getpwnam_r + getgrouplist of nobody, in this thread */
+	K_LOOKUP_PATH, /* realpath(/bin/true), in this thread */
+	K_SYSCALL,     /* a mix of cheap system calls like the loop's (per call) */
+	K_EXEC_STATIC, /* posix_spawn + waitpid of a static PIE that does nothing */
 };
+
+/* System calls in one K_SYSCALL operation (syscall_mix()). */
+#define SYSCALL_MIX 8
 
 /* Sizes of the bare round trip's messages: about a spawn request and a reply. */
 #define IPC_REQUEST_SIZE 128
@@ -690,6 +713,8 @@ struct runner {
 	unsigned multiplier; /* batch * multiplier: fast runners (the bare round trip) */
 	bool seq_only;	     /* concurrency 1 only */
 	bool stdio_fds;	     /* K_SPAWND: pass our fds 0, 1, 2 as the child's (as spawnctl does) */
+	bool floor_part;     /* a component of the floor: printed in its section only */
+	unsigned idle_ms;    /* sleep this long before each operation and time it alone */
 	spawnd_client *clients[MAX_CONC];
 	spawnd_options *opts[MAX_CONC];
 	char *stacks[MAX_CONC];
@@ -900,6 +925,194 @@ ipc_round_trip(struct runner *r, unsigned idx)
 	return 0;
 }
 
+/*
+ * ---- components of the floor (issue 12, docs/benchmarks.md "The floor, measured") ----
+ *
+ * The thread hop: what handing a Spawn's lookups to the resolver thread
+ * and taking the answer back costs the loop, done the way
+ * daemon/resolver.c and server.c do it. The "loop" (the benchmark's
+ * thread) runs a libevent base with a persistent read event on an
+ * eventfd; it queues a job under a mutex and signals a condition variable
+ * (resolver_submit()); the "resolver" thread, asleep in pthread_cond_wait()
+ * (worker_main()), takes it, runs it (an empty job: the lookups are timed
+ * apart), puts it on the done list under the mutex and writes the eventfd
+ * (post_done()); the loop wakes in epoll_wait(), reads the eventfd and
+ * takes the done list (resolver_collect()). Two wake-ups, as in the daemon.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	bool queued, done, quit, running;
+	int efd;
+	pthread_t thread;
+	struct event_base *base;
+	struct event *ev;
+} hop = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.work = PTHREAD_COND_INITIALIZER,
+	.efd = -1,
+};
+
+static void *
+hop_resolver(void *arg)
+{
+	uint64_t one = 1;
+
+	(void)arg;
+	(void)pthread_mutex_lock(&hop.lock);
+	for (;;) {
+		while (!hop.queued && !hop.quit)
+			(void)pthread_cond_wait(&hop.work, &hop.lock);
+		if (hop.quit)
+			break;
+		hop.queued = false;
+		(void)pthread_mutex_unlock(&hop.lock);
+		/* job_run(): nothing here. post_done(): */
+		(void)pthread_mutex_lock(&hop.lock);
+		hop.done = true;
+		(void)pthread_mutex_unlock(&hop.lock);
+		(void)!write(hop.efd, &one, sizeof(one));
+		(void)pthread_mutex_lock(&hop.lock);
+	}
+	(void)pthread_mutex_unlock(&hop.lock);
+	return NULL;
+}
+
+/* The loop's read event on the eventfd (server.c's on_resolved()). */
+static void
+hop_on_done(evutil_socket_t fd, short what, void *arg)
+{
+	bool *collected = arg;
+	uint64_t count;
+
+	(void)what;
+	(void)!read(fd, &count, sizeof(count));
+	(void)pthread_mutex_lock(&hop.lock);
+	*collected = hop.done;
+	hop.done = false;
+	(void)pthread_mutex_unlock(&hop.lock);
+}
+
+static bool hop_collected;
+
+static void
+hop_start(void)
+{
+	sigset_t all, saved;
+	int r;
+
+	if (hop.running)
+		return;
+	hop.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (hop.efd < 0)
+		die("eventfd: %s", strerror(errno));
+	hop.base = event_base_new();
+	if (!hop.base)
+		die("event_base_new failed");
+	hop.ev = event_new(hop.base, hop.efd, EV_READ | EV_PERSIST, hop_on_done, &hop_collected);
+	if (!hop.ev || event_add(hop.ev, NULL) < 0)
+		die("event_new failed");
+	/* Every signal blocked in the "resolver", as in the daemon. */
+	(void)sigfillset(&all);
+	(void)pthread_sigmask(SIG_SETMASK, &all, &saved);
+	r = pthread_create(&hop.thread, NULL, hop_resolver, NULL);
+	(void)pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (r != 0)
+		die("pthread_create: %s", strerror(r));
+	hop.running = true;
+}
+
+static void
+hop_stop(void)
+{
+	if (!hop.running)
+		return;
+	(void)pthread_mutex_lock(&hop.lock);
+	hop.quit = true;
+	(void)pthread_cond_signal(&hop.work);
+	(void)pthread_mutex_unlock(&hop.lock);
+	(void)pthread_join(hop.thread, NULL);
+	event_free(hop.ev);
+	event_base_free(hop.base);
+	(void)close(hop.efd);
+	hop.running = false;
+}
+
+/* One hop: submit, then run the loop until the answer is collected. */
+static int
+hop_round_trip(void)
+{
+	(void)pthread_mutex_lock(&hop.lock);
+	hop.queued = true;
+	(void)pthread_cond_signal(&hop.work);
+	(void)pthread_mutex_unlock(&hop.lock);
+	hop_collected = false;
+	while (!hop_collected)
+		if (event_base_loop(hop.base, EVLOOP_ONCE) < 0) {
+			fprintf(stderr, "thread hop: event_base_loop failed\n");
+			return -1;
+		}
+	return 0;
+}
+
+/* user_account_load() of nobody as the resolver thread makes it (daemon/user.c). */
+static int
+lookup_user(void)
+{
+	char buf[4096];
+	struct passwd pw, *found = NULL;
+	gid_t groups[64];
+	int n = 64, r;
+
+	r = getpwnam_r("nobody", &pw, buf, sizeof(buf), &found);
+	if (r != 0 || !found) {
+		fprintf(stderr, "getpwnam_r(nobody): %s\n", r ? strerror(r) : "not found");
+		return -1;
+	}
+	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0) {
+		fprintf(stderr, "getgrouplist(nobody): more than 64 groups\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* command_canonicalize() of /bin/true for a client of our own uid (no fsuid switch). */
+static int
+lookup_path(void)
+{
+	char *p = realpath(TRUE_PATH, NULL);
+
+	if (!p) {
+		fprintf(stderr, "realpath(%s): %s\n", TRUE_PATH, strerror(errno));
+		return -1;
+	}
+	free(p);
+	return 0;
+}
+
+/*
+ * SYSCALL_MIX cheap system calls of the kinds the loop makes around a
+ * spawn, none of which sleeps: read of an empty eventfd (EAGAIN), a write
+ * and a read of it, an epoll_ctl add and delete, an epoll_wait that finds
+ * nothing, dup and close. fd: the eventfd; ep: an epoll instance.
+ */
+static int
+syscall_mix(int fd, int ep)
+{
+	struct epoll_event ev = {.events = EPOLLIN}, got;
+	uint64_t v = 1;
+	int k;
+
+	if (read(fd, &v, sizeof(v)) >= 0 || write(fd, &v, sizeof(v)) != sizeof(v) ||
+	    read(fd, &v, sizeof(v)) != sizeof(v) || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL) < 0 || epoll_wait(ep, &got, 1, 0) != 0 ||
+	    (k = dup(fd)) < 0 || close(k) < 0) {
+		fprintf(stderr, "system call mix: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* One spawn + wait by worker `idx` of runner r. Returns 0 or -1 (with a message). */
 static int
 one_spawn(struct runner *r, unsigned idx)
@@ -977,6 +1190,24 @@ one_spawn(struct runner *r, unsigned idx)
 	case K_IPC:
 	case K_IPC_FD:
 		return ipc_round_trip(r, idx);
+	case K_HOP:
+		return hop_round_trip();
+	case K_LOOKUP_USER:
+		return lookup_user();
+	case K_LOOKUP_PATH:
+		return lookup_path();
+	case K_SYSCALL:
+		return syscall_mix(r->ipc_fd[idx], r->ipc_passed[idx]);
+	case K_EXEC_STATIC: {
+		char *argv[] = {(char *)"bench-nothing", NULL};
+
+		k = posix_spawn(&pid, NOTHING_PATH, NULL, NULL, argv, (char *const *)small_env);
+		if (k != 0) {
+			fprintf(stderr, "posix_spawn %s: %s\n", NOTHING_PATH, strerror(k));
+			return -1;
+		}
+		return wait_ok(pid, r->name);
+	}
 	case K_PYTHON:
 		break;
 	}
@@ -988,6 +1219,7 @@ struct worker {
 	unsigned idx, n;
 	pthread_barrier_t *start;
 	int failed;
+	double timed; /* idle runners: seconds inside one_spawn() only */
 	pthread_t thread;
 };
 
@@ -997,9 +1229,19 @@ worker_main(void *arg)
 	struct worker *w = arg;
 
 	(void)pthread_barrier_wait(w->start);
-	for (unsigned i = 0; i < w->n && !w->failed; i++)
+	for (unsigned i = 0; i < w->n && !w->failed; i++) {
+		double t0 = 0;
+
+		/* Idle first (every task of the operation asleep), then time the operation. */
+		if (w->r->idle_ms) {
+			sleep_ms(w->r->idle_ms);
+			t0 = now_sec();
+		}
 		if (one_spawn(w->r, w->idx) < 0)
 			w->failed = 1;
+		if (w->r->idle_ms)
+			w->timed += now_sec() - t0;
+	}
 	return NULL;
 }
 
@@ -1044,7 +1286,7 @@ run_batch(struct runner *r, unsigned conc, unsigned n)
 {
 	struct worker w[MAX_CONC];
 	pthread_barrier_t start;
-	double t0, t1;
+	double t0, t1, timed = 0;
 	unsigned per;
 	int failed = 0;
 
@@ -1065,12 +1307,13 @@ run_batch(struct runner *r, unsigned conc, unsigned n)
 	for (unsigned i = 0; i < conc; i++) {
 		(void)pthread_join(w[i].thread, NULL);
 		failed |= w[i].failed;
+		timed += w[i].timed;
 	}
 	t1 = now_sec();
 	(void)pthread_barrier_destroy(&start);
 	if (failed)
 		die("runner '%s' failed at concurrency %u", r->name, conc);
-	return (t1 - t0) / (per * conc);
+	return (r->idle_ms ? timed : t1 - t0) / (per * conc);
 }
 
 /* Connections and per-worker state, set up before timing. */
@@ -1086,8 +1329,17 @@ runner_prepare(struct runner *r)
 			if (r->stacks[i] == MAP_FAILED)
 				die("mmap: %s", strerror(errno));
 		}
-		if (r->kind == K_IPC || r->kind == K_IPC_FD)
+		if ((r->kind == K_IPC || r->kind == K_IPC_FD) && (!r->seq_only || i == 0))
 			ipc_start(r, i);
+		if (r->kind == K_HOP && i == 0)
+			hop_start();
+		/* K_SYSCALL: an eventfd and an epoll instance, closed by ipc_stop(). */
+		if (r->kind == K_SYSCALL && i == 0) {
+			r->ipc_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			r->ipc_passed[i] = epoll_create1(EPOLL_CLOEXEC);
+			if (r->ipc_fd[i] < 0 || r->ipc_passed[i] < 0)
+				die("eventfd/epoll_create1: %s", strerror(errno));
+		}
 		if (r->kind == K_SPAWND) {
 			int k = spawnd_client_open(&r->clients[i], r->d->sock, 0);
 
@@ -1309,6 +1561,10 @@ median_us(const struct runner *r, unsigned l)
 	return percentile(v, n, 0.5) * 1e6;
 }
 
+static void print_floor_measured(void);
+static void floor_count_syscalls(struct runner *r);
+static struct runner *engine_runner(const char *user);
+
 /*
  * What a spawn through the daemon adds to the reference, in bare round
  * trips (c=1): the floor of the daemon path is the reference plus one
@@ -1343,6 +1599,7 @@ print_floor(void)
 		d = paired_diff_us(r, ref);
 		printf("| %s | %+.0f us | %.1f |\n", r->name, d, d / rt_fd);
 	}
+	print_floor_measured();
 }
 
 static void
@@ -1380,6 +1637,8 @@ print_report(const char *load_start, const char *load_end)
 	for (unsigned j = 0; j < n_runners; j++) {
 		struct runner *r = &runners[j];
 
+		if (r->floor_part) /* in the floor section */
+			continue;
 		printf("| %s |", r->name);
 		for (unsigned l = 0; l < opt.n_conc; l++) {
 			cell(buf[l], sizeof(buf[l]), r, l);
@@ -1389,6 +1648,8 @@ print_report(const char *load_start, const char *load_end)
 	}
 
 	print_floor();
+	if (opt.floor_only)
+		return;
 
 	/* Live children: the same engine with and without them, paired per round. */
 	printf("\n## Live children tracked by the daemon\n\n");
@@ -1728,17 +1989,20 @@ traced(pid_t pid, pid_t tid)
 	return yes;
 }
 
-/* strace -c the given tasks (no -f: not the children) over n spawns; print per spawn. */
-static void
-costs_syscalls(struct daemon *d, struct runner *r, unsigned n, bool all, const char *strace)
+/*
+ * strace -c the given tasks (no -f: not the children) over n spawns: the
+ * counts into sc[0..return value), most frequent first; -1 when strace
+ * could not attach.
+ */
+static int
+strace_spawns(struct daemon *d, struct runner *r, unsigned n, bool all, const char *strace,
+	      struct sc_count *sc, unsigned max_sc, unsigned *ret_ntraced)
 {
 	static struct task_count t[MAX_TASKS];
-	static struct sc_count sc[512];
 	char out[PATH_MAX], tids[MAX_TASKS][16];
 	const char *argv[8 + 2 * MAX_TASKS];
 	unsigned nt = tasks_snapshot(d->pid, all ? find_closer(d->pid) : 0, t, MAX_TASKS), na = 0,
-		 ns, ntraced = 0;
-	unsigned long total = 0;
+		 ntraced = 0;
 	pid_t pid;
 
 	xsnprintf(out, sizeof(out), "%s/strace-%s-%u.txt", workdir, all ? "all" : "loop",
@@ -1771,11 +2035,8 @@ costs_syscalls(struct daemon *d, struct runner *r, unsigned n, bool all, const c
 				all_attached = false;
 		if (all_attached)
 			break;
-		if (waitpid(pid, NULL, WNOHANG) == pid) {
-			printf("\n(strace exited before attaching, ptrace not allowed here?: "
-			       "no system call counts)\n");
-			return;
-		}
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
 		sleep_ms(10);
 	}
 	sleep_ms(100);
@@ -1783,7 +2044,25 @@ costs_syscalls(struct daemon *d, struct runner *r, unsigned n, bool all, const c
 	(void)kill(pid, SIGINT);
 	if (wait_deadline(pid, 20000) == -1)
 		die("strace did not stop");
-	ns = parse_strace(out, sc, sizeof(sc) / sizeof(sc[0]));
+	*ret_ntraced = ntraced;
+	return (int)parse_strace(out, sc, max_sc);
+}
+
+/* strace -c the given tasks over n spawns; print per spawn. */
+static void
+costs_syscalls(struct daemon *d, struct runner *r, unsigned n, bool all, const char *strace)
+{
+	static struct sc_count sc[512];
+	unsigned long total = 0;
+	unsigned ns, ntraced = 0;
+	int k = strace_spawns(d, r, n, all, strace, sc, sizeof(sc) / sizeof(sc[0]), &ntraced);
+
+	if (k < 0) {
+		printf("\n(strace exited before attaching, ptrace not allowed here?: "
+		       "no system call counts)\n");
+		return;
+	}
+	ns = (unsigned)k;
 	for (unsigned i = 0; i < ns; i++)
 		total += sc[i].calls;
 	printf("\n### System calls per spawn in %s, %s (%u spawns + waits)\n\n",
@@ -1838,6 +2117,362 @@ costs_main(void)
 		}
 		costs_syscalls(d, r, opt.costs, false, strace);
 		costs_syscalls(d, r, opt.costs, true, strace);
+	}
+}
+
+/*
+ * ---- the floor, measured (issue 12) ----
+ *
+ * The daemon path at c=1 beyond the reference, from parts measured in the
+ * same rounds: the reference's own clone, exec, exit and its two wake-ups
+ * (the vfork wait and the waitpid) have their counterparts in the daemon
+ * (clone, the errpipe's EOF, the pidfd), so what a spawn through a
+ * persistent connection must add is FLOOR_WAKEUPS cross-process wake-ups
+ * (the request, the Started and Exited replies), one thread hop (the
+ * lookups off the loop), the lookups themselves and the loop's other
+ * system calls. docs/benchmarks.md, "The floor, measured".
+ */
+#define FLOOR_WAKEUPS 3
+
+/* The loop thread's system calls per spawn (strace -c, as root, after the rounds). */
+static struct {
+	bool counted;
+	unsigned spawns;
+	double total;	 /* per spawn */
+	double in_parts; /* of which already inside a component or the reference */
+} loop_sc;
+
+/* On-CPU time per spawn in us (schedstat, as root, after the rounds). */
+static struct {
+	bool counted;
+	unsigned spawns;
+	double loop, others, client; /* the daemon's loop, its other threads, the client */
+	double reference;	     /* the thread that spawns in-process (posix_spawn) */
+} cpu_us;
+
+/* A task's time on a CPU so far, in ns (the first field of schedstat), or -1. */
+static double
+task_cpu_ns(pid_t pid, pid_t tid)
+{
+	char path[96], line[128];
+
+	xsnprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
+	read_line(path, line, sizeof(line));
+	return line[0] ? strtod(line, NULL) : -1;
+}
+
+/* On-CPU ns of pid's main thread (*loop) and of all its other threads (*others). */
+static bool
+daemon_cpu_ns(pid_t pid, double *loop, double *others)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+
+	*loop = *others = 0;
+	xsnprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while ((de = readdir(d))) {
+		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
+		double ns;
+
+		if (tid <= 0)
+			continue;
+		ns = task_cpu_ns(pid, tid);
+		if (ns < 0) {
+			closedir(d);
+			return false;
+		}
+		*(tid == pid ? loop : others) += ns;
+	}
+	closedir(d);
+	return true;
+}
+
+/*
+ * The on-CPU time per spawn of the daemon's tasks and of the client
+ * thread over n spawns of r, and of this thread over n spawns of the
+ * reference: where the time goes that no wake-up explains.
+ */
+static void
+floor_count_cpu(struct runner *r, struct runner *ref, unsigned n)
+{
+	double l0, o0, l1, o1, c0, c1, r0, r1;
+	pid_t me = getpid(), tid = gettid();
+
+	if (!daemon_cpu_ns(r->d->pid, &l0, &o0) || (c0 = task_cpu_ns(me, tid)) < 0)
+		return;
+	spawns(r, n);
+	c1 = task_cpu_ns(me, tid);
+	if (!daemon_cpu_ns(r->d->pid, &l1, &o1))
+		return;
+	r0 = task_cpu_ns(me, tid);
+	spawns(ref, n);
+	r1 = task_cpu_ns(me, tid);
+	cpu_us = (typeof(cpu_us)){
+		.counted = true,
+		.spawns = n,
+		.loop = (l1 - l0) / n / 1e3,
+		.others = (o1 - o0) / n / 1e3,
+		.client = (c1 - c0) / n / 1e3,
+		.reference = (r1 - r0) / n / 1e3,
+	};
+}
+
+/*
+ * Calls of the loop that a measured component already contains: the
+ * request's recvmsg and the two replies' sendmsg (the wake-ups, timed by
+ * the bare round trip), the hop's futex wake, epoll_wait and eventfd read
+ * (the thread hop), and the child's clone and wait (the reference's own).
+ */
+static const struct {
+	const char *name;
+	double per_spawn;
+} loop_sc_in_parts[] = {
+	{"recvmsg", 1}, {"sendmsg", 2}, {"futex", 1},  {"epoll_wait", 1},
+	{"read", 1},	{"clone", 1},	{"clone3", 1}, {"waitid", 1},
+};
+
+static int strace_spawns(struct daemon *d, struct runner *r, unsigned n, bool all,
+			 const char *strace, struct sc_count *sc, unsigned max_sc,
+			 unsigned *ret_ntraced);
+
+/* Count the loop's system calls over a few spawns of r (when strace exists). */
+static void
+floor_count_syscalls(struct runner *r)
+{
+	static struct sc_count sc[512];
+	char strace_buf[PATH_MAX];
+	const char *strace = find_program("strace", strace_buf, sizeof(strace_buf));
+	unsigned n = opt.quick ? 10 : 300, ntraced = 0;
+	int k;
+
+	if (!r)
+		return;
+	floor_count_cpu(r, &runners[0], n);
+	if (!strace)
+		return;
+	k = strace_spawns(r->d, r, n, false, strace, sc, sizeof(sc) / sizeof(sc[0]), &ntraced);
+	if (k < 0)
+		return;
+	loop_sc = (typeof(loop_sc)){.counted = true, .spawns = n};
+	for (int i = 0; i < k; i++) {
+		double per = (double)sc[i].calls / n;
+
+		loop_sc.total += per;
+		for (size_t j = 0; j < sizeof(loop_sc_in_parts) / sizeof(loop_sc_in_parts[0]); j++)
+			if (strcmp(sc[i].name, loop_sc_in_parts[j].name) == 0)
+				loop_sc.in_parts += per < loop_sc_in_parts[j].per_spawn
+							    ? per
+							    : loop_sc_in_parts[j].per_spawn;
+	}
+}
+
+/* The persistent-connection runner of the engine under test (no live children). */
+static struct runner *
+engine_runner(const char *user)
+{
+	for (unsigned j = 0; j < n_runners; j++) {
+		struct runner *r = &runners[j];
+
+		if (r->kind == K_SPAWND && !r->stdio_fds && r->d && r->d->live_target == 0 &&
+		    strcmp(r->d->engine, opt.engine) == 0 && strcmp(r->user, user) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+/* "median [25th-75th]" of v[0..n) (sorted in place), prec decimals, with a sign if asked. */
+static void
+print_spread(double *v, unsigned n, int prec, bool sign)
+{
+	double med = percentile(v, n, 0.5), lo = percentile(v, n, 0.25),
+	       hi = percentile(v, n, 0.75);
+
+	if (sign)
+		printf("%+.*f [%+.*f-%+.*f]", prec, med, prec, lo, prec, hi);
+	else
+		printf("%.*f [%.*f-%.*f]", prec, med, prec, lo, prec, hi);
+}
+
+/* A component's row: per operation (times scale) in us, and as a fraction of the reference. */
+static void
+floor_part_row(const char *label, const struct runner *r, double scale)
+{
+	const struct runner *ref = &runners[0];
+	unsigned n = r->n[0] < ref->n[0] ? r->n[0] : ref->n[0];
+	double us[256], frac[256];
+
+	if (n > 256)
+		n = 256;
+	for (unsigned i = 0; i < n; i++) {
+		us[i] = r->sec[0][i] * scale * 1e6;
+		frac[i] = r->sec[0][i] * scale / ref->sec[0][i];
+	}
+	printf("| %s | ", label);
+	print_spread(us, n, us[0] < 10 ? 2 : 1, false);
+	printf(" us | ");
+	print_spread(frac, n, 4, false);
+	printf(" |\n");
+}
+
+/* The median per-round ratio of r to the reference at c=1, or NAN. */
+static double
+ratio_c1(const struct runner *r)
+{
+	double v[256];
+	unsigned n;
+
+	if (!r || r->n[0] == 0)
+		return NAN;
+	n = r->n[0] < 256 ? r->n[0] : 256;
+	memcpy(v, r->ratio[0], n * sizeof(double));
+	return percentile(v, n, 0.5);
+}
+
+/* The first runner of kind with (idle) or without an idle before each operation. */
+static struct runner *
+find_part(enum kind kind, bool idle)
+{
+	for (unsigned j = 0; j < n_runners; j++)
+		if (runners[j].kind == kind && (runners[j].idle_ms != 0) == idle)
+			return &runners[j];
+	return NULL;
+}
+
+enum { FL_HOT, FL_IDLE, FL_CTL_HOT, FL_CTL_IDLE, FL_CTL_TODAY, FL_ABOVE, FL_N };
+
+static void
+print_floor_measured(void)
+{
+	struct runner *ref = &runners[0], *ipc = find_part(K_IPC, false),
+		      *ipc_idle = find_part(K_IPC, true), *hopr = find_part(K_HOP, false),
+		      *hop_idle = find_part(K_HOP, true), *lku = find_part(K_LOOKUP_USER, false),
+		      *lkp = find_part(K_LOOKUP_PATH, false), *sysc = find_part(K_SYSCALL, false),
+		      *st = find_part(K_EXEC_STATIC, false), *root = engine_runner("root"),
+		      *nobody = engine_runner("nobody"),
+		      *ctl_root = find_runner(K_SPAWNCTL, NULL, "root"),
+		      *ctl_nobody = find_runner(K_SPAWNCTL, NULL, "nobody");
+	double rest = loop_sc.counted ? loop_sc.total - loop_sc.in_parts : 0;
+	const struct runner *parts[] = {ipc, ipc_idle, hopr, hop_idle, lku, lkp, sysc, st, root};
+	double f_us[FL_N][256], f_ratio[FL_N][256];
+	char labels[FL_N][256];
+	unsigned n = ref->n[0];
+	char sc_term[128] = "";
+	const char *start_term = NOTHING_STATIC ? "static start" : "start (NOT static)";
+
+	for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
+		if (!parts[p])
+			return;
+		if (parts[p]->n[0] < n)
+			n = parts[p]->n[0];
+	}
+	if (n == 0)
+		return;
+	if (n > 256)
+		n = 256;
+
+	printf("\n### The floor, measured (c=1, medians [25th-75th percentile] over the same "
+	       "rounds)\n\n");
+	printf("| component | per operation | fraction of the reference |\n|---|---|---|\n");
+	floor_part_row("the reference: posix_spawn + waitpid of " TRUE_PATH, ref, 1);
+	floor_part_row("one cross-process wake-up: half the bare round trip (a message and the "
+		       "blocked read it ends), back to back",
+		       ipc, 0.5);
+	floor_part_row("the same after 1 ms idle (both processes asleep 1 ms before each round "
+		       "trip, as between a spawn's steps)",
+		       ipc_idle, 0.5);
+	floor_part_row("thread hop: loop -> resolver thread -> loop (libevent loop, mutex + "
+		       "condition variable, eventfd; 2 wake-ups), back to back",
+		       hopr, 1);
+	floor_part_row("the same after 1 ms idle", hop_idle, 1);
+	floor_part_row("user lookup: getpwnam_r + getgrouplist of nobody, one thread, no hop", lku,
+		       1);
+	floor_part_row("path lookup: realpath(" TRUE_PATH ") (only for a client that a cmd rule "
+		       "names; not in the floor below)",
+		       lkp, 1);
+	floor_part_row("one cheap system call (read, write, epoll_ctl, epoll_wait, dup, close; "
+		       "none sleeps)",
+		       sysc, 1.0 / SYSCALL_MIX);
+	floor_part_row(NOTHING_STATIC ? "static start: posix_spawn + waitpid of a static PIE "
+					"that does nothing"
+				      : "start of a program that does nothing (NOT static: "
+					"sanitizer build or no static libc)",
+		       st, 1);
+	if (loop_sc.counted) {
+		printf("\nThe loop thread's system calls per spawn (strace -c, as root, %u spawns "
+		       "after the rounds): %.1f, of which %.1f are inside a component or the "
+		       "reference (the request's recvmsg and the 2 replies' sendmsg, the hop's "
+		       "futex, epoll_wait and eventfd read, the child's clone and waitid); the "
+		       "other %.1f are counted at the cheap call's cost.\n",
+		       loop_sc.spawns, loop_sc.total, loop_sc.in_parts, rest);
+		xsnprintf(sc_term, sizeof(sc_term), " + %.1f loop system calls", rest);
+	} else {
+		printf("\n(strace not found or not allowed: the loop's own system calls are left "
+		       "out of the floor.)\n");
+	}
+	if (cpu_us.counted)
+		printf("\nOn-CPU time per spawn (schedstat, as root, %u spawns after the rounds, "
+		       "not a floor: what the tasks spent running): the daemon's loop thread %.0f "
+		       "us, its other threads %.0f us, the client thread %.0f us; the reference's "
+		       "spawning thread %.0f us per posix_spawn + waitpid. The loop's time is on "
+		       "the spawn's critical path; %.0f us of it more than the reference's.\n",
+		       cpu_us.spawns, cpu_us.loop, cpu_us.others, cpu_us.client, cpu_us.reference,
+		       cpu_us.loop - cpu_us.reference);
+
+	for (unsigned i = 0; i < n; i++) {
+		double r_us = ref->sec[0][i] * 1e6,
+		       base = r_us + lku->sec[0][i] * 1e6 +
+			      rest * sysc->sec[0][i] * 1e6 / SYSCALL_MIX,
+		       s_us = st->sec[0][i] * 1e6;
+
+		f_us[FL_HOT][i] =
+			base + FLOOR_WAKEUPS * ipc->sec[0][i] * 1e6 / 2 + hopr->sec[0][i] * 1e6;
+		f_us[FL_IDLE][i] = base + FLOOR_WAKEUPS * ipc_idle->sec[0][i] * 1e6 / 2 +
+				   hop_idle->sec[0][i] * 1e6;
+		f_us[FL_CTL_HOT][i] = s_us + f_us[FL_HOT][i];
+		f_us[FL_CTL_IDLE][i] = s_us + f_us[FL_IDLE][i];
+		f_us[FL_CTL_TODAY][i] = s_us + root->sec[0][i] * 1e6;
+		f_us[FL_ABOVE][i] = root->sec[0][i] * 1e6 - f_us[FL_IDLE][i];
+		for (unsigned k = 0; k < FL_N; k++)
+			f_ratio[k][i] = f_us[k][i] / r_us;
+	}
+	xsnprintf(labels[FL_HOT], sizeof(labels[FL_HOT]),
+		  "**floor of the daemon path at c=1** = reference + %d wake-ups + hop + user "
+		  "lookup%s (back to back)",
+		  FLOOR_WAKEUPS, sc_term);
+	xsnprintf(labels[FL_IDLE], sizeof(labels[FL_IDLE]),
+		  "the same with the wake-ups and the hop after 1 ms idle");
+	xsnprintf(labels[FL_CTL_HOT], sizeof(labels[FL_CTL_HOT]),
+		  "**floor of `spawnctl -- %s`** = %s + the floor of the daemon path "
+		  "(back to back)",
+		  TRUE_PATH, start_term);
+	xsnprintf(labels[FL_CTL_IDLE], sizeof(labels[FL_CTL_IDLE]),
+		  "the same with the wake-ups and the hop after 1 ms idle");
+	xsnprintf(labels[FL_CTL_TODAY], sizeof(labels[FL_CTL_TODAY]),
+		  "spawnctl on today's daemon path = %s + the measured persistent "
+		  "connection (as root)",
+		  start_term);
+	xsnprintf(labels[FL_ABOVE], sizeof(labels[FL_ABOVE]),
+		  "the daemon path above its floor = the measured persistent connection (as root) "
+		  "- its floor after 1 ms idle");
+	printf("\n| computed from the components | per spawn | ratio to the reference | "
+	       "measured in this run (ratio) |\n|---|---|---|---|\n");
+	for (unsigned k = 0; k < FL_N; k++) {
+		printf("| %s | ", labels[k]);
+		print_spread(f_us[k], n, 0, k == FL_ABOVE);
+		printf(" us | ");
+		print_spread(f_ratio[k], n, 2, k == FL_ABOVE);
+		if (k == FL_HOT || k == FL_IDLE)
+			printf(" | spawnd %s engine, as root %.2f, as nobody %.2f |\n", opt.engine,
+			       ratio_c1(root), ratio_c1(nobody));
+		else if (k != FL_ABOVE)
+			printf(" | spawnctl as root %.2f, as nobody %.2f |\n", ratio_c1(ctl_root),
+			       ratio_c1(ctl_nobody));
+		else
+			printf(" | |\n");
 	}
 }
 
@@ -1913,7 +2548,10 @@ usage(void)
 	       "  --no-fork        skip the fork engine's daemons\n"
 	       "  --costs N        only per-spawn costs over N spawns: wake-ups (context\n"
 	       "                   switches of every daemon thread and the client) and\n"
-	       "                   system calls (strace -c) of the loop and of the daemon\n",
+	       "                   system calls (strace -c) of the loop and of the daemon\n"
+	       "  --floor-only     only the runners of the floor section (c=1): the\n"
+	       "                   reference, the bare round trips, the floor's components,\n"
+	       "                   spawnd (--engine) and spawnctl; no peers, fork, live\n",
 	       opt.rounds, opt.batch, opt.live);
 }
 
@@ -1935,6 +2573,7 @@ parse_args(int argc, char **argv)
 		O_ENGINE,
 		O_NO_FORK,
 		O_COSTS,
+		O_FLOOR_ONLY,
 		O_HELP
 	};
 	static const struct option longopts[] = {
@@ -1952,6 +2591,7 @@ parse_args(int argc, char **argv)
 		{"engine", required_argument, NULL, O_ENGINE},
 		{"no-fork", no_argument, NULL, O_NO_FORK},
 		{"costs", required_argument, NULL, O_COSTS},
+		{"floor-only", no_argument, NULL, O_FLOOR_ONLY},
 		{"help", no_argument, NULL, O_HELP},
 		{0},
 	};
@@ -2007,6 +2647,9 @@ parse_args(int argc, char **argv)
 			if (opt.costs < 1)
 				die("--costs N: N >= 1");
 			break;
+		case O_FLOOR_ONLY:
+			opt.floor_only = true;
+			break;
 		case O_HELP:
 			usage();
 			exit(0);
@@ -2014,6 +2657,13 @@ parse_args(int argc, char **argv)
 			usage();
 			exit(2);
 		}
+	}
+	if (opt.floor_only) {
+		opt.peers = false;
+		opt.fork = false;
+		opt.live = 0;
+		opt.conc[0] = 1;
+		opt.n_conc = 1;
 	}
 	if (opt.rounds < 1 || opt.rounds > 200 || opt.batch < 2 || opt.live > 60000)
 		die("out-of-range option (rounds 1..200, batch >= 2, live <= 60000)");
@@ -2082,11 +2732,37 @@ main(int argc, char **argv)
 
 	/* The reference is runner 0. */
 	runner_add("in-process posix_spawn (reference)", K_POSIX_SPAWN);
-	runner_add("in-process clone(CLONE_VM|CLONE_VFORK)", K_CLONE_VFORK);
+	if (!opt.floor_only)
+		runner_add("in-process clone(CLONE_VM|CLONE_VFORK)", K_CLONE_VFORK);
 	r = runner_add("bare IPC round trip (SOCK_SEQPACKET, 2 processes; no spawn)", K_IPC);
 	r->multiplier = 10;
 	r = runner_add("bare IPC round trip passing 1 fd (SCM_RIGHTS; no spawn)", K_IPC_FD);
 	r->multiplier = 10;
+	/* The floor's components (print_floor_measured()), c=1, not in the main table. */
+	{
+		static const struct {
+			const char *name;
+			enum kind kind;
+			unsigned multiplier, idle_ms;
+		} parts[] = {
+			{"floor: thread hop", K_HOP, 10, 0},
+			{"floor: getpwnam_r + getgrouplist of nobody", K_LOOKUP_USER, 10, 0},
+			{"floor: realpath of " TRUE_PATH, K_LOOKUP_PATH, 10, 0},
+			{"floor: cheap system calls", K_SYSCALL, 100, 0},
+			{"floor: static start", K_EXEC_STATIC, 1, 0},
+			/* The same wake-ups after 1 ms of idle, as between a spawn's steps. */
+			{"floor: bare IPC round trip after 1 ms idle", K_IPC, 2, 1},
+			{"floor: thread hop after 1 ms idle", K_HOP, 2, 1},
+		};
+
+		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+			r = runner_add(parts[i].name, parts[i].kind);
+			r->multiplier = parts[i].multiplier;
+			r->idle_ms = parts[i].idle_ms;
+			r->seq_only = true;
+			r->floor_part = true;
+		}
+	}
 	if (py) {
 		r = runner_add("Python subprocess.run (in-process loop)", K_PYTHON);
 		r->program = py;
@@ -2179,6 +2855,8 @@ main(int argc, char **argv)
 			    daemons[i].live_target);
 	for (unsigned i = 0; i < n_daemons; i++)
 		daemons[i].rss_end_kb = proc_status_kb(daemons[i].pid, "VmRSS");
+	/* The loop's system calls per spawn, for the floor (strace -c, after the timing). */
+	floor_count_syscalls(engine_runner("root"));
 	print_machine("end", load_end, sizeof(load_end));
 	print_report(load_start, load_end);
 	cleanup();
