@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "query.h"
 #include "resolver.h"
 #include "server.h"
+#include "spawn.h"
 #include "spawnd/version.h"
 #include "util/cleanup.h"
 #include "wire.h"
@@ -540,6 +542,45 @@ start_server(const struct options *o, struct daemon *d)
 	return server_start_notify(d->server);
 }
 
+/*
+ * Every signal blocked, for good, in every thread (the resolver's threads
+ * inherit the mask): the daemon installs no handler, it reads SIGTERM,
+ * SIGINT, SIGHUP and SIGCHLD from signalfds on the loop (server.c,
+ * reaper.c). So no handler and no self-pipe per signal, and since the
+ * loop thread's mask is already what the clone needs, the engine skips its
+ * block/restore pair around each clone (spawn_set_signals_blocked()).
+ *
+ * Not blocked: the synchronous faults. Blocked, a fault would still kill
+ * the daemon (the kernel forces the default action), but no sanitizer or
+ * debugger would see it as a signal. The daemon installs no handler for
+ * them, so in a clone they can only take their default action, which
+ * kills the child before it exec'd, as any other death before exec.
+ * (A sanitizer build has handlers for some of them: one runs only if the
+ * child itself faults, or if root signals it in the few instructions
+ * before child_exec() resets every disposition.) SIGKILL and SIGSTOP
+ * cannot be blocked, and glibc keeps its own two internal signals.
+ *
+ * Any other signal now stays pending instead of taking its default
+ * action: SIGUSR1, SIGQUIT and the like no longer end the daemon.
+ */
+static int
+block_signals(void)
+{
+	static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+	sigset_t set;
+	int r;
+
+	if (sigfillset(&set) < 0)
+		return -errno;
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		(void)sigdelset(&set, faults[i]);
+	r = pthread_sigmask(SIG_SETMASK, &set, NULL);
+	if (r != 0)
+		return -r;
+	spawn_set_signals_blocked();
+	return 0;
+}
+
 /* Everything up to the event loop, in this order. Returns 0 or -errno (logged). */
 static int
 daemon_start(struct options *o, struct daemon *d)
@@ -560,6 +601,10 @@ daemon_start(struct options *o, struct daemon *d)
 	r = closer_new(&d->closer);
 	if (r < 0)
 		return log_error_errno(r, "Failed to start the closer process: %m");
+	/* After the closer: its helper keeps the mask and dispositions the daemon started with. */
+	r = block_signals();
+	if (r < 0)
+		return log_error_errno(r, "Failed to block signals: %m");
 	r = open_listener(o, d);
 	if (r < 0)
 		return r;

@@ -28,6 +28,7 @@
 #include "reaper.h"
 
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -58,7 +59,8 @@
 
 struct reaper {
 	const struct context *ctx;
-	struct event *sigchld;
+	int sigchld_fd;		   /* signalfd of SIGCHLD */
+	struct event *sigchld;	   /* its event */
 	struct event *scan_timer;  /* a deferred full scan, pending inside the window */
 	struct timespec last_scan; /* CLOCK_MONOTONIC start of the last full scan */
 	bool scanned;		   /* last_scan is set */
@@ -572,12 +574,17 @@ scan_request(struct reaper *r)
 }
 
 static void
-on_sigchld(evutil_socket_t sig, short what, void *userdata)
+on_sigchld(evutil_socket_t fd, short what, void *userdata)
 {
 	struct reaper *r = userdata;
+	struct signalfd_siginfo si;
+	ssize_t n;
 
-	(void)sig;
 	(void)what;
+	/* One read: SIGCHLD does not queue, one pending instance stands for every exit. */
+	do
+		n = read(fd, &si, sizeof(si));
+	while (n < 0 && errno == EINTR);
 	/* Tracked children come through their pidfds; these are the known rest. */
 	reap_abandoned(r);
 	scan_request(r);
@@ -625,6 +632,22 @@ on_timer(evutil_socket_t fd, short what, void *userdata)
 	child_terminate(c);
 }
 
+/*
+ * SIGCHLD comes through a signalfd: main.c blocks it (and every other
+ * signal) in every thread, so there is no handler and no self-pipe.
+ */
+static int
+sigchld_open(void)
+{
+	sigset_t set;
+	int fd;
+
+	(void)sigemptyset(&set);
+	(void)sigaddset(&set, SIGCHLD);
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 int
 reaper_new(const struct context *ctx, struct reaper **ret)
 {
@@ -633,14 +656,17 @@ reaper_new(const struct context *ctx, struct reaper **ret)
 	if (!r)
 		return -ENOMEM;
 	r->ctx = ctx;
-	r->scan_timer = evtimer_new(ctx->base, on_scan_timer, r);
-	r->sigchld = evsignal_new(ctx->base, SIGCHLD, on_sigchld, r);
-	if (!r->scan_timer || !r->sigchld || event_add(r->sigchld, NULL) < 0) {
-		if (r->sigchld)
-			event_free(r->sigchld);
-		if (r->scan_timer)
-			event_free(r->scan_timer);
+	r->sigchld_fd = sigchld_open();
+	if (r->sigchld_fd < 0) {
+		int e = r->sigchld_fd;
+
 		free(r);
+		return e;
+	}
+	r->scan_timer = evtimer_new(ctx->base, on_scan_timer, r);
+	r->sigchld = event_new(ctx->base, r->sigchld_fd, EV_READ | EV_PERSIST, on_sigchld, r);
+	if (!r->scan_timer || !r->sigchld || event_add(r->sigchld, NULL) < 0) {
+		(void)reaper_free(r);
 		return -ENOMEM;
 	}
 	*ret = r;
@@ -661,8 +687,11 @@ reaper_free(struct reaper *r)
 		r->abandoned = c->hash_next;
 		child_free(c);
 	}
-	event_free(r->sigchld);
-	event_free(r->scan_timer);
+	if (r->sigchld)
+		event_free(r->sigchld);
+	if (r->scan_timer)
+		event_free(r->scan_timer);
+	(void)safe_close(r->sigchld_fd);
 	free(r);
 	return NULL;
 }
