@@ -353,6 +353,8 @@ errpipe_process(struct job *c)
 			});
 		/* The client has the master now (or is gone): ours goes. */
 		c->pty_master = safe_close(c->pty_master);
+		/* Until the reap only the id, the limits and the exec path are needed. */
+		job_trim(c);
 		return true;
 	}
 	if (r < 0) {
