@@ -371,43 +371,35 @@ errpipe_process(struct job *c)
 	return true;
 }
 
-/* Reap c if it has exited; returns true when it was reaped (and freed). */
+/*
+ * Reap c, which has exited: its pidfd is readable (the kernel makes it so
+ * only once the child is a zombie) or the full scan's waitid(WNOWAIT) saw
+ * it. Returns true when it was reaped (and freed). The errpipe is read
+ * first: while the zombie stays, /proc/PID still describes it, and the
+ * errpipe holds its final word (see the top comment), so
+ * errpipe_process() can tell an exec from a death before exec
+ * (child_execed()). No waitid(WNOWAIT) peek first: that was one system
+ * call per spawn to learn what the caller knows.
+ */
 static bool
 child_collect(struct job *c)
 {
 	struct reaper *r = c->ctx->reaper;
 	struct rusage ru;
-	siginfo_t si = {0};
 	int status = 0;
 	pid_t p;
 
-	/*
-	 * Dead? Peek first (WNOWAIT): while the zombie stays, /proc/PID still
-	 * describes it, and the errpipe holds its final word (see the top
-	 * comment), so errpipe_process() can tell an exec from a death
-	 * before exec (child_execed()).
-	 */
-	while (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
-		if (errno == EINTR)
-			continue;
-		/* ECHILD cannot happen for a child we track; if it does, the
-		 * bookkeeping is wrong: drop the entry rather than spin. */
-		log_error_errno(errno, "waitid(%d) failed, forgetting the child: %m", (int)c->pid);
-		child_free(c);
-		r->ctx->ev.child_gone(r->ctx->ev.server);
-		return true;
-	}
-	if (si.si_pid == 0)
-		return false;
 	(void)errpipe_process(c);
 
 	do
 		p = wait4(c->pid, &status, WNOHANG, &ru);
 	while (p < 0 && errno == EINTR);
-	if (p <= 0) {
-		/* It was a zombie a moment ago and only we reap it. */
-		log_error_errno(p < 0 ? errno : ECHILD,
-				"wait4(%d) failed, forgetting the child: %m", (int)c->pid);
+	if (p == 0)
+		return false; /* not a zombie for us (yet): a tracer holds it */
+	if (p < 0) {
+		/* ECHILD cannot happen for a child we track; if it does, the
+		 * bookkeeping is wrong: drop the entry rather than spin. */
+		log_error_errno(errno, "wait4(%d) failed, forgetting the child: %m", (int)c->pid);
 		child_free(c);
 		r->ctx->ev.child_gone(r->ctx->ev.server);
 		return true;
