@@ -550,30 +550,34 @@ start_server(const struct options *o, struct daemon *d)
  * loop thread's mask is already what the clone needs, the engine skips its
  * block/restore pair around each clone (spawn_set_signals_blocked()).
  *
- * Not blocked: the synchronous faults. Blocked, a fault would still kill
- * the daemon (the kernel forces the default action), but no sanitizer or
- * debugger would see it as a signal. The daemon installs no handler for
- * them, so in a clone they can only take their default action, which
- * kills the child before it exec'd, as any other death before exec.
- * (A sanitizer build has handlers for some of them: one runs only if the
- * child itself faults, or if root signals it in the few instructions
+ * Not blocked: the signals whose default action dumps core. A fault
+ * (SIGSEGV, SIGBUS, ...) must reach debuggers and sanitizers as a signal
+ * (blocked, the kernel would force its default action anyway); SIGABRT
+ * is abort()'s and systemd's watchdog's (WatchdogSignal=), SIGQUIT an
+ * admin's way to a core, SIGXCPU and SIGXFSZ the rlimits': each still
+ * ends the daemon with a core, as before. The daemon installs no handler
+ * for any of them, so in a clone they can only take their default action,
+ * which kills the child before it exec'd, like any other death before
+ * exec. (A sanitizer build has handlers for some faults: one runs only if
+ * the child itself faults, or if root signals it in the few instructions
  * before child_exec() resets every disposition.) SIGKILL and SIGSTOP
  * cannot be blocked, and glibc keeps its own two internal signals.
  *
  * Any other signal now stays pending instead of taking its default
- * action: SIGUSR1, SIGQUIT and the like no longer end the daemon.
+ * action: SIGUSR1, SIGALRM and the like no longer end the daemon.
  */
 static int
 block_signals(void)
 {
-	static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+	static const int core[] = {SIGQUIT, SIGILL,  SIGTRAP, SIGABRT, SIGBUS,
+				   SIGFPE,  SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS};
 	sigset_t set;
 	int r;
 
 	if (sigfillset(&set) < 0)
 		return -errno;
-	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
-		(void)sigdelset(&set, faults[i]);
+	for (size_t i = 0; i < sizeof(core) / sizeof(core[0]); i++)
+		(void)sigdelset(&set, core[i]);
 	r = pthread_sigmask(SIG_SETMASK, &set, NULL);
 	if (r != 0)
 		return -r;

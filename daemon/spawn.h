@@ -162,7 +162,7 @@ void spawn_set_log(spawn_log_fn fn);
 /*
  * The caller promises that the thread calling spawn_start() keeps, from
  * now on, every signal blocked that has a handler in this process (the
- * daemon blocks all but the synchronous faults, for which it installs
+ * daemon blocks all but those that dump core, for which it installs
  * none, in every thread: main.c block_signals()). The clone inherits that
  * mask, so spawn_start() no longer blocks and restores it around each
  * clone. Without this call it does (a test that calls the engine with

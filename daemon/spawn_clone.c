@@ -137,9 +137,9 @@ spawn_signals_to_reset(uint64_t *ret)
 
 /*
  * The set every child resets, read at the first spawn: by then the daemon
- * has installed every handler it will ever have (main.c, server_new(),
- * reaper_new(); libevent installs a handler when its event is added), and
- * only the loop thread, which spawns, installs any. A disposition that
+ * has set every disposition it will ever set (main.c ignores SIGPIPE; it
+ * installs no handler: its signals come through signalfds), and only the
+ * loop thread, which spawns, sets any. A disposition that
  * changed later would not be reset in the child; nothing changes one.
  */
 static uint64_t
