@@ -174,3 +174,16 @@ job_drop_plan(struct job *j)
 {
 	j->sp = spawn_prepared_free(j->sp);
 }
+
+void
+job_trim(struct job *j)
+{
+	if (j->looking_up)
+		return;
+	if (j->lookup && j->lookup->canonical) {
+		free(j->path);
+		j->path = TAKE_PTR(j->lookup->canonical);
+	}
+	j->lookup = resolve_job_free(j->lookup);
+	request_spawn_trim(j->req);
+}

@@ -102,5 +102,13 @@ int job_unpark_fds(struct job *j);
 void job_release_fds(struct job *j);
 /* The plan goes (the errpipe reported, or the child is gone). */
 void job_drop_plan(struct job *j);
+/*
+ * Started is sent: until the reap the job needs only the request's id and
+ * limits and the exec path. The rest of the request (argv, environment,
+ * fd list, cwd, groups) and the lookup (the target's passwd fields and
+ * groups) go; the canonical path moves to j->path, so job_exec_path() is
+ * unchanged, while job_target() names the target as requested.
+ */
+void job_trim(struct job *j);
 
 #endif

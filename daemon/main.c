@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "query.h"
 #include "resolver.h"
 #include "server.h"
+#include "spawn.h"
 #include "spawnd/version.h"
 #include "util/cleanup.h"
 #include "wire.h"
@@ -540,6 +542,49 @@ start_server(const struct options *o, struct daemon *d)
 	return server_start_notify(d->server);
 }
 
+/*
+ * Every signal blocked, for good, in every thread (the resolver's threads
+ * inherit the mask): the daemon installs no handler, it reads SIGTERM,
+ * SIGINT, SIGHUP and SIGCHLD from signalfds on the loop (server.c,
+ * reaper.c). So no handler and no self-pipe per signal, and since the
+ * loop thread's mask is already what the clone needs, the engine skips its
+ * block/restore pair around each clone (spawn_set_signals_blocked()).
+ *
+ * Not blocked: the signals whose default action dumps core. A fault
+ * (SIGSEGV, SIGBUS, ...) must reach debuggers and sanitizers as a signal
+ * (blocked, the kernel would force its default action anyway); SIGABRT
+ * is abort()'s and systemd's watchdog's (WatchdogSignal=), SIGQUIT an
+ * admin's way to a core, SIGXCPU and SIGXFSZ the rlimits': each still
+ * ends the daemon with a core, as before. The daemon installs no handler
+ * for any of them, so in a clone they can only take their default action,
+ * which kills the child before it exec'd, like any other death before
+ * exec. (A sanitizer build has handlers for some faults: one runs only if
+ * the child itself faults, or if root signals it in the few instructions
+ * before child_exec() resets every disposition.) SIGKILL and SIGSTOP
+ * cannot be blocked, and glibc keeps its own two internal signals.
+ *
+ * Any other signal now stays pending instead of taking its default
+ * action: SIGUSR1, SIGALRM and the like no longer end the daemon.
+ */
+static int
+block_signals(void)
+{
+	static const int core[] = {SIGQUIT, SIGILL,  SIGTRAP, SIGABRT, SIGBUS,
+				   SIGFPE,  SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS};
+	sigset_t set;
+	int r;
+
+	if (sigfillset(&set) < 0)
+		return -errno;
+	for (size_t i = 0; i < sizeof(core) / sizeof(core[0]); i++)
+		(void)sigdelset(&set, core[i]);
+	r = pthread_sigmask(SIG_SETMASK, &set, NULL);
+	if (r != 0)
+		return -r;
+	spawn_set_signals_blocked();
+	return 0;
+}
+
 /* Everything up to the event loop, in this order. Returns 0 or -errno (logged). */
 static int
 daemon_start(struct options *o, struct daemon *d)
@@ -560,6 +605,10 @@ daemon_start(struct options *o, struct daemon *d)
 	r = closer_new(&d->closer);
 	if (r < 0)
 		return log_error_errno(r, "Failed to start the closer process: %m");
+	/* After the closer: its helper keeps the mask and dispositions the daemon started with. */
+	r = block_signals();
+	if (r < 0)
+		return log_error_errno(r, "Failed to block signals: %m");
 	r = open_listener(o, d);
 	if (r < 0)
 		return r;

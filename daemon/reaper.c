@@ -11,6 +11,9 @@
  *  - Tracked children are reaped through their pidfd (on_pidfd). Children
  *    the daemon gives up on (killed because they cannot be tracked) go on a
  *    short list of pids that every SIGCHLD reaps with waitpid(pid, WNOHANG).
+ *    SIGCHLD comes through a signalfd that is watched only while that list
+ *    is non-empty (sigchld_watch()): a tracked child's exit costs the loop
+ *    nothing but its pidfd event.
  *  - Defence in depth: a full scan peeks with waitid(P_ALL, WNOWAIT), hands
  *    tracked children to the normal path and reaps anything else, so no
  *    zombie survives even if a pidfd event were missed or an untracked
@@ -18,8 +21,14 @@
  *    (do_wait walks the children list of every thread of the daemon; with
  *    10,000 live children, scanning on every SIGCHLD made each spawn about
  *    1.4x as expensive), so it runs at most once per
- *    REAPER_SCAN_INTERVAL_USEC: a SIGCHLD inside that window arms a timer
+ *    REAPER_SCAN_INTERVAL_USEC: a request inside that window arms a timer
  *    for the rest of it, and the scan then sees every zombie made meanwhile.
+ *    What requests one: every reap through a pidfd and every SIGCHLD read,
+ *    so each exit the daemon sees is followed by a scan that starts after
+ *    it; and, for an exit that nothing reports (an untracked child that
+ *    never made the list), a fallback timer: while the daemon has any
+ *    child at all (waitid() does not say ECHILD), a scan comes at least
+ *    every REAPER_FALLBACK_SCAN_SEC, activity or not.
  *  - Started means the program ran (HOSTILE 48, DESIGN.md section 4); see
  *    child_execed() for how EOF on the errpipe is told apart.
  */
@@ -28,6 +37,7 @@
 #include "reaper.h"
 
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -55,11 +65,15 @@
 #define REAPER_BUCKETS 4096u
 /* At most one full waitid(P_ALL) scan per this interval (see the top comment). */
 #define REAPER_SCAN_INTERVAL_USEC 1000000u
+/* While the daemon has any child, a full scan at least this often (see the top comment). */
+#define REAPER_FALLBACK_SCAN_SEC 10
 
 struct reaper {
 	const struct context *ctx;
-	struct event *sigchld;
+	int sigchld_fd;		   /* signalfd of SIGCHLD */
+	struct event *sigchld;	   /* its event */
 	struct event *scan_timer;  /* a deferred full scan, pending inside the window */
+	struct event *fallback;	   /* the next full scan when nothing else asks for one */
 	struct timespec last_scan; /* CLOCK_MONOTONIC start of the last full scan */
 	bool scanned;		   /* last_scan is set */
 	struct job *buckets[REAPER_BUCKETS];
@@ -339,6 +353,8 @@ errpipe_process(struct job *c)
 			});
 		/* The client has the master now (or is gone): ours goes. */
 		c->pty_master = safe_close(c->pty_master);
+		/* Until the reap only the id, the limits and the exec path are needed. */
+		job_trim(c);
 		return true;
 	}
 	if (r < 0) {
@@ -355,43 +371,35 @@ errpipe_process(struct job *c)
 	return true;
 }
 
-/* Reap c if it has exited; returns true when it was reaped (and freed). */
+/*
+ * Reap c, which has exited: its pidfd is readable (the kernel makes it so
+ * only once the child is a zombie) or the full scan's waitid(WNOWAIT) saw
+ * it. Returns true when it was reaped (and freed). The errpipe is read
+ * first: while the zombie stays, /proc/PID still describes it, and the
+ * errpipe holds its final word (see the top comment), so
+ * errpipe_process() can tell an exec from a death before exec
+ * (child_execed()). No waitid(WNOWAIT) peek first: that was one system
+ * call per spawn to learn what the caller knows.
+ */
 static bool
 child_collect(struct job *c)
 {
 	struct reaper *r = c->ctx->reaper;
 	struct rusage ru;
-	siginfo_t si = {0};
 	int status = 0;
 	pid_t p;
 
-	/*
-	 * Dead? Peek first (WNOWAIT): while the zombie stays, /proc/PID still
-	 * describes it, and the errpipe holds its final word (see the top
-	 * comment), so errpipe_process() can tell an exec from a death
-	 * before exec (child_execed()).
-	 */
-	while (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
-		if (errno == EINTR)
-			continue;
-		/* ECHILD cannot happen for a child we track; if it does, the
-		 * bookkeeping is wrong: drop the entry rather than spin. */
-		log_error_errno(errno, "waitid(%d) failed, forgetting the child: %m", (int)c->pid);
-		child_free(c);
-		r->ctx->ev.child_gone(r->ctx->ev.server);
-		return true;
-	}
-	if (si.si_pid == 0)
-		return false;
 	(void)errpipe_process(c);
 
 	do
 		p = wait4(c->pid, &status, WNOHANG, &ru);
 	while (p < 0 && errno == EINTR);
-	if (p <= 0) {
-		/* It was a zombie a moment ago and only we reap it. */
-		log_error_errno(p < 0 ? errno : ECHILD,
-				"wait4(%d) failed, forgetting the child: %m", (int)c->pid);
+	if (p == 0)
+		return false; /* not a zombie for us (yet): a tracer holds it */
+	if (p < 0) {
+		/* ECHILD cannot happen for a child we track; if it does, the
+		 * bookkeeping is wrong: drop the entry rather than spin. */
+		log_error_errno(errno, "wait4(%d) failed, forgetting the child: %m", (int)c->pid);
 		child_free(c);
 		r->ctx->ev.child_gone(r->ctx->ev.server);
 		return true;
@@ -437,12 +445,19 @@ on_errpipe(evutil_socket_t fd, short what, void *userdata)
 	(void)errpipe_process(c);
 }
 
+static void scan_request(struct reaper *r);
+
 static void
 on_pidfd(evutil_socket_t fd, short what, void *userdata)
 {
+	struct job *c = userdata;
+	struct reaper *r = c->ctx->reaper;
+
 	(void)fd;
 	(void)what;
-	(void)child_collect(userdata);
+	/* Every reap is followed by a full scan that starts after it (rate-limited). */
+	if (child_collect(c))
+		scan_request(r);
 }
 
 /* Reap pid if it has exited: true when it is gone (reaped now, or not our child). */
@@ -455,6 +470,26 @@ reap_pid(pid_t pid)
 		p = waitpid(pid, NULL, WNOHANG);
 	while (p < 0 && errno == EINTR);
 	return p != 0;
+}
+
+/*
+ * SIGCHLD is read only while some child is abandoned: the signalfd's event
+ * is on the loop exactly while the list is non-empty. SIGCHLD stays
+ * blocked throughout (main.c), so one that came while nobody read it is
+ * pending, and the signalfd reports it as soon as its event is added:
+ * no exit of an abandoned child is missed, whenever it happened. A stale
+ * one only costs a reap_abandoned() that finds nothing.
+ */
+static void
+sigchld_watch(struct reaper *r)
+{
+	bool on = event_pending(r->sigchld, EV_READ, NULL);
+
+	if (r->abandoned && !on && event_add(r->sigchld, NULL) < 0)
+		/* Never leave an abandoned zombie for want of an event: scan for it. */
+		(void)evtimer_add(r->fallback, &(struct timeval){.tv_sec = 1});
+	else if (!r->abandoned && on)
+		(void)event_del(r->sigchld);
 }
 
 /* Reap the abandoned child whose pid is pid, if it is one: true when it was. */
@@ -506,37 +541,72 @@ reaper_abandon(struct reaper *r, struct job *c)
 	c->counted = true;
 	c->hash_next = r->abandoned;
 	r->abandoned = c;
+	sigchld_watch(r);
+}
+
+static void fallback_arm(struct reaper *r);
+
+/* One exited child found by the full scan: true when it is gone now. */
+static bool
+full_scan_one(struct reaper *r, pid_t pid)
+{
+	struct job *c = reaper_find(r, pid);
+
+	if (c)
+		return child_collect(c); /* false cannot happen after WNOWAIT saw it */
+	if (abandoned_reap(r, pid))
+		return true;
+	log_warning("Reaping untracked child %d", (int)pid);
+	return reap_pid(pid);
 }
 
 /*
  * The full scan: every exited child, tracked or not. Tracked ones take the
  * normal path (child_collect), abandoned ones are reaped quietly, anything
  * else is reaped with a warning (a bookkeeping bug, or a child that never
- * made the abandoned list).
+ * made the abandoned list). While any child is left (waitid() says so: not
+ * ECHILD), the fallback timer brings the next scan even if nothing else
+ * does.
  */
 static void
 full_scan(struct reaper *r)
 {
+	bool children_left = true;
+
 	(void)clock_gettime(CLOCK_MONOTONIC, &r->last_scan);
 	r->scanned = true;
 	for (;;) {
 		siginfo_t si = {0};
-		struct job *c;
 
-		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
-			return;
-		c = reaper_find(r, si.si_pid);
-		if (c) {
-			if (!child_collect(c))
-				return; /* cannot happen after WNOWAIT saw it; avoid spinning */
-			continue;
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+			children_left = errno != ECHILD;
+			break;
 		}
-		if (abandoned_reap(r, si.si_pid))
-			continue;
-		log_warning("Reaping untracked child %d", (int)si.si_pid);
-		if (!reap_pid(si.si_pid))
-			return; /* likewise */
+		/* A spinning scan is worse than a late one: stop where reaping failed. */
+		if (si.si_pid == 0 || !full_scan_one(r, si.si_pid))
+			break;
 	}
+	sigchld_watch(r);
+	if (children_left)
+		fallback_arm(r);
+}
+
+/* The fallback: the next full scan REAPER_FALLBACK_SCAN_SEC from now, unless one is due already. */
+static void
+fallback_arm(struct reaper *r)
+{
+	struct timeval tv = {.tv_sec = REAPER_FALLBACK_SCAN_SEC};
+
+	if (!evtimer_pending(r->fallback, NULL))
+		(void)evtimer_add(r->fallback, &tv);
+}
+
+static void
+on_fallback(evutil_socket_t fd, short what, void *userdata)
+{
+	(void)fd;
+	(void)what;
+	scan_request(userdata);
 }
 
 static void
@@ -572,14 +642,20 @@ scan_request(struct reaper *r)
 }
 
 static void
-on_sigchld(evutil_socket_t sig, short what, void *userdata)
+on_sigchld(evutil_socket_t fd, short what, void *userdata)
 {
 	struct reaper *r = userdata;
+	struct signalfd_siginfo si;
+	ssize_t n;
 
-	(void)sig;
 	(void)what;
+	/* One read: SIGCHLD does not queue, one pending instance stands for every exit. */
+	do
+		n = read(fd, &si, sizeof(si));
+	while (n < 0 && errno == EINTR);
 	/* Tracked children come through their pidfds; these are the known rest. */
 	reap_abandoned(r);
+	sigchld_watch(r);
 	scan_request(r);
 }
 
@@ -625,6 +701,22 @@ on_timer(evutil_socket_t fd, short what, void *userdata)
 	child_terminate(c);
 }
 
+/*
+ * SIGCHLD comes through a signalfd: main.c blocks it (and every other
+ * signal) in every thread, so there is no handler and no self-pipe.
+ */
+static int
+sigchld_open(void)
+{
+	sigset_t set;
+	int fd;
+
+	(void)sigemptyset(&set);
+	(void)sigaddset(&set, SIGCHLD);
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 int
 reaper_new(const struct context *ctx, struct reaper **ret)
 {
@@ -633,14 +725,19 @@ reaper_new(const struct context *ctx, struct reaper **ret)
 	if (!r)
 		return -ENOMEM;
 	r->ctx = ctx;
-	r->scan_timer = evtimer_new(ctx->base, on_scan_timer, r);
-	r->sigchld = evsignal_new(ctx->base, SIGCHLD, on_sigchld, r);
-	if (!r->scan_timer || !r->sigchld || event_add(r->sigchld, NULL) < 0) {
-		if (r->sigchld)
-			event_free(r->sigchld);
-		if (r->scan_timer)
-			event_free(r->scan_timer);
+	r->sigchld_fd = sigchld_open();
+	if (r->sigchld_fd < 0) {
+		int e = r->sigchld_fd;
+
 		free(r);
+		return e;
+	}
+	r->scan_timer = evtimer_new(ctx->base, on_scan_timer, r);
+	r->fallback = evtimer_new(ctx->base, on_fallback, r);
+	/* Not added: only while a child is abandoned (sigchld_watch()). */
+	r->sigchld = event_new(ctx->base, r->sigchld_fd, EV_READ | EV_PERSIST, on_sigchld, r);
+	if (!r->scan_timer || !r->fallback || !r->sigchld) {
+		(void)reaper_free(r);
 		return -ENOMEM;
 	}
 	*ret = r;
@@ -661,8 +758,13 @@ reaper_free(struct reaper *r)
 		r->abandoned = c->hash_next;
 		child_free(c);
 	}
-	event_free(r->sigchld);
-	event_free(r->scan_timer);
+	if (r->sigchld)
+		event_free(r->sigchld);
+	if (r->scan_timer)
+		event_free(r->scan_timer);
+	if (r->fallback)
+		event_free(r->fallback);
+	(void)safe_close(r->sigchld_fd);
 	free(r);
 	return NULL;
 }
@@ -699,6 +801,7 @@ reaper_track(struct reaper *r, struct job *c, struct job **owner_list)
 		(void)clock_gettime(CLOCK_MONOTONIC, &c->started_at);
 	usage_child_take(c->client_uid);
 	c->counted = true;
+	fallback_arm(r);
 	if (!child_watch(c)) {
 		/* Untrackable: kill it; SIGCHLD reaps it from the abandoned list
 		 * (never a blocking wait: a child stuck on FUSE would stall the loop). */

@@ -509,3 +509,30 @@ request_free(struct request *r)
 	free(r);
 	return NULL;
 }
+
+void
+request_spawn_trim(struct request *r)
+{
+	struct spawn_request *s;
+
+	if (!r || r->kind != REQUEST_SPAWN)
+		return;
+	s = &r->spawn;
+	s->argv = strv_free(s->argv);
+	s->argc = 0;
+	free(s->exec_path);
+	s->exec_path = NULL;
+	free(s->group);
+	s->group = NULL;
+	s->groups = strv_free(s->groups);
+	s->n_groups = 0;
+	free(s->cwd);
+	s->cwd = NULL;
+	free(s->fds);
+	s->fds = NULL;
+	s->n_fds = 0;
+	s->env_inherit = strv_free(s->env_inherit);
+	s->n_env_inherit = 0;
+	s->env_set = strv_free(s->env_set);
+	s->n_env_set = 0;
+}

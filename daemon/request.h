@@ -94,4 +94,11 @@ request_program(const struct spawn_request *s)
 /* NULL-safe; returns NULL. */
 struct request *request_free(struct request *r);
 
+/*
+ * A Spawn whose child has exec'd needs only its id, user and scalars (the
+ * time limit, kill grace, on_disconnect): free argv, exec_path, group,
+ * groups, cwd, fds and the environment (NULL, counts 0). NULL-safe.
+ */
+void request_spawn_trim(struct request *r);
+
 #endif

@@ -17,8 +17,10 @@
  * FUSE lookup holds no lock. glibc's NSS functions used here are reentrant
  * (the _r variants and getgrouplist()).
  *
- * Signals. The threads block every signal, so that the daemon's handlers
- * (libevent's signal pipe) only ever run on the loop thread.
+ * Signals. The threads block every signal (they inherit the loop's mask,
+ * main.c block_signals(); thread_new() blocks all around the create
+ * anyway), so that a signal meant for the loop's signalfds is never taken
+ * by a resolver.
  *
  * Per-uid accounting is loop-only data: a job counts from resolver_submit()
  * to resolver_collect(), both called by the loop, so no lock is needed.

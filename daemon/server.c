@@ -15,6 +15,7 @@
 #include "server.h"
 
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -63,7 +65,7 @@ struct server {
 	bool listener_paused;
 	struct event *closer_done, *closer_died;
 	struct event *trim_timer; /* malloc_trim() after a burst */
-	struct event *sig_term, *sig_int, *sig_hup;
+	struct event *signals;	  /* the signalfd of SIGTERM, SIGINT, SIGHUP */
 	struct event *stop_deadline;
 	struct event *idle_check;
 	struct event *notify_tick; /* STATUS= and WATCHDOG=1, under systemd only */
@@ -265,20 +267,56 @@ on_resolved(evutil_socket_t fd, short what, void *userdata)
 	}
 }
 
+/*
+ * SIGTERM and SIGINT stop the daemon, SIGHUP reloads the policy. They
+ * come through a signalfd (main.c blocks every signal in every thread):
+ * no handler, no self-pipe. Each read takes one pending signal of each
+ * kind at most (standard signals do not queue).
+ */
 static void
-on_stop_signal(evutil_socket_t sig, short what, void *userdata)
+on_signal(evutil_socket_t fd, short what, void *userdata)
 {
+	struct signalfd_siginfo si[4];
+	ssize_t n;
+
 	(void)what;
-	log_info("Received signal %d, stopping", (int)sig);
-	server_stop(userdata);
+	do
+		n = read(fd, si, sizeof(si));
+	while (n < 0 && errno == EINTR);
+	for (ssize_t i = 0; n > 0 && i < n / (ssize_t)sizeof(si[0]); i++) {
+		int sig = (int)si[i].ssi_signo;
+
+		if (sig == SIGHUP) {
+			(void)server_reload(userdata);
+			continue;
+		}
+		log_info("Received signal %d, stopping", sig);
+		server_stop(userdata);
+	}
 }
 
-static void
-on_hup(evutil_socket_t sig, short what, void *userdata)
+/* The signalfd of the signals the server acts on, on the loop. */
+static int
+server_add_signals(struct server *s)
 {
-	(void)sig;
-	(void)what;
-	(void)server_reload(userdata);
+	sigset_t set;
+	int fd;
+
+	(void)sigemptyset(&set);
+	(void)sigaddset(&set, SIGTERM);
+	(void)sigaddset(&set, SIGINT);
+	(void)sigaddset(&set, SIGHUP);
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	s->signals = event_new(s->ctx.base, fd, EV_READ | EV_PERSIST, on_signal, s);
+	if (!s->signals) {
+		(void)safe_close(fd);
+		return -ENOMEM;
+	}
+	if (event_add(s->signals, NULL) < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 static void
@@ -541,13 +579,11 @@ server_add_events(struct server *s)
 	s->accept_retry = evtimer_new(base, on_accept_retry, s);
 	s->trim_timer = evtimer_new(base, on_trim, s);
 	s->stop_deadline = evtimer_new(base, on_stop_deadline, s);
-	s->sig_term = evsignal_new(base, SIGTERM, on_stop_signal, s);
-	s->sig_int = evsignal_new(base, SIGINT, on_stop_signal, s);
-	s->sig_hup = evsignal_new(base, SIGHUP, on_hup, s);
-	if (!s->accept_retry || !s->trim_timer || !s->stop_deadline || !s->sig_term ||
-	    !s->sig_int || !s->sig_hup || event_add(s->sig_term, NULL) < 0 ||
-	    event_add(s->sig_int, NULL) < 0 || event_add(s->sig_hup, NULL) < 0)
+	if (!s->accept_retry || !s->trim_timer || !s->stop_deadline)
 		return -ENOMEM;
+	r = server_add_signals(s);
+	if (r < 0)
+		return r;
 	r = resolver_fd();
 	if (r < 0)
 		return r;
@@ -634,12 +670,12 @@ server_free(struct server *s)
 	/* The eventfd stays open: a stuck resolver thread may still post to it. */
 	if (s->resolved)
 		event_free(s->resolved);
-	if (s->sig_term)
-		event_free(s->sig_term);
-	if (s->sig_int)
-		event_free(s->sig_int);
-	if (s->sig_hup)
-		event_free(s->sig_hup);
+	if (s->signals) {
+		int fd = event_get_fd(s->signals);
+
+		event_free(s->signals);
+		(void)safe_close(fd);
+	}
 	usage_reset();
 	(void)policy_free(s->ctx.policy);
 	free(s->config_path);

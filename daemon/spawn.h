@@ -159,6 +159,17 @@ int spawn_signals_to_reset(uint64_t *ret);
 typedef void (*spawn_log_fn)(int level, const char *message);
 void spawn_set_log(spawn_log_fn fn);
 
+/*
+ * The caller promises that the thread calling spawn_start() keeps, from
+ * now on, every signal blocked that has a handler in this process (the
+ * daemon blocks all but those that dump core, for which it installs
+ * none, in every thread: main.c block_signals()). The clone inherits that
+ * mask, so spawn_start() no longer blocks and restores it around each
+ * clone. Without this call it does (a test that calls the engine with
+ * handlers installed). Call before the first spawn_start().
+ */
+void spawn_set_signals_blocked(void);
+
 /* The engine's half of spawn_prepared_free(): keep or unmap a stack. NULL-safe. */
 void spawn_stack_put(struct spawn_stack *st);
 

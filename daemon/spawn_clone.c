@@ -137,9 +137,9 @@ spawn_signals_to_reset(uint64_t *ret)
 
 /*
  * The set every child resets, read at the first spawn: by then the daemon
- * has installed every handler it will ever have (main.c, server_new(),
- * reaper_new(); libevent installs a handler when its event is added), and
- * only the loop thread, which spawns, installs any. A disposition that
+ * has set every disposition it will ever set (main.c ignores SIGPIPE; it
+ * installs no handler: its signals come through signalfds), and only the
+ * loop thread, which spawns, sets any. A disposition that
  * changed later would not be reset in the child; nothing changes one.
  */
 static uint64_t
@@ -282,15 +282,37 @@ clone_errno_is_permanent(int err)
  * dispositions, a signal delivered to the child would run one of the
  * daemon's handlers there (glibc spawni.c, CPython do_fork_exec). The
  * child restores plan.sigmask (empty) itself, right before execve.
+ *
+ * The daemon blocks them for good in every thread instead and says so
+ * (spawn_set_signals_blocked()): then the clone inherits that mask and
+ * this pair of rt_sigprocmask calls per spawn is not needed.
  */
+static bool signals_blocked_for_good;
+
+void
+spawn_set_signals_blocked(void)
+{
+	signals_blocked_for_good = true;
+}
+
 static int
 block_all(sigset_t *saved)
 {
 	sigset_t all;
 
+	if (signals_blocked_for_good)
+		return 0;
 	if (sigfillset(&all) < 0)
 		return -errno;
 	return -pthread_sigmask(SIG_SETMASK, &all, saved);
+}
+
+/* Undo block_all(). */
+static void
+restore_mask(const sigset_t *saved)
+{
+	if (!signals_blocked_for_good)
+		(void)pthread_sigmask(SIG_SETMASK, saved, NULL);
 }
 
 /*
@@ -350,7 +372,7 @@ start_fork(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 		return r;
 	if (clone_pidfd_refused) {
 		r = start_fork_fallback(sp, ret_pid, ret_pidfd);
-		(void)pthread_sigmask(SIG_SETMASK, &saved, NULL);
+		restore_mask(&saved);
 		return r;
 	}
 	pid = clone_copy(&pidfd);
@@ -363,10 +385,10 @@ start_fork(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 			  "fork() and pidfd_open() from now on",
 			  strerror(-pid));
 		r = start_fork_fallback(sp, ret_pid, ret_pidfd);
-		(void)pthread_sigmask(SIG_SETMASK, &saved, NULL);
+		restore_mask(&saved);
 		return r;
 	}
-	(void)pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	restore_mask(&saved);
 	if (pid < 0)
 		return pid;
 	*ret_pid = pid;
@@ -411,7 +433,7 @@ start_vm(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 	if (r < 0)
 		return r;
 	pid = clone_vm(&sp->plan, stack_top(sp->stack), &pidfd);
-	(void)pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	restore_mask(&saved);
 	if (pid < 0 && clone_errno_is_permanent(-pid)) {
 		clone_vm_refused = -pid;
 		spawn_log(LOG_WARNING,

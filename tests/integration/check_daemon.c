@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -1593,6 +1594,91 @@ START_TEST(test_no_zombies_after_1000_spawns)
 }
 END_TEST
 
+/* A hex mask line ("SigBlk:", "SigCgt:") of /proc/PID/task/TID/status. */
+static uint64_t
+task_mask(const char *status_path, const char *name)
+{
+	char line[256];
+	uint64_t v = 0;
+	bool found = false;
+	FILE *f = fopen(status_path, "re");
+
+	ck_assert_msg(f, "fopen %s: %s", status_path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, name, strlen(name)) == 0) {
+			v = strtoull(line + strlen(name), NULL, 16);
+			found = true;
+		}
+	(void)fclose(f);
+	ck_assert_msg(found, "no %s in %s", name, status_path);
+	return v;
+}
+
+#define SIGBIT(sig) (UINT64_C(1) << ((sig)-1))
+
+/*
+ * The daemon's signal state (docs/architecture.md, server.c; spawnd(8)
+ * SIGNALS). Every thread blocks every signal but SIGKILL, SIGSTOP,
+ * glibc's two internal ones and those that dump core, and no handler
+ * exists for any signal that is not blocked. That is what lets the
+ * engine clone without a block/restore pair of its own: the clone
+ * inherits the loop thread's mask, so no handler of the daemon can run
+ * in a child before child_exec() has reset every disposition. A signal
+ * the daemon does not handle stays pending and does no harm.
+ */
+START_TEST(test_daemon_signal_state)
+{
+	/* The signals whose default action dumps core stay deliverable (main.c). */
+	const uint64_t core = SIGBIT(SIGQUIT) | SIGBIT(SIGILL) | SIGBIT(SIGTRAP) | SIGBIT(SIGABRT) |
+			      SIGBIT(SIGBUS) | SIGBIT(SIGFPE) | SIGBIT(SIGSEGV) | SIGBIT(SIGXCPU) |
+			      SIGBIT(SIGXFSZ) | SIGBIT(SIGSYS);
+	const uint64_t never = SIGBIT(SIGKILL) | SIGBIT(SIGSTOP) | SIGBIT(32) | SIGBIT(33);
+	const char *argv[] = {"/bin/true", NULL};
+	spawnd_client *c = client_open();
+	spawnd_options *o = opts_new("nobody", argv);
+	char dir[64], path[512];
+	struct dirent *e;
+	unsigned threads = 0;
+	struct run r;
+	DIR *d;
+
+	/* A spawn first: its lookup starts a resolver thread, which must block them too. */
+	run_spawn(c, o, false, &r);
+	ASSERT_EXITED(&r, 0);
+
+	xsnprintf(dir, sizeof(dir), "/proc/%d/task", (int)fx.pid);
+	d = opendir(dir);
+	ck_assert_msg(d, "opendir %s: %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		uint64_t blk, cgt;
+
+		if (e->d_name[0] == '.')
+			continue;
+		xsnprintf(path, sizeof(path), "%s/%s/status", dir, e->d_name);
+		blk = task_mask(path, "SigBlk:");
+		cgt = task_mask(path, "SigCgt:");
+		ck_assert_msg((blk | core | never) == UINT64_MAX,
+			      "thread %s leaves signals unblocked: SigBlk %016llx", e->d_name,
+			      (unsigned long long)blk);
+		ck_assert_msg((cgt & ~blk & ~core & ~never) == 0,
+			      "thread %s has a handler for an unblocked signal: SigCgt %016llx, "
+			      "SigBlk %016llx",
+			      e->d_name, (unsigned long long)cgt, (unsigned long long)blk);
+		threads++;
+	}
+	(void)closedir(d);
+	ck_assert_uint_ge(threads, 2);
+
+	/* A signal it does not handle changes nothing. */
+	ck_assert_int_eq(kill(fx.pid, SIGUSR1), 0);
+	run_spawn(c, o, false, &r);
+	ASSERT_EXITED(&r, 0);
+	ck_assert(proc_alive(fx.pid));
+	spawnd_options_free(o);
+	spawnd_client_close(c);
+}
+END_TEST
+
 static Suite *
 daemon_suite(void)
 {
@@ -1651,6 +1737,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_started_carries_pidfd);
 	tcase_add_test(tc, test_kill_grace);
 	tcase_add_test(tc, test_disconnect_hangup);
+	tcase_add_test(tc, test_daemon_signal_state);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("churn");
