@@ -48,6 +48,7 @@
 
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -59,6 +60,10 @@
 #include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
+
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
 
 /* ---- raw system calls ---- */
 
@@ -205,9 +210,9 @@ struct linux_dirent64 {
  * reaper reports as such.
  */
 static void
-report(int errfd, enum child_stage stage, int err)
+send_record(int errfd, int32_t stage, int32_t err)
 {
-	const struct child_report r = {.stage = stage, .err = err > 0 ? err : EIO};
+	const struct child_report r = {.stage = stage, .err = err};
 	const char *buf = (const char *)&r;
 	size_t left = sizeof(r);
 
@@ -221,6 +226,12 @@ report(int errfd, enum child_stage stage, int err)
 		buf += n;
 		left -= (size_t)n;
 	}
+}
+
+static void
+report(int errfd, enum child_stage stage, int err)
+{
+	send_record(errfd, stage, err > 0 ? err : EIO);
 }
 
 /* Report, then die: the child never goes on after a failed step. */
@@ -557,34 +568,176 @@ reset_oom_score_adj(void)
 	return n == 1 ? 0 : -EIO;
 }
 
+/* ---- the shared-table start ---- */
+
+/* Whether the plan names fd: a source of its fd moves, or the errpipe. */
+static bool
+plan_names(const struct child_plan *p, int fd)
+{
+	if (fd == p->errpipe)
+		return true;
+	for (size_t i = 0; i < p->n_fds; i++)
+		if (p->fds[i].src == fd)
+			return true;
+	return false;
+}
+
+/* At most SCM_MAX_FD (253) fds go in one SCM_RIGHTS message. */
+#define SINK_BATCH 250
+
+/*
+ * Let go of fds without close(): they go in flight into our own socket
+ * pair (SCM_RIGHTS), and closing the pair drops them with fput(), which
+ * never calls the file's ->flush (a FUSE FLUSH that may never be answered,
+ * HOSTILE.md 46); close() would. sv is the pair; 0 or -errno.
+ */
+static int
+sink_send(const int sv[2], const int *fds, size_t n)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * SINK_BATCH)];
+	} ctl;
+	char byte = 0;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *cm;
+	int *data;
+	long r;
+
+	if (n == 0)
+		return 0;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+	/* CMSG_FIRSTHDR(&mh), which the compiler cannot see is never NULL here. */
+	cm = &ctl.align;
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+	data = (int *)(void *)CMSG_DATA(cm);
+	for (size_t i = 0; i < n; i++)
+		data[i] = fds[i];
+	do
+		r = sys3(__NR_sendmsg, sv[0], &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (r == -EINTR);
+	return r < 0 ? (int)r : 0;
+}
+
+/* Drop a batch: in flight if the kernel takes it, else close() (see below). */
+static void
+sink_batch(int sv[2], int *fds, size_t n)
+{
+	if (sink_send(sv, fds, n) == 0)
+		return;
+	/* A full pair (EAGAIN): drop what is in it, and try a fresh one. */
+	(void)close_fd(sv[0]);
+	(void)close_fd(sv[1]);
+	if (sys4(__NR_socketpair, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		sv[0] = sv[1] = -1;
+	if (sv[0] >= 0 && sink_send(sv, fds, n) == 0)
+		return;
+	/*
+	 * The kernel refuses to carry them (ETOOMANYREFS needs a daemon
+	 * without CAP_SYS_RESOURCE over its RLIMIT_NOFILE in flight): close(),
+	 * which is what the plain start's child does with every fd it copied.
+	 */
+	for (size_t i = 0; i < n; i++)
+		(void)close_fd(fds[i]);
+}
+
+/*
+ * Every fd below the cut that the plan does not name leaves our (now
+ * private) table without a close(): the daemon's own, and any fd another
+ * request brought into the shared table before our unshare.
+ */
+static void
+drop_unnamed_fds(const struct child_plan *p)
+{
+	int batch[SINK_BATCH], sv[2];
+	size_t n = 0;
+
+	if (sys4(__NR_socketpair, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		sv[0] = sv[1] = -1;
+	for (int fd = 0; fd < (int)p->shared_cut; fd++) {
+		if (fd == sv[0] || fd == sv[1] || plan_names(p, fd))
+			continue;
+		if (sys2(__NR_fcntl, fd, F_GETFD) < 0)
+			continue;
+		batch[n++] = fd;
+		if (n == SINK_BATCH) {
+			sink_batch(sv, batch, n);
+			n = 0;
+		}
+	}
+	sink_batch(sv, batch, n);
+	(void)close_fd(sv[0]);
+	(void)close_fd(sv[1]);
+}
+
+/*
+ * First act of a shared-table child (docs/architecture.md, "The
+ * shared-table start"): a private table holding fds [0, shared_cut) only,
+ * from which the unnamed fds go at once, then the marker record, on which
+ * the loop lets go of the errpipe's write end and the fds it kept for us.
+ * The marker comes last so that, once it is in, we hold nothing but our
+ * plan's fds (reaper.c holds a SIGSTOP for us until then). Until the
+ * unshare nothing may be dup'ed, closed or opened: it would change the
+ * daemon's table. If no private table can be had, the failure record goes
+ * out through the shared table and we exit, which only drops our reference
+ * to that table.
+ */
+static void
+take_own_table(const struct child_plan *p)
+{
+	int r = close_span(p->shared_cut, ~0U, CLOSE_RANGE_UNSHARE);
+
+	if (r < 0)
+		fail(p->errpipe, CHILD_STAGE_CLOSE_FDS, -r);
+	drop_unnamed_fds(p);
+	send_record(p->errpipe, CHILD_REPORT_UNSHARED, 0);
+}
+
+/*
+ * The fd table becomes exactly the plan's, with the errpipe above it (its
+ * fd returned through *errfd). At once, before any step that can block:
+ * from here on the child holds nothing of the daemon's but the errpipe.
+ */
+static void
+own_fds(const struct child_plan *p, int *errfd)
+{
+	int fd_bound = 1 << 20; /* default fs.nr_open: a ceiling for the last resort */
+	struct rlimit rl;
+	int r;
+
+	r = setup_fds(p, errfd);
+	if (r < 0)
+		fail(*errfd, CHILD_STAGE_FD_SETUP, -r);
+	/*
+	 * The brute-force fallback's bound: the hard RLIMIT_NOFILE (the soft
+	 * one is still the daemon's raised one; the plan's comes later).
+	 */
+	if (sys4(__NR_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 &&
+	    rl.rlim_max < (rlim_t)fd_bound)
+		fd_bound = (int)rl.rlim_max;
+	r = close_other_fds(p, *errfd, fd_bound);
+	if (r < 0)
+		fail(*errfd, CHILD_STAGE_CLOSE_FDS, -r);
+}
+
 _Noreturn void
 child_exec(const struct child_plan *p)
 {
 	int errfd = p->errpipe;
-	int fd_bound = 1 << 20; /* default fs.nr_open: a ceiling for the last resort */
-	struct rlimit rl;
 	int r;
+
+	if (p->shared_cut > 0) /* first: see take_own_table() */
+		take_own_table(p);
 
 	r = reset_signal_dispositions(p->reset_signals);
 	if (r < 0)
 		fail(errfd, CHILD_STAGE_SIGNALS, -r);
 
-	r = setup_fds(p, &errfd);
-	if (r < 0)
-		fail(errfd, CHILD_STAGE_FD_SETUP, -r);
-
-	/*
-	 * At once, before any step that can block: from here on the child
-	 * holds nothing of the daemon's but the errpipe. The brute-force
-	 * fallback needs an upper bound: the hard RLIMIT_NOFILE (the soft one
-	 * is still the daemon's raised one; the plan's comes later).
-	 */
-	if (sys4(__NR_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 &&
-	    rl.rlim_max < (rlim_t)fd_bound)
-		fd_bound = (int)rl.rlim_max;
-	r = close_other_fds(p, errfd, fd_bound);
-	if (r < 0)
-		fail(errfd, CHILD_STAGE_CLOSE_FDS, -r);
+	own_fds(p, &errfd);
 
 	/* Every child leads a new session without a controlling terminal. */
 	r = (int)sys0(__NR_setsid);
@@ -643,8 +796,8 @@ child_exec(const struct child_plan *p)
 /*
  * Entry of a vfork-engine child (see child_exec.h): the plan, on the
  * engine's stack, with every signal blocked. Nothing to do before
- * child_exec(): the fd table is already our own copy (no CLONE_FILES), so
- * the loop may close its fds at once, and it never waits for us.
+ * child_exec(), which takes our own fd table first when we were started
+ * on the daemon's (plan.shared_cut); the loop never waits for us.
  */
 _Noreturn int
 child_clone_entry(void *plan)

@@ -590,9 +590,15 @@ spawn_launch(struct client *c, struct job *j, const struct audit_subject *subj)
 		return false;
 	}
 	/* The plan stays with the job until the child's errpipe reports (job.h). */
+	j->sp->share_table = reaper_share_table(ctx->reaper);
 	r = spawn_start(j->sp, ctx->engine, &j->pid, &j->pidfd, &j->errpipe);
-	/* The child has its own copies now (both engines): ours go to the closer. */
-	job_release_fds(j);
+	/*
+	 * The child has its own copies now: ours go (the fds to the closer).
+	 * Unless it shares our table until its marker: reaper.c lets go then.
+	 */
+	j->table_shared = r == 0 && j->sp->errpipe_w >= 0;
+	if (!j->table_shared)
+		job_release_started(j);
 	if (r < 0) {
 		/* A child without a pidfd: killed, the reaper reaps it by pid. */
 		if (j->pid > 0)
@@ -628,7 +634,9 @@ spawn_continue(struct client *c, struct job *j)
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, why);
 		return false;
 	}
-	/* The child gets its own copy of the slave; ours goes after the start. */
+	/* The child gets its own copy of the slave; ours goes after the start
+	 * (job_release_started()). */
+	j->pty_slave = TAKE_FD(pty_slave);
 	return spawn_launch(c, j, &subj);
 }
 

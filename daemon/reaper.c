@@ -53,6 +53,16 @@
 #include "wire.h"
 
 #define REAPER_BUCKETS 4096u
+/*
+ * From this many live tracked children on, a new child's pidfd is moved
+ * high (spawn_pidfd_raise()), and while any is there every spawn uses the
+ * shared-table start (docs/architecture.md): the fd table is then big
+ * enough that copying it costs more than the marker record's wake-up.
+ * Below it, children copy the (small) table as they always did. The
+ * first ones' pidfds stay low, so it is kept small: each of them is an fd
+ * that every shared-table child copies and drops.
+ */
+#define REAPER_RAISE_PIDFDS_AT 32u
 /* At most one full waitid(P_ALL) scan per this interval (see the top comment). */
 #define REAPER_SCAN_INTERVAL_USEC 1000000u
 
@@ -64,6 +74,9 @@ struct reaper {
 	bool scanned;		   /* last_scan is set */
 	struct job *buckets[REAPER_BUCKETS];
 	unsigned n_terminating;
+	unsigned n_tracked;	 /* children in the table */
+	unsigned n_high_pidfds;	 /* ... whose pidfd was moved high */
+	unsigned n_table_shared; /* ... that may still share our fd table */
 	/* Untracked children that were killed and not reaped yet: each still
 	 * counts against its client uid (usage.h) until it is. */
 	struct job *abandoned; /* linked through hash_next: they are not in the table */
@@ -110,6 +123,8 @@ owner_unlink(struct job *c)
 	c->owner_prev = c->owner_next = NULL;
 }
 
+static int pidfd_signal(int pidfd, int signo);
+
 /* The child's pidfd and errpipe, with their events. Idempotent. */
 static void
 child_close_fds(struct job *c)
@@ -127,6 +142,25 @@ child_close_fds(struct job *c)
 	c->pty_master = safe_close(c->pty_master);
 }
 
+/*
+ * A shared-table child has its own fd table now (its marker record), has
+ * failed (any other record: it could not unshare), or is dead: what the
+ * loop kept open for it goes. Idempotent.
+ */
+static void
+child_release_table(struct job *c)
+{
+	if (!c->table_shared)
+		return;
+	c->table_shared = false;
+	c->ctx->reaper->n_table_shared--;
+	job_release_started(c);
+	if (c->stop_deferred) {
+		c->stop_deferred = false;
+		(void)pidfd_signal(c->pidfd, SIGSTOP);
+	}
+}
+
 /* The child is reaped (or forgotten): its job ends. */
 static void
 child_free(struct job *c)
@@ -135,6 +169,13 @@ child_free(struct job *c)
 
 	owner_unlink(c);
 	hash_remove(r, c);
+	if (c->tracked)
+		r->n_tracked--;
+	if (c->pidfd_high)
+		r->n_high_pidfds--;
+	c->tracked = c->pidfd_high = false;
+	if (c->table_shared)
+		r->n_table_shared--;
 	if (c->terminating)
 		r->n_terminating--;
 	if (c->counted)
@@ -276,6 +317,73 @@ report_died_before_exec(struct job *c, int status)
 	reply_failed(c, CHILD_STAGE_EXEC, err, detail);
 }
 
+/* EOF on the errpipe: Started, or a death before exec (see child_execed()). */
+static void
+errpipe_eof(struct job *c)
+{
+	struct audit_subject subj = subject(c);
+	int e;
+
+	/* EOF: the child has left our memory (exec or exit) and our plan.
+	 * Not before: after a failure record it still runs on the plan's
+	 * stack until its exit_group(). */
+	job_drop_plan(c);
+	e = child_execed(c->pid);
+
+	if (e == 0) {
+		c->died_before_exec = true;
+		return;
+	}
+	if (e < 0) {
+		/* No /proc (a bare chroot?): today's best guess, said once. */
+		static bool warned;
+
+		if (!warned)
+			log_warning_errno(e,
+					  "Cannot tell whether child %d exec'd "
+					  "(/proc/%d/stat), reporting it and others "
+					  "started: %m",
+					  (int)c->pid, (int)c->pid);
+		warned = true;
+	}
+	c->exec_ok = true;
+	audit_started(&subj, c->pid);
+	/* The pidfd is still open here even when the child was just
+	 * reaped (child_collect), so the client always gets one. */
+	tell(c, (struct reply){
+			.kind = REPLY_STARTED,
+			.pid = c->pid,
+			.pidfd = c->req->spawn.want_pidfd ? c->pidfd : -EBADF,
+			.pty_master = c->pty_master,
+		});
+	/* The client has the master now (or is gone): ours goes. */
+	c->pty_master = safe_close(c->pty_master);
+}
+
+/*
+ * The next record or EOF, past a shared-table child's marker (which lets
+ * go of what the loop kept for it). A failure record that comes while the
+ * child still shares our table means that it could not unshare: later
+ * spawns copy the table instead.
+ */
+static int
+errpipe_read(struct job *c, struct child_report *rep)
+{
+	int r;
+
+	for (;;) {
+		r = spawn_read_report(c->errpipe, rep);
+		if (r != 1 || rep->stage != CHILD_REPORT_UNSHARED)
+			break;
+		child_release_table(c);
+	}
+	if (r == 1 && c->table_shared)
+		spawn_shared_refuse(rep->err);
+	if (r != -EAGAIN)
+		child_release_table(c);
+	return r;
+}
+
 /*
  * Act on what the errpipe says. Returns true once it said something final
  * (EOF or a record); false while nothing is there yet. A child that died
@@ -291,7 +399,7 @@ errpipe_process(struct job *c)
 
 	if (c->exec_done)
 		return true;
-	r = spawn_read_report(c->errpipe, &rep);
+	r = errpipe_read(c, &rep);
 	if (r == -EAGAIN)
 		return false;
 
@@ -303,42 +411,7 @@ errpipe_process(struct job *c)
 	c->errpipe = safe_close(c->errpipe);
 
 	if (r == 0) {
-		int e;
-
-		/* EOF: the child has left our memory (exec or exit) and our plan.
-		 * Not before: after a failure record it still runs on the plan's
-		 * stack until its exit_group(). */
-		job_drop_plan(c);
-		e = child_execed(c->pid);
-
-		if (e == 0) {
-			c->died_before_exec = true;
-			return true;
-		}
-		if (e < 0) {
-			/* No /proc (a bare chroot?): today's best guess, said once. */
-			static bool warned;
-
-			if (!warned)
-				log_warning_errno(e,
-						  "Cannot tell whether child %d exec'd "
-						  "(/proc/%d/stat), reporting it and others "
-						  "started: %m",
-						  (int)c->pid, (int)c->pid);
-			warned = true;
-		}
-		c->exec_ok = true;
-		audit_started(&subj, c->pid);
-		/* The pidfd is still open here even when the child was just
-		 * reaped (child_collect), so the client always gets one. */
-		tell(c, (struct reply){
-				.kind = REPLY_STARTED,
-				.pid = c->pid,
-				.pidfd = c->req->spawn.want_pidfd ? c->pidfd : -EBADF,
-				.pty_master = c->pty_master,
-			});
-		/* The client has the master now (or is gone): ours goes. */
-		c->pty_master = safe_close(c->pty_master);
+		errpipe_eof(c);
 		return true;
 	}
 	if (r < 0) {
@@ -383,7 +456,23 @@ child_collect(struct job *c)
 	}
 	if (si.si_pid == 0)
 		return false;
-	(void)errpipe_process(c);
+	/*
+	 * Dead: if it died still sharing our table, the write end we kept for
+	 * it is the last one, and EOF comes only once it is closed.
+	 */
+	child_release_table(c);
+	if (!errpipe_process(c)) {
+		/*
+		 * Dead, and yet no EOF: another child started on our table
+		 * copied the write end with the fds below its cut, and drops it
+		 * within microseconds (child_exec.c, take_own_table()). Reap it
+		 * when the errpipe reports (on_errpipe), so that Started still
+		 * comes before Exited; the pidfd stays quiet until then.
+		 */
+		c->reap_on_eof = true;
+		(void)event_del(c->ev_pidfd);
+		return false;
+	}
 
 	do
 		p = wait4(c->pid, &status, WNOHANG, &ru);
@@ -434,7 +523,10 @@ on_errpipe(evutil_socket_t fd, short what, void *userdata)
 
 	(void)fd;
 	(void)what;
-	(void)errpipe_process(c);
+	if (errpipe_process(c) && c->reap_on_eof) {
+		c->reap_on_eof = false;
+		(void)child_collect(c);
+	}
 }
 
 static void
@@ -685,6 +777,28 @@ child_watch(struct job *c)
 	       (tv.tv_sec == 0 && tv.tv_usec == 0 ? true : event_add(c->ev_timer, &tv) == 0);
 }
 
+/* Many children live: this one's pidfd goes high (see REAPER_RAISE_PIDFDS_AT). */
+static void
+child_raise_pidfd(struct reaper *r, struct job *c)
+{
+	int fd;
+
+	if (r->n_tracked < REAPER_RAISE_PIDFDS_AT)
+		return;
+	fd = spawn_pidfd_raise(c->pidfd);
+	if (!spawn_pidfd_is_high(fd))
+		return;
+	c->pidfd = fd;
+	c->pidfd_high = true;
+	r->n_high_pidfds++;
+}
+
+bool
+reaper_share_table(const struct reaper *r)
+{
+	return r->n_high_pidfds > 0 || r->n_table_shared > 0;
+}
+
 int
 reaper_track(struct reaper *r, struct job *c, struct job **owner_list)
 {
@@ -699,10 +813,15 @@ reaper_track(struct reaper *r, struct job *c, struct job **owner_list)
 		(void)clock_gettime(CLOCK_MONOTONIC, &c->started_at);
 	usage_child_take(c->client_uid);
 	c->counted = true;
+	if (c->table_shared)
+		r->n_table_shared++;
+	child_raise_pidfd(r, c);
 	if (!child_watch(c)) {
 		/* Untrackable: kill it; SIGCHLD reaps it from the abandoned list
-		 * (never a blocking wait: a child stuck on FUSE would stall the loop). */
+		 * (never a blocking wait: a child stuck on FUSE would stall the loop).
+		 * Dead, it needs nothing of our table any more. */
 		(void)pidfd_signal(c->pidfd, SIGKILL);
+		child_release_table(c);
 		child_close_fds(c);
 		if (c->ev_timer) {
 			event_free(c->ev_timer);
@@ -713,6 +832,8 @@ reaper_track(struct reaper *r, struct job *c, struct job **owner_list)
 	}
 	c->hash_next = r->buckets[bucket_of(c->pid)];
 	r->buckets[bucket_of(c->pid)] = c;
+	c->tracked = true;
+	r->n_tracked++;
 	if (c->owner) {
 		c->owner_head = owner_list;
 		c->owner_next = *owner_list;
@@ -743,6 +864,18 @@ child_signal(struct job *c, int signo, bool process_group)
 	 * cannot be recycled before we reap it, so -pid names its group. */
 	if (process_group)
 		return kill(-c->pid, signo) < 0 ? -errno : 0;
+	/*
+	 * A child that may still share our fd table must not stop before it
+	 * has dropped what it copied (another child's errpipe write end among
+	 * it): its SIGSTOP waits for the marker, and a SIGCONT cancels it, as
+	 * it would have resumed the child. Every other signal is blocked in
+	 * the child, or kills it, which closes what it holds.
+	 */
+	if (c->table_shared && (signo == SIGSTOP || signo == SIGCONT)) {
+		c->stop_deferred = signo == SIGSTOP;
+		if (signo == SIGSTOP)
+			return 0;
+	}
 	return pidfd_signal(c->pidfd, signo);
 }
 

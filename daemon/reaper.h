@@ -39,6 +39,16 @@ struct reaper *reaper_free(struct reaper *r);
 int reaper_track(struct reaper *r, struct job *job, struct job **owner_list);
 
 /*
+ * Whether the next spawn should use the shared-table start
+ * (spawn_prepared.share_table): while a pidfd of a live child sits high
+ * (many children live, the fd table is big), or while a child started
+ * that way may still share the table. In the second case it must: a child
+ * that copied the whole table would copy, and close(), the fds kept open
+ * for that other child (docs/architecture.md).
+ */
+bool reaper_share_table(const struct reaper *r);
+
+/*
  * Give up on a child that is not tracked (no pidfd, or reaper_track()
  * failed) and that the caller has already killed: it is reaped on SIGCHLD with
  * waitpid(pid, WNOHANG), never waited for (a child stuck on FUSE ignores

@@ -66,6 +66,22 @@ struct spawn_prepared {
 	struct spawn_stack *stack;	    /* vfork engine: the child's stack, else NULL */
 	struct timespec started_at;	    /* CLOCK_MONOTONIC right before the clone */
 	struct spawn_prepared *orphan_next; /* spawn_prepared_orphan() */
+	/*
+	 * In: start the child on the daemon's fd table (the shared-table
+	 * start, docs/architecture.md) if this system allows it. The caller
+	 * asks for it while its table is big, or while another child still
+	 * shares it (reaper_share_table()).
+	 */
+	bool share_table;
+	/*
+	 * Out: the errpipe's write end, >= 0 only when the child was started
+	 * on the daemon's table (plan.shared_cut > 0). The child writes
+	 * through it until it has its own table, so the caller keeps it, and
+	 * every fd the plan names, open until the child's
+	 * CHILD_REPORT_UNSHARED record, another record, or its death.
+	 * spawn_prepared_free() closes it if it is still open.
+	 */
+	int errpipe_w;
 };
 
 /*
@@ -107,9 +123,11 @@ void spawn_prepared_orphan(struct spawn_prepared *sp);
  * Create the errpipe, start the child and return at once: *ret_pid, a pidfd
  * (*ret_pidfd, O_CLOEXEC) and the errpipe's read end (*ret_errpipe,
  * O_CLOEXEC|O_NONBLOCK). The write end is closed in the parent before
- * returning. The child has its own copy of the fd table by then (neither
- * engine shares it), so the received fds the plan names may be closed as
- * soon as this returns.
+ * returning, and the child has its own copy of the fd table by then, so the
+ * received fds the plan names may be closed as soon as this returns; except
+ * after a shared-table start (sp->share_table, sp->errpipe_w >= 0): then
+ * all of them stay open until the child says it has its own table (see
+ * errpipe_w).
  *
  * Returns 0 or -errno (clone/pipe failure). On failure *ret_pid is 0, and
  * sp may be freed at once; or, only where the kernel refuses CLONE_PIDFD
@@ -159,14 +177,30 @@ int spawn_signals_to_reset(uint64_t *ret);
 typedef void (*spawn_log_fn)(int level, const char *message);
 void spawn_set_log(spawn_log_fn fn);
 
+/*
+ * The shared-table start is not to be used any more (a child could not
+ * unshare: err); logged once. Loop thread only.
+ */
+void spawn_shared_refuse(int err);
+
+/*
+ * Move a long-lived pidfd to a number >= 4096 (F_DUPFD_CLOEXEC; the old
+ * one is closed), so that the fds a shared-table child copies stay few.
+ * Returns the new fd, or pidfd itself where RLIMIT_NOFILE leaves no room
+ * (soft < 8192), the system has no close_range(), or the dup fails.
+ */
+int spawn_pidfd_raise(int pidfd);
+/* Whether pidfd is one that spawn_pidfd_raise() moved. */
+bool spawn_pidfd_is_high(int pidfd);
+
 /* The engine's half of spawn_prepared_free(): keep or unmap a stack. NULL-safe. */
 void spawn_stack_put(struct spawn_stack *st);
 
 /*
  * Read the errpipe (non-blocking). Returns 0 on EOF without a record (exec
  * succeeded, or the child died), 1 with *ret filled (setup or exec
- * failed), -EAGAIN when nothing is there yet, -EBADMSG for a short record,
- * or another -errno.
+ * failed, or CHILD_REPORT_UNSHARED, which is no failure), -EAGAIN when
+ * nothing is there yet, -EBADMSG for a short record, or another -errno.
  */
 int spawn_read_report(int errpipe, struct child_report *ret);
 

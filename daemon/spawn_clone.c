@@ -300,11 +300,11 @@ block_all(sigset_t *saved)
  * (STYLE.md section 3). Returns the pid (0 in the child) or -errno.
  */
 static __attribute__((noinline)) pid_t
-clone_copy(int *pidfd)
+clone_copy(int *pidfd, unsigned long files)
 {
 	/* flags, stack, parent_tid (the pidfd), then child_tid and tls, both unused. */
-	long pid =
-		syscall(SYS_clone, (unsigned long)(CLONE_PIDFD | SIGCHLD), NULL, pidfd, NULL, NULL);
+	long pid = syscall(SYS_clone, (unsigned long)(CLONE_PIDFD | SIGCHLD) | files, NULL, pidfd,
+			   NULL, NULL);
 
 	return pid < 0 ? -errno : (pid_t)pid;
 }
@@ -317,8 +317,12 @@ clone_copy(int *pidfd)
 static int
 start_fork_fallback(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 {
-	pid_t pid = fork();
+	pid_t pid;
 	int pidfd;
+
+	/* fork() copies the fd table: this child never shares ours. */
+	sp->plan.shared_cut = 0;
+	pid = fork();
 
 	if (pid == 0)
 		child_exec(&sp->plan);
@@ -353,7 +357,7 @@ start_fork(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 		(void)pthread_sigmask(SIG_SETMASK, &saved, NULL);
 		return r;
 	}
-	pid = clone_copy(&pidfd);
+	pid = clone_copy(&pidfd, sp->plan.shared_cut > 0 ? CLONE_FILES : 0);
 	if (pid == 0)
 		child_exec(&sp->plan);
 	if (pid < 0 && clone_errno_is_permanent(-pid)) {
@@ -386,8 +390,9 @@ start_fork(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 static __attribute__((noinline)) pid_t
 clone_vm(const struct child_plan *plan, void *top, int *pidfd)
 {
-	pid_t pid = clone(child_clone_entry, top, CLONE_VM | CLONE_PIDFD | SIGCHLD, (void *)plan,
-			  pidfd);
+	int files = plan->shared_cut > 0 ? CLONE_FILES : 0;
+	pid_t pid = clone(child_clone_entry, top, CLONE_VM | CLONE_PIDFD | SIGCHLD | files,
+			  (void *)plan, pidfd);
 
 	return pid < 0 ? -errno : pid;
 }
@@ -427,6 +432,96 @@ start_vm(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 	return 0;
 }
 
+/* ---- the shared-table start (docs/architecture.md) ---- */
+
+/*
+ * Where long-lived pidfds go once many children live (spawn_pidfd_raise()):
+ * above the daemon's working fds, so that a shared-table child's cut stays
+ * below them. Not at half of a large RLIMIT_NOFILE: the kernel allocates
+ * the fd array up to the highest fd, 8 bytes per number.
+ */
+#define PIDFD_HIGH_BASE 4096
+
+/* Set once, loop thread: the shared-table start is not to be used here. */
+static bool shared_refused;
+static bool shared_probed;
+
+/*
+ * Whether this kernel has close_range() at all: (~0U, ~0U, 0) closes no fd
+ * that can exist and returns 0. Never CLOSE_RANGE_UNSHARE here: the loop
+ * thread shares its table with the resolver threads and the closer.
+ */
+static bool
+shared_usable(void)
+{
+	if (!shared_probed) {
+		shared_probed = true;
+		if (syscall(SYS_close_range, ~0U, ~0U, 0) < 0)
+			spawn_shared_refuse(errno);
+	}
+	return !shared_refused;
+}
+
+void
+spawn_shared_refuse(int err)
+{
+	if (shared_refused)
+		return;
+	shared_refused = true;
+	spawn_log(LOG_WARNING,
+		  "close_range(CLOSE_RANGE_UNSHARE) is not available here (%s); every child "
+		  "copies the daemon's whole fd table from now on",
+		  strerror(err));
+}
+
+int
+spawn_pidfd_raise(int pidfd)
+{
+	static int base = -1;
+	int fd;
+
+	if (base < 0) {
+		struct rlimit rl;
+
+		/* main() has raised the soft limit by the time children live. */
+		base = 0;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 2 * PIDFD_HIGH_BASE)
+			base = PIDFD_HIGH_BASE;
+	}
+	if (base == 0 || pidfd >= base || !shared_usable())
+		return pidfd;
+	fd = fcntl(pidfd, F_DUPFD_CLOEXEC, base);
+	if (fd < 0)
+		return pidfd; /* only slower */
+	(void)safe_close(pidfd);
+	return fd;
+}
+
+bool
+spawn_pidfd_is_high(int pidfd)
+{
+	return pidfd >= PIDFD_HIGH_BASE;
+}
+
+/*
+ * The cut of a shared-table child: above every fd its plan names (wfd, the
+ * errpipe's write end, included), on the kernel's grain. 0 = start plain.
+ */
+static unsigned
+shared_cut(const struct spawn_prepared *sp, int wfd)
+{
+	int top = wfd;
+
+	if (!sp->share_table || !shared_usable())
+		return 0;
+	for (size_t i = 0; i < sp->plan.n_fds; i++)
+		if (sp->plan.fds[i].src > top)
+			top = sp->plan.fds[i].src;
+	if (top < 0 || top >= INT_MAX - (int)CHILD_CUT_GRAIN)
+		return 0;
+	return ((unsigned)top + CHILD_CUT_GRAIN) / CHILD_CUT_GRAIN * CHILD_CUT_GRAIN;
+}
+
 int
 spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid, int *ret_pidfd,
 	    int *ret_errpipe)
@@ -455,6 +550,7 @@ spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid,
 
 	sp->plan.reset_signals = signals_to_reset();
 	sp->plan.errpipe = wfd;
+	sp->plan.shared_cut = shared_cut(sp, wfd);
 	(void)clock_gettime(CLOCK_MONOTONIC, &sp->started_at);
 	r = START_USE_FORK;
 	if (engine == SPAWN_ENGINE_VFORK && !clone_vm_refused)
@@ -463,8 +559,12 @@ spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid,
 		r = start_fork(sp, &pid, &pidfd);
 	/*
 	 * The child has its own copy of the write end. Ours goes, or EOF would
-	 * never come; the plan's number stays for the child to read.
+	 * never come; the plan's number stays for the child to read. A child
+	 * on our table (shared_cut, unless the fork fallback cleared it) uses
+	 * our write end until its marker record: the caller closes it then.
 	 */
+	if (r == 0 && sp->plan.shared_cut > 0)
+		sp->errpipe_w = TAKE_FD(wfd);
 	wfd = safe_close(wfd);
 	if (r < 0) {
 		*ret_pid = pid; /* 0, or a child killed untracked (fork fallback only) */
