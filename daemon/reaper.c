@@ -4,8 +4,11 @@
  *  - Started must reach the client before Exited. A child can exec and exit
  *    before the loop saw its errpipe EOF, so the exit path first drains the
  *    errpipe: once the child is dead every write end is closed (it was
- *    O_CLOEXEC, and the daemon closed its copy right after fork), so that
- *    read is final and does not block.
+ *    O_CLOEXEC, and the daemon closed its copy right after fork, or closes
+ *    it now after a shared-table start), so that read is final and does
+ *    not block; except while another shared-table child still holds a copy
+ *    it took with its cut, for microseconds: then the reap waits for the
+ *    EOF (errpipe_final()).
  *  - The pid stays ours until we reap it, so pidfd_send_signal() and
  *    kill(-pgid) on an unreaped child can never hit a recycled pid.
  *  - Tracked children are reaped through their pidfd (on_pidfd). Children
@@ -428,6 +431,30 @@ errpipe_process(struct job *c)
 	return true;
 }
 
+/*
+ * c is dead: drain its errpipe. False when its final word is not in yet:
+ * then c is reaped when it comes (on_errpipe).
+ */
+static bool
+errpipe_final(struct job *c)
+{
+	/* If it died sharing our table, the write end we kept for it is the
+	 * last one, and EOF comes only once it is closed. */
+	child_release_table(c);
+	if (errpipe_process(c))
+		return true;
+	/*
+	 * Dead, and yet no EOF: another child started on our table copied
+	 * the write end with the fds below its cut, and drops it within
+	 * microseconds (child_exec.c, take_own_table()). Reap c when the
+	 * errpipe reports, so that Started still comes before Exited; its
+	 * pidfd stays quiet until then.
+	 */
+	c->reap_on_eof = true;
+	(void)event_del(c->ev_pidfd);
+	return false;
+}
+
 /* Reap c if it has exited; returns true when it was reaped (and freed). */
 static bool
 child_collect(struct job *c)
@@ -454,25 +481,8 @@ child_collect(struct job *c)
 		r->ctx->ev.child_gone(r->ctx->ev.server);
 		return true;
 	}
-	if (si.si_pid == 0)
+	if (si.si_pid == 0 || !errpipe_final(c))
 		return false;
-	/*
-	 * Dead: if it died still sharing our table, the write end we kept for
-	 * it is the last one, and EOF comes only once it is closed.
-	 */
-	child_release_table(c);
-	if (!errpipe_process(c)) {
-		/*
-		 * Dead, and yet no EOF: another child started on our table
-		 * copied the write end with the fds below its cut, and drops it
-		 * within microseconds (child_exec.c, take_own_table()). Reap it
-		 * when the errpipe reports (on_errpipe), so that Started still
-		 * comes before Exited; the pidfd stays quiet until then.
-		 */
-		c->reap_on_eof = true;
-		(void)event_del(c->ev_pidfd);
-		return false;
-	}
 
 	do
 		p = wait4(c->pid, &status, WNOHANG, &ru);
