@@ -48,7 +48,6 @@
 
 #include <sys/ioctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -570,121 +569,17 @@ reset_oom_score_adj(void)
 
 /* ---- the shared-table start ---- */
 
-/* Whether the plan names fd: a source of its fd moves, or the errpipe. */
-static bool
-plan_names(const struct child_plan *p, int fd)
-{
-	if (fd == p->errpipe)
-		return true;
-	for (size_t i = 0; i < p->n_fds; i++)
-		if (p->fds[i].src == fd)
-			return true;
-	return false;
-}
-
-/* At most SCM_MAX_FD (253) fds go in one SCM_RIGHTS message. */
-#define SINK_BATCH 250
-
-/*
- * Let go of fds without close(): they go in flight into our own socket
- * pair (SCM_RIGHTS), and closing the pair drops them with fput(), which
- * never calls the file's ->flush (a FUSE FLUSH that may never be answered,
- * HOSTILE.md 46); close() would. sv is the pair; 0 or -errno.
- */
-static int
-sink_send(const int sv[2], const int *fds, size_t n)
-{
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * SINK_BATCH)];
-	} ctl;
-	char byte = 0;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *cm;
-	int *data;
-	long r;
-
-	if (n == 0)
-		return 0;
-	mh.msg_control = ctl.buf;
-	mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-	/* CMSG_FIRSTHDR(&mh), which the compiler cannot see is never NULL here. */
-	cm = &ctl.align;
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
-	data = (int *)(void *)CMSG_DATA(cm);
-	for (size_t i = 0; i < n; i++)
-		data[i] = fds[i];
-	do
-		r = sys3(__NR_sendmsg, sv[0], &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (r == -EINTR);
-	return r < 0 ? (int)r : 0;
-}
-
-/* Drop a batch: in flight if the kernel takes it, else close() (see below). */
-static void
-sink_batch(int sv[2], int *fds, size_t n)
-{
-	if (sink_send(sv, fds, n) == 0)
-		return;
-	/* A full pair (EAGAIN): drop what is in it, and try a fresh one. */
-	(void)close_fd(sv[0]);
-	(void)close_fd(sv[1]);
-	if (sys4(__NR_socketpair, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
-		sv[0] = sv[1] = -1;
-	if (sv[0] >= 0 && sink_send(sv, fds, n) == 0)
-		return;
-	/*
-	 * The kernel refuses to carry them (ETOOMANYREFS needs a daemon
-	 * without CAP_SYS_RESOURCE over its RLIMIT_NOFILE in flight): close(),
-	 * which is what the plain start's child does with every fd it copied.
-	 */
-	for (size_t i = 0; i < n; i++)
-		(void)close_fd(fds[i]);
-}
-
-/*
- * Every fd below the cut that the plan does not name leaves our (now
- * private) table without a close(): the daemon's own, and any fd another
- * request brought into the shared table before our unshare.
- */
-static void
-drop_unnamed_fds(const struct child_plan *p)
-{
-	int batch[SINK_BATCH], sv[2];
-	size_t n = 0;
-
-	if (sys4(__NR_socketpair, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
-		sv[0] = sv[1] = -1;
-	for (int fd = 0; fd < (int)p->shared_cut; fd++) {
-		if (fd == sv[0] || fd == sv[1] || plan_names(p, fd))
-			continue;
-		if (sys2(__NR_fcntl, fd, F_GETFD) < 0)
-			continue;
-		batch[n++] = fd;
-		if (n == SINK_BATCH) {
-			sink_batch(sv, batch, n);
-			n = 0;
-		}
-	}
-	sink_batch(sv, batch, n);
-	(void)close_fd(sv[0]);
-	(void)close_fd(sv[1]);
-}
-
 /*
  * First act of a shared-table child (docs/architecture.md, "The
- * shared-table start"): a private table holding fds [0, shared_cut) only,
- * from which the unnamed fds go at once, then the marker record, on which
- * the loop lets go of the errpipe's write end and the fds it kept for us.
- * The marker comes last so that, once it is in, we hold nothing but our
- * plan's fds (reaper.c holds a SIGSTOP for us until then). Until the
- * unshare nothing may be dup'ed, closed or opened: it would change the
- * daemon's table. If no private table can be had, the failure record goes
- * out through the shared table and we exit, which only drops our reference
- * to that table.
+ * shared-table start"): a private table holding the daemon's fds
+ * [0, shared_cut) only, then the marker record, for which spawn_start()
+ * waits before the loop goes on. Until the unshare nothing may be dup'ed,
+ * closed or opened: it would change the daemon's table. The copy is of the
+ * same fds a plain start copies (nothing of another request is in the
+ * table, and the loop does nothing while it waits); close_other_fds()
+ * closes what the plan does not name, as it does there. If no private
+ * table can be had, the failure record goes out through the shared table
+ * and we exit, which only drops our reference to that table.
  */
 static void
 take_own_table(const struct child_plan *p)
@@ -693,7 +588,6 @@ take_own_table(const struct child_plan *p)
 
 	if (r < 0)
 		fail(p->errpipe, CHILD_STAGE_CLOSE_FDS, -r);
-	drop_unnamed_fds(p);
 	send_record(p->errpipe, CHILD_REPORT_UNSHARED, 0);
 }
 

@@ -48,17 +48,17 @@ struct child_report {
 /*
  * Not a failure and never on the wire: a child of the shared-table start
  * (plan.shared_cut > 0) writes this record once it has its own fd table,
- * before any step that can fail. The loop then lets go of what it kept open
- * for the child (reaper.c) and reads on: EOF or a failure record follows.
+ * before any step that can fail; spawn_start() waits for it (or for a
+ * failure record, or the child's death) and consumes it.
  */
 #define CHILD_REPORT_UNSHARED (-1)
 
 /*
  * A shared-table child's cut is a multiple of this: the kernel sizes the
  * copy close_range(CLOSE_RANGE_UNSHARE) makes in whole words of its fd
- * bitmap (BITS_PER_LONG, at least 64 fds), and whatever it copies at or
- * above the cut it then close()s. With the cut on that grain nothing is
- * copied there (docs/architecture.md, "The shared-table start").
+ * bitmap (BITS_PER_LONG, at least 64 fds), and what it copies at or above
+ * the cut it closes again at once. On that grain nothing is copied there
+ * (docs/architecture.md, "The shared-table start").
  */
 #define CHILD_CUT_GRAIN 64u
 

@@ -592,13 +592,8 @@ spawn_launch(struct client *c, struct job *j, const struct audit_subject *subj)
 	/* The plan stays with the job until the child's errpipe reports (job.h). */
 	j->sp->share_table = reaper_share_table(ctx->reaper);
 	r = spawn_start(j->sp, ctx->engine, &j->pid, &j->pidfd, &j->errpipe);
-	/*
-	 * The child has its own copies now: ours go (the fds to the closer).
-	 * Unless it shares our table until its marker: reaper.c lets go then.
-	 */
-	j->table_shared = r == 0 && j->sp->errpipe_w >= 0;
-	if (!j->table_shared)
-		job_release_started(j);
+	/* The child has its own copies now (both engines): ours go to the closer. */
+	job_release_fds(j);
 	if (r < 0) {
 		/* A child without a pidfd: killed, the reaper reaps it by pid. */
 		if (j->pid > 0)
@@ -634,9 +629,7 @@ spawn_continue(struct client *c, struct job *j)
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, why);
 		return false;
 	}
-	/* The child gets its own copy of the slave; ours goes after the start
-	 * (job_release_started()). */
-	j->pty_slave = TAKE_FD(pty_slave);
+	/* The child gets its own copy of the slave; ours goes after the start. */
 	return spawn_launch(c, j, &subj);
 }
 

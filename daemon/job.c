@@ -38,7 +38,6 @@ job_new(const struct context *ctx, struct client *owner, uid_t client_uid, pid_t
 		.pidfd = -EBADF,
 		.errpipe = -EBADF,
 		.pty_master = -EBADF,
-		.pty_slave = -EBADF,
 	};
 	for (size_t i = 0; i < n_fds; i++)
 		j->fds[i] = fds[i];
@@ -55,15 +54,6 @@ job_free(struct job *j)
 		j->lookup->owner = NULL;
 	else
 		(void)resolve_job_free(j->lookup);
-	/*
-	 * A child that may still share our fd table (the daemon stops before
-	 * its marker) must find its fds where its plan says: they stay open
-	 * until the daemon exits.
-	 */
-	if (j->table_shared) {
-		j->n_fds = 0;
-		j->pty_slave = -EBADF;
-	}
 	job_release_fds(j);
 	/* Fds still in flight are dropped with the socket: no close(), no FLUSH. */
 	j->park = safe_close(j->park);
@@ -84,7 +74,6 @@ job_free(struct job *j)
 	(void)safe_close(j->pidfd);
 	(void)safe_close(j->errpipe);
 	(void)safe_close(j->pty_master);
-	(void)safe_close(j->pty_slave);
 	(void)request_free(j->req);
 	free(j->path);
 	free(j);
@@ -178,15 +167,6 @@ job_release_fds(struct job *j)
 {
 	closer_take(j->ctx->closer, j->client_uid, j->fds, j->n_fds);
 	j->n_fds = 0;
-}
-
-void
-job_release_started(struct job *j)
-{
-	job_release_fds(j);
-	j->pty_slave = safe_close(j->pty_slave);
-	if (j->sp)
-		j->sp->errpipe_w = safe_close(j->sp->errpipe_w);
 }
 
 void

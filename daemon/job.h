@@ -55,7 +55,6 @@ struct job {
 	struct resolve_job *lookup;
 	bool looking_up;
 	struct spawn_prepared *sp;
-	int pty_slave; /* the child's terminal, ours until job_release_started() */
 
 	/* The child (reaper.c). */
 	struct job *hash_next;
@@ -79,14 +78,6 @@ struct job {
 	bool timed_out;
 	bool tracked;	 /* in the reaper's table (reaper_track()) */
 	bool pidfd_high; /* pidfd was moved high (spawn_pidfd_raise()) */
-	/*
-	 * A shared-table start whose child has not said yet that it has its
-	 * own fd table: its fds, pty slave and errpipe write end stay open
-	 * in ours (reaper.c lets them go).
-	 */
-	bool table_shared;
-	bool stop_deferred; /* a SIGSTOP waits for the marker (reaper.c) */
-	bool reap_on_eof;   /* dead, reaped once the errpipe reports (reaper.c) */
 };
 
 /* A job for req (taken on success) and its fds (taken always); NULL on ENOMEM. */
@@ -111,13 +102,6 @@ int job_park_fds(struct job *j);
 int job_unpark_fds(struct job *j);
 /* The table's copies go to the closer (the child has its own by now). */
 void job_release_fds(struct job *j);
-/*
- * Everything the started child's plan named that is ours: the request's
- * fds (to the closer), the pty slave and the errpipe's write end. Right
- * after the start, or, after a shared-table start, once the child has its
- * own table (reaper.c).
- */
-void job_release_started(struct job *j);
 /* The plan goes (the errpipe reported, or the child is gone). */
 void job_drop_plan(struct job *j);
 

@@ -4,11 +4,8 @@
  *  - Started must reach the client before Exited. A child can exec and exit
  *    before the loop saw its errpipe EOF, so the exit path first drains the
  *    errpipe: once the child is dead every write end is closed (it was
- *    O_CLOEXEC, and the daemon closed its copy right after fork, or closes
- *    it now after a shared-table start), so that read is final and does
- *    not block; except while another shared-table child still holds a copy
- *    it took with its cut, for microseconds: then the reap waits for the
- *    EOF (errpipe_final()).
+ *    O_CLOEXEC, and the daemon closed its copy right after fork), so that
+ *    read is final and does not block.
  *  - The pid stays ours until we reap it, so pidfd_send_signal() and
  *    kill(-pgid) on an unreaped child can never hit a recycled pid.
  *  - Tracked children are reaped through their pidfd (on_pidfd). Children
@@ -60,10 +57,10 @@
  * From this many live tracked children on, a new child's pidfd is moved
  * high (spawn_pidfd_raise()), and while any is there every spawn uses the
  * shared-table start (docs/architecture.md): the fd table is then big
- * enough that copying it costs more than the marker record's wake-up.
- * Below it, children copy the (small) table as they always did. The
- * first ones' pidfds stay low, so it is kept small: each of them is an fd
- * that every shared-table child copies and drops.
+ * enough that copying it costs more than the wait for the child's marker
+ * record. Below it, children copy the (small) table as they always did.
+ * The first ones' pidfds stay low, so it is kept small: each of them is an
+ * fd that every shared-table child still copies and closes.
  */
 #define REAPER_RAISE_PIDFDS_AT 32u
 /* At most one full waitid(P_ALL) scan per this interval (see the top comment). */
@@ -77,9 +74,8 @@ struct reaper {
 	bool scanned;		   /* last_scan is set */
 	struct job *buckets[REAPER_BUCKETS];
 	unsigned n_terminating;
-	unsigned n_tracked;	 /* children in the table */
-	unsigned n_high_pidfds;	 /* ... whose pidfd was moved high */
-	unsigned n_table_shared; /* ... that may still share our fd table */
+	unsigned n_tracked;	/* children in the table */
+	unsigned n_high_pidfds; /* ... whose pidfd was moved high */
 	/* Untracked children that were killed and not reaped yet: each still
 	 * counts against its client uid (usage.h) until it is. */
 	struct job *abandoned; /* linked through hash_next: they are not in the table */
@@ -126,8 +122,6 @@ owner_unlink(struct job *c)
 	c->owner_prev = c->owner_next = NULL;
 }
 
-static int pidfd_signal(int pidfd, int signo);
-
 /* The child's pidfd and errpipe, with their events. Idempotent. */
 static void
 child_close_fds(struct job *c)
@@ -145,25 +139,6 @@ child_close_fds(struct job *c)
 	c->pty_master = safe_close(c->pty_master);
 }
 
-/*
- * A shared-table child has its own fd table now (its marker record), has
- * failed (any other record: it could not unshare), or is dead: what the
- * loop kept open for it goes. Idempotent.
- */
-static void
-child_release_table(struct job *c)
-{
-	if (!c->table_shared)
-		return;
-	c->table_shared = false;
-	c->ctx->reaper->n_table_shared--;
-	job_release_started(c);
-	if (c->stop_deferred) {
-		c->stop_deferred = false;
-		(void)pidfd_signal(c->pidfd, SIGSTOP);
-	}
-}
-
 /* The child is reaped (or forgotten): its job ends. */
 static void
 child_free(struct job *c)
@@ -177,8 +152,6 @@ child_free(struct job *c)
 	if (c->pidfd_high)
 		r->n_high_pidfds--;
 	c->tracked = c->pidfd_high = false;
-	if (c->table_shared)
-		r->n_table_shared--;
 	if (c->terminating)
 		r->n_terminating--;
 	if (c->counted)
@@ -320,73 +293,6 @@ report_died_before_exec(struct job *c, int status)
 	reply_failed(c, CHILD_STAGE_EXEC, err, detail);
 }
 
-/* EOF on the errpipe: Started, or a death before exec (see child_execed()). */
-static void
-errpipe_eof(struct job *c)
-{
-	struct audit_subject subj = subject(c);
-	int e;
-
-	/* EOF: the child has left our memory (exec or exit) and our plan.
-	 * Not before: after a failure record it still runs on the plan's
-	 * stack until its exit_group(). */
-	job_drop_plan(c);
-	e = child_execed(c->pid);
-
-	if (e == 0) {
-		c->died_before_exec = true;
-		return;
-	}
-	if (e < 0) {
-		/* No /proc (a bare chroot?): today's best guess, said once. */
-		static bool warned;
-
-		if (!warned)
-			log_warning_errno(e,
-					  "Cannot tell whether child %d exec'd "
-					  "(/proc/%d/stat), reporting it and others "
-					  "started: %m",
-					  (int)c->pid, (int)c->pid);
-		warned = true;
-	}
-	c->exec_ok = true;
-	audit_started(&subj, c->pid);
-	/* The pidfd is still open here even when the child was just
-	 * reaped (child_collect), so the client always gets one. */
-	tell(c, (struct reply){
-			.kind = REPLY_STARTED,
-			.pid = c->pid,
-			.pidfd = c->req->spawn.want_pidfd ? c->pidfd : -EBADF,
-			.pty_master = c->pty_master,
-		});
-	/* The client has the master now (or is gone): ours goes. */
-	c->pty_master = safe_close(c->pty_master);
-}
-
-/*
- * The next record or EOF, past a shared-table child's marker (which lets
- * go of what the loop kept for it). A failure record that comes while the
- * child still shares our table means that it could not unshare: later
- * spawns copy the table instead.
- */
-static int
-errpipe_read(struct job *c, struct child_report *rep)
-{
-	int r;
-
-	for (;;) {
-		r = spawn_read_report(c->errpipe, rep);
-		if (r != 1 || rep->stage != CHILD_REPORT_UNSHARED)
-			break;
-		child_release_table(c);
-	}
-	if (r == 1 && c->table_shared)
-		spawn_shared_refuse(rep->err);
-	if (r != -EAGAIN)
-		child_release_table(c);
-	return r;
-}
-
 /*
  * Act on what the errpipe says. Returns true once it said something final
  * (EOF or a record); false while nothing is there yet. A child that died
@@ -402,7 +308,7 @@ errpipe_process(struct job *c)
 
 	if (c->exec_done)
 		return true;
-	r = errpipe_read(c, &rep);
+	r = spawn_read_report(c->errpipe, &rep);
 	if (r == -EAGAIN)
 		return false;
 
@@ -414,7 +320,42 @@ errpipe_process(struct job *c)
 	c->errpipe = safe_close(c->errpipe);
 
 	if (r == 0) {
-		errpipe_eof(c);
+		int e;
+
+		/* EOF: the child has left our memory (exec or exit) and our plan.
+		 * Not before: after a failure record it still runs on the plan's
+		 * stack until its exit_group(). */
+		job_drop_plan(c);
+		e = child_execed(c->pid);
+
+		if (e == 0) {
+			c->died_before_exec = true;
+			return true;
+		}
+		if (e < 0) {
+			/* No /proc (a bare chroot?): today's best guess, said once. */
+			static bool warned;
+
+			if (!warned)
+				log_warning_errno(e,
+						  "Cannot tell whether child %d exec'd "
+						  "(/proc/%d/stat), reporting it and others "
+						  "started: %m",
+						  (int)c->pid, (int)c->pid);
+			warned = true;
+		}
+		c->exec_ok = true;
+		audit_started(&subj, c->pid);
+		/* The pidfd is still open here even when the child was just
+		 * reaped (child_collect), so the client always gets one. */
+		tell(c, (struct reply){
+				.kind = REPLY_STARTED,
+				.pid = c->pid,
+				.pidfd = c->req->spawn.want_pidfd ? c->pidfd : -EBADF,
+				.pty_master = c->pty_master,
+			});
+		/* The client has the master now (or is gone): ours goes. */
+		c->pty_master = safe_close(c->pty_master);
 		return true;
 	}
 	if (r < 0) {
@@ -429,30 +370,6 @@ errpipe_process(struct job *c)
 	audit_failed(&subj, rep.stage, rep.err, detail);
 	reply_failed(c, rep.stage, rep.err, detail);
 	return true;
-}
-
-/*
- * c is dead: drain its errpipe. False when its final word is not in yet:
- * then c is reaped when it comes (on_errpipe).
- */
-static bool
-errpipe_final(struct job *c)
-{
-	/* If it died sharing our table, the write end we kept for it is the
-	 * last one, and EOF comes only once it is closed. */
-	child_release_table(c);
-	if (errpipe_process(c))
-		return true;
-	/*
-	 * Dead, and yet no EOF: another child started on our table copied
-	 * the write end with the fds below its cut, and drops it within
-	 * microseconds (child_exec.c, take_own_table()). Reap c when the
-	 * errpipe reports, so that Started still comes before Exited; its
-	 * pidfd stays quiet until then.
-	 */
-	c->reap_on_eof = true;
-	(void)event_del(c->ev_pidfd);
-	return false;
 }
 
 /* Reap c if it has exited; returns true when it was reaped (and freed). */
@@ -481,8 +398,9 @@ child_collect(struct job *c)
 		r->ctx->ev.child_gone(r->ctx->ev.server);
 		return true;
 	}
-	if (si.si_pid == 0 || !errpipe_final(c))
+	if (si.si_pid == 0)
 		return false;
+	(void)errpipe_process(c);
 
 	do
 		p = wait4(c->pid, &status, WNOHANG, &ru);
@@ -533,10 +451,7 @@ on_errpipe(evutil_socket_t fd, short what, void *userdata)
 
 	(void)fd;
 	(void)what;
-	if (errpipe_process(c) && c->reap_on_eof) {
-		c->reap_on_eof = false;
-		(void)child_collect(c);
-	}
+	(void)errpipe_process(c);
 }
 
 static void
@@ -806,7 +721,7 @@ child_raise_pidfd(struct reaper *r, struct job *c)
 bool
 reaper_share_table(const struct reaper *r)
 {
-	return r->n_high_pidfds > 0 || r->n_table_shared > 0;
+	return r->n_high_pidfds > 0;
 }
 
 int
@@ -823,15 +738,11 @@ reaper_track(struct reaper *r, struct job *c, struct job **owner_list)
 		(void)clock_gettime(CLOCK_MONOTONIC, &c->started_at);
 	usage_child_take(c->client_uid);
 	c->counted = true;
-	if (c->table_shared)
-		r->n_table_shared++;
 	child_raise_pidfd(r, c);
 	if (!child_watch(c)) {
 		/* Untrackable: kill it; SIGCHLD reaps it from the abandoned list
-		 * (never a blocking wait: a child stuck on FUSE would stall the loop).
-		 * Dead, it needs nothing of our table any more. */
+		 * (never a blocking wait: a child stuck on FUSE would stall the loop). */
 		(void)pidfd_signal(c->pidfd, SIGKILL);
-		child_release_table(c);
 		child_close_fds(c);
 		if (c->ev_timer) {
 			event_free(c->ev_timer);
@@ -874,18 +785,6 @@ child_signal(struct job *c, int signo, bool process_group)
 	 * cannot be recycled before we reap it, so -pid names its group. */
 	if (process_group)
 		return kill(-c->pid, signo) < 0 ? -errno : 0;
-	/*
-	 * A child that may still share our fd table must not stop before it
-	 * has dropped what it copied (another child's errpipe write end among
-	 * it): its SIGSTOP waits for the marker, and a SIGCONT cancels it, as
-	 * it would have resumed the child. Every other signal is blocked in
-	 * the child, or kills it, which closes what it holds.
-	 */
-	if (c->table_shared && (signo == SIGSTOP || signo == SIGCONT)) {
-		c->stop_deferred = signo == SIGSTOP;
-		if (signo == SIGSTOP)
-			return 0;
-	}
 	return pidfd_signal(c->pidfd, signo);
 }
 

@@ -40,11 +40,8 @@ int reaper_track(struct reaper *r, struct job *job, struct job **owner_list);
 
 /*
  * Whether the next spawn should use the shared-table start
- * (spawn_prepared.share_table): while a pidfd of a live child sits high
- * (many children live, the fd table is big), or while a child started
- * that way may still share the table. In the second case it must: a child
- * that copied the whole table would copy, and close(), the fds kept open
- * for that other child (docs/architecture.md).
+ * (spawn_prepared.share_table): while a pidfd of a live child sits high,
+ * that is while many children live and the fd table is big.
  */
 bool reaper_share_table(const struct reaper *r);
 

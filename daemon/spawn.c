@@ -93,7 +93,6 @@ spawn_prepare(const struct spawn_request *req, const struct target_user *target,
 	sp = calloc(1, sizeof(*sp));
 	if (!sp)
 		return -ENOMEM;
-	sp->errpipe_w = -EBADF;
 	sp->argv = strv_copy(req->argv);
 	sp->cwd = strdup(req->cwd ? req->cwd : "/");
 	/* Never malloc(0): a NULL list must not read as a failed allocation. */
@@ -150,7 +149,6 @@ spawn_prepared_free(struct spawn_prepared *sp)
 	free(sp->cwd);
 	free(sp->fds);
 	free(sp->groups);
-	(void)safe_close(sp->errpipe_w);
 	spawn_stack_put(sp->stack);
 	free(sp);
 	return NULL;

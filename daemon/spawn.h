@@ -67,21 +67,11 @@ struct spawn_prepared {
 	struct timespec started_at;	    /* CLOCK_MONOTONIC right before the clone */
 	struct spawn_prepared *orphan_next; /* spawn_prepared_orphan() */
 	/*
-	 * In: start the child on the daemon's fd table (the shared-table
-	 * start, docs/architecture.md) if this system allows it. The caller
-	 * asks for it while its table is big, or while another child still
-	 * shares it (reaper_share_table()).
+	 * Start the child on the daemon's fd table (the shared-table start,
+	 * docs/architecture.md) if this system allows it. The caller asks
+	 * for it while its table is big (reaper_share_table()).
 	 */
 	bool share_table;
-	/*
-	 * Out: the errpipe's write end, >= 0 only when the child was started
-	 * on the daemon's table (plan.shared_cut > 0). The child writes
-	 * through it until it has its own table, so the caller keeps it, and
-	 * every fd the plan names, open until the child's
-	 * CHILD_REPORT_UNSHARED record, another record, or its death.
-	 * spawn_prepared_free() closes it if it is still open.
-	 */
-	int errpipe_w;
 };
 
 /*
@@ -124,16 +114,17 @@ void spawn_prepared_orphan(struct spawn_prepared *sp);
  * (*ret_pidfd, O_CLOEXEC) and the errpipe's read end (*ret_errpipe,
  * O_CLOEXEC|O_NONBLOCK). The write end is closed in the parent before
  * returning, and the child has its own copy of the fd table by then, so the
- * received fds the plan names may be closed as soon as this returns; except
- * after a shared-table start (sp->share_table, sp->errpipe_w >= 0): then
- * all of them stay open until the child says it has its own table (see
- * errpipe_w).
+ * received fds the plan names may be closed as soon as this returns. With
+ * sp->share_table the child starts on the daemon's own table and this
+ * waits (normally microseconds) until it has taken its own copy of the
+ * fds below its cut (plan.shared_cut).
  *
  * Returns 0 or -errno (clone/pipe failure). On failure *ret_pid is 0, and
- * sp may be freed at once; or, only where the kernel refuses CLONE_PIDFD
- * and the fork engine falls back to fork() + pidfd_open(), the pid of a
- * child that was started but could not be tracked: it has been sent
- * SIGKILL, and the caller must have it reaped (reaper_abandon()).
+ * sp may be freed at once; or the pid of a child that was started but
+ * cannot be tracked, which the caller must have reaped (reaper_abandon()):
+ * where the kernel refuses CLONE_PIDFD and the fork engine falls back to
+ * fork() + pidfd_open(), it has been sent SIGKILL; after a shared-table
+ * start that could not unshare (the error is its errno) it exits by itself.
  *
  * Ownership (new): sp is not taken. With the vfork engine the child runs
  * on sp->stack and reads the plan in the daemon's memory until it execs or
@@ -199,8 +190,8 @@ void spawn_stack_put(struct spawn_stack *st);
 /*
  * Read the errpipe (non-blocking). Returns 0 on EOF without a record (exec
  * succeeded, or the child died), 1 with *ret filled (setup or exec
- * failed, or CHILD_REPORT_UNSHARED, which is no failure), -EAGAIN when
- * nothing is there yet, -EBADMSG for a short record, or another -errno.
+ * failed), -EAGAIN when nothing is there yet, -EBADMSG for a short record,
+ * or another -errno.
  */
 int spawn_read_report(int errpipe, struct child_report *ret);
 

@@ -19,6 +19,15 @@
  *    the stack it runs on belong to the caller's struct spawn_prepared,
  *    which lives until the errpipe reports EOF or the child is reaped
  *    (spawn.h, spawn_start()).
+ *
+ * The shared-table start, for either engine, while the daemon's fd table is
+ * big (many live children, whose pidfds then sit at 4096 and above): the
+ * clone adds CLONE_FILES, the child's first act is
+ * close_range(cut, ~0U, CLOSE_RANGE_UNSHARE), which copies only the fds
+ * below the cut (a copy of 10,000 pidfds per spawn, and their 10,000
+ * closes in the child, are what it saves), and the loop waits for its
+ * CHILD_REPORT_UNSHARED record before it goes on (await_unshare()).
+ * docs/architecture.md has the argument.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -29,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -503,6 +513,54 @@ spawn_pidfd_is_high(int pidfd)
 	return pidfd >= PIDFD_HIGH_BASE;
 }
 
+/* How often a wait for a shared-table child's own table is logged. */
+#define UNSHARE_LOG_MSEC 1000
+
+/*
+ * Wait until a shared-table child has its own fd table: its
+ * CHILD_REPORT_UNSHARED record (consumed here), a failure record (it could
+ * not unshare: -errno, and later spawns copy the table), or its death. The
+ * child's first system call does it, with every signal blocked and root's
+ * credentials still (only root could stop it): normally microseconds, the
+ * wake-up that the plain start does not pay. Waiting keeps today's rule
+ * that a child copies a table with no other request's fd in it: the loop
+ * receives nothing and closes nothing meanwhile (docs/architecture.md).
+ */
+static int
+await_unshare(pid_t pid, int rfd, int pidfd)
+{
+	unsigned waited = 0;
+
+	for (;;) {
+		struct pollfd p[2] = {{.fd = rfd, .events = POLLIN},
+				      {.fd = pidfd, .events = POLLIN}};
+		struct child_report rep;
+		int n = poll(p, 2, UNSHARE_LOG_MSEC), r;
+
+		if (n <= 0) {
+			if (n == 0 && ++waited % 10 == 1)
+				spawn_log(LOG_WARNING,
+					  "Child %d has not taken its own fd table after %u s, "
+					  "waiting on",
+					  (int)pid, waited * UNSHARE_LOG_MSEC / 1000);
+			continue;
+		}
+		if (p[0].revents) {
+			r = spawn_read_report(rfd, &rep);
+			if (r == 1 && rep.stage == CHILD_REPORT_UNSHARED)
+				return 0;
+			if (r == 1) {
+				spawn_shared_refuse(rep.err);
+				return rep.err > 0 ? -rep.err : -EIO;
+			}
+			if (r != -EAGAIN)
+				return 0; /* cannot be while we hold the write end */
+		}
+		if (p[1].revents)
+			return 0; /* dead before it unshared: it copied nothing */
+	}
+}
+
 /*
  * The cut of a shared-table child: above every fd its plan names (wfd, the
  * errpipe's write end, included), on the kernel's grain. 0 = start plain.
@@ -557,17 +615,21 @@ spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid,
 		r = start_vm(sp, &pid, &pidfd);
 	if (r == START_USE_FORK)
 		r = start_fork(sp, &pid, &pidfd);
+	/* A child on our table (unless the fork fallback cleared the cut). */
+	if (r == 0 && sp->plan.shared_cut > 0) {
+		r = await_unshare(pid, rfd, pidfd);
+		if (r < 0)
+			pidfd = safe_close(pidfd); /* it exits by itself: abandoned */
+	}
 	/*
 	 * The child has its own copy of the write end. Ours goes, or EOF would
-	 * never come; the plan's number stays for the child to read. A child
-	 * on our table (shared_cut, unless the fork fallback cleared it) uses
-	 * our write end until its marker record: the caller closes it then.
+	 * never come; the plan's number stays for the child to read.
 	 */
-	if (r == 0 && sp->plan.shared_cut > 0)
-		sp->errpipe_w = TAKE_FD(wfd);
 	wfd = safe_close(wfd);
 	if (r < 0) {
-		*ret_pid = pid; /* 0, or a child killed untracked (fork fallback only) */
+		/* 0, or a child untracked: killed (fork fallback), or exiting
+		 * after it could not unshare */
+		*ret_pid = pid;
 		return r;
 	}
 

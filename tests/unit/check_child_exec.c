@@ -274,7 +274,7 @@ run(const struct spec *s, struct result *res)
 	sp->share_table = share_table && !s->errpipe_low;
 	r = spawn_start(sp, engine, &res->pid, &pidfd, &errpipe);
 	/* Shared when asked, unless close_range() is refused here (the engine probes it). */
-	ck_assert_int_eq(sp->errpipe_w >= 0,
+	ck_assert_int_eq(sp->plan.shared_cut > 0,
 			 r == 0 && sp->share_table && syscall(SYS_close_range, ~0U, ~0U, 0) == 0);
 	if (s->errpipe_low) {
 		/* The read end got 0, so the child's write end was 1. */
@@ -295,32 +295,20 @@ run(const struct spec *s, struct result *res)
 	ck_assert_int_ne(fcntl(pidfd, F_GETFD) & FD_CLOEXEC, 0);
 
 	/*
-	 * The received fds now live in the child; the daemon drops its copies,
-	 * after a shared-table start only once the child has its own table
-	 * (its marker record), as reaper.c does.
+	 * The received fds now live in the child; the daemon drops its copies
+	 * (after a shared-table start too: spawn_start() waited until the
+	 * child had its own table).
 	 */
-	if (sp->errpipe_w < 0) {
-		if (outp[1] >= 0)
-			close(outp[1]);
-		close(devnull);
-	}
+	if (outp[1] >= 0)
+		close(outp[1]);
+	close(devnull);
+
 	for (;;) {
 		r = spawn_read_report(errpipe, &res->rep);
-		if (r == 1 && res->rep.stage == CHILD_REPORT_UNSHARED) {
-			ck_assert_int_ge(sp->errpipe_w, 0);
-			close(sp->errpipe_w);
-			sp->errpipe_w = -1;
-			if (outp[1] >= 0)
-				close(outp[1]);
-			close(devnull);
-			continue;
-		}
 		if (r != -EAGAIN)
 			break;
 		ck_assert_int_eq(wait_readable(errpipe), 1);
 	}
-	/* A record or EOF with no marker: the child never had its own table. */
-	ck_assert_int_lt(sp->errpipe_w, 0);
 	ck_assert_msg(r == 0 || r == 1, "spawn_read_report: %d", r);
 	res->report = r;
 
