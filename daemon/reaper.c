@@ -721,7 +721,8 @@ child_raise_pidfd(struct reaper *r, struct job *c)
 bool
 reaper_share_table(const struct reaper *r)
 {
-	return r->n_high_pidfds > 0;
+	/* Fewer live children: a copy of the table costs less than the wait. */
+	return r->n_high_pidfds > 0 && r->n_tracked >= REAPER_RAISE_PIDFDS_AT;
 }
 
 int

@@ -40,8 +40,8 @@ int reaper_track(struct reaper *r, struct job *job, struct job **owner_list);
 
 /*
  * Whether the next spawn should use the shared-table start
- * (spawn_prepared.share_table): while a pidfd of a live child sits high,
- * that is while many children live and the fd table is big.
+ * (spawn_prepared.share_table): while many children live and pidfds of
+ * theirs sit high, that is while the fd table is big.
  */
 bool reaper_share_table(const struct reaper *r);
 
