@@ -19,8 +19,11 @@
  *    _posixsubprocess.c, bpo-35823), and musl's setrlimit() does the same.
  * sys() returns the kernel's result, >= 0 or -errno, and touches nothing
  * else; so nothing in here writes errno or any other thread state. The
- * parent blocks every signal before the fork; this code resets
- * dispositions first and unblocks last. Every input was computed and
+ * child starts with every signal blocked that has a handler: the daemon
+ * keeps all but the core-dumping ones (which have none) blocked in every
+ * thread for good (main.c), or spawn_start() blocks them around the clone
+ * (spawn_set_signals_blocked()); this code resets dispositions first and
+ * unblocks last. Every input was computed and
  * allocated in the parent and is only read here. CI enforces the call list:
  * `nm -u` of this object may name only the compiler's helpers in
  * tests/child-exec.allow, so a libc wrapper that creeps back in fails it.
@@ -59,6 +62,10 @@
 #include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
+
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
 
 /* ---- raw system calls ---- */
 
@@ -205,9 +212,9 @@ struct linux_dirent64 {
  * reaper reports as such.
  */
 static void
-report(int errfd, enum child_stage stage, int err)
+send_record(int errfd, int32_t stage, int32_t err)
 {
-	const struct child_report r = {.stage = stage, .err = err > 0 ? err : EIO};
+	const struct child_report r = {.stage = stage, .err = err};
 	const char *buf = (const char *)&r;
 	size_t left = sizeof(r);
 
@@ -221,6 +228,12 @@ report(int errfd, enum child_stage stage, int err)
 		buf += n;
 		left -= (size_t)n;
 	}
+}
+
+static void
+report(int errfd, enum child_stage stage, int err)
+{
+	send_record(errfd, stage, err > 0 ? err : EIO);
 }
 
 /* Report, then die: the child never goes on after a failed step. */
@@ -557,34 +570,71 @@ reset_oom_score_adj(void)
 	return n == 1 ? 0 : -EIO;
 }
 
+/* ---- the shared-table start ---- */
+
+/*
+ * First act of a shared-table child (docs/architecture.md, "The
+ * shared-table start"): a private table holding the daemon's fds
+ * [0, shared_cut) only, then the marker record, for which spawn_start()
+ * waits before the loop goes on. Until the unshare nothing may be dup'ed,
+ * closed or opened: it would change the daemon's table. The copy is of the
+ * same fds a plain start copies (nothing of another request is in the
+ * table, and the loop does nothing while it waits); close_other_fds()
+ * closes what the plan does not name, as it does there. If no private
+ * table can be had, the failure record goes out through the shared table
+ * and we exit, which only drops our reference to that table.
+ */
+static void
+take_own_table(const struct child_plan *p)
+{
+	int r = close_span(p->shared_cut, ~0U, CLOSE_RANGE_UNSHARE);
+
+	if (r < 0)
+		fail(p->errpipe, CHILD_STAGE_CLOSE_FDS, -r);
+	send_record(p->errpipe, CHILD_REPORT_UNSHARED, 0);
+}
+
+/*
+ * The fd table becomes exactly the plan's, with the errpipe above it (its
+ * fd returned through *errfd). At once, before any step that can block:
+ * from here on the child holds nothing of the daemon's but the errpipe.
+ */
+static void
+own_fds(const struct child_plan *p, int *errfd)
+{
+	int fd_bound = 1 << 20; /* default fs.nr_open: a ceiling for the last resort */
+	struct rlimit rl;
+	int r;
+
+	r = setup_fds(p, errfd);
+	if (r < 0)
+		fail(*errfd, CHILD_STAGE_FD_SETUP, -r);
+	/*
+	 * The brute-force fallback's bound: the hard RLIMIT_NOFILE (the soft
+	 * one is still the daemon's raised one; the plan's comes later).
+	 */
+	if (sys4(__NR_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 &&
+	    rl.rlim_max < (rlim_t)fd_bound)
+		fd_bound = (int)rl.rlim_max;
+	r = close_other_fds(p, *errfd, fd_bound);
+	if (r < 0)
+		fail(*errfd, CHILD_STAGE_CLOSE_FDS, -r);
+}
+
 _Noreturn void
 child_exec(const struct child_plan *p)
 {
 	int errfd = p->errpipe;
-	int fd_bound = 1 << 20; /* default fs.nr_open: a ceiling for the last resort */
-	struct rlimit rl;
 	int r;
+
+	if (p->shared_cut > 0) /* first: see take_own_table() */
+		take_own_table(p);
 
 	r = reset_signal_dispositions(p->reset_signals);
 	if (r < 0)
 		fail(errfd, CHILD_STAGE_SIGNALS, -r);
 
-	r = setup_fds(p, &errfd);
-	if (r < 0)
-		fail(errfd, CHILD_STAGE_FD_SETUP, -r);
-
-	/*
-	 * At once, before any step that can block: from here on the child
-	 * holds nothing of the daemon's but the errpipe. The brute-force
-	 * fallback needs an upper bound: the hard RLIMIT_NOFILE (the soft one
-	 * is still the daemon's raised one; the plan's comes later).
-	 */
-	if (sys4(__NR_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 &&
-	    rl.rlim_max < (rlim_t)fd_bound)
-		fd_bound = (int)rl.rlim_max;
-	r = close_other_fds(p, errfd, fd_bound);
-	if (r < 0)
-		fail(errfd, CHILD_STAGE_CLOSE_FDS, -r);
+	own_fds(p, &errfd);
 
 	/* Every child leads a new session without a controlling terminal. */
 	r = (int)sys0(__NR_setsid);
@@ -643,8 +693,8 @@ child_exec(const struct child_plan *p)
 /*
  * Entry of a vfork-engine child (see child_exec.h): the plan, on the
  * engine's stack, with every signal blocked. Nothing to do before
- * child_exec(): the fd table is already our own copy (no CLONE_FILES), so
- * the loop may close its fds at once, and it never waits for us.
+ * child_exec(), which takes our own fd table first when we were started
+ * on the daemon's (plan.shared_cut); the loop never waits for us.
  */
 _Noreturn int
 child_clone_entry(void *plan)

@@ -41,9 +41,26 @@ enum child_stage {
 
 /* The fixed-size record written to the errpipe on failure (< PIPE_BUF). */
 struct child_report {
-	int32_t stage; /* enum child_stage */
-	int32_t err;   /* positive errno */
+	int32_t stage; /* enum child_stage, or CHILD_REPORT_UNSHARED */
+	int32_t err;   /* positive errno (0 with CHILD_REPORT_UNSHARED) */
 };
+
+/*
+ * Not a failure and never on the wire: a child of the shared-table start
+ * (plan.shared_cut > 0) writes this record once it has its own fd table,
+ * before any step that can fail; spawn_start() waits for it (or for a
+ * failure record, or the child's death) and consumes it.
+ */
+#define CHILD_REPORT_UNSHARED (-1)
+
+/*
+ * A shared-table child's cut is a multiple of this: the kernel sizes the
+ * copy close_range(CLOSE_RANGE_UNSHARE) makes in whole words of its fd
+ * bitmap (BITS_PER_LONG, at least 64 fds), and what it copies at or above
+ * the cut it closes again at once. On that grain nothing is copied there
+ * (docs/architecture.md, "The shared-table start").
+ */
+#define CHILD_CUT_GRAIN 64u
 
 /* Everything the child needs, computed and allocated in the parent. */
 struct child_plan {
@@ -83,6 +100,15 @@ struct child_plan {
 	 */
 	uint64_t reset_signals;
 	sigset_t sigmask; /* the mask to install right before execve (empty) */
+	/*
+	 * 0: the child's fd table is a copy made by clone() (the plain
+	 * start). Otherwise the child was started on the daemon's own table
+	 * (CLONE_FILES, spawn_clone.c's shared-table start): its first act is
+	 * close_range(shared_cut, ~0U, CLOSE_RANGE_UNSHARE), which copies only
+	 * fds [0, shared_cut). Every fd the plan names (sources, errpipe) is
+	 * below it; a multiple of CHILD_CUT_GRAIN.
+	 */
+	unsigned shared_cut;
 };
 
 /* Never returns: execve()s or writes a child_report and _exit(127)s. */
@@ -94,8 +120,9 @@ _Noreturn void child_exec(const struct child_plan *p);
  * of the engine's, with child_clone_entry() as the child's function and
  * the plan as its argument. The child shares the daemon's memory until it
  * execs or exits, and runs at the same time as the loop: it has its own
- * fd table and signal handler table (no CLONE_FILES, no CLONE_SIGHAND),
- * but the loop thread's TLS (no CLONE_SETTLS), which it must never write.
+ * signal handler table (no CLONE_SIGHAND) and its own fd table (a copy, or
+ * with the shared-table start its own from its first system call on), but
+ * the loop thread's TLS (no CLONE_SETTLS), which it must never write.
  */
 _Noreturn int child_clone_entry(void *plan);
 

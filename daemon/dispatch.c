@@ -590,6 +590,7 @@ spawn_launch(struct client *c, struct job *j, const struct audit_subject *subj)
 		return false;
 	}
 	/* The plan stays with the job until the child's errpipe reports (job.h). */
+	j->sp->share_table = reaper_share_table(ctx->reaper);
 	r = spawn_start(j->sp, ctx->engine, &j->pid, &j->pidfd, &j->errpipe);
 	/* The child has its own copies now (both engines): ours go to the closer. */
 	job_release_fds(j);

@@ -76,6 +76,8 @@ struct job {
 				* Failed{EXEC} goes out once it is reaped */
 	bool terminating;      /* SIGTERM sent, SIGKILL pending */
 	bool timed_out;
+	bool tracked;	 /* in the reaper's table (reaper_track()) */
+	bool pidfd_high; /* pidfd was moved high (spawn_pidfd_raise()) */
 };
 
 /* A job for req (taken on success) and its fds (taken always); NULL on ENOMEM. */

@@ -63,6 +63,16 @@
 #include "wire.h"
 
 #define REAPER_BUCKETS 4096u
+/*
+ * From this many live tracked children on, a new child's pidfd is moved
+ * high (spawn_pidfd_raise()), and while any is there every spawn uses the
+ * shared-table start (docs/architecture.md): the fd table is then big
+ * enough that copying it costs more than the wait for the child's marker
+ * record. Below it, children copy the (small) table as they always did.
+ * The first ones' pidfds stay low, so it is kept small: each of them is an
+ * fd that every shared-table child still copies and closes.
+ */
+#define REAPER_RAISE_PIDFDS_AT 32u
 /* At most one full waitid(P_ALL) scan per this interval (see the top comment). */
 #define REAPER_SCAN_INTERVAL_USEC 1000000u
 /* While the daemon has any child, a full scan at least this often (see the top comment). */
@@ -78,6 +88,8 @@ struct reaper {
 	bool scanned;		   /* last_scan is set */
 	struct job *buckets[REAPER_BUCKETS];
 	unsigned n_terminating;
+	unsigned n_tracked;	/* children in the table */
+	unsigned n_high_pidfds; /* ... whose pidfd was moved high */
 	/* Untracked children that were killed and not reaped yet: each still
 	 * counts against its client uid (usage.h) until it is. */
 	struct job *abandoned; /* linked through hash_next: they are not in the table */
@@ -149,6 +161,11 @@ child_free(struct job *c)
 
 	owner_unlink(c);
 	hash_remove(r, c);
+	if (c->tracked)
+		r->n_tracked--;
+	if (c->pidfd_high)
+		r->n_high_pidfds--;
+	c->tracked = c->pidfd_high = false;
 	if (c->terminating)
 		r->n_terminating--;
 	if (c->counted)
@@ -787,6 +804,29 @@ child_watch(struct job *c)
 	       (tv.tv_sec == 0 && tv.tv_usec == 0 ? true : event_add(c->ev_timer, &tv) == 0);
 }
 
+/* Many children live: this one's pidfd goes high (see REAPER_RAISE_PIDFDS_AT). */
+static void
+child_raise_pidfd(struct reaper *r, struct job *c)
+{
+	int fd;
+
+	if (r->n_tracked < REAPER_RAISE_PIDFDS_AT)
+		return;
+	fd = spawn_pidfd_raise(c->pidfd);
+	if (!spawn_pidfd_is_high(fd))
+		return;
+	c->pidfd = fd;
+	c->pidfd_high = true;
+	r->n_high_pidfds++;
+}
+
+bool
+reaper_share_table(const struct reaper *r)
+{
+	/* Fewer live children: a copy of the table costs less than the wait. */
+	return r->n_high_pidfds > 0 && r->n_tracked >= REAPER_RAISE_PIDFDS_AT;
+}
+
 int
 reaper_track(struct reaper *r, struct job *c, struct job **owner_list)
 {
@@ -802,6 +842,7 @@ reaper_track(struct reaper *r, struct job *c, struct job **owner_list)
 	usage_child_take(c->client_uid);
 	c->counted = true;
 	fallback_arm(r);
+	child_raise_pidfd(r, c);
 	if (!child_watch(c)) {
 		/* Untrackable: kill it; SIGCHLD reaps it from the abandoned list
 		 * (never a blocking wait: a child stuck on FUSE would stall the loop). */
@@ -816,6 +857,8 @@ reaper_track(struct reaper *r, struct job *c, struct job **owner_list)
 	}
 	c->hash_next = r->buckets[bucket_of(c->pid)];
 	r->buckets[bucket_of(c->pid)] = c;
+	c->tracked = true;
+	r->n_tracked++;
 	if (c->owner) {
 		c->owner_head = owner_list;
 		c->owner_next = *owner_list;

@@ -39,6 +39,13 @@ struct reaper *reaper_free(struct reaper *r);
 int reaper_track(struct reaper *r, struct job *job, struct job **owner_list);
 
 /*
+ * Whether the next spawn should use the shared-table start
+ * (spawn_prepared.share_table): while many children live and pidfds of
+ * theirs sit high, that is while the fd table is big.
+ */
+bool reaper_share_table(const struct reaper *r);
+
+/*
  * Give up on a child that is not tracked (no pidfd, or reaper_track()
  * failed) and that the caller has already killed: it is reaped on SIGCHLD with
  * waitpid(pid, WNOHANG), never waited for (a child stuck on FUSE ignores

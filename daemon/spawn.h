@@ -66,6 +66,12 @@ struct spawn_prepared {
 	struct spawn_stack *stack;	    /* vfork engine: the child's stack, else NULL */
 	struct timespec started_at;	    /* CLOCK_MONOTONIC right before the clone */
 	struct spawn_prepared *orphan_next; /* spawn_prepared_orphan() */
+	/*
+	 * Start the child on the daemon's fd table (the shared-table start,
+	 * docs/architecture.md) if this system allows it. The caller asks
+	 * for it while its table is big (reaper_share_table()).
+	 */
+	bool share_table;
 };
 
 /*
@@ -107,15 +113,18 @@ void spawn_prepared_orphan(struct spawn_prepared *sp);
  * Create the errpipe, start the child and return at once: *ret_pid, a pidfd
  * (*ret_pidfd, O_CLOEXEC) and the errpipe's read end (*ret_errpipe,
  * O_CLOEXEC|O_NONBLOCK). The write end is closed in the parent before
- * returning. The child has its own copy of the fd table by then (neither
- * engine shares it), so the received fds the plan names may be closed as
- * soon as this returns.
+ * returning, and the child has its own copy of the fd table by then, so the
+ * received fds the plan names may be closed as soon as this returns. With
+ * sp->share_table the child starts on the daemon's own table and this
+ * waits (normally microseconds) until it has taken its own copy of the
+ * fds below its cut (plan.shared_cut).
  *
  * Returns 0 or -errno (clone/pipe failure). On failure *ret_pid is 0, and
- * sp may be freed at once; or, only where the kernel refuses CLONE_PIDFD
- * and the fork engine falls back to fork() + pidfd_open(), the pid of a
- * child that was started but could not be tracked: it has been sent
- * SIGKILL, and the caller must have it reaped (reaper_abandon()).
+ * sp may be freed at once; or the pid of a child that was started but
+ * cannot be tracked, which the caller must have reaped (reaper_abandon()):
+ * where the kernel refuses CLONE_PIDFD and the fork engine falls back to
+ * fork() + pidfd_open(), it has been sent SIGKILL; after a shared-table
+ * start that could not unshare (the error is its errno) it exits by itself.
  *
  * Ownership (new): sp is not taken. With the vfork engine the child runs
  * on sp->stack and reads the plan in the daemon's memory until it execs or
@@ -169,6 +178,22 @@ void spawn_set_log(spawn_log_fn fn);
  * handlers installed). Call before the first spawn_start().
  */
 void spawn_set_signals_blocked(void);
+
+/*
+ * The shared-table start is not to be used any more (a child could not
+ * unshare: err); logged once. Loop thread only.
+ */
+void spawn_shared_refuse(int err);
+
+/*
+ * Move a long-lived pidfd to a number >= 4096 (F_DUPFD_CLOEXEC; the old
+ * one is closed), so that the fds a shared-table child copies stay few.
+ * Returns the new fd, or pidfd itself where RLIMIT_NOFILE leaves no room
+ * (soft < 8192), the system has no close_range(), or the dup fails.
+ */
+int spawn_pidfd_raise(int pidfd);
+/* Whether pidfd is one that spawn_pidfd_raise() moved. */
+bool spawn_pidfd_is_high(int pidfd);
 
 /* The engine's half of spawn_prepared_free(): keep or unmap a stack. NULL-safe. */
 void spawn_stack_put(struct spawn_stack *st);

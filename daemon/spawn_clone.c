@@ -19,6 +19,15 @@
  *    the stack it runs on belong to the caller's struct spawn_prepared,
  *    which lives until the errpipe reports EOF or the child is reaped
  *    (spawn.h, spawn_start()).
+ *
+ * The shared-table start, for either engine, while the daemon's fd table is
+ * big (many live children, whose pidfds then sit at 4096 and above): the
+ * clone adds CLONE_FILES, the child's first act is
+ * close_range(cut, ~0U, CLOSE_RANGE_UNSHARE), which copies only the fds
+ * below the cut (a copy of 10,000 pidfds per spawn, and their 10,000
+ * closes in the child, are what it saves), and the loop waits for its
+ * CHILD_REPORT_UNSHARED record before it goes on (await_unshare()).
+ * docs/architecture.md has the argument.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -29,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -322,11 +332,11 @@ restore_mask(const sigset_t *saved)
  * (STYLE.md section 3). Returns the pid (0 in the child) or -errno.
  */
 static __attribute__((noinline)) pid_t
-clone_copy(int *pidfd)
+clone_copy(int *pidfd, unsigned long files)
 {
 	/* flags, stack, parent_tid (the pidfd), then child_tid and tls, both unused. */
-	long pid =
-		syscall(SYS_clone, (unsigned long)(CLONE_PIDFD | SIGCHLD), NULL, pidfd, NULL, NULL);
+	long pid = syscall(SYS_clone, (unsigned long)(CLONE_PIDFD | SIGCHLD) | files, NULL, pidfd,
+			   NULL, NULL);
 
 	return pid < 0 ? -errno : (pid_t)pid;
 }
@@ -339,8 +349,12 @@ clone_copy(int *pidfd)
 static int
 start_fork_fallback(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 {
-	pid_t pid = fork();
+	pid_t pid;
 	int pidfd;
+
+	/* fork() copies the fd table: this child never shares ours. */
+	sp->plan.shared_cut = 0;
+	pid = fork();
 
 	if (pid == 0)
 		child_exec(&sp->plan);
@@ -375,7 +389,7 @@ start_fork(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 		restore_mask(&saved);
 		return r;
 	}
-	pid = clone_copy(&pidfd);
+	pid = clone_copy(&pidfd, sp->plan.shared_cut > 0 ? CLONE_FILES : 0);
 	if (pid == 0)
 		child_exec(&sp->plan);
 	if (pid < 0 && clone_errno_is_permanent(-pid)) {
@@ -408,8 +422,9 @@ start_fork(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 static __attribute__((noinline)) pid_t
 clone_vm(const struct child_plan *plan, void *top, int *pidfd)
 {
-	pid_t pid = clone(child_clone_entry, top, CLONE_VM | CLONE_PIDFD | SIGCHLD, (void *)plan,
-			  pidfd);
+	int files = plan->shared_cut > 0 ? CLONE_FILES : 0;
+	pid_t pid = clone(child_clone_entry, top, CLONE_VM | CLONE_PIDFD | SIGCHLD | files,
+			  (void *)plan, pidfd);
 
 	return pid < 0 ? -errno : pid;
 }
@@ -449,6 +464,144 @@ start_vm(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 	return 0;
 }
 
+/* ---- the shared-table start (docs/architecture.md) ---- */
+
+/*
+ * Where long-lived pidfds go once many children live (spawn_pidfd_raise()):
+ * above the daemon's working fds, so that a shared-table child's cut stays
+ * below them. Not at half of a large RLIMIT_NOFILE: the kernel allocates
+ * the fd array up to the highest fd, 8 bytes per number.
+ */
+#define PIDFD_HIGH_BASE 4096
+
+/* Set once, loop thread: the shared-table start is not to be used here. */
+static bool shared_refused;
+static bool shared_probed;
+
+/*
+ * Whether this kernel has close_range() at all: (~0U, ~0U, 0) closes no fd
+ * that can exist and returns 0. Never CLOSE_RANGE_UNSHARE here: the loop
+ * thread shares its table with the resolver threads and the closer.
+ */
+static bool
+shared_usable(void)
+{
+	if (!shared_probed) {
+		shared_probed = true;
+		if (syscall(SYS_close_range, ~0U, ~0U, 0) < 0)
+			spawn_shared_refuse(errno);
+	}
+	return !shared_refused;
+}
+
+void
+spawn_shared_refuse(int err)
+{
+	if (shared_refused)
+		return;
+	shared_refused = true;
+	spawn_log(LOG_WARNING,
+		  "close_range(CLOSE_RANGE_UNSHARE) is not available here (%s); every child "
+		  "copies the daemon's whole fd table from now on",
+		  strerror(err));
+}
+
+int
+spawn_pidfd_raise(int pidfd)
+{
+	static int base = -1;
+	int fd;
+
+	if (base < 0) {
+		struct rlimit rl;
+
+		/* main() has raised the soft limit by the time children live. */
+		base = 0;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 2 * PIDFD_HIGH_BASE)
+			base = PIDFD_HIGH_BASE;
+	}
+	if (base == 0 || pidfd >= base || !shared_usable())
+		return pidfd;
+	fd = fcntl(pidfd, F_DUPFD_CLOEXEC, base);
+	if (fd < 0)
+		return pidfd; /* only slower */
+	(void)safe_close(pidfd);
+	return fd;
+}
+
+bool
+spawn_pidfd_is_high(int pidfd)
+{
+	return pidfd >= PIDFD_HIGH_BASE;
+}
+
+/* How often a wait for a shared-table child's own table is logged. */
+#define UNSHARE_LOG_MSEC 1000
+
+/*
+ * Wait until a shared-table child has its own fd table: its
+ * CHILD_REPORT_UNSHARED record (consumed here), a failure record (it could
+ * not unshare: -errno, and later spawns copy the table), or its death. The
+ * child's first system call does it, with every signal blocked and root's
+ * credentials still (only root could stop it): normally microseconds, the
+ * wake-up that the plain start does not pay. Waiting keeps today's rule
+ * that a child copies a table with no other request's fd in it: the loop
+ * receives nothing and closes nothing meanwhile (docs/architecture.md).
+ */
+static int
+await_unshare(pid_t pid, int rfd, int pidfd)
+{
+	unsigned waited = 0;
+
+	for (;;) {
+		struct pollfd p[2] = {{.fd = rfd, .events = POLLIN},
+				      {.fd = pidfd, .events = POLLIN}};
+		struct child_report rep;
+		int n = poll(p, 2, UNSHARE_LOG_MSEC), r;
+
+		if (n <= 0) {
+			if (n == 0 && ++waited % 10 == 1)
+				spawn_log(LOG_WARNING,
+					  "Child %d has not taken its own fd table after %u s, "
+					  "waiting on",
+					  (int)pid, waited * UNSHARE_LOG_MSEC / 1000);
+			continue;
+		}
+		if (p[0].revents) {
+			r = spawn_read_report(rfd, &rep);
+			if (r == 1 && rep.stage == CHILD_REPORT_UNSHARED)
+				return 0;
+			if (r == 1) {
+				spawn_shared_refuse(rep.err);
+				return rep.err > 0 ? -rep.err : -EIO;
+			}
+			if (r != -EAGAIN)
+				return 0; /* cannot be while we hold the write end */
+		}
+		if (p[1].revents)
+			return 0; /* dead before it unshared: it copied nothing */
+	}
+}
+
+/*
+ * The cut of a shared-table child: above every fd its plan names (wfd, the
+ * errpipe's write end, included), on the kernel's grain. 0 = start plain.
+ */
+static unsigned
+shared_cut(const struct spawn_prepared *sp, int wfd)
+{
+	int top = wfd;
+
+	if (!sp->share_table || !shared_usable())
+		return 0;
+	for (size_t i = 0; i < sp->plan.n_fds; i++)
+		if (sp->plan.fds[i].src > top)
+			top = sp->plan.fds[i].src;
+	if (top < 0 || top >= INT_MAX - (int)CHILD_CUT_GRAIN)
+		return 0;
+	return ((unsigned)top + CHILD_CUT_GRAIN) / CHILD_CUT_GRAIN * CHILD_CUT_GRAIN;
+}
+
 int
 spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid, int *ret_pidfd,
 	    int *ret_errpipe)
@@ -477,19 +630,28 @@ spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid,
 
 	sp->plan.reset_signals = signals_to_reset();
 	sp->plan.errpipe = wfd;
+	sp->plan.shared_cut = shared_cut(sp, wfd);
 	(void)clock_gettime(CLOCK_MONOTONIC, &sp->started_at);
 	r = START_USE_FORK;
 	if (engine == SPAWN_ENGINE_VFORK && !clone_vm_refused)
 		r = start_vm(sp, &pid, &pidfd);
 	if (r == START_USE_FORK)
 		r = start_fork(sp, &pid, &pidfd);
+	/* A child on our table (unless the fork fallback cleared the cut). */
+	if (r == 0 && sp->plan.shared_cut > 0) {
+		r = await_unshare(pid, rfd, pidfd);
+		if (r < 0)
+			pidfd = safe_close(pidfd); /* it exits by itself: abandoned */
+	}
 	/*
 	 * The child has its own copy of the write end. Ours goes, or EOF would
 	 * never come; the plan's number stays for the child to read.
 	 */
 	wfd = safe_close(wfd);
 	if (r < 0) {
-		*ret_pid = pid; /* 0, or a child killed untracked (fork fallback only) */
+		/* 0, or a child untracked: killed (fork fallback), or exiting
+		 * after it could not unshare */
+		*ret_pid = pid;
 		return r;
 	}
 

@@ -1213,6 +1213,101 @@ start_sleeper(spawnd_client *c, const char *user, bool keep, uint64_t timeout_us
 	return id;
 }
 
+/* ---- many live children: the shared-table start ---- */
+
+/* More live children than REAPER_RAISE_PIDFDS_AT (daemon/reaper.c, 32). */
+#define MANY_LIVE 100
+/* Where the daemon moves the pidfds of children started past that (spawn_clone.c). */
+#define PIDFD_HIGH_BASE 4096
+
+/* How many of the daemon's fds are numbered min or above. */
+static int
+daemon_fds_from(int min)
+{
+	char **v = NULL;
+	int n = 0;
+
+	ck_assert_int_gt(proc_fd_targets(fx.pid, &v), 0);
+	for (char **d = v; *d; d++)
+		if (atoi(*d) >= min)
+			n++;
+	strv_free(v);
+	return n;
+}
+
+/*
+ * Issue 12, "10,000 live children still flat": with many children alive
+ * the daemon keeps their pidfds at 4096 and above, and starts every child
+ * on its own fd table (CLONE_FILES), from which the child takes a private
+ * copy of the fds below its cut only. Such a child must start exactly as
+ * any other: its fds are exactly the ones it was given, a setup failure
+ * still reports its stage, and once every child is gone the daemon's fd
+ * count is back where it was. On main 27e4c22 no pidfd is ever above 100.
+ */
+START_TEST(test_many_live_children_shared_table)
+{
+	const char *argv[] = {fx.probe, NULL};
+	char out[PATH_MAX];
+	const char *wargv[] = {fx.probe, "--out", out, "--write-fd", "3", "to-three", NULL};
+	spawnd_client *c = client_open(), *holder;
+	spawnd_options *o;
+	struct report rep;
+	struct run r;
+	int base_fds, p[2];
+
+	xsnprintf(out, sizeof(out), "%s/fd-report", fx.dir);
+	spawn_simple(c, "nobody", argv, &r);
+	ASSERT_EXITED(&r, 0);
+	run_done(&r);
+	base_fds = proc_settled_fd_count(fx.pid);
+	holder = client_open();
+	for (int i = 0; i < MANY_LIVE; i++) {
+		pid_t pid;
+
+		(void)start_sleeper(holder, "nobody", false, 0, &pid);
+	}
+	ck_assert_int_ge(daemon_fds_from(PIDFD_HIGH_BASE), MANY_LIVE - 40);
+
+	for (int round = 0; round < 3; round++) {
+		spawn_simple(c, "nobody", argv, &r);
+		ASSERT_EXITED(&r, 0);
+		ASSERT_STREQ_REPORT(&r.out, "fds", "0,1,2");
+		ck_assert_str_eq(probe_fd(&r.out, 0), "/dev/null");
+		ck_assert_str_eq(probe_fd(&r.out, 1), r.out_link);
+		ck_assert_str_eq(probe_fd(&r.out, 2), "/dev/null");
+		run_done(&r);
+	}
+
+	o = opts_new("root", wargv);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(spawnd_options_add_fd(o, 3, p[1]), 0);
+	run_spawn(c, o, false, &r);
+	spawnd_options_free(o);
+	(void)close(p[1]);
+	ASSERT_EXITED(&r, 0);
+	assert_pipe_says(p[0], "to-three");
+	(void)close(p[0]);
+	ck_assert_int_eq(report_read_file(out, &rep), 0);
+	ASSERT_STREQ_REPORT(&rep, "fds", "0,1,2,3");
+	report_done(&rep);
+	run_done(&r);
+
+	o = opts_new("nobody", argv);
+	ck_assert_int_eq(spawnd_options_set_cwd(o, "/nonexistent/spawnd-missing"), 0);
+	run_spawn(c, o, true, &r);
+	spawnd_options_free(o);
+	ASSERT_FAILED(&r, SPAWND_STAGE_CHDIR, ENOENT);
+	run_done(&r);
+
+	/* The sleepers go with their connection (terminate on disconnect). */
+	spawnd_client_close(holder);
+	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 20000), 0);
+	ck_assert_int_eq(proc_wait_fd_count(fx.pid, base_fds, 5000), base_fds);
+	ck_assert_int_eq(daemon_fds_from(PIDFD_HIGH_BASE), 0);
+	spawnd_client_close(c);
+}
+END_TEST
+
 /*
  * Signal requests reach only this connection's unreaped children: another
  * connection gets ESRCH and the child lives on; after the exit, ESRCH.
@@ -1738,6 +1833,12 @@ daemon_suite(void)
 	tcase_add_test(tc, test_kill_grace);
 	tcase_add_test(tc, test_disconnect_hangup);
 	tcase_add_test(tc, test_daemon_signal_state);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("shared-table");
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_many_live_children_shared_table);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("churn");

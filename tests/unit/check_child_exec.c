@@ -59,6 +59,12 @@
 
 /* The engine under test; set by main() before each run of the suite. */
 static enum spawn_engine engine = SPAWN_ENGINE_FORK;
+/*
+ * The suites run a second time with the shared-table start (run() asks for
+ * it): the child starts on our fd table and takes its own copy of the fds
+ * below its cut first (spawn_clone.c); every case must come out the same.
+ */
+static bool share_table;
 
 /*
  * Whom probe_spec() spawns as: nobody when we are root, else ourselves
@@ -264,7 +270,12 @@ run(const struct spec *s, struct result *res)
 		close(0);
 		close(1);
 	}
+	/* errpipe_low puts our own 0 and 1 back at once: not while a child shares them. */
+	sp->share_table = share_table && !s->errpipe_low;
 	r = spawn_start(sp, engine, &res->pid, &pidfd, &errpipe);
+	/* Shared when asked, unless close_range() is refused here (the engine probes it). */
+	ck_assert_int_eq(sp->plan.shared_cut > 0,
+			 r == 0 && sp->share_table && syscall(SYS_close_range, ~0U, ~0U, 0) == 0);
 	if (s->errpipe_low) {
 		/* The read end got 0, so the child's write end was 1. */
 		ck_assert_int_eq(errpipe, 0);
@@ -283,7 +294,11 @@ run(const struct spec *s, struct result *res)
 	ck_assert_int_ne(fcntl(errpipe, F_GETFD) & FD_CLOEXEC, 0);
 	ck_assert_int_ne(fcntl(pidfd, F_GETFD) & FD_CLOEXEC, 0);
 
-	/* The received fds now live in the child; the daemon drops its copies. */
+	/*
+	 * The received fds now live in the child; the daemon drops its copies
+	 * (after a shared-table start too: spawn_start() waited until the
+	 * child had its own table).
+	 */
 	if (outp[1] >= 0)
 		close(outp[1]);
 	close(devnull);
@@ -1844,8 +1859,11 @@ END_TEST
 static Suite *
 child_exec_suite(bool privileged)
 {
-	Suite *s = suite_create(engine == SPAWN_ENGINE_VFORK ? "child_exec (vfork engine)"
-							     : "child_exec (fork engine)");
+	Suite *s = suite_create(engine == SPAWN_ENGINE_VFORK
+					? (share_table ? "child_exec (vfork engine, shared table)"
+						       : "child_exec (vfork engine)")
+					: (share_table ? "child_exec (fork engine, shared table)"
+						       : "child_exec (fork engine)"));
 	TCase *tc;
 
 	tc = tcase_create("creds");
@@ -1937,13 +1955,14 @@ run_suites(bool privileged)
 	/* spawn_start() forks whatever it is asked: there is no vfork engine to test. */
 	fprintf(stderr,
 		"check_child_exec: SPAWND_FORCE_FORK build, testing the fork engine only\n");
-	for (int e = 0; e < 1; e++) {
+	for (int e = 0; e < 4; e += 2) {
 #else
-	for (int e = 0; e < 2; e++) {
+	for (int e = 0; e < 4; e++) {
 #endif
 		SRunner *sr;
 
-		engine = e == 0 ? SPAWN_ENGINE_FORK : SPAWN_ENGINE_VFORK;
+		engine = e % 2 == 0 ? SPAWN_ENGINE_FORK : SPAWN_ENGINE_VFORK;
+		share_table = e >= 2;
 		sr = srunner_create(child_exec_suite(privileged));
 		srunner_run_all(sr, CK_NORMAL);
 		failed += srunner_ntests_failed(sr);
