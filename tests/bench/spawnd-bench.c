@@ -1642,8 +1642,8 @@ print_spawnctl_parts(void)
 		      *conn = find_root_runner(K_SPAWND_CONNECT, false),
 		      *conn_fds = find_root_runner(K_SPAWND_CONNECT, true),
 		      *start = find_root_runner(K_SPAWNCTL_START, false),
-		      *ctl = find_runner(K_SPAWNCTL, NULL, "root");
-
+		      *ctl = find_runner(K_SPAWNCTL, NULL, "root"),
+		      *nothing = find_runner(K_EXEC_STATIC, NULL, NULL);
 	double rest[256];
 	unsigned n;
 
@@ -1671,6 +1671,10 @@ print_spawnctl_parts(void)
 	       paired_diff_us(start, ref));
 	for (unsigned i = 0; i < n; i++)
 		rest[i] = (ctl->sec[0][i] - conn_fds->sec[0][i] - start->sec[0][i]) * 1e6;
+	if (nothing && nothing->n[0])
+		printf("| spawnctl's own start and exit, over the static PIE that does nothing | "
+		       "%+.0f |\n",
+		       paired_diff_us(start, nothing));
 	printf("| `spawnctl -u root` - its start - its requests in-process (the rest) | %+.0f |\n",
 	       percentile(rest, n, 0.5));
 	printf("| `spawnctl -u root`, over the persistent connection | %+.0f |\n",
