@@ -245,7 +245,7 @@ lookup_for(const struct client *c, const struct spawn_request *sr, const char *p
 static void on_deadline(evutil_socket_t fd, short what, void *userdata);
 
 /*
- * Hand j's lookups to a resolver thread and park its fds. 0, or a refusal
+ * Park j's fds and hand its lookups to a resolver thread. 0, or a refusal
  * (-errno, with *stage and *why set).
  */
 static int
@@ -267,7 +267,22 @@ start_lookup(struct client *c, struct job *j, int *stage, const char **why)
 	*why = "";
 	j->lookup = lookup_for(c, &j->req->spawn, j->path);
 	j->ev_timer = evtimer_new(c->ctx->base, on_deadline, j);
-	if (!j->lookup || !j->ev_timer || usage_lookup_take(c->cred.uid) < 0)
+	if (!j->lookup || !j->ev_timer)
+		return -ENOMEM;
+	/*
+	 * The table's copies go to the closer now, the parked ones later.
+	 * Before the lookup starts: the spawn waits for these closes to have
+	 * begun (closer_settle() in spawn_launch()), so the closer should get
+	 * them as early as it can.
+	 */
+	r = job_park_fds(j);
+	if (r < 0) {
+		*stage = r == -EAGAIN ? SPAWND__V1__STAGE__STAGE_LIMIT
+				      : SPAWND__V1__STAGE__STAGE_PREPARE;
+		*why = "cannot keep the request's fds while the user is looked up";
+		return r;
+	}
+	if (usage_lookup_take(c->cred.uid) < 0)
 		return -ENOMEM;
 	r = resolver_submit(j->lookup);
 	if (r < 0) {
@@ -278,14 +293,6 @@ start_lookup(struct client *c, struct job *j, int *stage, const char **why)
 	}
 	j->lookup->owner = j;
 	j->looking_up = true;
-	/* The table's copies go to the closer now, the parked ones later. */
-	r = job_park_fds(j);
-	if (r < 0) {
-		*stage = r == -EAGAIN ? SPAWND__V1__STAGE__STAGE_LIMIT
-				      : SPAWND__V1__STAGE__STAGE_PREPARE;
-		*why = "cannot keep the request's fds while the user is looked up";
-		return r;
-	}
 	(void)event_add(j->ev_timer, &deadline);
 	return 0;
 }

@@ -27,7 +27,12 @@
  * start of a static PIE that does nothing (bench-nothing, linked as
  * spawnctl is); from them and the loop's system calls (strace -c) it
  * computes the floors of the daemon path and of spawnctl next to the
- * measured ratios. --floor-only runs just those. Concurrency c means c
+ * measured ratios. What spawnctl adds to one spawn on a persistent
+ * connection is split into parts at c=1, as root, in the main table and
+ * in "What spawnctl adds": the same connection passing fds 0-2, a new
+ * connection per spawn (connect + spawn + wait + close), both (spawnctl's
+ * requests made in-process), and `spawnctl --version` (its own start and
+ * exit, no connection). --floor-only runs just those. Concurrency c means c
  * threads, each with its own connection (or spawning its own processes),
  * spawning and waiting one child after the other; the figure is the wall
  * time per spawn of the whole batch, i.e. the inverse of throughput.
@@ -38,7 +43,9 @@
  *
  * --costs N instead counts per-spawn costs that do not depend on load:
  * wake-ups (context switches of every daemon thread, the closer and the
- * client) and system calls (strace -c) of the loop thread and the daemon.
+ * client) and system calls (strace -c) of the loop thread and the daemon,
+ * on a persistent connection, passing fds 0-2, and with a new connection
+ * per spawn with and without them (spawnctl's requests, in-process).
  *
  * This is a benchmark, not a test: nothing here asserts a time. With
  * --quick it runs every runner a few times to prove that the harness and
@@ -84,7 +91,7 @@
 
 #define MAX_CONC 8
 #define MAX_CONC_LEVELS 4
-#define MAX_RUNNERS 24
+#define MAX_RUNNERS 32
 #define MAX_DAEMONS 4
 #define MAX_CHECKPOINTS 8
 #define CHILDREN_PER_HOLDER 1000u
@@ -685,8 +692,11 @@ enum kind {
 	K_S6,
 	K_SPAWND,
 	K_SPAWNCTL,
-	K_IPC,	  /* bare SOCK_SEQPACKET request/reply with a server process: the floor */
-	K_IPC_FD, /* the same, the request carrying one fd (SCM_RIGHTS) */
+	/* What spawnctl adds (c=1 only, printed in the main table): */
+	K_SPAWND_CONNECT, /* libspawnd, a new connection per spawn: connect, spawn, wait, close */
+	K_SPAWNCTL_START, /* `spawnctl --version`: spawnctl's own start, no connection */
+	K_IPC,		  /* bare SOCK_SEQPACKET request/reply with a server process: the floor */
+	K_IPC_FD,	  /* the same, the request carrying one fd (SCM_RIGHTS) */
 	/* Components of the floor (print_floor), c=1 only, not in the main table: */
 	K_HOP,	       /* loop -> resolver thread -> loop, as daemon/resolver.c does it */
 	K_LOOKUP_USER, /* getpwnam_r + getgrouplist of nobody, in this thread */
@@ -1114,10 +1124,42 @@ syscall_mix(int fd, int ep)
 }
 
 /* One spawn + wait by worker `idx` of runner r. Returns 0 or -1 (with a message). */
+/* One spawn of /bin/true on client c and the wait for its exit (K_SPAWND*). */
+static int
+spawn_and_wait(struct runner *r, spawnd_client *c, unsigned idx)
+{
+	spawnd_result *res = NULL;
+	int k;
+	uint64_t id;
+
+	k = spawnd_spawn(c, r->opts[idx], SPAWN_TIMEOUT_USEC, &res);
+	if (k < 0) {
+		fprintf(stderr, "%s: spawnd_spawn: %s\n", r->name, strerror(-k));
+		return -1;
+	}
+	if (spawnd_result_get_state(res) != SPAWND_STATE_STARTED) {
+		fprintf(stderr, "%s: spawn failed: stage %s: %s (%s)\n", r->name,
+			spawnd_stage_to_string(spawnd_result_get_stage(res)),
+			strerror(spawnd_result_get_errno(res)), spawnd_result_get_detail(res));
+		spawnd_result_free(res);
+		return -1;
+	}
+	id = spawnd_result_get_id(res);
+	res = spawnd_result_free(res);
+	k = spawnd_wait(c, id, SPAWN_TIMEOUT_USEC, &res);
+	if (k < 0 || spawnd_result_get_exit_code(res) != 0) {
+		fprintf(stderr, "%s: wait: %s, exit %d\n", r->name, strerror(k < 0 ? -k : 0),
+			res ? spawnd_result_get_exit_code(res) : -1);
+		spawnd_result_free(res);
+		return -1;
+	}
+	spawnd_result_free(res);
+	return 0;
+}
+
 static int
 one_spawn(struct runner *r, unsigned idx)
 {
-	spawnd_result *res = NULL;
 	pid_t pid;
 	int k;
 
@@ -1158,34 +1200,34 @@ one_spawn(struct runner *r, unsigned idx)
 		}
 		return wait_ok(pid, r->name);
 	}
-	case K_SPAWND: {
-		uint64_t id;
+	case K_SPAWND:
+		return spawn_and_wait(r, r->clients[idx], idx);
+	case K_SPAWND_CONNECT: {
+		spawnd_client *c = NULL;
 
-		k = spawnd_spawn(r->clients[idx], r->opts[idx], SPAWN_TIMEOUT_USEC, &res);
+		k = spawnd_client_open(&c, r->d->sock, 0);
 		if (k < 0) {
-			fprintf(stderr, "%s: spawnd_spawn: %s\n", r->name, strerror(-k));
+			fprintf(stderr, "%s: connect: %s\n", r->name, strerror(-k));
 			return -1;
 		}
-		if (spawnd_result_get_state(res) != SPAWND_STATE_STARTED) {
-			fprintf(stderr, "%s: spawn failed: stage %s: %s (%s)\n", r->name,
-				spawnd_stage_to_string(spawnd_result_get_stage(res)),
-				strerror(spawnd_result_get_errno(res)),
-				spawnd_result_get_detail(res));
-			spawnd_result_free(res);
+		k = spawn_and_wait(r, c, idx);
+		(void)spawnd_client_close(c);
+		return k;
+	}
+	case K_SPAWNCTL_START: {
+		char *argv[] = {(char *)"spawnctl", (char *)"--version", NULL};
+		posix_spawn_file_actions_t fa;
+
+		/* Its output goes to /dev/null: only the start and exit are timed. */
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+		k = posix_spawn(&pid, opt.spawnctl, &fa, NULL, argv, (char *const *)small_env);
+		posix_spawn_file_actions_destroy(&fa);
+		if (k != 0) {
+			fprintf(stderr, "posix_spawn spawnctl --version: %s\n", strerror(k));
 			return -1;
 		}
-		id = spawnd_result_get_id(res);
-		res = spawnd_result_free(res);
-		k = spawnd_wait(r->clients[idx], id, SPAWN_TIMEOUT_USEC, &res);
-		if (k < 0 || spawnd_result_get_exit_code(res) != 0) {
-			fprintf(stderr, "%s: wait: %s, exit %d\n", r->name,
-				strerror(k < 0 ? -k : 0),
-				res ? spawnd_result_get_exit_code(res) : -1);
-			spawnd_result_free(res);
-			return -1;
-		}
-		spawnd_result_free(res);
-		return 0;
+		return wait_ok(pid, r->name);
 	}
 	case K_IPC:
 	case K_IPC_FD:
@@ -1340,8 +1382,10 @@ runner_prepare(struct runner *r)
 			if (r->ipc_fd[i] < 0 || r->ipc_passed[i] < 0)
 				die("eventfd/epoll_create1: %s", strerror(errno));
 		}
-		if (r->kind == K_SPAWND) {
-			int k = spawnd_client_open(&r->clients[i], r->d->sock, 0);
+		if (r->kind == K_SPAWND || r->kind == K_SPAWND_CONNECT) {
+			int k = r->kind == K_SPAWND_CONNECT
+					? 0
+					: spawnd_client_open(&r->clients[i], r->d->sock, 0);
 
 			if (k < 0)
 				die("connect %s: %s", r->d->sock, strerror(-k));
@@ -1570,6 +1614,73 @@ static struct runner *engine_runner(const char *user);
  * trips (c=1): the floor of the daemon path is the reference plus one
  * request and the replies, i.e. about one round trip with an fd.
  */
+/* The runner of kind (as root, on the idle engine daemon) with or without fds 0-2. */
+static struct runner *
+find_root_runner(enum kind kind, bool stdio_fds)
+{
+	for (unsigned j = 0; j < n_runners; j++) {
+		struct runner *r = &runners[j];
+
+		if (r->kind == kind && r->stdio_fds == stdio_fds && r->n[0] > 0 &&
+		    (!r->d || (r->d->live_target == 0 && strcmp(r->d->engine, opt.engine) == 0)) &&
+		    (kind == K_SPAWNCTL_START || (r->user && strcmp(r->user, "root") == 0)))
+			return r;
+	}
+	return NULL;
+}
+
+/*
+ * What `spawnctl -u root -- /bin/true` adds to one spawn on a persistent
+ * connection, part by part, each the median of per-round differences
+ * (docs/benchmarks.md, "What spawnctl adds").
+ */
+static void
+print_spawnctl_parts(void)
+{
+	struct runner *ref = &runners[0], *pers = find_root_runner(K_SPAWND, false),
+		      *pers_fds = find_root_runner(K_SPAWND, true),
+		      *conn = find_root_runner(K_SPAWND_CONNECT, false),
+		      *conn_fds = find_root_runner(K_SPAWND_CONNECT, true),
+		      *start = find_root_runner(K_SPAWNCTL_START, false),
+		      *ctl = find_runner(K_SPAWNCTL, NULL, "root"),
+		      *nothing = find_runner(K_EXEC_STATIC, NULL, NULL);
+	double rest[256];
+	unsigned n;
+
+	if (!pers || !pers_fds || !conn || !conn_fds || !start || !ctl || !ctl->n[0])
+		return;
+	n = ctl->n[0] < 256 ? ctl->n[0] : 256;
+	if (conn_fds->n[0] < n)
+		n = conn_fds->n[0];
+	if (start->n[0] < n)
+		n = start->n[0];
+	printf("\n### What spawnctl adds (c=1, as root)\n\n");
+	printf("Medians of per-round differences (paired, same round) in us.\n\n");
+	printf("| part | us |\n|---|---|\n");
+	printf("| one spawn on a persistent connection, over the reference | %+.0f |\n",
+	       paired_diff_us(pers, ref));
+	printf("| passing fds 0-2 (persistent conn with fds - without) | %+.0f |\n",
+	       paired_diff_us(pers_fds, pers));
+	printf("| a new connection per spawn (new conn - persistent, no fds) | %+.0f |\n",
+	       paired_diff_us(conn, pers));
+	printf("| both: spawnctl's requests in-process (new conn with fds - persistent) | %+.0f "
+	       "|\n",
+	       paired_diff_us(conn_fds, pers));
+	printf("| spawnctl's own start and exit (`spawnctl --version`), over the reference | "
+	       "%+.0f |\n",
+	       paired_diff_us(start, ref));
+	for (unsigned i = 0; i < n; i++)
+		rest[i] = (ctl->sec[0][i] - conn_fds->sec[0][i] - start->sec[0][i]) * 1e6;
+	if (nothing && nothing->n[0])
+		printf("| spawnctl's own start and exit, over the static PIE that does nothing | "
+		       "%+.0f |\n",
+		       paired_diff_us(start, nothing));
+	printf("| `spawnctl -u root` - its start - its requests in-process (the rest) | %+.0f |\n",
+	       percentile(rest, n, 0.5));
+	printf("| `spawnctl -u root`, over the persistent connection | %+.0f |\n",
+	       paired_diff_us(ctl, pers));
+}
+
 static void
 print_floor(void)
 {
@@ -1593,13 +1704,14 @@ print_floor(void)
 		struct runner *r = &runners[j];
 		double d;
 
-		if ((r->kind != K_SPAWND && r->kind != K_SPAWNCTL) || r->n[0] == 0 ||
-		    (r->d && r->d->live_target))
+		if ((r->kind != K_SPAWND && r->kind != K_SPAWNCTL && r->kind != K_SPAWND_CONNECT) ||
+		    r->n[0] == 0 || (r->d && r->d->live_target))
 			continue;
 		d = paired_diff_us(r, ref);
 		printf("| %s | %+.0f us | %.1f |\n", r->name, d, d / rt_fd);
 	}
 	print_floor_measured();
+	print_spawnctl_parts();
 }
 
 static void
@@ -2088,10 +2200,14 @@ costs_main(void)
 	static const struct {
 		const char *name, *user;
 		bool stdio_fds;
+		enum kind kind;
 	} cases[] = {
-		{"as root", "root", false},
-		{"as nobody", "nobody", false},
-		{"as root, passing fds 0-2 as spawnctl does", "root", true},
+		{"as root", "root", false, K_SPAWND},
+		{"as nobody", "nobody", false, K_SPAWND},
+		{"as root, passing fds 0-2 as spawnctl does", "root", true, K_SPAWND},
+		{"as root, a new connection per spawn", "root", false, K_SPAWND_CONNECT},
+		{"as root, a new connection per spawn passing fds 0-2 (spawnctl in-process)",
+		 "root", true, K_SPAWND_CONNECT},
 	};
 	struct daemon *d = daemon_add(opt.engine, 0);
 	struct utsname u;
@@ -2103,7 +2219,7 @@ costs_main(void)
 	       "%ld CPUs online\n- load average at start: %s\n",
 	       opt.engine, opt.spawnd, opt.costs, u.release, sysconf(_SC_NPROCESSORS_ONLN), load);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct runner *r = runner_add(cases[i].name, K_SPAWND);
+		struct runner *r = runner_add(cases[i].name, cases[i].kind);
 
 		r->d = d;
 		r->user = cases[i].user;
@@ -2551,7 +2667,8 @@ usage(void)
 	       "                   system calls (strace -c) of the loop and of the daemon\n"
 	       "  --floor-only     only the runners of the floor section (c=1): the\n"
 	       "                   reference, the bare round trips, the floor's components,\n"
-	       "                   spawnd (--engine) and spawnctl; no peers, fork, live\n",
+	       "                   spawnd (--engine), spawnctl and its parts; no peers,\n"
+	       "                   fork, live\n",
 	       opt.rounds, opt.batch, opt.live);
 }
 
@@ -2807,6 +2924,33 @@ main(int argc, char **argv)
 			r->user = users[u].user;
 			r->divisor = 2;
 		}
+		/*
+		 * What spawnctl adds to (static start + one spawn on a persistent
+		 * connection), one part at a time, as root at c=1 (docs/benchmarks.md,
+		 * "What spawnctl adds"): the fds 0-2 it passes, a connection of its own
+		 * per spawn, both (in-process spawnctl), and its own start.
+		 */
+		r = runner_add("spawnd persistent conn passing fds 0-2, as root", K_SPAWND);
+		r->d = d_vfork;
+		r->user = "root";
+		r->stdio_fds = true;
+		r->seq_only = true;
+		r = runner_add(
+			"spawnd new conn per spawn (connect + spawn + wait + close), as root",
+			K_SPAWND_CONNECT);
+		r->d = d_vfork;
+		r->user = "root";
+		r->seq_only = true;
+		r = runner_add(
+			"spawnd new conn per spawn passing fds 0-2 (spawnctl in-process), as root",
+			K_SPAWND_CONNECT);
+		r->d = d_vfork;
+		r->user = "root";
+		r->stdio_fds = true;
+		r->seq_only = true;
+		r = runner_add("`spawnctl --version` whole process (its start, no connection)",
+			       K_SPAWNCTL_START);
+		r->seq_only = true;
 	}
 	if (opt.live) {
 		char name[96];
