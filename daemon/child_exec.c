@@ -283,6 +283,8 @@ reset_signal_dispositions(uint64_t which)
 	return 0;
 }
 
+static int close_daemon_fds(const struct child_plan *p, const int *moved, int errfd, int fd_bound);
+
 /*
  * Build the fd table: p->fds[i].src becomes p->fds[i].dst, without CLOEXEC.
  * Returns the fd the errpipe now lives on through *errfd, which ends up at
@@ -296,6 +298,8 @@ reset_signal_dispositions(uint64_t which)
  *  1. every source at or below max_dst, and the errpipe if it is there, is
  *     copied above max_dst with F_DUPFD_CLOEXEC. Sources already above
  *     max_dst can never be overwritten by phase 2 and stay where they are.
+ *     Then every other fd, the daemon's, is closed (close_daemon_fds()):
+ *     phase 2 may close a client's fd, which can wait for ever on FUSE.
  *  2. dup3(copy, dst, 0) for every entry. A copy is always > max_dst >= dst,
  *     so it is never the src == dst case (which dup3 refuses and dup2 would
  *     leave with CLOEXEC set, CPython bpo-10806); the new fd never has
@@ -304,10 +308,10 @@ reset_signal_dispositions(uint64_t which)
  * its own copy, which costs one fd per entry and keeps the code simple.
  */
 static int
-setup_fds(const struct child_plan *p, int *errfd)
+setup_fds(const struct child_plan *p, int *errfd, int fd_bound)
 {
 	int moved[CHILD_MAX_FDS];
-	int top = p->max_dst + 1;
+	int top = p->max_dst + 1, r;
 
 	if (p->n_fds > CHILD_MAX_FDS || p->max_dst < 0 || p->max_dst >= INT_MAX - 1)
 		return -EINVAL;
@@ -332,11 +336,14 @@ setup_fds(const struct child_plan *p, int *errfd)
 		moved[i] = src;
 	}
 
-	for (size_t i = 0; i < p->n_fds; i++) {
-		long r = sys3(__NR_dup3, moved[i], p->fds[i].dst, 0);
+	r = close_daemon_fds(p, moved, *errfd, fd_bound);
+	if (r < 0)
+		return r;
 
+	for (size_t i = 0; i < p->n_fds; i++) {
+		r = (int)sys3(__NR_dup3, moved[i], p->fds[i].dst, 0);
 		if (r < 0)
-			return (int)r;
+			return r;
 	}
 
 	/*
@@ -346,32 +353,36 @@ setup_fds(const struct child_plan *p, int *errfd)
 	 * here on and is closed by close_other_fds().
 	 */
 	if (*errfd != top) {
-		long r = sys3(__NR_dup3, *errfd, top, O_CLOEXEC);
-
+		r = (int)sys3(__NR_dup3, *errfd, top, O_CLOEXEC);
 		if (r < 0)
-			return (int)r;
+			return r;
+		/* Above max_dst, so no target: a pipe, whose close never waits. */
+		(void)close_fd(*errfd);
 		*errfd = top;
 	}
 	return 0;
 }
 
+/* Whether fd is in keep[0..n) (a handful of fds: a scan is enough). */
 static bool
-is_target(const struct child_plan *p, int fd)
+is_kept(const int *keep, size_t n, int fd)
 {
-	size_t lo = 0, hi = p->n_fds;
-
-	/* p->fds is sorted by dst (fdmap_plan). */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (p->fds[mid].dst == fd)
+	for (size_t i = 0; i < n; i++)
+		if (keep[i] == fd)
 			return true;
-		if (p->fds[mid].dst < fd)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return false;
+}
+
+/* The lowest fd in keep[0..n) that is >= from, or -1. */
+static int
+lowest_kept_from(const int *keep, size_t n, int from)
+{
+	int best = -1;
+
+	for (size_t i = 0; i < n; i++)
+		if (keep[i] >= from && (best < 0 || keep[i] < best))
+			best = keep[i];
+	return best;
 }
 
 static int
@@ -393,13 +404,13 @@ parse_fd_name(const char *s)
  * Fallback for kernels without close_range (< 5.9) or sandboxes whose
  * seccomp filter refuses it: list /proc/self/fd with getdents64
  * (opendir/readdir allocate, which is not allowed here; CPython
- * _close_open_fds_safe does the same) and close every fd that is neither a
- * target nor the errpipe. Closing entries while listing is fine: the kernel
- * walks the fd table by number. Without /proc, close every number up to
- * fd_bound (the hard RLIMIT_NOFILE).
+ * _close_open_fds_safe does the same) and close every fd not in keep.
+ * Closing entries while listing is fine: the kernel walks the fd table by
+ * number. Without /proc, close every number up to fd_bound (the hard
+ * RLIMIT_NOFILE).
  */
 static int
-close_other_fds_slow(const struct child_plan *p, int errfd, int fd_bound)
+close_all_but_slow(const int *keep, size_t n_keep, int fd_bound)
 {
 	/* The kernel aligns records to 8 bytes from the buffer's start. */
 	_Alignas(struct linux_dirent64) char buf[sizeof(struct linux_dirent64) * 8];
@@ -410,7 +421,7 @@ close_other_fds_slow(const struct child_plan *p, int errfd, int fd_bound)
 			  O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (dirfd < 0) {
 		for (int fd = 0; fd < fd_bound; fd++)
-			if (fd != errfd && !is_target(p, fd))
+			if (!is_kept(keep, n_keep, fd))
 				(void)close_fd(fd);
 		return 0;
 	}
@@ -421,7 +432,7 @@ close_other_fds_slow(const struct child_plan *p, int errfd, int fd_bound)
 			int fd = parse_fd_name(de->d_name);
 
 			off += de->d_reclen;
-			if (fd < 0 || fd == dirfd || fd == errfd || is_target(p, fd))
+			if (fd < 0 || fd == dirfd || is_kept(keep, n_keep, fd))
 				continue;
 			(void)close_fd(fd);
 		}
@@ -431,43 +442,80 @@ close_other_fds_slow(const struct child_plan *p, int errfd, int fd_bound)
 }
 
 /*
- * Close every fd that is not a target and not the errpipe (which sits at
- * max_dst + 1): the gaps between targets (targets {0,1,2,7} must not inherit
- * the daemon's 3..6) and everything above the errpipe: the listening
- * socket, other clients' connections, received fds of other requests. The
- * daemon's own fds are CLOEXEC from birth, but the child's fd table must be
- * exactly the plan even if one is not (HOSTILE.md E23, runc CVE-2024-21626),
- * and CLOEXEC acts only at execve, which a child stuck in chdir never
- * reaches (HOSTILE.md 47).
+ * Close every fd but those in keep: one close_range() per gap between
+ * them, in ascending order, up to the end of the table. The daemon's own
+ * fds are CLOEXEC from birth, but the child's fd table must be exactly the
+ * plan even if one is not (HOSTILE.md E23, runc CVE-2024-21626), and
+ * CLOEXEC acts only at execve, which a child stuck in chdir never reaches
+ * (HOSTILE.md 47).
  */
 static int
-close_other_fds(const struct child_plan *p, int errfd, int fd_bound)
+close_all_but(const int *keep, size_t n_keep, int fd_bound)
 {
 	int next = 0, r;
 
-	for (size_t i = 0; i < p->n_fds; i++) {
-		int dst = p->fds[i].dst;
+	for (;;) {
+		int k = lowest_kept_from(keep, n_keep, next);
 
-		r = dst > next ? close_span((unsigned)next, (unsigned)dst - 1, 0) : 0;
+		r = k < 0 || k > next ? close_span((unsigned)next, k < 0 ? ~0U : (unsigned)k - 1, 0)
+				      : 0;
 		if (r < 0)
-			goto fallback;
-		next = dst + 1;
+			break;
+		if (k < 0)
+			return 0;
+		next = k + 1;
 	}
-	/* setup_fds() put the errpipe at max_dst + 1 == next. */
-	r = close_span((unsigned)errfd + 1, ~0U, 0);
-	if (r < 0)
-		goto fallback;
-	return 0;
-
-fallback:
 	/*
 	 * ENOSYS: kernel < 5.9. EPERM: container runtimes whose seccomp
 	 * profile predates close_range refuse unknown syscalls with EPERM
 	 * (moby#42680). Any other error is real.
 	 */
 	if (r == -ENOSYS || r == -EPERM)
-		return close_other_fds_slow(p, errfd, fd_bound);
+		return close_all_but_slow(keep, n_keep, fd_bound);
 	return r;
+}
+
+/*
+ * Before anything closes one of the client's fds: close every fd of the
+ * daemon's, keeping only the plan's sources, their phase-1 copies and the
+ * errpipe. close() of a FUSE file waits for the server's answer to FLUSH
+ * (every close, not only the last), and phase 2's dup3() and
+ * close_other_fds() close the client's originals: a server that never
+ * answers would leave this child stuck there, and it must not be stuck
+ * holding the listening socket, other clients' connections or the loop's
+ * pipes (HOSTILE.md 46/47). The daemon's own fds are sockets, pipes,
+ * eventfds, pidfds and /dev/null: closing them never waits.
+ */
+static int
+close_daemon_fds(const struct child_plan *p, const int *moved, int errfd, int fd_bound)
+{
+	int keep[2 * CHILD_MAX_FDS + 1];
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_fds; i++) {
+		keep[n++] = p->fds[i].src;
+		keep[n++] = moved[i];
+	}
+	keep[n++] = errfd;
+	return close_all_but(keep, n, fd_bound);
+}
+
+/*
+ * Close every fd that is not a target and not the errpipe (which sits at
+ * max_dst + 1): the gaps between targets (targets {0,1,2,7} must not
+ * inherit the daemon's 3..6) and everything above the errpipe: what is
+ * left of the client's originals and phase-1 copies.
+ */
+static int
+close_other_fds(const struct child_plan *p, int errfd, int fd_bound)
+{
+	int keep[CHILD_MAX_FDS + 1];
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_fds; i++)
+		keep[n++] = p->fds[i].dst;
+	keep[n++] = errfd;
+	return close_all_but(keep, n, fd_bound);
 }
 
 /*
@@ -606,9 +654,6 @@ own_fds(const struct child_plan *p, int *errfd)
 	struct rlimit rl;
 	int r;
 
-	r = setup_fds(p, errfd);
-	if (r < 0)
-		fail(*errfd, CHILD_STAGE_FD_SETUP, -r);
 	/*
 	 * The brute-force fallback's bound: the hard RLIMIT_NOFILE (the soft
 	 * one is still the daemon's raised one; the plan's comes later).
@@ -616,6 +661,9 @@ own_fds(const struct child_plan *p, int *errfd)
 	if (sys4(__NR_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 &&
 	    rl.rlim_max < (rlim_t)fd_bound)
 		fd_bound = (int)rl.rlim_max;
+	r = setup_fds(p, errfd, fd_bound);
+	if (r < 0)
+		fail(*errfd, CHILD_STAGE_FD_SETUP, -r);
 	r = close_other_fds(p, *errfd, fd_bound);
 	if (r < 0)
 		fail(*errfd, CHILD_STAGE_CLOSE_FDS, -r);

@@ -284,7 +284,8 @@ read_attack_result(int ctl, int *ret_denied, int *ret_limit, int *ret_eof)
 		else if (sscanf(line, "reply id=%llu stage=%d err=%d", &id, &stage, &err) == 3) {
 			if (id >= 10 && stage == SPAWND__V1__STAGE__STAGE_POLICY && err == EPERM)
 				(*ret_denied)++;
-			else if (id == 0 && stage == SPAWND__V1__STAGE__STAGE_LIMIT && err == EAGAIN)
+			else if (id == 0 && stage == SPAWND__V1__STAGE__STAGE_LIMIT &&
+				 err == EAGAIN)
 				(*ret_limit)++;
 			else
 				ck_abort_msg("attacker got an unexpected reply: %s", line);
@@ -293,17 +294,110 @@ read_attack_result(int ctl, int *ret_denied, int *ret_limit, int *ret_eof)
 	}
 }
 
+/* The daemon's child whose fd 0 is file (a child stuck before exec), or 0. */
+static pid_t
+find_stuck_child(pid_t daemon, const char *file)
+{
+	struct dirent *de;
+	pid_t found = 0;
+	DIR *d = opendir("/proc");
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) && !found) {
+		char path[300], stat[512] = "", link[PATH_MAX];
+		char *end, *close_paren;
+		long pid = strtol(de->d_name, &end, 10);
+		int ppid = 0;
+		FILE *f;
+
+		if (*end || pid <= 0 || pid == daemon)
+			continue;
+		xsnprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (!fgets(stat, sizeof(stat), f))
+			stat[0] = '\0';
+		(void)fclose(f);
+		close_paren = strrchr(stat, ')');
+		if (!close_paren || sscanf(close_paren + 1, " %*c %d", &ppid) != 1 ||
+		    ppid != daemon)
+			continue;
+		fd_link((pid_t)pid, 0, link, sizeof(link));
+		if (strcmp(link, file) == 0)
+			found = (pid_t)pid;
+	}
+	(void)closedir(d);
+	return found;
+}
+
+/*
+ * HOSTILE 46/47: a child stuck in the close of its client's FUSE fd (close
+ * waits for FLUSH on every close) holds nothing of the daemon's: its fds
+ * are copies of that file, /dev/null as its stdout and stderr, and the
+ * errpipe right above its targets (fd 3). The daemon's fds were closed
+ * before any of the client's.
+ */
+static void
+assert_stuck_child_holds_only_its_own(pid_t daemon, const char *file)
+{
+	char path[64], link[PATH_MAX], extra[1024] = "";
+	struct dirent *de;
+	pid_t child = 0;
+	DIR *d;
+
+	for (int i = 0; i < 250 && child == 0; i++) {
+		child = find_stuck_child(daemon, file);
+		if (child == 0)
+			harness_sleep_ms(20);
+	}
+	ck_assert_msg(child > 0, "no child of the daemon with %s as its stdin", file);
+	xsnprintf(path, sizeof(path), "/proc/%d/fd", (int)child);
+	d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		size_t len = strlen(extra);
+
+		if (*end || de->d_name[0] == '.')
+			continue;
+		fd_link(child, (int)fd, link, sizeof(link));
+		if (strcmp(link, file) == 0 || (fd <= 2 && strcmp(link, "/dev/null") == 0) ||
+		    (fd == 3 && strncmp(link, "pipe:", 5) == 0))
+			continue;
+		if (len < sizeof(extra) - 1)
+			(void)snprintf(extra + len, sizeof(extra) - len, " %ld->%.100s", fd, link);
+	}
+	(void)closedir(d);
+	ck_assert_msg(extra[0] == '\0', "child %d, stuck in the close of its FUSE fd, holds:%s",
+		      (int)child, extra);
+}
+
 START_TEST(test_fuse_close_does_not_stop_the_loop)
 {
 	struct fuse_attack a;
 	char mnt[PATH_MAX], log[PATH_MAX], line[512];
-	int ctl, status, denied, limit, eof, threads;
+	int ctl, status, denied, limit, eof, threads, others[8];
 	pid_t fuse, attacker, closer, daemon = fx.pid;
 
 	xsnprintf(mnt, sizeof(mnt), "%s/mnt", fx.dir);
 	xsnprintf(log, sizeof(log), "%s/fuse-hang.log", fx.dir);
 	xsnprintf(a.file, sizeof(a.file), "%s/f", mnt);
 	fuse = fuse_hang_start_mode(FUSE_HANG_PATH, "--flush", mnt, log);
+	/*
+	 * Holes low in the daemon's table, other clients' connections above
+	 * them: the attacker's fds land in the holes, below connections that
+	 * its stuck child must not hold (HOSTILE 47).
+	 */
+	for (int i = 0; i < 8; i++) {
+		others[i] = rc_connect(fx.sock);
+		ck_assert_int_ge(others[i], 0);
+	}
+	harness_sleep_ms(200);
+	for (int i = 0; i < 5; i++)
+		(void)close(others[i]);
+	harness_sleep_ms(200);
 
 	attacker = fork_client(NOBODY, NOBODY, fuse_attacker, &a, &ctl);
 	ck_client_line(ctl, line, sizeof(line), 10000, "attacker");
@@ -311,10 +405,10 @@ START_TEST(test_fuse_close_does_not_stop_the_loop)
 		unsigned long long id;
 		int stage, err;
 
-		ck_assert_msg(sscanf(line, "reply id=%llu stage=%d err=%d", &id, &stage, &err) == 3 &&
-				      id == 1 && stage == SPAWND__V1__STAGE__STAGE_POLICY &&
-				      err == EPERM,
-			      "the denied request: %s", line);
+		ck_assert_msg(
+			sscanf(line, "reply id=%llu stage=%d err=%d", &id, &stage, &err) == 3 &&
+				id == 1 && stage == SPAWND__V1__STAGE__STAGE_POLICY && err == EPERM,
+			"the denied request: %s", line);
 	}
 	ck_client_line(ctl, line, sizeof(line), 10000, "attacker");
 	ck_assert_str_eq(line, "phase1");
@@ -322,6 +416,9 @@ START_TEST(test_fuse_close_does_not_stop_the_loop)
 	for (int i = 0; i < 250 && fuse_hang_unanswered(log) < 1; i++)
 		harness_sleep_ms(20);
 	ck_assert_int_ge(fuse_hang_unanswered(log), 1);
+	assert_stuck_child_holds_only_its_own(daemon, a.file);
+	for (int i = 5; i < 8; i++)
+		(void)close(others[i]);
 	assert_answered_within(1000, "after a denied and a permitted request with a FUSE fd");
 	closer = find_closer(daemon);
 	ck_assert_msg(closer > 0, "no spawnd-closer process shares the daemon's fd table");
@@ -355,7 +452,8 @@ START_TEST(test_fuse_close_does_not_stop_the_loop)
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "spawnd exited with status 0x%x", (unsigned)status);
 	/* Its main thread has gone with the daemon; the stuck ones stay until FUSE answers. */
-	ck_assert_msg(threads_of(closer) > 1, "the closer's threads should still be stuck in close()");
+	ck_assert_msg(threads_of(closer) > 1,
+		      "the closer's threads should still be stuck in close()");
 
 	/* The FUSE server goes: every close returns, the closer and the attacker exit. */
 	fuse_hang_stop(fuse);
@@ -409,7 +507,8 @@ flooder(void *arg, int ctl)
 				rc_report(ctl, "error=send: %s", strerror(errno));
 				return 1;
 			}
-			/* The daemon reads on as long as it wants more: half a second without room = stalled. */
+			/* The daemon reads on as long as it wants more: half a second without room
+			 * = stalled. */
 			if (poll(&p, 1, 500) == 0) {
 				stalled = 1;
 				break;
@@ -453,7 +552,8 @@ START_TEST(test_flood_is_bounded)
 		int conn, sent, stalled;
 
 		ck_client_line(ctl, line, sizeof(line), 120000, "flooder");
-		ck_assert_msg(sscanf(line, "conn=%d sent=%d stalled=%d", &conn, &sent, &stalled) == 3,
+		ck_assert_msg(sscanf(line, "conn=%d sent=%d stalled=%d", &conn, &sent, &stalled) ==
+				      3,
 			      "flooder: %s", line);
 		stalled_conns += stalled;
 	}
@@ -625,7 +725,8 @@ START_TEST(test_nofile_at_start)
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1,
 		      "spawnd with RLIMIT_NOFILE 48:48: status 0x%x, expected exit 1",
 		      (unsigned)status);
-	ck_assert_msg(file_contains(errlog, "RLIMIT_NOFILE") && file_contains(errlog, "LimitNOFILE="),
+	ck_assert_msg(file_contains(errlog, "RLIMIT_NOFILE") &&
+			      file_contains(errlog, "LimitNOFILE="),
 		      "the error does not name RLIMIT_NOFILE and LimitNOFILE=");
 
 	/* Soft 48, hard 4096: the daemon raises its soft limit and serves many connections. */
@@ -658,8 +759,8 @@ START_TEST(test_nofile_at_start)
 		ck_assert_msg(spawnd_client_open(&c, sock, 0) == 0, "connection %d refused", i);
 		run_spawn(c, o, false, &r);
 		spawnd_options_free(o);
-		ck_assert_msg(r.state == SPAWND_STATE_EXITED && r.exit_code == 0, "connection %d: %s",
-			      i, run_describe(&r));
+		ck_assert_msg(r.state == SPAWND_STATE_EXITED && r.exit_code == 0,
+			      "connection %d: %s", i, run_describe(&r));
 		run_done(&r);
 		spawnd_client_close(c);
 	}
