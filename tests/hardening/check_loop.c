@@ -284,8 +284,7 @@ read_attack_result(int ctl, int *ret_denied, int *ret_limit, int *ret_eof)
 		else if (sscanf(line, "reply id=%llu stage=%d err=%d", &id, &stage, &err) == 3) {
 			if (id >= 10 && stage == SPAWND__V1__STAGE__STAGE_POLICY && err == EPERM)
 				(*ret_denied)++;
-			else if (id == 0 && stage == SPAWND__V1__STAGE__STAGE_LIMIT &&
-				 err == EAGAIN)
+			else if (id == 0 && stage == SPAWND__V1__STAGE__STAGE_LIMIT && err == EAGAIN)
 				(*ret_limit)++;
 			else
 				ck_abort_msg("attacker got an unexpected reply: %s", line);
@@ -405,10 +404,10 @@ START_TEST(test_fuse_close_does_not_stop_the_loop)
 		unsigned long long id;
 		int stage, err;
 
-		ck_assert_msg(
-			sscanf(line, "reply id=%llu stage=%d err=%d", &id, &stage, &err) == 3 &&
-				id == 1 && stage == SPAWND__V1__STAGE__STAGE_POLICY && err == EPERM,
-			"the denied request: %s", line);
+		ck_assert_msg(sscanf(line, "reply id=%llu stage=%d err=%d", &id, &stage, &err) == 3 &&
+				      id == 1 && stage == SPAWND__V1__STAGE__STAGE_POLICY &&
+				      err == EPERM,
+			      "the denied request: %s", line);
 	}
 	ck_client_line(ctl, line, sizeof(line), 10000, "attacker");
 	ck_assert_str_eq(line, "phase1");
@@ -452,8 +451,7 @@ START_TEST(test_fuse_close_does_not_stop_the_loop)
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "spawnd exited with status 0x%x", (unsigned)status);
 	/* Its main thread has gone with the daemon; the stuck ones stay until FUSE answers. */
-	ck_assert_msg(threads_of(closer) > 1,
-		      "the closer's threads should still be stuck in close()");
+	ck_assert_msg(threads_of(closer) > 1, "the closer's threads should still be stuck in close()");
 
 	/* The FUSE server goes: every close returns, the closer and the attacker exit. */
 	fuse_hang_stop(fuse);
@@ -507,8 +505,7 @@ flooder(void *arg, int ctl)
 				rc_report(ctl, "error=send: %s", strerror(errno));
 				return 1;
 			}
-			/* The daemon reads on as long as it wants more: half a second without room
-			 * = stalled. */
+			/* The daemon reads on as long as it wants more: half a second without room = stalled. */
 			if (poll(&p, 1, 500) == 0) {
 				stalled = 1;
 				break;
@@ -552,8 +549,7 @@ START_TEST(test_flood_is_bounded)
 		int conn, sent, stalled;
 
 		ck_client_line(ctl, line, sizeof(line), 120000, "flooder");
-		ck_assert_msg(sscanf(line, "conn=%d sent=%d stalled=%d", &conn, &sent, &stalled) ==
-				      3,
+		ck_assert_msg(sscanf(line, "conn=%d sent=%d stalled=%d", &conn, &sent, &stalled) == 3,
 			      "flooder: %s", line);
 		stalled_conns += stalled;
 	}
@@ -725,8 +721,7 @@ START_TEST(test_nofile_at_start)
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1,
 		      "spawnd with RLIMIT_NOFILE 48:48: status 0x%x, expected exit 1",
 		      (unsigned)status);
-	ck_assert_msg(file_contains(errlog, "RLIMIT_NOFILE") &&
-			      file_contains(errlog, "LimitNOFILE="),
+	ck_assert_msg(file_contains(errlog, "RLIMIT_NOFILE") && file_contains(errlog, "LimitNOFILE="),
 		      "the error does not name RLIMIT_NOFILE and LimitNOFILE=");
 
 	/* Soft 48, hard 4096: the daemon raises its soft limit and serves many connections. */
@@ -759,8 +754,8 @@ START_TEST(test_nofile_at_start)
 		ck_assert_msg(spawnd_client_open(&c, sock, 0) == 0, "connection %d refused", i);
 		run_spawn(c, o, false, &r);
 		spawnd_options_free(o);
-		ck_assert_msg(r.state == SPAWND_STATE_EXITED && r.exit_code == 0,
-			      "connection %d: %s", i, run_describe(&r));
+		ck_assert_msg(r.state == SPAWND_STATE_EXITED && r.exit_code == 0, "connection %d: %s",
+			      i, run_describe(&r));
 		run_done(&r);
 		spawnd_client_close(c);
 	}
