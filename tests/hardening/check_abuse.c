@@ -1515,6 +1515,67 @@ log_count2(const char *a, const char *b)
 }
 
 /*
+ * One Spawn of /bin/sleep with the Signal signo right behind it, read to
+ * the end: Failed{EXEC, ECANCELED, want} (killed before exec: true) or
+ * Started, then Exited by signo (false); *started says which.
+ */
+static bool
+early_signal_round(int sock, uint64_t spawn_id, uint64_t sig_id, int signo, const char *want,
+		   bool *started)
+{
+	struct msg *m = msg_spawn(spawn_id, "root", (const char *const[]){"/bin/sleep", "30", NULL});
+	bool done = false, sent = false, failed = false;
+	uint8_t *a, *b;
+	size_t la, lb;
+
+	*started = false;
+	a = msg_pack(m, &la);
+	msg_free(m);
+	m = msg_signal(sig_id, spawn_id, signo, false);
+	b = msg_pack(m, &lb);
+	msg_free(m);
+	/* Back to back: the daemon reads both in one wakeup. */
+	ck_send_raw(sock, a, la, NULL, 0);
+	ck_send_raw(sock, b, lb, NULL, 0);
+	free(a);
+	free(b);
+	while (!(done && sent)) {
+		Spawnd__V1__Reply *r = ck_reply(sock, 10000, "early signal");
+
+		if (r->id == sig_id) {
+			ck_assert_int_eq(r->body_case, SPAWND__V1__REPLY__BODY_SIGNAL_SENT);
+			sent = true;
+		} else if (r->body_case == SPAWND__V1__REPLY__BODY_STARTED) {
+			ck_assert_uint_eq(r->id, spawn_id);
+			*started = true;
+		} else if (r->body_case == SPAWND__V1__REPLY__BODY_FAILED) {
+			const Spawnd__V1__Failed *f = r->failed;
+
+			ck_assert_msg(r->id == spawn_id && !*started,
+				      "signal %d: Failed id %llu after Started", signo,
+				      (unsigned long long)r->id);
+			ck_assert_msg(f->stage == SPAWND__V1__STAGE__STAGE_EXEC &&
+					      f->errnum == ECANCELED && strcmp(f->detail, want) == 0,
+				      "signal %d: expected Failed{EXEC, ECANCELED, '%s'}, got stage %d "
+				      "errno %d '%s'",
+				      signo, want, (int)f->stage, f->errnum, f->detail);
+			failed = done = true;
+		} else {
+			ck_assert_msg(r->body_case == SPAWND__V1__REPLY__BODY_EXITED &&
+					      r->id == spawn_id && *started,
+				      "signal %d: unexpected reply %d id %llu", signo,
+				      (int)r->body_case, (unsigned long long)r->id);
+			ck_assert_msg(r->exited->has_signal && r->exited->signal == signo,
+				      "signal %d did not kill the child (exit %d, signal %d)", signo,
+				      r->exited->exit_code, r->exited->signal);
+			done = true;
+		}
+		wire_reply_free(r);
+	}
+	return failed;
+}
+
+/*
  * A Signal pipelined right behind its Spawn reaches the child while it is
  * still between clone and exec (all signals blocked, dispositions being
  * reset). The signal must act with its default disposition (the child
@@ -1550,64 +1611,14 @@ START_TEST(test_signal_before_exec)
 		     rounds < EARLY_ROUNDS || (failed_rounds == 0 && rounds < EARLY_ROUNDS_MAX);
 		     rounds++) {
 			uint64_t spawn_id = ++id, sig_id = ++id;
-			struct msg *m = msg_spawn(spawn_id, "root",
-						  (const char *const[]){"/bin/sleep", "30", NULL});
-			bool started = false, done = false, sent = false, failed = false;
 			char want[PATH_MAX + 64], audit_id[64], exited_id[64];
-			uint8_t *a, *b;
-			size_t la, lb;
+			bool started, failed;
 
-			a = msg_pack(m, &la);
-			msg_free(m);
-			m = msg_signal(sig_id, spawn_id, signo, false);
-			b = msg_pack(m, &lb);
-			msg_free(m);
-			/* Back to back: the daemon reads both in one wakeup. */
-			ck_send_raw(sock, a, la, NULL, 0);
-			ck_send_raw(sock, b, lb, NULL, 0);
-			free(a);
-			free(b);
 			/* The detail names the program executed: the resolved path
 			 * the policy judged (this policy has `cmd` rules for root). */
 			xsnprintf(want, sizeof(want), "%s: killed by SIG%s before exec", sleep_path,
 				  sigabbrev_np(signo));
-			while (!(done && sent)) {
-				Spawnd__V1__Reply *r = ck_reply(sock, 10000, "early signal");
-
-				if (r->id == sig_id) {
-					ck_assert_int_eq(r->body_case,
-							 SPAWND__V1__REPLY__BODY_SIGNAL_SENT);
-					sent = true;
-				} else if (r->body_case == SPAWND__V1__REPLY__BODY_STARTED) {
-					ck_assert_uint_eq(r->id, spawn_id);
-					started = true;
-				} else if (r->body_case == SPAWND__V1__REPLY__BODY_FAILED) {
-					const Spawnd__V1__Failed *f = r->failed;
-
-					ck_assert_msg(r->id == spawn_id && !started,
-						      "signal %d: Failed id %llu after Started",
-						      signo, (unsigned long long)r->id);
-					ck_assert_msg(f->stage == SPAWND__V1__STAGE__STAGE_EXEC &&
-							      f->errnum == ECANCELED &&
-							      strcmp(f->detail, want) == 0,
-						      "signal %d: expected Failed{EXEC, ECANCELED, "
-						      "'%s'}, got stage %d errno %d '%s'",
-						      signo, want, (int)f->stage, f->errnum, f->detail);
-					failed = done = true;
-				} else {
-					ck_assert_msg(r->body_case == SPAWND__V1__REPLY__BODY_EXITED &&
-							      r->id == spawn_id && started,
-						      "signal %d: unexpected reply %d id %llu", signo,
-						      (int)r->body_case, (unsigned long long)r->id);
-					ck_assert_msg(r->exited->has_signal &&
-							      r->exited->signal == signo,
-						      "signal %d did not kill the child (exit %d, "
-						      "signal %d)",
-						      signo, r->exited->exit_code, r->exited->signal);
-					done = true;
-				}
-				wire_reply_free(r);
-			}
+			failed = early_signal_round(sock, spawn_id, sig_id, signo, want, &started);
 			/* The audit trail says what the client was told. */
 			xsnprintf(audit_id, sizeof(audit_id),
 				  " id=%llu target=", (unsigned long long)spawn_id);
@@ -1637,50 +1648,6 @@ END_TEST
 /* More live children than REAPER_RAISE_PIDFDS_AT (daemon/reaper.c, 32). */
 #define MANY_LIVE 40
 
-/* One Spawn of /bin/sleep with a SIGKILL right behind it; true when it was killed before exec. */
-static bool
-early_kill_round(int sock, uint64_t spawn_id, uint64_t sig_id, const char *want)
-{
-	struct msg *m = msg_spawn(spawn_id, "root", (const char *const[]){"/bin/sleep", "30", NULL});
-	bool started = false, done = false, sent = false, failed = false;
-	uint8_t *a, *b;
-	size_t la, lb;
-
-	a = msg_pack(m, &la);
-	msg_free(m);
-	m = msg_signal(sig_id, spawn_id, SIGKILL, false);
-	b = msg_pack(m, &lb);
-	msg_free(m);
-	ck_send_raw(sock, a, la, NULL, 0);
-	ck_send_raw(sock, b, lb, NULL, 0);
-	free(a);
-	free(b);
-	while (!(done && sent)) {
-		Spawnd__V1__Reply *r = ck_reply(sock, 10000, "early SIGKILL");
-
-		if (r->id == sig_id) {
-			ck_assert_int_eq(r->body_case, SPAWND__V1__REPLY__BODY_SIGNAL_SENT);
-			sent = true;
-		} else if (r->body_case == SPAWND__V1__REPLY__BODY_STARTED) {
-			started = true;
-		} else if (r->body_case == SPAWND__V1__REPLY__BODY_FAILED) {
-			ck_assert_msg(!started && r->failed->stage == SPAWND__V1__STAGE__STAGE_EXEC &&
-					      r->failed->errnum == ECANCELED &&
-					      strcmp(r->failed->detail, want) == 0,
-				      "expected Failed{EXEC, ECANCELED, '%s'}, got stage %d errno %d '%s'",
-				      want, (int)r->failed->stage, r->failed->errnum, r->failed->detail);
-			failed = done = true;
-		} else {
-			ck_assert_msg(r->body_case == SPAWND__V1__REPLY__BODY_EXITED && started &&
-					      r->exited->has_signal && r->exited->signal == SIGKILL,
-				      "unexpected reply %d", (int)r->body_case);
-			done = true;
-		}
-		wire_reply_free(r);
-	}
-	return failed;
-}
-
 /*
  * HOSTILE 48 with the shared-table start (issue 12): with more live
  * children than the daemon's threshold, a child starts on the daemon's fd
@@ -1708,7 +1675,9 @@ START_TEST(test_signal_before_exec_many_live)
 	}
 	for (rounds = 0; rounds < EARLY_ROUNDS || (failed == 0 && rounds < EARLY_ROUNDS_MAX);
 	     rounds++) {
-		if (early_kill_round(sock, id + 1, id + 2, want))
+		bool started;
+
+		if (early_signal_round(sock, id + 1, id + 2, SIGKILL, want, &started))
 			failed++;
 		id += 2;
 	}
