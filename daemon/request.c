@@ -139,6 +139,17 @@ string_error(int r, const char **ret_error)
 	return r;
 }
 
+/* Why a command path (argv[0] or exec_path) is refused, or NULL. */
+static const char *
+command_refusal(const char *path, const char *empty)
+{
+	if (path[0] == '\0')
+		return empty;
+	if (strchr(path, '/') && path[0] != '/')
+		return "command path is relative";
+	return NULL;
+}
+
 /* argv, the target user and the groups. */
 static int
 decode_who(const Spawnd__V1__Spawn *m, struct spawn_request *s, const char **ret_error)
@@ -149,27 +160,17 @@ decode_who(const Spawnd__V1__Spawn *m, struct spawn_request *s, const char **ret
 	if (r < 0)
 		return string_error(r, ret_error);
 	s->argc = m->n_argv;
-	if (s->argv[0][0] == '\0') {
-		*ret_error = "argv[0] is empty";
+	*ret_error = command_refusal(s->argv[0], "argv[0] is empty");
+	if (*ret_error)
 		return -EINVAL;
-	}
-	if (strchr(s->argv[0], '/') && s->argv[0][0] != '/') {
-		*ret_error = "command path is relative";
-		return -EINVAL;
-	}
-	/* The program, when not argv[0]: the same rules as argv[0] above. */
+	/* The program, when not argv[0]: the same rules. */
 	if (m->has_exec_path) {
 		r = dup_bytes(&m->exec_path, &s->exec_path);
 		if (r < 0)
 			return string_error(r, ret_error);
-		if (s->exec_path[0] == '\0') {
-			*ret_error = "exec_path is empty";
+		*ret_error = command_refusal(s->exec_path, "exec_path is empty");
+		if (*ret_error)
 			return -EINVAL;
-		}
-		if (strchr(s->exec_path, '/') && s->exec_path[0] != '/') {
-			*ret_error = "command path is relative";
-			return -EINVAL;
-		}
 	}
 
 	if (!m->has_user) {
