@@ -727,11 +727,14 @@ START_TEST(test_nofile_at_start)
 	/* Soft 48, hard 4096: the daemon raises its soft limit and serves many connections. */
 	(void)unlink(sock);
 	pid = start_limited(48, 4096, sock, conf, errlog);
+	/* Ready once it accepts: the socket file exists from bind(), before listen(). */
 	for (int i = 0; i < 500; i++) {
-		struct stat st;
+		int probe = rc_connect(sock);
 
-		if (stat(sock, &st) == 0)
+		if (probe >= 0) {
+			(void)close(probe);
 			break;
+		}
 		ck_assert_msg(proc_alive(pid), "spawnd with RLIMIT_NOFILE 48:4096 exited at start");
 		harness_sleep_ms(20);
 	}
