@@ -416,7 +416,33 @@ def daemon_fds():
     return len(os.listdir(f"/proc/{daemon.pid}/fd"))
 
 
-base = daemon_fds()
+def daemon_children():
+    n = 0
+    for t in os.listdir(f"/proc/{daemon.pid}/task"):
+        try:
+            with open(f"/proc/{daemon.pid}/task/{t}/children") as f:
+                n += len(f.read().split())
+        except FileNotFoundError:
+            pass
+    return n
+
+
+def settled_daemon_fds():
+    # The clients of the cases above have exited, but the daemon may not have
+    # read their EOF or reaped their children yet: wait until it has no child
+    # and its fd count has held still for 100 ms.
+    prev, same = -1, 0
+    for _ in range(500):
+        n = daemon_fds()
+        same = same + 1 if n == prev and daemon_children() == 0 else 0
+        prev = n
+        if same >= 10:
+            break
+        time.sleep(0.01)
+    return prev
+
+
+base = settled_daemon_fds()
 bad = 0
 for i in range(200):
     p = subprocess.run(spawnctl("/bin/true"), stdin=subprocess.DEVNULL,
