@@ -1054,8 +1054,9 @@ hop_round_trip(void)
 {
 	(void)pthread_mutex_lock(&hop.lock);
 	hop.queued = true;
-	(void)pthread_cond_signal(&hop.work);
 	(void)pthread_mutex_unlock(&hop.lock);
+	/* After the unlock, as resolver_submit() does. */
+	(void)pthread_cond_signal(&hop.work);
 	hop_collected = false;
 	while (!hop_collected)
 		if (event_base_loop(hop.base, EVLOOP_ONCE) < 0) {
