@@ -16,9 +16,11 @@
  * daemon fds in the child, the env allowlist (check_daemon).
  */
 #define _GNU_SOURCE
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -1515,30 +1517,18 @@ log_count2(const char *a, const char *b)
 }
 
 /*
- * One Spawn of /bin/sleep with the Signal signo right behind it, read to
- * the end: Failed{EXEC, ECANCELED, want} (killed before exec: true) or
- * Started, then Exited by signo (false); *started says which.
+ * The replies to a Spawn (spawn_id) of /bin/sleep and to the Signal
+ * (sig_id) signo sent for it, read to the end: Failed{EXEC, ECANCELED,
+ * want} (killed before exec: true) or Started, then Exited by signo
+ * (false); *started says which. Anything else fails the test.
  */
 static bool
-early_signal_round(int sock, uint64_t spawn_id, uint64_t sig_id, int signo, const char *want,
-		   bool *started)
+signal_round_replies(int sock, uint64_t spawn_id, uint64_t sig_id, int signo, const char *want,
+		     bool *started)
 {
-	struct msg *m = msg_spawn(spawn_id, "root", (const char *const[]){"/bin/sleep", "30", NULL});
 	bool done = false, sent = false, failed = false;
-	uint8_t *a, *b;
-	size_t la, lb;
 
 	*started = false;
-	a = msg_pack(m, &la);
-	msg_free(m);
-	m = msg_signal(sig_id, spawn_id, signo, false);
-	b = msg_pack(m, &lb);
-	msg_free(m);
-	/* Back to back: the daemon reads both in one wakeup. */
-	ck_send_raw(sock, a, la, NULL, 0);
-	ck_send_raw(sock, b, lb, NULL, 0);
-	free(a);
-	free(b);
 	while (!(done && sent)) {
 		Spawnd__V1__Reply *r = ck_reply(sock, 10000, "early signal");
 
@@ -1573,6 +1563,31 @@ early_signal_round(int sock, uint64_t spawn_id, uint64_t sig_id, int signo, cons
 		wire_reply_free(r);
 	}
 	return failed;
+}
+
+/*
+ * One Spawn of /bin/sleep with the Signal signo right behind it, read to
+ * the end (signal_round_replies()).
+ */
+static bool
+early_signal_round(int sock, uint64_t spawn_id, uint64_t sig_id, int signo, const char *want,
+		   bool *started)
+{
+	struct msg *m = msg_spawn(spawn_id, "root", (const char *const[]){"/bin/sleep", "30", NULL});
+	uint8_t *a, *b;
+	size_t la, lb;
+
+	a = msg_pack(m, &la);
+	msg_free(m);
+	m = msg_signal(sig_id, spawn_id, signo, false);
+	b = msg_pack(m, &lb);
+	msg_free(m);
+	/* Back to back: the daemon reads both in one wakeup. */
+	ck_send_raw(sock, a, la, NULL, 0);
+	ck_send_raw(sock, b, lb, NULL, 0);
+	free(a);
+	free(b);
+	return signal_round_replies(sock, spawn_id, sig_id, signo, want, started);
 }
 
 /*
@@ -1642,6 +1657,331 @@ START_TEST(test_signal_before_exec)
 	ck_assert_int_eq(log_count("Reloaded the policy"), reloads);
 	ck_assert_int_eq(log_count("Received signal"), 0);
 	(void)close(sock);
+}
+END_TEST
+
+/* ---- H48 without a race: a child held before exec on FUSE ---- */
+
+/*
+ * More live children than REAPER_RAISE_PIDFDS_AT (daemon/reaper.c, 32):
+ * the daemon then moves pidfds to PIDFD_HIGH_BASE and above (spawn_clone.c)
+ * and starts every child on its own fd table (docs/architecture.md, "The
+ * shared-table start").
+ */
+#define MANY_LIVE 40
+#define PIDFD_HIGH_BASE 4096
+/* How long a child may take to reach its FUSE lookup (it has a few syscalls ahead). */
+#define HELD_WAIT_MS 20000
+/* PF_FORKNOEXEC in /proc/PID/stat (include/linux/sched.h): not exec'd yet. */
+#define PF_FORKNOEXEC 0x00000040u
+
+/*
+ * A FUSE mount whose server never reads /dev/fuse, not even INIT: every
+ * lookup under it waits in fuse_get_req() for the connection to come up,
+ * a killable wait (TASK_KILLABLE, state D) that nothing ends but a fatal
+ * signal or the connection's abort (the close of our fd). Unlike
+ * tests/helpers/fuse-hang, which reads each request and leaves it
+ * unanswered (a request in userspace is waited for even after SIGKILL),
+ * a SIGKILL frees a child stuck here at once, and only that can.
+ */
+struct fuse_stall {
+	char mnt[PATH_MAX]; /* fx.dir/mnt: harness_main() detaches it after a failure */
+	int fd;		    /* our end of /dev/fuse; its close aborts the connection */
+};
+
+static void
+fuse_stall_mount(struct fuse_stall *f)
+{
+	char opts[128];
+
+	xsnprintf(f->mnt, sizeof(f->mnt), "%s/mnt", fx.dir);
+	ck_assert_msg(mkdir(f->mnt, 0755) == 0, "mkdir %s: %s", f->mnt, strerror(errno));
+	f->fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	ck_assert_msg(f->fd >= 0, "open /dev/fuse: %s", strerror(errno));
+	xsnprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other",
+		  f->fd);
+	ck_assert_msg(mount("spawnd-stall", f->mnt, "fuse.spawnd-stall", MS_NOSUID | MS_NODEV,
+			    opts) == 0,
+		      "mount fuse on %s: %s", f->mnt, strerror(errno));
+}
+
+static void
+fuse_stall_unmount(struct fuse_stall *f)
+{
+	ck_assert_int_eq(close(f->fd), 0);
+	ck_assert_msg(umount2(f->mnt, MNT_DETACH) == 0, "umount %s: %s", f->mnt, strerror(errno));
+	ck_assert_int_eq(rmdir(f->mnt), 0);
+}
+
+/* State, parent and flags of pid from /proc/PID/stat; false when it is gone. */
+static bool
+proc_stat_flags(pid_t pid, char *state, pid_t *ppid, unsigned *flags)
+{
+	char path[64], buf[1024], *p;
+	int fd, ppid_i;
+	ssize_t n;
+
+	xsnprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %d %*d %*d %*d %*d %u", state, &ppid_i, flags) != 3)
+		return false;
+	*ppid = (pid_t)ppid_i;
+	return true;
+}
+
+/* Whether /proc/PID/wchan, where pid sleeps, names a FUSE function. */
+static bool
+proc_wchan_fuse(pid_t pid)
+{
+	char path[64], buf[128];
+	ssize_t n;
+	int fd;
+
+	xsnprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strncmp(buf, "fuse", 4) == 0;
+}
+
+/* The system call pid sleeps in (the first number of /proc/PID/syscall), or -1. */
+static long
+proc_syscall_nr(pid_t pid)
+{
+	char path[64], buf[256];
+	ssize_t n;
+	int fd;
+
+	xsnprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* "running" while it runs: no number. */
+	return (buf[0] >= '0' && buf[0] <= '9') ? strtol(buf, NULL, 10) : -1;
+}
+
+/*
+ * Wait for the daemon's child that is held by the FUSE mount (asleep in
+ * the chdir system call, or in a FUSE function where /proc/PID/syscall is
+ * missing: here wchan is fuse_get_req, state D) and has not exec'd
+ * (PF_FORKNOEXEC); returns its pid. Fails the test after HELD_WAIT_MS.
+ */
+static pid_t
+wait_held_child(const char *what)
+{
+	uint64_t end = now_usec() + (uint64_t)HELD_WAIT_MS * 1000;
+
+	for (;;) {
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+		pid_t found = 0;
+		unsigned flags = 0;
+
+		ck_assert_ptr_nonnull(d);
+		while (!found && (de = readdir(d))) {
+			char *e, state;
+			long pid = strtol(de->d_name, &e, 10);
+			pid_t pp;
+
+			if (*e || pid <= 0 || !proc_stat_flags((pid_t)pid, &state, &pp, &flags))
+				continue;
+			if (pp == fx.pid && (state == 'D' || state == 'S') &&
+			    (proc_syscall_nr((pid_t)pid) == SYS_chdir || proc_wchan_fuse((pid_t)pid)))
+				found = (pid_t)pid;
+		}
+		(void)closedir(d);
+		if (found) {
+			ck_assert_msg(flags & PF_FORKNOEXEC,
+				      "%s: child %d, held in its chdir, has exec'd (flags %#x)", what,
+				      (int)found, flags);
+			return found;
+		}
+		ck_assert_msg(now_usec() < end, "%s: no child of the daemon is held in its chdir",
+			      what);
+		harness_sleep_ms(2);
+	}
+}
+
+/* The daemon's soft RLIMIT_NOFILE ("Max open files" of /proc/PID/limits). */
+static unsigned long
+daemon_nofile_soft(void)
+{
+	char path[64], line[256];
+	unsigned long soft = 0;
+	FILE *f;
+
+	xsnprintf(path, sizeof(path), "/proc/%d/limits", (int)fx.pid);
+	f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Max open files %lu", &soft) == 1)
+			break;
+	(void)fclose(f);
+	ck_assert_uint_gt(soft, 0);
+	return soft;
+}
+
+/* How many of the daemon's fds are numbered min or above. */
+static int
+daemon_fds_from(int min)
+{
+	char **v = NULL;
+	int n = 0;
+
+	ck_assert_int_gt(proc_fd_targets(fx.pid, &v), 0);
+	for (char **d = v; *d; d++)
+		if (atoi(*d) >= min)
+			n++;
+	strv_free(v);
+	return n;
+}
+
+/*
+ * One round: Spawn /bin/sleep as root with its cwd in the stalled mount,
+ * wait until the child is held in that chdir, SIGKILL it through a Signal
+ * request, and assert HOSTILE 48: Failed{EXEC, ECANCELED, "...: killed by
+ * SIGKILL before exec"}, never Started, and the audit log says "failed"
+ * and neither "started" nor "exited". high_before >= 0: the shared-table
+ * start is in use, and the held child's pidfd must have joined the
+ * daemon's high ones (one more than high_before); -1: the plain start,
+ * and no pidfd of the daemon is high.
+ */
+static void
+held_kill_round(int sock, const struct fuse_stall *f, uint64_t spawn_id, int high_before,
+		const char *what)
+{
+	struct msg *m = msg_spawn(spawn_id, "root", (const char *const[]){"/bin/sleep", "30", NULL});
+	char cwd[PATH_MAX], sleep_path[PATH_MAX], want[PATH_MAX + 64], audit_id[64], exited_id[64],
+		audit_detail[PATH_MAX + 128];
+	bool started, failed;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(realpath("/bin/sleep", sleep_path));
+	xsnprintf(cwd, sizeof(cwd), "%s/held", f->mnt);
+	msg_set_cwd(m, cwd);
+	ck_send_msg(sock, m, NULL, 0);
+	msg_free(m);
+	pid = wait_held_child(what);
+	if (high_before >= 0) {
+		/*
+		 * The loop tracks the child (and raises its pidfd) after the
+		 * clone, while the child runs on: it may be held already.
+		 */
+		uint64_t end = now_usec() + (uint64_t)HELD_WAIT_MS * 1000;
+		int high;
+
+		while ((high = daemon_fds_from(PIDFD_HIGH_BASE)) == high_before &&
+		       now_usec() < end)
+			harness_sleep_ms(2);
+		ck_assert_msg(high == high_before + 1,
+			      "%s: the held child's pidfd is not above %d (%d fds there, %d before)",
+			      what, PIDFD_HIGH_BASE, high, high_before);
+	} else /* no pidfd high: reaper_share_table() says no, a plain start */
+		ck_assert_int_eq(daemon_fds_from(PIDFD_HIGH_BASE), 0);
+	/* Nothing was sent yet: the client has no reply for it. */
+	ck_expect_silence(sock, 0, what);
+
+	send_signal(sock, spawn_id + 1, spawn_id, SIGKILL, false);
+	xsnprintf(want, sizeof(want), "%s: killed by SIGKILL before exec", sleep_path);
+	failed = signal_round_replies(sock, spawn_id, spawn_id + 1, SIGKILL, want, &started);
+	ck_assert_msg(failed && !started,
+		      "%s: child %d, SIGKILLed while held in its chdir before exec, was reported "
+		      "Started (then Exited by SIGKILL), not Failed{EXEC, ECANCELED, '%s'}",
+		      what, (int)pid, want);
+	ck_assert_msg(proc_wait_gone(pid, 10000), "%s: child %d is still there", what, (int)pid);
+
+	/* The audit trail says what the client was told. */
+	xsnprintf(audit_id, sizeof(audit_id), " id=%llu target=", (unsigned long long)spawn_id);
+	xsnprintf(exited_id, sizeof(exited_id), " id=%llu pid=", (unsigned long long)spawn_id);
+	xsnprintf(audit_detail, sizeof(audit_detail), " stage=exec detail=\"%s\"", want);
+	ck_assert_int_eq(log_count2("audit: started ", audit_id), 0);
+	ck_assert_int_eq(log_count2("audit: exited ", exited_id), 0);
+	ck_assert_int_eq(log_count2("audit: failed ", audit_id), 1);
+	ck_assert_msg(log_count2(audit_id, audit_detail) == 1, "%s: no audit line with '%s'", what,
+		      audit_detail);
+	fprintf(stderr, "%s: child %d held in chdir on FUSE, SIGKILLed: Failed '%s'\n", what,
+		(int)pid, want);
+}
+
+/*
+ * HOSTILE 48 without the race of test_signal_before_exec: the child is
+ * held before exec, in the chdir to its cwd on a FUSE mount that never
+ * answers (fuse_stall_mount()), where only SIGKILL can free it; the
+ * client's Signal(SIGKILL) then kills it there, for certain before exec.
+ * Once with the plain start (no other child), once with the shared-table
+ * start (MANY_LIVE sleepers first; where the daemon's soft RLIMIT_NOFILE is
+ * below 8192 that start is off, and the output says so). After the
+ * sleepers go, the daemon is back to its fd baseline with no child, and
+ * serves. A daemon that judged the death by the errpipe's EOF alone (or
+ * that child_execed() misread) reports Started, then Exited by SIGKILL.
+ */
+START_TEST(test_signal_before_exec_held)
+{
+	int sock = ck_connect(), holder, high = -1;
+	unsigned long soft = daemon_nofile_soft();
+	struct fuse_stall f;
+	char what[128];
+	struct msg *m;
+
+	fuse_stall_mount(&f);
+	held_kill_round(sock, &f, 1000, -1, "plain start");
+
+	holder = ck_connect();
+	for (int i = 0; i < MANY_LIVE; i++)
+		(void)start_sleeper(holder, 1 + (uint64_t)i);
+	if (soft >= 2 * PIDFD_HIGH_BASE) {
+		high = daemon_fds_from(PIDFD_HIGH_BASE);
+		ck_assert_msg(high > 0, "%d live children, no pidfd at %d or above", MANY_LIVE,
+			      PIDFD_HIGH_BASE);
+		xsnprintf(what, sizeof(what), "shared-table start (%d live, %d pidfds >= %d)",
+			  MANY_LIVE, high, PIDFD_HIGH_BASE);
+	} else {
+		ck_assert_int_eq(daemon_fds_from(PIDFD_HIGH_BASE), 0);
+		xsnprintf(what, sizeof(what),
+			  "plain start with %d live (the shared-table start is off: soft "
+			  "RLIMIT_NOFILE %lu < %d)",
+			  MANY_LIVE, soft, 2 * PIDFD_HIGH_BASE);
+	}
+	held_kill_round(sock, &f, 2000, high, what);
+	/* close_range(CLOSE_RANGE_UNSHARE) worked: the start stayed shared. */
+	ck_assert_int_eq(log_count("is not available here"), 0);
+
+	/*
+	 * The sleepers go with their connection; the daemon is back to its
+	 * baseline, but for sock (the fixture's teardown checks it without).
+	 */
+	(void)close(holder);
+	assert_no_children(15000, "after the sleepers");
+	assert_fds_at(baseline_fds + 1, "after the sleepers");
+	ck_assert_int_eq(daemon_fds_from(PIDFD_HIGH_BASE), 0);
+
+	/* And it serves the same connection. */
+	m = msg_spawn(3000, "root", (const char *const[]){"/bin/true", NULL});
+	ck_send_msg(sock, m, NULL, 0);
+	msg_free(m);
+	(void)ck_expect_started(sock, 3000, "/bin/true after");
+	ck_expect_exited(sock, 3000, 0, 0, "/bin/true after");
+	ck_assert_msg(proc_alive(fx.pid), "the daemon died");
+	(void)close(sock);
+	fuse_stall_unmount(&f);
 }
 END_TEST
 
@@ -2099,6 +2439,16 @@ abuse_suite(void)
 			tcase_add_test(tc, cases[i].tests[j]);
 		suite_add_tcase(s, tc);
 	}
+	/* A FUSE mount of the kernel's own (no libfuse, no helper): needs /dev/fuse. */
+	if (access("/dev/fuse", R_OK | W_OK) == 0) {
+		TCase *tc = tcase_create("signals-held");
+
+		tcase_add_checked_fixture(tc, abuse_setup, abuse_teardown);
+		tcase_set_timeout(tc, 90);
+		tcase_add_test(tc, test_signal_before_exec_held);
+		suite_add_tcase(s, tc);
+	} else
+		fprintf(stderr, "signals-held: skipped (no /dev/fuse)\n");
 	return s;
 }
 
