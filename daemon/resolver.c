@@ -130,13 +130,23 @@ static void
 post_done(struct resolve_job *j)
 {
 	uint64_t one = 1;
+	bool wake;
 
 	(void)pthread_mutex_lock(&pool.lock);
+	/*
+	 * Only a job that finds the done list empty wakes the loop. A list
+	 * that holds jobs already has its write: the loop reads the eventfd
+	 * before it takes the list (resolver_collect()), so it takes this job
+	 * with the others. Under concurrency that saves a write and a wake-up
+	 * of the loop per job.
+	 */
+	wake = !pool.done;
 	j->next = pool.done;
 	pool.done = j;
 	(void)pthread_mutex_unlock(&pool.lock);
 	/* Cannot block: the counter would need 2^64 - 1 unread posts to fill. */
-	(void)!write(pool.efd, &one, sizeof(one));
+	if (wake)
+		(void)!write(pool.efd, &one, sizeof(one));
 }
 
 static void *
