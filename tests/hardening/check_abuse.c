@@ -1713,67 +1713,23 @@ fuse_stall_unmount(struct fuse_stall *f)
 	ck_assert_int_eq(rmdir(f->mnt), 0);
 }
 
-/* State, parent and flags of pid from /proc/PID/stat; false when it is gone. */
-static bool
-proc_stat_flags(pid_t pid, char *state, pid_t *ppid, unsigned *flags)
-{
-	char path[64], buf[1024], *p;
-	int fd, ppid_i;
-	ssize_t n;
-
-	xsnprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %d %*d %*d %*d %*d %u", state, &ppid_i, flags) != 3)
-		return false;
-	*ppid = (pid_t)ppid_i;
-	return true;
-}
-
 /* Whether /proc/PID/wchan, where pid sleeps, names a FUSE function. */
 static bool
 proc_wchan_fuse(pid_t pid)
 {
-	char path[64], buf[128];
-	ssize_t n;
-	int fd;
+	char buf[128];
 
-	xsnprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return strncmp(buf, "fuse", 4) == 0;
+	return proc_read(pid, "wchan", buf, sizeof(buf)) > 0 && strncmp(buf, "fuse", 4) == 0;
 }
 
 /* The system call pid sleeps in (the first number of /proc/PID/syscall), or -1. */
 static long
 proc_syscall_nr(pid_t pid)
 {
-	char path[64], buf[256];
-	ssize_t n;
-	int fd;
+	char buf[256];
 
-	xsnprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (proc_read(pid, "syscall", buf, sizeof(buf)) < 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	/* "running" while it runs: no number. */
 	return (buf[0] >= '0' && buf[0] <= '9') ? strtol(buf, NULL, 10) : -1;
 }
@@ -1801,7 +1757,7 @@ wait_held_child(const char *what)
 			long pid = strtol(de->d_name, &e, 10);
 			pid_t pp;
 
-			if (*e || pid <= 0 || !proc_stat_flags((pid_t)pid, &state, &pp, &flags))
+			if (*e || pid <= 0 || proc_stat((pid_t)pid, &state, &pp, &flags) < 0)
 				continue;
 			if (pp == fx.pid && (state == 'D' || state == 'S') &&
 			    (proc_syscall_nr((pid_t)pid) == SYS_chdir || proc_wchan_fuse((pid_t)pid)))
@@ -1818,40 +1774,6 @@ wait_held_child(const char *what)
 			      what);
 		harness_sleep_ms(2);
 	}
-}
-
-/* The daemon's soft RLIMIT_NOFILE ("Max open files" of /proc/PID/limits). */
-static unsigned long
-daemon_nofile_soft(void)
-{
-	char path[64], line[256];
-	unsigned long soft = 0;
-	FILE *f;
-
-	xsnprintf(path, sizeof(path), "/proc/%d/limits", (int)fx.pid);
-	f = fopen(path, "re");
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Max open files %lu", &soft) == 1)
-			break;
-	(void)fclose(f);
-	ck_assert_uint_gt(soft, 0);
-	return soft;
-}
-
-/* How many of the daemon's fds are numbered min or above. */
-static int
-daemon_fds_from(int min)
-{
-	char **v = NULL;
-	int n = 0;
-
-	ck_assert_int_gt(proc_fd_targets(fx.pid, &v), 0);
-	for (char **d = v; *d; d++)
-		if (atoi(*d) >= min)
-			n++;
-	strv_free(v);
-	return n;
 }
 
 /*

@@ -1220,40 +1220,6 @@ start_sleeper(spawnd_client *c, const char *user, bool keep, uint64_t timeout_us
 /* Where the daemon moves the pidfds of children started past that (spawn_clone.c). */
 #define PIDFD_HIGH_BASE 4096
 
-/* The daemon's soft RLIMIT_NOFILE, from /proc/PID/limits ("Max open files"). */
-static unsigned long
-daemon_nofile_soft(void)
-{
-	char path[64], line[256];
-	unsigned long soft = 0;
-	FILE *f;
-
-	xsnprintf(path, sizeof(path), "/proc/%d/limits", (int)fx.pid);
-	f = fopen(path, "re");
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Max open files %lu", &soft) == 1)
-			break;
-	(void)fclose(f);
-	ck_assert_uint_gt(soft, 0);
-	return soft;
-}
-
-/* How many of the daemon's fds are numbered min or above. */
-static int
-daemon_fds_from(int min)
-{
-	char **v = NULL;
-	int n = 0;
-
-	ck_assert_int_gt(proc_fd_targets(fx.pid, &v), 0);
-	for (char **d = v; *d; d++)
-		if (atoi(*d) >= min)
-			n++;
-	strv_free(v);
-	return n;
-}
-
 /*
  * Issue 12, "10,000 live children still flat": with many children alive
  * the daemon keeps their pidfds at 4096 and above, and starts every child

@@ -595,28 +595,79 @@ proc_settled_fd_count(pid_t pid)
 	return prev;
 }
 
-/* Parse /proc/PID/stat: state and ppid follow the parenthesised comm. */
-static int
-proc_stat(pid_t pid, char *ret_state, pid_t *ret_ppid)
+ssize_t
+proc_read(pid_t pid, const char *name, char *buf, size_t size)
 {
-	char path[64], buf[1024], *p;
+	char path[64];
 	ssize_t n;
-	int fd, ppid;
+	int fd;
 
-	xsnprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	xsnprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
 	(void)close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
+	if (n == 0)
+		n = -EIO;
+	if (n > 0)
+		buf[n] = '\0';
+	return n;
+}
+
+/* State, ppid and flags follow the parenthesised comm (which may hold ')'). */
+int
+proc_stat(pid_t pid, char *ret_state, pid_t *ret_ppid, unsigned *ret_flags)
+{
+	char buf[1024], *p;
+	unsigned flags;
+	ssize_t n;
+	int ppid;
+
+	n = proc_read(pid, "stat", buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %d", ret_state, &ppid) != 2)
+	if (!p || sscanf(p + 1, " %c %d %*d %*d %*d %*d %u", ret_state, &ppid, &flags) != 3)
 		return -EBADMSG;
 	*ret_ppid = ppid;
+	if (ret_flags)
+		*ret_flags = flags;
 	return 0;
+}
+
+unsigned long
+daemon_nofile_soft(void)
+{
+	char path[64], line[256];
+	unsigned long soft = 0;
+	FILE *f;
+
+	xsnprintf(path, sizeof(path), "/proc/%d/limits", (int)fx.pid);
+	f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Max open files %lu", &soft) == 1)
+			break;
+	(void)fclose(f);
+	ck_assert_uint_gt(soft, 0);
+	return soft;
+}
+
+int
+daemon_fds_from(int min)
+{
+	char **v = NULL;
+	int n = 0;
+
+	ck_assert_int_gt(proc_fd_targets(fx.pid, &v), 0);
+	for (char **d = v; *d; d++)
+		if (atoi(*d) >= min)
+			n++;
+	strv_free(v);
+	return n;
 }
 
 int
@@ -635,7 +686,7 @@ proc_children(pid_t ppid, int *ret_zombies)
 
 		if (*end || pid <= 0)
 			continue;
-		if (proc_stat((pid_t)pid, &state, &pp) < 0 || pp != ppid)
+		if (proc_stat((pid_t)pid, &state, &pp, NULL) < 0 || pp != ppid)
 			continue;
 		n++;
 		if (state == 'Z')
@@ -667,7 +718,7 @@ proc_alive(pid_t pid)
 	char state;
 	pid_t pp;
 
-	return proc_stat(pid, &state, &pp) == 0 && state != 'Z' && state != 'X';
+	return proc_stat(pid, &state, &pp, NULL) == 0 && state != 'Z' && state != 'X';
 }
 
 bool
@@ -780,7 +831,7 @@ is_pre_exec_child(long pid, pid_t ppid, const char *real)
 	ssize_t l;
 	pid_t pp;
 
-	if (proc_stat((pid_t)pid, &state, &pp) < 0 || pp != ppid || state == 'Z')
+	if (proc_stat((pid_t)pid, &state, &pp, NULL) < 0 || pp != ppid || state == 'Z')
 		return false;
 	xsnprintf(path, sizeof(path), "/proc/%ld/exe", pid);
 	l = readlink(path, image, sizeof(image) - 1);

@@ -123,6 +123,17 @@ void strv_free(char **v);
 int proc_wait_fd_count(pid_t pid, int want, unsigned timeout_ms);
 /* pid's fd count once it has not changed for 10 polls 10 ms apart (an idle daemon). */
 int proc_settled_fd_count(pid_t pid);
+/*
+ * Read /proc/PID/NAME into buf (NUL-terminated, at most size - 1 bytes);
+ * returns the length, or -errno (-EIO when empty).
+ */
+ssize_t proc_read(pid_t pid, const char *name, char *buf, size_t size);
+/* State, parent and task flags (PF_*) of pid from /proc/PID/stat; ret_flags may be NULL. */
+int proc_stat(pid_t pid, char *ret_state, pid_t *ret_ppid, unsigned *ret_flags);
+/* The daemon's (fx.pid) soft RLIMIT_NOFILE ("Max open files" of /proc/PID/limits). */
+unsigned long daemon_nofile_soft(void);
+/* How many of the daemon's (fx.pid) fds are numbered min or above. */
+int daemon_fds_from(int min);
 /* Children of ppid in /proc: total, and how many are zombies. */
 int proc_children(pid_t ppid, int *ret_zombies);
 /* Poll until ppid has at most `want` children (0 zombies) or timeout; returns the count. */

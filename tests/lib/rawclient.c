@@ -620,20 +620,11 @@ witness_assert_closed(struct witness *w, const char *what)
 long long
 proc_cpu_ticks(pid_t pid)
 {
-	char path[64], buf[2048], *p;
+	char buf[2048], *p;
 	unsigned long long utime, stime;
-	ssize_t n;
-	int fd;
 
-	xsnprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (proc_read(pid, "stat", buf, sizeof(buf)) < 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	/* Fields after the parenthesised comm: state(3) ... utime(14) stime(15). */
 	p = strrchr(buf, ')');
 	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
