@@ -92,7 +92,7 @@
 #define MAX_CONC 8
 #define MAX_CONC_LEVELS 4
 #define MAX_RUNNERS 32
-#define MAX_DAEMONS 4
+#define MAX_DAEMONS 5
 #define MAX_CHECKPOINTS 8
 #define CHILDREN_PER_HOLDER 1000u
 #define HOLDER_UID_BASE 70000u
@@ -304,6 +304,23 @@ wait_deadline(pid_t pid, unsigned timeout_ms)
 
 /* ---- processes the benchmark owns (daemons, servers, holders) ---- */
 
+/*
+ * The first CPU this process may use: where the "on one CPU" runners put
+ * every task of a spawn (print_placement()).
+ */
+static int first_cpu;
+
+/* The calling thread, and what it starts from now on, on cpu only. */
+static bool
+pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) == 0;
+}
+
 struct holder {
 	pid_t pid;
 	int ctl; /* write end; EOF tells the holder to disconnect and exit */
@@ -312,6 +329,7 @@ struct holder {
 struct daemon {
 	const char *engine;
 	unsigned live_target;
+	int cpu; /* >= 0: the daemon, and so its children, on this CPU only */
 	char name[64];
 	char sock[PATH_MAX];
 	char log[PATH_MAX];
@@ -496,6 +514,8 @@ daemon_start(struct daemon *d)
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent || null < 0 ||
 		    setsid() < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(log, 2) < 0 ||
 		    close_range(3, ~0U, 0) < 0)
+			_exit(126);
+		if (d->cpu >= 0 && !pin_to_cpu(d->cpu))
 			_exit(126);
 		/* Not socket-activated: it binds its own socket. */
 		(void)unsetenv("LISTEN_FDS");
@@ -725,6 +745,7 @@ struct runner {
 	bool stdio_fds;	     /* K_SPAWND: pass our fds 0, 1, 2 as the child's (as spawnctl does) */
 	bool floor_part;     /* a component of the floor: printed in its section only */
 	unsigned idle_ms;    /* sleep this long before each operation and time it alone */
+	int cpu;	     /* >= 0: the worker thread on this CPU only (c=1; print_placement()) */
 	spawnd_client *clients[MAX_CONC];
 	spawnd_options *opts[MAX_CONC];
 	char *stacks[MAX_CONC];
@@ -752,6 +773,7 @@ runner_add(const char *name, enum kind kind)
 	r->kind = kind;
 	r->divisor = 1;
 	r->multiplier = 1;
+	r->cpu = -1;
 	for (unsigned i = 0; i < MAX_CONC; i++)
 		r->ipc_fd[i] = r->ipc_passed[i] = -1;
 	for (unsigned i = 0; i < MAX_CONC_LEVELS; i++) {
@@ -1271,6 +1293,9 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	/* Moved before the clock starts. */
+	if (w->r->cpu >= 0 && !pin_to_cpu(w->r->cpu))
+		w->failed = 1;
 	(void)pthread_barrier_wait(w->start);
 	for (unsigned i = 0; i < w->n && !w->failed; i++) {
 		double t0 = 0;
@@ -1549,6 +1574,7 @@ static void
 print_machine(const char *when, char *load, size_t size)
 {
 	char model[256], mem[128];
+	cpu_set_t allowed;
 	struct utsname u;
 	time_t t = time(NULL);
 	char date[64];
@@ -1565,6 +1591,10 @@ print_machine(const char *when, char *load, size_t size)
 	printf("- date: %s\n", date);
 	printf("- machine: %s, %ld CPUs online, %s RAM, Linux %s (%s)\n", model,
 	       sysconf(_SC_NPROCESSORS_ONLN), mem, u.release, u.machine);
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0 &&
+	    CPU_COUNT(&allowed) < sysconf(_SC_NPROCESSORS_ONLN))
+		printf("- this run may use %d of them (its CPU affinity, e.g. taskset)\n",
+		       CPU_COUNT(&allowed));
 	printf("- rounds: %u; batch: %u spawns per runner and round at concurrency 1, %u at "
 	       "higher concurrency (s6-sudo: 1/10, spawnctl: 1/2 of that); order rotated per "
 	       "round\n",
@@ -1607,6 +1637,7 @@ median_us(const struct runner *r, unsigned l)
 }
 
 static void print_floor_measured(void);
+static void print_placement(void);
 static void floor_count_syscalls(struct runner *r);
 static struct runner *engine_runner(const char *user);
 
@@ -1622,7 +1653,7 @@ find_root_runner(enum kind kind, bool stdio_fds)
 	for (unsigned j = 0; j < n_runners; j++) {
 		struct runner *r = &runners[j];
 
-		if (r->kind == kind && r->stdio_fds == stdio_fds && r->n[0] > 0 &&
+		if (r->kind == kind && r->stdio_fds == stdio_fds && r->n[0] > 0 && r->cpu < 0 &&
 		    (!r->d || (r->d->live_target == 0 && strcmp(r->d->engine, opt.engine) == 0)) &&
 		    (kind == K_SPAWNCTL_START || (r->user && strcmp(r->user, "root") == 0)))
 			return r;
@@ -1706,13 +1737,14 @@ print_floor(void)
 		double d;
 
 		if ((r->kind != K_SPAWND && r->kind != K_SPAWNCTL && r->kind != K_SPAWND_CONNECT) ||
-		    r->n[0] == 0 || (r->d && r->d->live_target))
+		    r->n[0] == 0 || (r->d && r->d->live_target) || r->cpu >= 0)
 			continue;
 		d = paired_diff_us(r, ref);
 		printf("| %s | %+.0f us | %.1f |\n", r->name, d, d / rt_fd);
 	}
 	print_floor_measured();
 	print_spawnctl_parts();
+	print_placement();
 }
 
 static void
@@ -1778,7 +1810,7 @@ print_report(const char *load_start, const char *load_end)
 		if (live->live_target == 0)
 			continue;
 		for (unsigned k = 0; k < n_daemons; k++)
-			if (daemons[k].live_target == 0 &&
+			if (daemons[k].live_target == 0 && daemons[k].cpu < 0 &&
 			    strcmp(daemons[k].engine, live->engine) == 0)
 				idle = &daemons[k];
 		for (unsigned j = 0; j < n_runners; j++)
@@ -1847,7 +1879,7 @@ print_report(const char *load_start, const char *load_end)
 
 #define MAX_TASKS 256
 
-static struct daemon *daemon_add(const char *engine, unsigned live);
+static struct daemon *daemon_add(const char *engine, unsigned live, int cpu);
 
 struct task_count {
 	pid_t tid;
@@ -2210,7 +2242,7 @@ costs_main(void)
 		{"as root, a new connection per spawn passing fds 0-2 (spawnctl in-process)",
 		 "root", true, K_SPAWND_CONNECT},
 	};
-	struct daemon *d = daemon_add(opt.engine, 0);
+	struct daemon *d = daemon_add(opt.engine, 0, -1);
 	struct utsname u;
 	char load[128];
 
@@ -2394,8 +2426,9 @@ engine_runner(const char *user)
 	for (unsigned j = 0; j < n_runners; j++) {
 		struct runner *r = &runners[j];
 
-		if (r->kind == K_SPAWND && !r->stdio_fds && r->d && r->d->live_target == 0 &&
-		    strcmp(r->d->engine, opt.engine) == 0 && strcmp(r->user, user) == 0)
+		if (r->kind == K_SPAWND && !r->stdio_fds && r->cpu < 0 && r->d &&
+		    r->d->live_target == 0 && strcmp(r->d->engine, opt.engine) == 0 &&
+		    strcmp(r->user, user) == 0)
 			return r;
 	}
 	return NULL;
@@ -2593,6 +2626,61 @@ print_floor_measured(void)
 	}
 }
 
+/* The runner of kind on CPU cpu (for spawnd: as user). */
+static struct runner *
+find_on_cpu(enum kind kind, int cpu, const char *user)
+{
+	for (unsigned j = 0; j < n_runners; j++)
+		if (runners[j].kind == kind && runners[j].cpu == cpu &&
+		    (!user || (runners[j].user && strcmp(runners[j].user, user) == 0)))
+			return &runners[j];
+	return NULL;
+}
+
+/*
+ * The persistent connection with every task of a spawn on one CPU, against
+ * the reference on that CPU, per round; next to the same without pinning
+ * (docs/benchmarks.md, "All on one CPU"). What the scheduler's placement of
+ * the daemon's wake-ups costs on this machine, as against where it runs the
+ * reference's two processes.
+ */
+static void
+print_placement(void)
+{
+	struct runner *ref = &runners[0], *ref1 = find_on_cpu(K_POSIX_SPAWN, first_cpu, NULL);
+	const char *users[] = {"root", "nobody"};
+	double v[256];
+	unsigned n;
+
+	if (!ref1 || ref1->n[0] == 0)
+		return;
+	n = ref1->n[0] < 256 ? ref1->n[0] : 256;
+	printf("\n### All on one CPU (c=1)\n\n");
+	printf("The reference and the persistent connection again, with every task of a "
+	       "spawn on CPU %d: the benchmark's thread (the reference, or the client), the "
+	       "daemon's threads and the children. Each ratio is to the reference of the same "
+	       "placement in the same round: median [25th-75th percentile] over rounds.\n\n",
+	       first_cpu);
+	printf("| runner | on CPU %d only | placed by the scheduler |\n|---|---|---|\n", first_cpu);
+	printf("| the reference, us per spawn | %.0f | %.0f |\n", median_us(ref1, 0),
+	       median_us(ref, 0));
+	for (size_t u = 0; u < 2; u++) {
+		struct runner *one = find_on_cpu(K_SPAWND, first_cpu, users[u]),
+			      *free_ = engine_runner(users[u]);
+
+		if (!one || !free_ || one->n[0] < n || free_->n[0] < n)
+			continue;
+		printf("| spawnd %s engine, persistent conn, as %s | ", opt.engine, users[u]);
+		for (unsigned i = 0; i < n; i++)
+			v[i] = one->sec[0][i] / ref1->sec[0][i];
+		print_spread(v, n, 2, false);
+		printf(" | ");
+		memcpy(v, free_->ratio[0], n * sizeof(double));
+		print_spread(v, n, 2, false);
+		printf(" |\n");
+	}
+}
+
 /* ---- set-up ---- */
 
 static void
@@ -2619,13 +2707,17 @@ write_config(void)
 }
 
 static struct daemon *
-daemon_add(const char *engine, unsigned live)
+daemon_add(const char *engine, unsigned live, int cpu)
 {
 	struct daemon *d = &daemons[n_daemons++];
 
 	d->engine = engine;
 	d->live_target = live;
-	xsnprintf(d->name, sizeof(d->name), "%s%s", engine, live ? "-live" : "");
+	d->cpu = cpu;
+	if (cpu >= 0)
+		xsnprintf(d->name, sizeof(d->name), "%s-cpu%d", engine, cpu);
+	else
+		xsnprintf(d->name, sizeof(d->name), "%s%s", engine, live ? "-live" : "");
 	daemon_start(d);
 	return d;
 }
@@ -2793,11 +2885,18 @@ main(int argc, char **argv)
 	char py_buf[PATH_MAX], s6ipc_buf[PATH_MAX], s6sudo_buf[PATH_MAX], s6sudod_buf[PATH_MAX];
 	char load_start[128], load_end[128];
 	const char *py, *s6ipc, *s6sudo, *s6sudod;
-	struct daemon *d_fork, *d_vfork, *d_fork_live = NULL, *d_vfork_live = NULL;
+	struct daemon *d_fork, *d_vfork, *d_one_cpu, *d_fork_live = NULL, *d_vfork_live = NULL;
 	struct runner *r;
 	struct rlimit rl;
 
 	parse_args(argc, argv);
+	{
+		cpu_set_t allowed;
+
+		if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0)
+			while (first_cpu < CPU_SETSIZE - 1 && !CPU_ISSET(first_cpu, &allowed))
+				first_cpu++;
+	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "spawnd-bench: needs root (uid switches, holder clients); "
 				"skipped\n");
@@ -2835,11 +2934,12 @@ main(int argc, char **argv)
 	print_machine("start", load_start, sizeof(load_start));
 	fprintf(stderr, "spawnd-bench: work directory %s\n", workdir);
 
-	d_fork = opt.fork ? daemon_add("fork", 0) : NULL;
-	d_vfork = daemon_add(opt.engine, 0);
+	d_fork = opt.fork ? daemon_add("fork", 0, -1) : NULL;
+	d_vfork = daemon_add(opt.engine, 0, -1);
+	d_one_cpu = daemon_add(opt.engine, 0, first_cpu);
 	if (opt.live) {
-		d_fork_live = opt.fork ? daemon_add("fork", opt.live) : NULL;
-		d_vfork_live = daemon_add(opt.engine, opt.live);
+		d_fork_live = opt.fork ? daemon_add("fork", opt.live, -1) : NULL;
+		d_vfork_live = daemon_add(opt.engine, opt.live, -1);
 	}
 	if (s6ipc) {
 		xsnprintf(s6_socks[0], sizeof(s6_socks[0]), "%s/s6-root.sock", workdir);
@@ -2952,6 +3052,24 @@ main(int argc, char **argv)
 		r = runner_add("`spawnctl --version` whole process (its start, no connection)",
 			       K_SPAWNCTL_START);
 		r->seq_only = true;
+		/*
+		 * Placement (print_placement()): the reference and the persistent
+		 * connection again, with every task of a spawn on one CPU.
+		 */
+		xsnprintf(name, sizeof(name), "in-process posix_spawn, on CPU %d only", first_cpu);
+		r = runner_add(name, K_POSIX_SPAWN);
+		r->cpu = first_cpu;
+		r->seq_only = true;
+		for (size_t u = 0; u < 2; u++) {
+			xsnprintf(name, sizeof(name),
+				  "spawnd %s engine, persistent conn, as %s, all on CPU %d",
+				  opt.engine, users[u].user, first_cpu);
+			r = runner_add(name, K_SPAWND);
+			r->d = d_one_cpu;
+			r->user = users[u].user;
+			r->cpu = first_cpu;
+			r->seq_only = true;
+		}
 	}
 	if (opt.live) {
 		char name[96];
