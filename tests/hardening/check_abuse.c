@@ -1664,12 +1664,11 @@ END_TEST
 
 /*
  * More live children than REAPER_RAISE_PIDFDS_AT (daemon/reaper.c, 32):
- * the daemon then moves pidfds to PIDFD_HIGH_BASE and above (spawn_clone.c)
- * and starts every child on its own fd table (docs/architecture.md, "The
- * shared-table start").
+ * the daemon then moves pidfds to DAEMON_PIDFD_HIGH_BASE and above
+ * (harness.h) and starts every child on its own fd table
+ * (docs/architecture.md, "The shared-table start").
  */
 #define MANY_LIVE 40
-#define PIDFD_HIGH_BASE 4096
 /* How long a child may take to reach its FUSE lookup (it has a few syscalls ahead). */
 #define HELD_WAIT_MS 20000
 /* PF_FORKNOEXEC in /proc/PID/stat (include/linux/sched.h): not exec'd yet. */
@@ -1810,14 +1809,14 @@ held_kill_round(int sock, const struct fuse_stall *f, uint64_t spawn_id, int hig
 		uint64_t end = now_usec() + (uint64_t)HELD_WAIT_MS * 1000;
 		int high;
 
-		while ((high = daemon_fds_from(PIDFD_HIGH_BASE)) == high_before &&
+		while ((high = daemon_fds_from(DAEMON_PIDFD_HIGH_BASE)) == high_before &&
 		       now_usec() < end)
 			harness_sleep_ms(2);
 		ck_assert_msg(high == high_before + 1,
 			      "%s: the held child's pidfd is not above %d (%d fds there, %d before)",
-			      what, PIDFD_HIGH_BASE, high, high_before);
+			      what, DAEMON_PIDFD_HIGH_BASE, high, high_before);
 	} else /* no pidfd high: reaper_share_table() says no, a plain start */
-		ck_assert_int_eq(daemon_fds_from(PIDFD_HIGH_BASE), 0);
+		ck_assert_int_eq(daemon_fds_from(DAEMON_PIDFD_HIGH_BASE), 0);
 	/* Nothing was sent yet: the client has no reply for it. */
 	ck_expect_silence(sock, 0, what);
 
@@ -1858,7 +1857,6 @@ held_kill_round(int sock, const struct fuse_stall *f, uint64_t spawn_id, int hig
 START_TEST(test_signal_before_exec_held)
 {
 	int sock = ck_connect(), holder, high = -1;
-	unsigned long soft = daemon_nofile_soft();
 	struct fuse_stall f;
 	char what[128];
 	struct msg *m;
@@ -1869,18 +1867,18 @@ START_TEST(test_signal_before_exec_held)
 	holder = ck_connect();
 	for (int i = 0; i < MANY_LIVE; i++)
 		(void)start_sleeper(holder, 1 + (uint64_t)i);
-	if (soft >= 2 * PIDFD_HIGH_BASE) {
-		high = daemon_fds_from(PIDFD_HIGH_BASE);
+	if (daemon_raises_pidfds()) {
+		high = daemon_fds_from(DAEMON_PIDFD_HIGH_BASE);
 		ck_assert_msg(high > 0, "%d live children, no pidfd at %d or above", MANY_LIVE,
-			      PIDFD_HIGH_BASE);
+			      DAEMON_PIDFD_HIGH_BASE);
 		xsnprintf(what, sizeof(what), "shared-table start (%d live, %d pidfds >= %d)",
-			  MANY_LIVE, high, PIDFD_HIGH_BASE);
+			  MANY_LIVE, high, DAEMON_PIDFD_HIGH_BASE);
 	} else {
-		ck_assert_int_eq(daemon_fds_from(PIDFD_HIGH_BASE), 0);
+		ck_assert_int_eq(daemon_fds_from(DAEMON_PIDFD_HIGH_BASE), 0);
 		xsnprintf(what, sizeof(what),
 			  "plain start with %d live (the shared-table start is off: soft "
 			  "RLIMIT_NOFILE %lu < %d)",
-			  MANY_LIVE, soft, 2 * PIDFD_HIGH_BASE);
+			  MANY_LIVE, daemon_nofile_soft(), 2 * DAEMON_PIDFD_HIGH_BASE);
 	}
 	held_kill_round(sock, &f, 2000, high, what);
 	/* close_range(CLOSE_RANGE_UNSHARE) worked: the start stayed shared. */
@@ -1893,7 +1891,7 @@ START_TEST(test_signal_before_exec_held)
 	(void)close(holder);
 	assert_no_children(15000, "after the sleepers");
 	assert_fds_at(baseline_fds + 1, "after the sleepers");
-	ck_assert_int_eq(daemon_fds_from(PIDFD_HIGH_BASE), 0);
+	ck_assert_int_eq(daemon_fds_from(DAEMON_PIDFD_HIGH_BASE), 0);
 
 	/* And it serves the same connection. */
 	m = msg_spawn(3000, "root", (const char *const[]){"/bin/true", NULL});

@@ -1217,8 +1217,6 @@ start_sleeper(spawnd_client *c, const char *user, bool keep, uint64_t timeout_us
 
 /* More live children than REAPER_RAISE_PIDFDS_AT (daemon/reaper.c, 32). */
 #define MANY_LIVE 100
-/* Where the daemon moves the pidfds of children started past that (spawn_clone.c). */
-#define PIDFD_HIGH_BASE 4096
 
 /*
  * Issue 12, "10,000 live children still flat": with many children alive
@@ -1256,10 +1254,10 @@ START_TEST(test_many_live_children_shared_table)
 	 * spawn_pidfd_raise()); below it the shared-table start is off and the
 	 * children below must come out exactly the same.
 	 */
-	if (daemon_nofile_soft() >= 2 * PIDFD_HIGH_BASE)
-		ck_assert_int_ge(daemon_fds_from(PIDFD_HIGH_BASE), MANY_LIVE - 40);
+	if (daemon_raises_pidfds())
+		ck_assert_int_ge(daemon_fds_from(DAEMON_PIDFD_HIGH_BASE), MANY_LIVE - 40);
 	else
-		ck_assert_int_eq(daemon_fds_from(PIDFD_HIGH_BASE), 0);
+		ck_assert_int_eq(daemon_fds_from(DAEMON_PIDFD_HIGH_BASE), 0);
 
 	for (int round = 0; round < 3; round++) {
 		spawn_simple(c, "nobody", argv, &r);
@@ -1296,7 +1294,7 @@ START_TEST(test_many_live_children_shared_table)
 	spawnd_client_close(holder);
 	ck_assert_int_eq(proc_wait_children(fx.pid, 0, 20000), 0);
 	ck_assert_int_eq(proc_wait_fd_count(fx.pid, base_fds, 5000), base_fds);
-	ck_assert_int_eq(daemon_fds_from(PIDFD_HIGH_BASE), 0);
+	ck_assert_int_eq(daemon_fds_from(DAEMON_PIDFD_HIGH_BASE), 0);
 	spawnd_client_close(c);
 }
 END_TEST

@@ -656,6 +656,12 @@ daemon_nofile_soft(void)
 	return soft;
 }
 
+bool
+daemon_raises_pidfds(void)
+{
+	return daemon_nofile_soft() >= 2 * DAEMON_PIDFD_HIGH_BASE;
+}
+
 int
 daemon_fds_from(int min)
 {

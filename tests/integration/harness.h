@@ -134,6 +134,17 @@ int proc_stat(pid_t pid, char *ret_state, pid_t *ret_ppid, unsigned *ret_flags);
 unsigned long daemon_nofile_soft(void);
 /* How many of the daemon's (fx.pid) fds are numbered min or above. */
 int daemon_fds_from(int min);
+/*
+ * Where the daemon moves the pidfds of long-lived children once many are
+ * alive (PIDFD_HIGH_BASE, daemon/spawn_clone.c), which turns on the
+ * shared-table start.
+ */
+#define DAEMON_PIDFD_HIGH_BASE 4096
+/*
+ * Whether the daemon (fx.pid) has room to do that: its soft RLIMIT_NOFILE
+ * is at least twice DAEMON_PIDFD_HIGH_BASE (spawn_pidfd_raise()).
+ */
+bool daemon_raises_pidfds(void);
 /* Children of ppid in /proc: total, and how many are zombies. */
 int proc_children(pid_t ppid, int *ret_zombies);
 /* Poll until ppid has at most `want` children (0 zombies) or timeout; returns the count. */
