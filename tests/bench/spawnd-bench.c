@@ -1602,14 +1602,26 @@ print_machine(const char *when, char *load, size_t size)
 	printf("- live children for the \"+N live\" rows: %u\n", opt.live);
 }
 
+/*
+ * The runner of kind (of daemon d and as user, when given) whose worker
+ * runs on CPU cpu, or unpinned for cpu < 0.
+ */
 static struct runner *
-find_runner(enum kind kind, const struct daemon *d, const char *user)
+find_runner_on(enum kind kind, const struct daemon *d, const char *user, int cpu)
 {
 	for (unsigned j = 0; j < n_runners; j++)
 		if (runners[j].kind == kind && (!d || runners[j].d == d) &&
+		    (cpu < 0 ? runners[j].cpu < 0 : runners[j].cpu == cpu) &&
 		    (!user || (runners[j].user && strcmp(runners[j].user, user) == 0)))
 			return &runners[j];
 	return NULL;
+}
+
+/* The unpinned runner of kind (of daemon d and as user, when given). */
+static struct runner *
+find_runner(enum kind kind, const struct daemon *d, const char *user)
+{
+	return find_runner_on(kind, d, user, -1);
 }
 
 /* Median over rounds (c=1) of a's time minus b's, in us: paired per round. */
@@ -2626,17 +2638,6 @@ print_floor_measured(void)
 	}
 }
 
-/* The runner of kind on CPU cpu (for spawnd: as user). */
-static struct runner *
-find_on_cpu(enum kind kind, int cpu, const char *user)
-{
-	for (unsigned j = 0; j < n_runners; j++)
-		if (runners[j].kind == kind && runners[j].cpu == cpu &&
-		    (!user || (runners[j].user && strcmp(runners[j].user, user) == 0)))
-			return &runners[j];
-	return NULL;
-}
-
 /*
  * The persistent connection with every task of a spawn on one CPU, against
  * the reference on that CPU, per round; next to the same without pinning
@@ -2647,7 +2648,7 @@ find_on_cpu(enum kind kind, int cpu, const char *user)
 static void
 print_placement(void)
 {
-	struct runner *ref = &runners[0], *ref1 = find_on_cpu(K_POSIX_SPAWN, first_cpu, NULL);
+	struct runner *ref = &runners[0], *ref1 = find_runner_on(K_POSIX_SPAWN, NULL, NULL, first_cpu);
 	const char *users[] = {"root", "nobody"};
 	double v[256];
 	unsigned n;
@@ -2665,7 +2666,7 @@ print_placement(void)
 	printf("| the reference, us per spawn | %.0f | %.0f |\n", median_us(ref1, 0),
 	       median_us(ref, 0));
 	for (size_t u = 0; u < 2; u++) {
-		struct runner *one = find_on_cpu(K_SPAWND, first_cpu, users[u]),
+		struct runner *one = find_runner_on(K_SPAWND, NULL, users[u], first_cpu),
 			      *free_ = engine_runner(users[u]);
 
 		if (!one || !free_ || one->n[0] < n || free_->n[0] < n)

@@ -641,19 +641,12 @@ proc_stat(pid_t pid, char *ret_state, pid_t *ret_ppid, unsigned *ret_flags)
 unsigned long
 daemon_nofile_soft(void)
 {
-	char path[64], line[256];
-	unsigned long soft = 0;
-	FILE *f;
+	struct rlimit rl;
 
-	xsnprintf(path, sizeof(path), "/proc/%d/limits", (int)fx.pid);
-	f = fopen(path, "re");
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Max open files %lu", &soft) == 1)
-			break;
-	(void)fclose(f);
-	ck_assert_uint_gt(soft, 0);
-	return soft;
+	ck_assert_msg(prlimit(fx.pid, RLIMIT_NOFILE, NULL, &rl) == 0,
+		      "prlimit(%d, RLIMIT_NOFILE): %s", (int)fx.pid, strerror(errno));
+	ck_assert_uint_gt(rl.rlim_cur, 0);
+	return rl.rlim_cur;
 }
 
 bool

@@ -130,7 +130,7 @@ int proc_settled_fd_count(pid_t pid);
 ssize_t proc_read(pid_t pid, const char *name, char *buf, size_t size);
 /* State, parent and task flags (PF_*) of pid from /proc/PID/stat; ret_flags may be NULL. */
 int proc_stat(pid_t pid, char *ret_state, pid_t *ret_ppid, unsigned *ret_flags);
-/* The daemon's (fx.pid) soft RLIMIT_NOFILE ("Max open files" of /proc/PID/limits). */
+/* The daemon's (fx.pid) soft RLIMIT_NOFILE, by prlimit(2). */
 unsigned long daemon_nofile_soft(void);
 /* How many of the daemon's (fx.pid) fds are numbered min or above. */
 int daemon_fds_from(int min);
