@@ -2657,9 +2657,9 @@ print_placement(void)
 		return;
 	n = ref1->n[0] < 256 ? ref1->n[0] : 256;
 	printf("\n### All on one CPU (c=1)\n\n");
-	printf("The reference and the persistent connection again, with every task of a "
-	       "spawn on CPU %d: the benchmark's thread (the reference, or the client), the "
-	       "daemon's threads and the children. Each ratio is to the reference of the same "
+	printf("The reference, the persistent connection and spawnctl again, with every task "
+	       "of a spawn on CPU %d: the benchmark's thread (the reference, or the client), "
+	       "spawnctl, the daemon's threads and the children. Each ratio is to the reference of the same "
 	       "placement in the same round: median [25th-75th percentile] over rounds.\n\n",
 	       first_cpu);
 	printf("| runner | on CPU %d only | placed by the scheduler |\n|---|---|---|\n", first_cpu);
@@ -2679,6 +2679,21 @@ print_placement(void)
 		memcpy(v, free_->ratio[0], n * sizeof(double));
 		print_spread(v, n, 2, false);
 		printf(" |\n");
+	}
+	{
+		struct runner *one = find_runner_on(K_SPAWNCTL, NULL, "root", first_cpu),
+			      *free_ = find_runner(K_SPAWNCTL, NULL, "root");
+
+		if (one && free_ && one->n[0] >= n && free_->n[0] >= n) {
+			printf("| `spawnctl -u root -- %s` whole process | ", TRUE_PATH);
+			for (unsigned i = 0; i < n; i++)
+				v[i] = one->sec[0][i] / ref1->sec[0][i];
+			print_spread(v, n, 2, false);
+			printf(" | ");
+			memcpy(v, free_->ratio[0], n * sizeof(double));
+			print_spread(v, n, 2, false);
+			printf(" |\n");
+		}
 	}
 }
 
@@ -3071,6 +3086,15 @@ main(int argc, char **argv)
 			r->cpu = first_cpu;
 			r->seq_only = true;
 		}
+		/* spawnctl inherits the worker's CPU, its child the daemon's. */
+		xsnprintf(name, sizeof(name), "`spawnctl -u root -- %s` whole process, all on CPU %d",
+			  TRUE_PATH, first_cpu);
+		r = runner_add(name, K_SPAWNCTL);
+		r->d = d_one_cpu;
+		r->user = "root";
+		r->cpu = first_cpu;
+		r->divisor = 2;
+		r->seq_only = true;
 	}
 	if (opt.live) {
 		char name[96];
