@@ -7,9 +7,10 @@
  * may activate an event, but then every event operation of the loop takes
  * a lock, libevent_pthreads gets linked into a root process, and the
  * worker would call into libevent, which STYLE.md keeps to main.c, server.c
- * and conn.c. An eventfd written by the worker and read by a plain read
- * event in the loop needs none of that, costs one write() per job, and is
- * the same wake-up libevent's own notification would use. The finished
+ * and conn.c. An eventfd written by the worker and watched by an
+ * edge-triggered read event in the loop needs none of that, costs at most
+ * one write() per job and no read, and is the same wake-up libevent's own
+ * notification would use. The finished
  * jobs themselves travel on a list under the pool's mutex.
  *
  * Locks. The pool's mutex guards the queue, the done list and the
@@ -135,16 +136,20 @@ post_done(struct resolve_job *j)
 	(void)pthread_mutex_lock(&pool.lock);
 	/*
 	 * Only a job that finds the done list empty wakes the loop. A list
-	 * that holds jobs already has its write: the loop reads the eventfd
-	 * before it takes the list (resolver_collect()), so it takes this job
-	 * with the others. Under concurrency that saves a write and a wake-up
-	 * of the loop per job.
+	 * that holds jobs already has its write, and the loop takes the whole
+	 * list (resolver_collect()), this job with the others. Under
+	 * concurrency that saves a write and a wake-up of the loop per job.
+	 * A write that comes after the loop took the list makes a new edge
+	 * (see resolver_collect()), at worst for an empty list.
 	 */
 	wake = !pool.done;
 	j->next = pool.done;
 	pool.done = j;
 	(void)pthread_mutex_unlock(&pool.lock);
-	/* Cannot block: the counter would need 2^64 - 1 unread posts to fill. */
+	/*
+	 * Cannot block: nobody reads the counter (resolver_collect()), and it
+	 * would take 2^64 - 2 posts to fill.
+	 */
 	if (wake)
 		(void)!write(pool.efd, &one, sizeof(one));
 }
@@ -277,10 +282,12 @@ struct resolve_job *
 resolver_collect(void)
 {
 	struct resolve_job *jobs, *reversed = NULL;
-	uint64_t count;
 
-	if (pool.efd >= 0)
-		(void)!read(pool.efd, &count, sizeof(count));
+	/*
+	 * The eventfd is watched edge-triggered (server.c): every write is a
+	 * new edge, whether or not the counter was read, so it is never read.
+	 * That is one system call fewer per spawn in the loop.
+	 */
 	(void)pthread_mutex_lock(&pool.lock);
 	jobs = pool.done;
 	pool.done = NULL;

@@ -587,7 +587,8 @@ server_add_events(struct server *s)
 	r = resolver_fd();
 	if (r < 0)
 		return r;
-	s->resolved = event_new(base, r, EV_READ | EV_PERSIST, on_resolved, s);
+	/* Edge-triggered: resolver_collect() never reads the counter. */
+	s->resolved = event_new(base, r, EV_READ | EV_PERSIST | EV_ET, on_resolved, s);
 	if (!s->resolved || event_add(s->resolved, NULL) < 0)
 		return -ENOMEM;
 	return 0;

@@ -15,6 +15,8 @@
  *  - with RLIMIT_NOFILE low, a connection flood cannot take the fds the
  *    existing clients need: a request carrying the maximum number of fds
  *    still works;
+ *  - after spawns the idle daemon uses no CPU (the resolver's eventfd is
+ *    never read, so a level-triggered watch of it would spin);
  *  - a client uid at SPAWND_MAX_CHILDREN_PER_UID live children gets
  *    Failed{LIMIT, EAGAIN} on every connection while other uids are
  *    served, and gets its capacity back when its children are gone.
@@ -670,6 +672,27 @@ START_TEST(test_child_cap_per_uid)
 }
 END_TEST
 
+/*
+ * After spawns, the idle daemon uses no CPU. Each spawn's lookups came
+ * back from a resolver thread through an eventfd that the loop watches
+ * edge-triggered and never reads (resolver.c): watched level-triggered,
+ * the unread eventfd would stay readable and the loop would spin.
+ */
+START_TEST(test_idle_after_spawns)
+{
+	struct client c;
+	double cpu;
+
+	client_start(&c, 78001, 8, true, false);
+	client_expect(&c, 8, 0, "spawns before the idle check");
+	client_quit(&c, "spawner");
+	cpu = daemon_cpu_share(1000);
+	fprintf(stderr, "load: daemon CPU while idle after spawns: %.1f%% of one CPU\n",
+		cpu * 100);
+	ck_assert_msg(cpu < 0.1, "the idle daemon used %.0f%% of a CPU after its spawns", cpu * 100);
+}
+END_TEST
+
 static Suite *
 load_suite(void)
 {
@@ -681,6 +704,7 @@ load_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_thousand_connections);
 	tcase_add_test(tc, test_connection_caps);
+	tcase_add_test(tc, test_idle_after_spawns);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("nofile");
