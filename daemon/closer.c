@@ -23,7 +23,7 @@
  * the reaper's waitid() nor counted as a child of the daemon.
  *
  * Protocol: 8-byte records {fd, index} on two pipes. The loop writes the
- * fds of a message in one write (at most SPAWND_MAX_FDS records, under
+ * fds of a message in one write (at most WIRE_RECV_MAX_FDS records, under
  * PIPE_BUF, so all or nothing); each helper thread reads one record,
  * close()s the fd and writes the record back on the done pipe, which the
  * loop reads as an event. A thread that takes the last idle slot starts
@@ -51,6 +51,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -61,6 +62,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "log.h"
 #include "usage.h"
 #include "wire.h"
 
@@ -108,7 +110,7 @@ struct closer {
 	pid_t helper_pid;
 	int helper_pidfd;
 
-	struct closer_rec *recs; /* SPAWND_MAX_CLOSING_FDS + SPAWND_MAX_FDS */
+	struct closer_rec *recs; /* grows (recs_grow()): a take is never refused */
 	unsigned n_recs;
 	unsigned *free_idx;
 	unsigned n_free;
@@ -314,6 +316,41 @@ rec_release(struct closer *cl, unsigned idx)
 	cl->free_idx[cl->n_free++] = idx;
 }
 
+/*
+ * Room for more records. The quota is checked before a client's message is
+ * received (closer_may_receive()), but some takes cannot wait for room:
+ * the copies of a request's fds taken back for its spawn, a connection's
+ * socket, a park socket, a message over SPAWND_MAX_FDS. An fd that could
+ * not be taken would stay in the table unnoticed by closer_settle(), for
+ * every later child to inherit (HOSTILE 46), so the table grows instead;
+ * what it can hold is bounded by the connection, lookup and message caps.
+ */
+static int
+recs_grow(struct closer *cl)
+{
+	unsigned n = cl->n_recs * 2;
+	struct closer_rec *recs = realloc(cl->recs, n * sizeof(*recs));
+	unsigned *free_idx, *unsettled;
+
+	if (!recs)
+		return -ENOMEM;
+	cl->recs = recs;
+	free_idx = realloc(cl->free_idx, n * sizeof(*free_idx));
+	if (!free_idx)
+		return -ENOMEM;
+	cl->free_idx = free_idx;
+	unsettled = realloc(cl->unsettled, n * sizeof(*unsettled));
+	if (!unsettled)
+		return -ENOMEM;
+	cl->unsettled = unsettled;
+	for (unsigned i = n; i > cl->n_recs; i--) {
+		cl->recs[i - 1] = (struct closer_rec){.fd = -EBADF, .state = REC_FREE};
+		cl->free_idx[cl->n_free++] = i - 1;
+	}
+	cl->n_recs = n;
+	return 0;
+}
+
 /* Write the records not yet sent, as many as the pipe takes. */
 static void
 flush_unsent(struct closer *cl)
@@ -345,22 +382,30 @@ flush_unsent(struct closer *cl)
 void
 closer_take(struct closer *cl, uid_t uid, int *fds, size_t n)
 {
-	struct closer_msg batch[SPAWND_MAX_FDS];
-	unsigned idx[SPAWND_MAX_FDS];
+	struct closer_msg batch[WIRE_RECV_MAX_FDS];
+	unsigned idx[WIRE_RECV_MAX_FDS];
 	size_t k = 0;
 
+	/* One write of at most WIRE_RECV_MAX_FDS records: under PIPE_BUF. */
+	_Static_assert(WIRE_RECV_MAX_FDS * sizeof(struct closer_msg) <= PIPE_BUF,
+		       "a batch must be written whole");
+	if (n > WIRE_RECV_MAX_FDS) {
+		closer_take(cl, uid, fds + WIRE_RECV_MAX_FDS, n - WIRE_RECV_MAX_FDS);
+		n = WIRE_RECV_MAX_FDS;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct closer_rec *rec;
 		struct statx stx;
 
 		if (fds[i] < 0)
 			continue;
-		if (cl->n_free == 0 || k == SPAWND_MAX_FDS) {
+		if (cl->n_free == 0 && recs_grow(cl) < 0) {
 			/*
-			 * Cannot happen: conn.c receives only what fits, at most
-			 * SPAWND_MAX_FDS at a time. Were it to, an fd left open
-			 * is a leak; an fd closed here could freeze the loop.
+			 * Out of memory: an fd left open is a leak, an fd closed
+			 * here could freeze the loop. Leak, and say so.
 			 */
+			log_error("Out of memory for the closer's records: fd %d stays open",
+				  fds[i]);
 			fds[i] = -EBADF;
 			continue;
 		}
@@ -386,7 +431,7 @@ closer_take(struct closer *cl, uid_t uid, int *fds, size_t n)
 	flush_unsent(cl);
 	if (k == 0)
 		return;
-	/* At most SPAWND_MAX_FDS records: under PIPE_BUF, written whole or not at all. */
+	/* At most WIRE_RECV_MAX_FDS records: under PIPE_BUF, written whole or not at all. */
 	if (cl->n_unsent == 0 && write(cl->cmd_wr, batch, k * sizeof(batch[0])) >= 0)
 		return;
 	for (size_t i = 0; i < k; i++)

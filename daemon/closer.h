@@ -49,10 +49,13 @@ pid_t closer_helper_pid(const struct closer *cl);
 int closer_collect(struct closer *cl);
 
 /*
- * Hand over n fds that uid sent (fds[i] < 0 are skipped); every entry is
- * set to -EBADF. Never blocks and never closes: the helper closes them.
- * The caller checked closer_may_receive() before receiving them, so they
- * fit the quota; if they do not (a bug), they are still taken.
+ * Hand over n fds that uid sent, or sockets that may hold fds uid sent in
+ * flight (a connection, a park socket): fds[i] < 0 are skipped, every entry
+ * is set to -EBADF. Never blocks, never closes, never refuses (the record
+ * table grows): the helper closes them. A client's message is received
+ * only after closer_may_receive(); what cannot wait for room (a message
+ * over SPAWND_MAX_FDS, a request's fds taken back for its spawn, sockets)
+ * is taken anyway and counted as far as the uid's quota goes.
  */
 void closer_take(struct closer *cl, uid_t uid, int *fds, size_t n);
 

@@ -431,20 +431,60 @@ check_sender(struct conn *c, const struct ucred *sender)
 }
 
 /*
+ * A client's socket is never closed on the loop: messages still queued on
+ * it may carry fds, closing the socket drops them, and a drop that ends a
+ * file's last reference runs the file's release on this thread, which can
+ * wait (a TCP socket with SO_LINGER whose peer takes no data waits out its
+ * linger time; HOSTILE 46). The closer closes it, as it closes the fds.
+ */
+static void
+drop_socket(const struct context *ctx, uid_t uid, int *fd)
+{
+	if (*fd >= 0)
+		closer_take(ctx->closer, uid, fd, 1);
+	*fd = -EBADF;
+}
+
+/* Messages discard_input() reads at most: the rest goes with the socket. */
+#define DISCARD_MAX 64
+
+/*
  * Closing a socket with unread data makes the peer's next read fail with
  * ECONNRESET, ahead of the reason we just queued. So stop the client from
- * sending (SHUT_RD: its sends now fail with EPIPE) and discard what it sent
- * already. Received without a control buffer, the fds riding on it are
- * dropped by the kernel (fput, no close(): no FLUSH, nothing can hang).
+ * sending (SHUT_RD: its sends now fail with EPIPE) and read what it sent
+ * already, as long as no fds ride on it: each message is first peeked at
+ * with room for the credentials only, so a message with fds installs none
+ * and says so (MSG_CTRUNC), and is left for the closer with the socket
+ * (drop_socket()). Reading it here would install them, or make the kernel
+ * drop them on this thread.
  */
 static void
 discard_input(struct conn *c)
 {
-	char byte;
-
 	(void)shutdown(c->fd, SHUT_RD);
-	while (recv(c->fd, &byte, sizeof(byte), MSG_DONTWAIT) > 0)
-		;
+	for (int i = 0; i < DISCARD_MAX; i++) {
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(struct ucred))];
+		} control;
+		char byte;
+		struct iovec iov = {.iov_base = &byte, .iov_len = sizeof(byte)};
+		struct msghdr mh = {
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = control.buf,
+			.msg_controllen = sizeof(control.buf),
+		};
+		ssize_t n = recvmsg(c->fd, &mh, MSG_PEEK | MSG_DONTWAIT);
+
+		if (n < 0 || (mh.msg_flags & MSG_CTRUNC))
+			return;
+		mh.msg_controllen = sizeof(control.buf);
+		/* Read by us alone, and nothing more can come (SHUT_RD): the same message. */
+		n = recvmsg(c->fd, &mh, MSG_DONTWAIT);
+		if (n <= 0 || (mh.msg_flags & MSG_CTRUNC))
+			return;
+	}
 }
 
 /*
@@ -504,7 +544,7 @@ on_readable(evutil_socket_t fd, short what, void *userdata)
 		return;
 	}
 	for (int i = 0; i < CONN_BURST && !c->cl.closing && !c->out_full && !c->cl.pending; i++) {
-		int fds[SPAWND_MAX_FDS];
+		int fds[WIRE_RECV_MAX_FDS];
 		size_t len = 0, n_fds = 0;
 		struct ucred sender;
 		int r;
@@ -696,10 +736,11 @@ conn_new(const struct context *ctx, int fd, struct conn **ret)
 	int r;
 
 	if (!c) {
-		(void)safe_close(fd);
+		drop_socket(ctx, (uid_t)-1, &fd);
 		return -ENOMEM;
 	}
 	c->cl.ctx = ctx;
+	c->cl.cred.uid = (uid_t)-1; /* until read_peer() */
 	c->fd = fd;
 	r = read_peer(c);
 	if (r < 0)
@@ -753,7 +794,7 @@ fail:
 		event_free(c->ev_hangup);
 	free(c->cl.user_name);
 	free(c->groups);
-	(void)safe_close(c->fd);
+	drop_socket(ctx, c->cl.cred.uid, &c->fd);
 	free(c);
 	return r;
 }
@@ -776,7 +817,7 @@ conn_free(struct conn *c)
 	event_free(c->ev_write);
 	event_free(c->ev_close);
 	event_free(c->ev_hangup);
-	c->fd = safe_close(c->fd);
+	drop_socket(c->cl.ctx, c->cl.cred.uid, &c->fd);
 	free(c->cl.user_name);
 	free(c->groups);
 	ev->conn_gone(ev->server, c);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/event.h>
 
@@ -55,8 +56,14 @@ job_free(struct job *j)
 	else
 		(void)resolve_job_free(j->lookup);
 	job_release_fds(j);
-	/* Fds still in flight are dropped with the socket: no close(), no FLUSH. */
-	j->park = safe_close(j->park);
+	/*
+	 * Fds still in flight go with the park socket, and dropping them is no
+	 * close() (no FLUSH), but it may end a file's last reference, and the
+	 * release of some files waits (a TCP socket with SO_LINGER and data its
+	 * peer does not take): the closer closes the socket, not the loop.
+	 */
+	if (j->park >= 0)
+		closer_take(j->ctx->closer, j->client_uid, &j->park, 1);
 	/*
 	 * A child that was started and is not known to be done with its plan
 	 * (no errpipe EOF, not reaped: the daemon stops, or gave up on it)
@@ -145,19 +152,29 @@ job_park_fds(struct job *j)
 int
 job_unpark_fds(struct job *j)
 {
+	int fds[WIRE_RECV_MAX_FDS];
 	char byte;
 	size_t len = 0, n = 0;
 	int r;
 
 	if (j->park < 0)
 		return 0;
-	r = wire_recv(j->park, &byte, sizeof(byte), &len, j->fds, &n);
+	/*
+	 * Never closed or dropped here (HOSTILE 46): what arrived, and the
+	 * socket with whatever did not, go to the closer on failure. The fds
+	 * land in the table, so the caller made sure there is room for them
+	 * (the kernel drops, on this thread, fds it cannot install).
+	 */
+	r = wire_recv_keep(j->park, &byte, sizeof(byte), &len, fds, &n);
+	if (r != 1 || n != j->n_parked || n > SPAWND_MAX_FDS) {
+		closer_take(j->ctx->closer, j->client_uid, fds, n);
+		closer_take(j->ctx->closer, j->client_uid, &j->park, 1);
+		return r < 0 ? r : -EPROTO;
+	}
+	/* The one message is read: the socket holds nothing more. */
 	j->park = safe_close(j->park);
-	if (r < 0)
-		return r;
+	memcpy(j->fds, fds, n * sizeof(int));
 	j->n_fds = n;
-	if (r == 0 || n != j->n_parked)
-		return -EPROTO;
 	j->n_parked = 0;
 	return 0;
 }

@@ -594,6 +594,36 @@ server_add_events(struct server *s)
 	return 0;
 }
 
+/*
+ * The most fds the caps let the daemon hold: its own few, a socket and a
+ * park socket per connection, per live child its pidfd and the copies of
+ * it and of its terminal's master that a Started may hold queued, the
+ * closer's backlog, and a message of WIRE_RECV_MAX_FDS being received,
+ * plus the clients' reserve. Below that, clients together could fill the
+ * table, and the kernel then drops the fds of a message it cannot install
+ * on the receiving thread, the loop: a file whose last reference that is
+ * has its release run there (HOSTILE 46). Said once, at start.
+ */
+#define FD_NEED_BASE 64u
+#define FD_NEED                                                                                    \
+	(FD_NEED_BASE + 2u * SPAWND_MAX_CONNECTIONS + 3u * SPAWND_MAX_CHILDREN +                   \
+	 SPAWND_MAX_CLOSING_FDS + 2u * WIRE_RECV_MAX_FDS + (unsigned)FD_RESERVE)
+
+static void
+warn_low_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)FD_NEED)
+		log_warning(
+			"RLIMIT_NOFILE is %llu, below the %u fds that the caps let clients make "
+			"the daemon hold: clients that fill the fd table can make the kernel drop "
+			"a passed fd on the event loop, whose release may then block it; raise "
+			"LimitNOFILE= (the unit's 65536 is enough)",
+			(unsigned long long)rl.rlim_cur, FD_NEED);
+}
+
 int
 server_new(struct event_base *base, int listen_fd, struct policy *policy, const char *config_path,
 	   const struct spawn_env *env, enum spawn_engine engine, struct server **ret)
@@ -635,6 +665,7 @@ server_new(struct event_base *base, int listen_fd, struct policy *policy, const 
 	r = reaper_new(&s->ctx, &s->ctx.reaper);
 	if (r < 0)
 		goto fail;
+	warn_low_nofile();
 
 	*ret = s;
 	return 0;

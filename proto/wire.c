@@ -22,10 +22,13 @@
 #include <unistd.h>
 
 /*
- * Room for one SCM_CREDENTIALS and SPAWND_MAX_FDS fds. The client side
- * offers the kernel only the room for the fds (no credentials come there).
+ * Room for one SCM_CREDENTIALS and WIRE_RECV_MAX_FDS fds: every fd a
+ * datagram can carry (wire.h). The client side offers the kernel only the
+ * room for SPAWND_MAX_FDS fds (no credentials come there, and the daemon
+ * sends at most two).
  */
-#define CONTROL_BYTES (CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * SPAWND_MAX_FDS))
+#define CONTROL_BYTES                                                                              \
+	(CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * WIRE_RECV_MAX_FDS))
 
 static int
 send_common(int fd, const void *buf, size_t len, const int *fds, size_t n_fds, bool creds)
@@ -104,17 +107,19 @@ wire_close_fds(int *fds, size_t n)
  * ret_cred NULL: the client side, no credentials allowed. Otherwise exactly
  * one SCM_CREDENTIALS may come, and none is reported as pid 0.
  *
- * The control buffer holds SCM_RIGHTS data for exactly SPAWND_MAX_FDS fds
- * (after the SCM_CREDENTIALS that the kernel always puts first on a socket
- * with SO_PASSCRED), so the kernel can never hand over more.
- *
- * keep_fds: on -EBADMSG leave the fds that arrived in ret_fds for the
- * caller to dispose of (the daemon never close()s a client's fd on its
- * loop, daemon/closer.h); otherwise close them here.
+ * keep_fds (the daemon): the control buffer holds SCM_RIGHTS data for
+ * WIRE_RECV_MAX_FDS fds (after the SCM_CREDENTIALS that the kernel always
+ * puts first on a socket with SO_PASSCRED), every fd a datagram can carry,
+ * so the kernel drops none of them in this thread; ret_fds has room for as
+ * many, and on -EBADMSG they are left there for the caller to dispose of
+ * (the daemon never close()s a client's fd on its loop, daemon/closer.h).
+ * Otherwise (the client): room for SPAWND_MAX_FDS, and the fds that arrived
+ * are closed here on -EBADMSG.
  */
 _Static_assert((CMSG_SPACE(sizeof(int) * SPAWND_MAX_FDS) - CMSG_LEN(0)) / sizeof(int) ==
 		       SPAWND_MAX_FDS,
-	       "the control buffer fits more fds than SPAWND_MAX_FDS");
+	       "the client's control buffer fits more fds than SPAWND_MAX_FDS");
+_Static_assert(WIRE_RECV_MAX_FDS >= SPAWND_MAX_FDS, "WIRE_RECV_MAX_FDS below the protocol's cap");
 
 static int
 receive_common(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t *ret_n_fds,
@@ -129,9 +134,11 @@ receive_common(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, si
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
 		.msg_control = control.buf,
-		.msg_controllen =
-			ret_cred ? sizeof(control.buf) : CMSG_SPACE(sizeof(int) * SPAWND_MAX_FDS),
+		.msg_controllen = ret_cred   ? sizeof(control.buf)
+				  : keep_fds ? CMSG_SPACE(sizeof(int) * WIRE_RECV_MAX_FDS)
+					     : CMSG_SPACE(sizeof(int) * SPAWND_MAX_FDS),
 	};
+	const size_t cap = keep_fds ? WIRE_RECV_MAX_FDS : SPAWND_MAX_FDS;
 	struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
 	size_t n_fds = 0, n_creds = 0;
 	bool bad = false;
@@ -157,7 +164,7 @@ receive_common(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, si
 				int f;
 
 				memcpy(&f, data + i * sizeof(int), sizeof(int));
-				if (n_fds < SPAWND_MAX_FDS)
+				if (n_fds < cap)
 					ret_fds[n_fds++] = f;
 				else {
 					/* Cannot happen (see above); keep_fds leaks rather than
@@ -177,8 +184,8 @@ receive_common(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, si
 			bad = true;
 	}
 
-	if (bad || n_creds > 1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    (size_t)n > SPAWND_MAX_MESSAGE_BYTES) {
+	if (bad || n_creds > 1 || n_fds > SPAWND_MAX_FDS ||
+	    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n > SPAWND_MAX_MESSAGE_BYTES) {
 		if (!keep_fds) {
 			wire_close_fds(ret_fds, n_fds);
 			n_fds = 0;
@@ -209,6 +216,12 @@ wire_recv_with_creds(int fd, void *buf, size_t size, size_t *ret_len, int *ret_f
 		     size_t *ret_n_fds, struct ucred *ret_cred)
 {
 	return receive_common(fd, buf, size, ret_len, ret_fds, ret_n_fds, ret_cred, true);
+}
+
+int
+wire_recv_keep(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, size_t *ret_n_fds)
+{
+	return receive_common(fd, buf, size, ret_len, ret_fds, ret_n_fds, NULL, true);
 }
 
 /*

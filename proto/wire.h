@@ -111,6 +111,16 @@ int wire_send(int fd, const void *buf, size_t len, const int *fds, size_t n_fds)
 int wire_send_with_creds(int fd, const void *buf, size_t len, const int *fds, size_t n_fds);
 
 /*
+ * The most fds one datagram can carry: the kernel's SCM_MAX_FD (253, not in
+ * the uapi headers). The receive offers room for this many, whatever the
+ * protocol allows (SPAWND_MAX_FDS): fds that do not fit are dropped by the
+ * kernel in the receiver's thread, and a drop that ends a file's last
+ * reference runs its release there (a TCP socket with SO_LINGER waits out
+ * its linger time), on the daemon's event loop (HOSTILE 46).
+ */
+#define WIRE_RECV_MAX_FDS 253u
+
+/*
  * Receive one datagram into buf (size >= SPAWND_MAX_MESSAGE_BYTES + 1) and up
  * to SPAWND_MAX_FDS fds into ret_fds, all O_CLOEXEC (MSG_CMSG_CLOEXEC).
  * Non-blocking (MSG_DONTWAIT). Returns 1 with *ret_len and *ret_n_fds set,
@@ -130,10 +140,23 @@ int wire_recv(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds, siz
  * closed). Two SCM_CREDENTIALS, or any other control message, are -EBADMSG;
  * unlike wire_recv(), the fds that arrived are then left in ret_fds
  * (*ret_n_fds of them) for the caller to dispose of: the daemon must never
- * close a client's fd on its event loop (daemon/closer.h).
+ * close a client's fd on its event loop (daemon/closer.h). ret_fds must have
+ * room for WIRE_RECV_MAX_FDS: the kernel installs every fd a datagram
+ * carries (more than SPAWND_MAX_FDS is then -EBADMSG), so that none is
+ * dropped in this thread; the caller must make sure the fd table has room
+ * for that many before it calls.
  */
 int wire_recv_with_creds(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds,
 			 size_t *ret_n_fds, struct ucred *ret_cred);
+
+/*
+ * The daemon side without credentials (its own socket pairs): as
+ * wire_recv(), but ret_fds has room for WIRE_RECV_MAX_FDS, and on
+ * -EBADMSG the fds that arrived are left there, as with
+ * wire_recv_with_creds(), for the caller to dispose of.
+ */
+int wire_recv_keep(int fd, void *buf, size_t size, size_t *ret_len, int *ret_fds,
+		   size_t *ret_n_fds);
 
 /* Close n fds (best effort, errno preserved) and fill the array with -EBADF. */
 void wire_close_fds(int *fds, size_t n);

@@ -31,6 +31,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -628,6 +631,165 @@ START_TEST(test_detail_is_cut)
 }
 END_TEST
 
+/* ---- linger: a passed file whose release waits is not released on the loop ---- */
+
+/*
+ * A loopback TCP connection whose peer never reads, its send buffer full,
+ * with SO_LINGER: the release of its last reference waits out the linger
+ * time (tcp_close(), sk_stream_wait_close()). Returns the lingering end;
+ * *ret_peer is the peer, which the caller keeps open.
+ */
+static int
+lingering_socket(int *ret_peer)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	struct linger lg = {.l_onoff = 1, .l_linger = 3600};
+	static char junk[65536];
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), s, peer;
+
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &al) < 0)
+		return -1;
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0 || (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS))
+		return -1;
+	peer = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	(void)close(l);
+	if (peer < 0)
+		return -1;
+	memset(junk, 'x', sizeof(junk));
+	while (write(s, junk, sizeof(junk)) > 0)
+		;
+	if (errno != EAGAIN || setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0)
+		return -1;
+	*ret_peer = peer;
+	return s;
+}
+
+enum linger_way {
+	LINGER_DENIED,	 /* in a denied Spawn: its parked copy goes with the job */
+	LINGER_OVER_CAP, /* the 65th fd of a message (more than SPAWND_MAX_FDS) */
+	LINGER_QUEUED,	 /* in a message still queued when the connection goes */
+};
+
+#define LINGER_SIGNALS 20000
+
+/*
+ * www-data (no permit rule) hands the daemon a lingering socket, then
+ * closes its own copy: the daemon's is the last reference.
+ */
+static int
+linger_client(void *arg, int ctl)
+{
+	enum linger_way way = *(enum linger_way *)arg;
+	const char *argv[] = {"/bin/true", NULL};
+	int peer = -1, lingering = lingering_socket(&peer), sock = rc_connect(fx.sock), r = 0;
+	struct msg *m;
+	uint8_t *buf;
+	size_t len;
+
+	if (lingering < 0 || sock < 0) {
+		rc_report(ctl, "error=setup: %s", strerror(errno));
+		return 1;
+	}
+	if (way != LINGER_DENIED) {
+		/*
+		 * Leave the replies unread until the daemon stops reading us
+		 * (its reply queue is full), so that the message with the fd
+		 * waits in the queue while we close our copy.
+		 */
+		m = msg_signal(1, 424242, SIGTERM, false);
+		buf = msg_pack(m, &len);
+		msg_free(m);
+		for (int i = 0; i < LINGER_SIGNALS && r == 0; i++) {
+			struct pollfd p = {.fd = sock, .events = POLLOUT};
+
+			if (poll(&p, 1, 2000) != 1)
+				break;
+			r = rc_send(sock, buf, len, NULL, 0);
+		}
+		free(buf);
+	}
+	m = msg_spawn(1, "root", argv);
+	msg_map(m, 0, 3);
+	buf = msg_pack(m, &len);
+	msg_free(m);
+	if (way == LINGER_OVER_CAP) {
+		int fds[SPAWND_MAX_FDS + 1];
+
+		for (unsigned i = 0; i < SPAWND_MAX_FDS; i++)
+			fds[i] = STDIN_FILENO;
+		fds[SPAWND_MAX_FDS] = lingering;
+		r = rc_send(sock, buf, len, fds, SPAWND_MAX_FDS + 1);
+	} else
+		r = rc_send(sock, buf, len, &lingering, 1);
+	free(buf);
+	if (r < 0 && way != LINGER_QUEUED) {
+		rc_report(ctl, "error=send: %s", strerror(-r));
+		return 1;
+	}
+	(void)close(lingering);
+	if (way == LINGER_QUEUED)
+		(void)close(sock); /* the daemon drops the connection with the message unread */
+	if (way == LINGER_OVER_CAP) {
+		/* Read the replies: the daemon reads on, and takes the message. */
+		Spawnd__V1__Reply *rep = NULL;
+
+		while (rc_recv(sock, &rep, NULL, 1000) == 1) {
+			wire_reply_free(rep);
+			rep = NULL;
+		}
+	}
+	rc_report(ctl, "sent");
+	/* The peer stays open (the socket cannot finish) until the test is done. */
+	while (rc_wait_go(ctl) > 0)
+		;
+	(void)close(peer);
+	return 0;
+}
+
+/*
+ * HOSTILE 46 beyond FLUSH: dropping a passed fd's last reference runs the
+ * file's release in the dropping thread. So no path may drop one on the
+ * loop: a parked fd of a refused request, fds beyond what the daemon
+ * accepts on one message, a message still queued when its connection is
+ * closed. A lingering TCP socket makes such a release wait for an hour;
+ * a root spawn must still be answered at once.
+ */
+static void
+linger_round(enum linger_way way, const char *what)
+{
+	char line[128];
+	int ctl, sock;
+	pid_t pid = fork_client(WWW_DATA, WWW_DATA, linger_client, &way, &ctl);
+	struct msg *m;
+	const char *argv[] = {"/bin/true", NULL};
+
+	ck_client_line(ctl, line, sizeof(line), 60000, what);
+	ck_assert_msg(strcmp(line, "sent") == 0, "%s: %s", what, line);
+	/* Time for the daemon to act on it (park, refuse, drop). */
+	harness_sleep_ms(300);
+	sock = ck_connect();
+	m = msg_spawn(7, "root", argv);
+	ck_send_msg(sock, m, NULL, 0);
+	msg_free(m);
+	(void)ck_expect_started(sock, 7, what);
+	ck_expect_exited(sock, 7, 0, 0, what);
+	(void)close(sock);
+	ck_client_go(ctl, 'q');
+	ck_client_done(pid, ctl, what);
+}
+
+START_TEST(test_linger_release_not_on_loop)
+{
+	linger_round(LINGER_DENIED, "a lingering socket in a denied request");
+	linger_round(LINGER_OVER_CAP, "a lingering socket as the 65th fd of a message");
+	linger_round(LINGER_QUEUED, "a lingering socket queued on a dropped connection");
+	assert_daemon_serves();
+}
+END_TEST
+
 /* ---- reset: unread replies at disconnect are no protocol error ---- */
 
 START_TEST(test_reset_is_a_quiet_disconnect)
@@ -780,6 +942,7 @@ loop_suite(void)
 	tcase_add_test(tc, test_flood_is_bounded);
 	tcase_add_test(tc, test_detail_is_cut);
 	tcase_add_test(tc, test_reset_is_a_quiet_disconnect);
+	tcase_add_test(tc, test_linger_release_not_on_loop);
 	tcase_add_test(tc, test_nofile_at_start);
 	suite_add_tcase(s, tc);
 #ifdef FUSE_HANG_PATH

@@ -188,13 +188,90 @@ START_TEST(test_credentials_cmsg_refused)
 END_TEST
 
 /*
+ * The daemon side takes every fd a datagram can carry (SCM_MAX_FD) into
+ * the table, so the kernel drops none of them on the receiving thread (a
+ * drop can end a file's last reference, whose release may wait: HOSTILE
+ * 46). More than SPAWND_MAX_FDS is -EBADMSG with all of them left to the
+ * caller, open; none is closed here.
+ */
+/* One byte and n fds in one sendmsg(), past wire_send()'s own cap. */
+static void
+send_many_fds(int sock, const int *fds, size_t n)
+{
+	union {
+		struct cmsghdr align;
+		char b[CMSG_SPACE(sizeof(int) * WIRE_RECV_MAX_FDS)];
+	} control;
+	struct iovec iov = {.iov_base = (void *)"x", .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *cm;
+
+	ck_assert_uint_le(n, WIRE_RECV_MAX_FDS);
+	memset(&control, 0, sizeof(control));
+	mh.msg_control = control.b;
+	mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+	ck_assert_int_eq(sendmsg(sock, &mh, 0), 1);
+}
+
+START_TEST(test_recv_keeps_every_fd)
+{
+	int sv[2], one = 1, devnull, many[WIRE_RECV_MAX_FDS], fds[WIRE_RECV_MAX_FDS];
+	struct ucred cred;
+	size_t len, n = 0;
+	int before;
+
+	make_pair(sv);
+	ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(devnull, 0);
+	for (size_t i = 0; i < WIRE_RECV_MAX_FDS; i++)
+		many[i] = devnull;
+	/* The kernel's own cap (SCM_MAX_FD): one more is refused by sendmsg. */
+	send_many_fds(sv[0], many, WIRE_RECV_MAX_FDS);
+	before = fd_count(0);
+	ck_assert_int_eq(wire_recv_with_creds(sv[1], buf, sizeof(buf), &len, fds, &n, &cred),
+			 -EBADMSG);
+	ck_assert_uint_eq(n, WIRE_RECV_MAX_FDS);
+	ck_assert_int_eq(fd_count(0), before + (int)WIRE_RECV_MAX_FDS);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_ge(fcntl(fds[i], F_GETFD), 0);
+	wire_close_fds(fds, n);
+
+	/* The same without credentials (the daemon's own socket pairs). */
+	n = 0;
+	{
+		int pair[2];
+
+		make_pair(pair);
+		send_many_fds(pair[0], many, SPAWND_MAX_FDS + 1);
+		before = fd_count(0);
+		ck_assert_int_eq(wire_recv_keep(pair[1], buf, sizeof(buf), &len, fds, &n),
+				 -EBADMSG);
+		ck_assert_uint_eq(n, SPAWND_MAX_FDS + 1);
+		ck_assert_int_eq(fd_count(0), before + (int)SPAWND_MAX_FDS + 1);
+		wire_close_fds(fds, n);
+		close(pair[0]);
+		close(pair[1]);
+	}
+	close(devnull);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/*
  * The daemon side: with SO_PASSCRED every message comes with its sender's
  * credentials next to its fds, whether the kernel attached them
  * (wire_send) or the sender did (wire_send_with_creds, its effective ids).
  */
 START_TEST(test_recv_with_creds)
 {
-	int sv[2], fds[SPAWND_MAX_FDS], one = 1, p[2];
+	int sv[2], fds[WIRE_RECV_MAX_FDS], one = 1, p[2];
 	struct ucred cred;
 	size_t len = 0, n = 0;
 
@@ -423,6 +500,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_oversize_trunc);
 	tcase_add_test(tc, test_credentials_cmsg_refused);
 	tcase_add_test(tc, test_recv_with_creds);
+	tcase_add_test(tc, test_recv_keeps_every_fd);
 	tcase_add_test(tc, test_recv_without_creds_is_pid_0);
 	tcase_add_test(tc, test_unpack_version_and_unknown_fields);
 	tcase_add_test(tc, test_unpack_budget);
