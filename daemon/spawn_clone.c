@@ -617,6 +617,14 @@ spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid,
 #ifdef SPAWND_FORCE_FORK
 	engine = SPAWN_ENGINE_FORK;
 #endif
+	/*
+	 * A child that resets oom_score_adj never shares our memory: the
+	 * kernel would apply its write to the daemon too (main.c,
+	 * engine_for_oom_score_adj(), which picks the fork engine for such a
+	 * daemon and says so).
+	 */
+	if (sp->plan.write_oom_adj)
+		engine = SPAWN_ENGINE_FORK;
 
 	/*
 	 * Both ends O_NONBLOCK in one call: the parent's read end must not

@@ -1227,6 +1227,20 @@ START_TEST(test_oom_score_adj)
 	expect_started(&r);
 	expect_kv(&r, "oom_score_adj", "0");
 	expect_kv(&r, "uid", "65534");
+
+	/*
+	 * Ours (the daemon's) is untouched: the engine forks such a child,
+	 * whose write would otherwise reach every process on our memory.
+	 */
+	fd = open("/proc/self/oom_score_adj", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	{
+		char buf[16] = "";
+
+		ck_assert_int_gt(read(fd, buf, sizeof(buf) - 1), 0);
+		ck_assert_int_eq(atoi(buf), atoi(adj));
+	}
+	close(fd);
 }
 END_TEST
 
