@@ -455,6 +455,26 @@ engine_for_oom_score_adj(struct spawn_env *env, enum spawn_engine engine)
 }
 
 /*
+ * No vfork engine on an architecture for which child_exec.c has no
+ * inline-assembly system calls (SPAWN_HAVE_VFORK_ENGINE, child_exec.h):
+ * spawn_start() forks there whatever it is asked. Say so instead of
+ * pretending.
+ */
+static enum spawn_engine
+engine_for_arch(enum spawn_engine engine)
+{
+#if !SPAWN_HAVE_VFORK_ENGINE
+	if (engine == SPAWN_ENGINE_VFORK) {
+		log_notice("No vfork engine on this architecture (its child would call glibc's "
+			   "syscall(), which writes the event loop thread's errno in the "
+			   "daemon's memory); using the fork engine");
+		return SPAWN_ENGINE_FORK;
+	}
+#endif
+	return engine;
+}
+
+/*
  * The group of a child's pty (DESIGN.md section 10): looked up once here,
  * never on the loop (NSS). Without a tty group the slave keeps the group
  * the kernel gave it.
@@ -537,6 +557,7 @@ prepare_children(struct options *o, struct daemon *d)
 		return log_error_errno(errno, "Failed to open /dev/null: %m");
 	o->engine = engine_for_oom_score_adj(&d->env, o->engine);
 	o->engine = engine_for_suid_dumpable(o->engine);
+	o->engine = engine_for_arch(o->engine);
 	tty_group(&d->env);
 	return 0;
 }

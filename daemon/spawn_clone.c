@@ -196,6 +196,7 @@ static struct {
 /* 64: more than the 16 bytes the ABIs want for a stack pointer. */
 #define STACK_TOP_ALIGN 64u
 
+#if SPAWN_HAVE_VFORK_ENGINE
 static struct spawn_stack *
 stack_get(void)
 {
@@ -234,6 +235,7 @@ stack_top(struct spawn_stack *st)
 {
 	return st;
 }
+#endif
 
 void
 spawn_stack_put(struct spawn_stack *st)
@@ -270,7 +272,9 @@ spawn_prepared_orphan(struct spawn_prepared *sp)
  * The errno with which the system refused clone(CLONE_VM), or 0. Set once,
  * by the loop thread: from then on every spawn forks.
  */
+#if SPAWN_HAVE_VFORK_ENGINE
 static int clone_vm_refused;
+#endif
 
 /*
  * Whether a clone() errno means that this system will never let us do that
@@ -419,6 +423,7 @@ start_fork(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
  * registration over to a CLONE_VM child (rseq_fork()), so it never writes
  * into the loop thread's TLS on the child's behalf.
  */
+#if SPAWN_HAVE_VFORK_ENGINE
 static __attribute__((noinline)) pid_t
 clone_vm(const struct child_plan *plan, void *top, int *pidfd)
 {
@@ -428,10 +433,12 @@ clone_vm(const struct child_plan *plan, void *top, int *pidfd)
 
 	return pid < 0 ? -errno : pid;
 }
+#endif
 
 /* start_vm(): nothing was started; fork instead. */
 #define START_USE_FORK 1
 
+#if SPAWN_HAVE_VFORK_ENGINE
 static int
 start_vm(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 {
@@ -463,6 +470,7 @@ start_vm(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 	*ret_pidfd = pidfd;
 	return 0;
 }
+#endif
 
 /* ---- the shared-table start (docs/architecture.md) ---- */
 
@@ -614,7 +622,8 @@ spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid,
 		return -EINVAL;
 	if (engine != SPAWN_ENGINE_FORK && engine != SPAWN_ENGINE_VFORK)
 		return -EINVAL;
-#ifdef SPAWND_FORCE_FORK
+#if defined(SPAWND_FORCE_FORK) || !SPAWN_HAVE_VFORK_ENGINE
+	/* Built without a vfork engine (child_exec.h): main.c says so. */
 	engine = SPAWN_ENGINE_FORK;
 #endif
 	/*
@@ -641,8 +650,10 @@ spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid,
 	sp->plan.shared_cut = shared_cut(sp, wfd);
 	(void)clock_gettime(CLOCK_MONOTONIC, &sp->started_at);
 	r = START_USE_FORK;
+#if SPAWN_HAVE_VFORK_ENGINE
 	if (engine == SPAWN_ENGINE_VFORK && !clone_vm_refused)
 		r = start_vm(sp, &pid, &pidfd);
+#endif
 	if (r == START_USE_FORK)
 		r = start_fork(sp, &pid, &pidfd);
 	/* A child on our table (unless the fork fallback cleared the cut). */

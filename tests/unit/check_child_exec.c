@@ -1965,10 +1965,10 @@ run_suites(bool privileged)
 	int failed = 0;
 
 	/* The same cases for both engines; CK_FORK children see `engine` as set here. */
-#ifdef SPAWND_FORCE_FORK
+#if defined(SPAWND_FORCE_FORK) || !SPAWN_HAVE_VFORK_ENGINE
 	/* spawn_start() forks whatever it is asked: there is no vfork engine to test. */
-	fprintf(stderr,
-		"check_child_exec: SPAWND_FORCE_FORK build, testing the fork engine only\n");
+	fprintf(stderr, "check_child_exec: SPAWND_FORCE_FORK build or no vfork engine on this "
+			"architecture, testing the fork engine only\n");
 	for (int e = 0; e < 4; e += 2) {
 #else
 	for (int e = 0; e < 4; e++) {
