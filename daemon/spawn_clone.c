@@ -338,10 +338,27 @@ restore_mask(const sigset_t *saved)
 static __attribute__((noinline)) pid_t
 clone_copy(int *pidfd, unsigned long files)
 {
-	/* flags, stack, parent_tid (the pidfd), then child_tid and tls, both unused. */
-	long pid = syscall(SYS_clone, (unsigned long)(CLONE_PIDFD | SIGCHLD) | files, NULL, pidfd,
-			   NULL, NULL);
+	unsigned long flags = (unsigned long)(CLONE_PIDFD | SIGCHLD) | files;
+	long pid;
 
+	/*
+	 * The raw clone's argument order is the architecture's (the kernel's
+	 * CLONE_BACKWARDS* in kernel/fork.c, glibc's arch-fork.h). With
+	 * CLONE_PIDFD the pidfd is stored through parent_tid, so that one
+	 * must be in its place; child_tid and tls are unused (0), so where
+	 * only those two swap places (CLONE_BACKWARDS: i386, arm, powerpc,
+	 * mips, ...) the default order is right as it is.
+	 */
+#if defined(__s390__)
+	/* CLONE_BACKWARDS2 (s390, s390x): stack first, then flags. */
+	pid = syscall(SYS_clone, NULL, flags, pidfd, NULL, NULL);
+#elif defined(__microblaze__)
+	/* CLONE_BACKWARDS3: a stack size between stack and parent_tid. */
+	pid = syscall(SYS_clone, flags, NULL, 0, pidfd, NULL, NULL);
+#else
+	/* flags, stack, parent_tid (the pidfd), then child_tid and tls, both unused. */
+	pid = syscall(SYS_clone, flags, NULL, pidfd, NULL, NULL);
+#endif
 	return pid < 0 ? -errno : (pid_t)pid;
 }
 
@@ -376,7 +393,17 @@ start_fork_fallback(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 	return 0;
 }
 
+/*
+ * sparc's clone returns the parent's pid in the child as well and tells
+ * the child by a second register (%o1), which syscall() drops (glibc has
+ * INLINE_CLONE_SYSCALL for it): clone_copy()'s child would carry on as the
+ * daemon. So there the fork engine always takes fork() + pidfd_open().
+ */
+#if defined(__sparc__)
+static bool clone_pidfd_refused = true;
+#else
 static bool clone_pidfd_refused;
+#endif
 
 static int
 start_fork(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
