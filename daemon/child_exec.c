@@ -73,13 +73,12 @@
  * One system call, without libc: returns what the kernel returns, a
  * non-negative value or -errno. Inline assembly for the architectures we
  * build for; elsewhere glibc's syscall(), which writes errno on failure.
- * There that errno is the forked child's own, or with the vfork engine the
- * loop thread's: glibc's syscall() writes it only on failure, which the
- * loop could then see in place of its own (a wrong errno in a log line at
- * worst, never a wrong decision: the loop reads errno only right after a
- * call that failed, and a failing child reports and exits); and syscall()
- * is no cancellation point. tests/CMakeLists.txt allows the symbol only on those
- * architectures.
+ * errno is thread-local: in a child that shares the daemon's memory it
+ * would be the event loop thread's. So there is no vfork engine where
+ * syscall() is used (SPAWN_HAVE_VFORK_ENGINE, child_exec.h): only a forked
+ * child, whose errno is its own, runs this code there. syscall() is no
+ * cancellation point. tests/CMakeLists.txt allows the symbol only on
+ * those architectures.
  */
 #if defined(__x86_64__)
 static inline long
@@ -133,6 +132,9 @@ sys6(long nr, long a, long b, long c, long d, long e, long f)
 	return a0;
 }
 #else
+#if SPAWN_HAVE_VFORK_ENGINE
+#error "a vfork engine needs inline-assembly system calls: see SPAWN_HAVE_VFORK_ENGINE"
+#endif
 static long
 sys6(long nr, long a, long b, long c, long d, long e, long f)
 {
@@ -744,8 +746,10 @@ child_exec(const struct child_plan *p)
  * child_exec(), which takes our own fd table first when we were started
  * on the daemon's (plan.shared_cut); the loop never waits for us.
  */
+#if SPAWN_HAVE_VFORK_ENGINE
 _Noreturn int
 child_clone_entry(void *plan)
 {
 	child_exec(plan);
 }
+#endif

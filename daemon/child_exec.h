@@ -115,6 +115,23 @@ struct child_plan {
 _Noreturn void child_exec(const struct child_plan *p);
 
 /*
+ * 1 where child_exec.c makes its system calls with inline assembly (sys6()
+ * there: x86_64, aarch64, riscv64), 0 elsewhere. Elsewhere it calls glibc's
+ * syscall(), which writes errno, a thread-local, on failure: in a child
+ * that shares the daemon's memory that is the event loop thread's errno,
+ * written under its feet. So only where this is 1 is there a vfork engine
+ * (and child_clone_entry()); elsewhere spawn_start() forks every child,
+ * whose errno is its own, and main.c says so at start. child_exec.c
+ * refuses to build if this is 1 without inline assembly.
+ */
+#if defined(__x86_64__) || defined(__aarch64__) || (defined(__riscv) && __riscv_xlen == 64)
+#define SPAWN_HAVE_VFORK_ENGINE 1
+#else
+#define SPAWN_HAVE_VFORK_ENGINE 0
+#endif
+
+#if SPAWN_HAVE_VFORK_ENGINE
+/*
  * The vfork engine (spawn_clone.c) starts the child with
  * clone(CLONE_VM | CLONE_PIDFD | SIGCHLD) from the event loop, on a stack
  * of the engine's, with child_clone_entry() as the child's function and
@@ -125,5 +142,6 @@ _Noreturn void child_exec(const struct child_plan *p);
  * the loop thread's TLS (no CLONE_SETTLS), which it must never write.
  */
 _Noreturn int child_clone_entry(void *plan);
+#endif
 
 #endif

@@ -352,8 +352,6 @@ static int
 setup_limits(struct spawn_env *env)
 {
 	struct rlimit rl;
-	char buf[32] = "";
-	int fd;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		env->set_nofile = true;
@@ -378,19 +376,6 @@ setup_limits(struct spawn_env *env)
 				SERVER_MIN_NOFILE, SERVER_FD_RESERVE);
 			return -EMFILE;
 		}
-	}
-
-	/* The unit may protect the daemon from the OOM killer; its children
-	 * must not inherit that. */
-	fd = open("/proc/self/oom_score_adj", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-
-		if (n > 0) {
-			buf[n] = '\0';
-			env->write_oom_adj = atoi(buf) != 0;
-		}
-		(void)safe_close(fd);
 	}
 	return 0;
 }
@@ -429,6 +414,64 @@ engine_for_suid_dumpable(enum spawn_engine engine)
 	log_warning("fs.suid_dumpable is 1: a vfork child could be ptraced by its target user "
 		    "while it shares the daemon's memory; using the fork engine");
 	return SPAWN_ENGINE_FORK;
+}
+
+/*
+ * Someone (OOMScoreAdjust= in a unit, choom, an admin) gave the daemon an
+ * oom_score_adj other than 0: its children must not inherit it, so each
+ * writes 0 to its own /proc/self/oom_score_adj before its uid change
+ * (child_exec.c, reset_oom_score_adj()). A vfork-engine child cannot: it
+ * shares the daemon's memory, the kernel then marks that mm as shared by
+ * several processes (MMF_MULTIPROCESS, kernel/fork.c), and a write to
+ * oom_score_adj goes to every process on that mm (__set_oom_adj() in
+ * fs/proc/base.c): the daemon's own value, and with CAP_SYS_RESOURCE its
+ * oom_score_adj_min, would be reset at the first spawn (and every write
+ * walks all processes of the system). So such a daemon forks: a forked
+ * child has its own mm and resets only itself. Read once at start, from
+ * the same read that decides whether children write at all.
+ */
+static enum spawn_engine
+engine_for_oom_score_adj(struct spawn_env *env, enum spawn_engine engine)
+{
+	char buf[32] = "";
+	ssize_t n;
+	int fd, adj;
+
+	fd = open("/proc/self/oom_score_adj", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return engine;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)safe_close(fd);
+	if (n <= 0)
+		return engine;
+	adj = atoi(buf);
+	env->write_oom_adj = adj != 0;
+	if (!env->write_oom_adj || engine != SPAWN_ENGINE_VFORK)
+		return engine;
+	log_warning("oom_score_adj is %d: a vfork-engine child's reset would also reset the "
+		    "daemon's (shared memory); using the fork engine",
+		    adj);
+	return SPAWN_ENGINE_FORK;
+}
+
+/*
+ * No vfork engine on an architecture for which child_exec.c has no
+ * inline-assembly system calls (SPAWN_HAVE_VFORK_ENGINE, child_exec.h):
+ * spawn_start() forks there whatever it is asked. Say so instead of
+ * pretending.
+ */
+static enum spawn_engine
+engine_for_arch(enum spawn_engine engine)
+{
+#if !SPAWN_HAVE_VFORK_ENGINE
+	if (engine == SPAWN_ENGINE_VFORK) {
+		log_notice("No vfork engine on this architecture (its child would call glibc's "
+			   "syscall(), which writes the event loop thread's errno in the "
+			   "daemon's memory); using the fork engine");
+		return SPAWN_ENGINE_FORK;
+	}
+#endif
+	return engine;
 }
 
 /*
@@ -512,7 +555,9 @@ prepare_children(struct options *o, struct daemon *d)
 	d->env.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (d->env.devnull < 0)
 		return log_error_errno(errno, "Failed to open /dev/null: %m");
+	o->engine = engine_for_oom_score_adj(&d->env, o->engine);
 	o->engine = engine_for_suid_dumpable(o->engine);
+	o->engine = engine_for_arch(o->engine);
 	tty_group(&d->env);
 	return 0;
 }

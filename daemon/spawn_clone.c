@@ -196,6 +196,7 @@ static struct {
 /* 64: more than the 16 bytes the ABIs want for a stack pointer. */
 #define STACK_TOP_ALIGN 64u
 
+#if SPAWN_HAVE_VFORK_ENGINE
 static struct spawn_stack *
 stack_get(void)
 {
@@ -234,6 +235,7 @@ stack_top(struct spawn_stack *st)
 {
 	return st;
 }
+#endif
 
 void
 spawn_stack_put(struct spawn_stack *st)
@@ -270,7 +272,9 @@ spawn_prepared_orphan(struct spawn_prepared *sp)
  * The errno with which the system refused clone(CLONE_VM), or 0. Set once,
  * by the loop thread: from then on every spawn forks.
  */
+#if SPAWN_HAVE_VFORK_ENGINE
 static int clone_vm_refused;
+#endif
 
 /*
  * Whether a clone() errno means that this system will never let us do that
@@ -334,10 +338,27 @@ restore_mask(const sigset_t *saved)
 static __attribute__((noinline)) pid_t
 clone_copy(int *pidfd, unsigned long files)
 {
-	/* flags, stack, parent_tid (the pidfd), then child_tid and tls, both unused. */
-	long pid = syscall(SYS_clone, (unsigned long)(CLONE_PIDFD | SIGCHLD) | files, NULL, pidfd,
-			   NULL, NULL);
+	unsigned long flags = (unsigned long)(CLONE_PIDFD | SIGCHLD) | files;
+	long pid;
 
+	/*
+	 * The raw clone's argument order is the architecture's (the kernel's
+	 * CLONE_BACKWARDS* in kernel/fork.c, glibc's arch-fork.h). With
+	 * CLONE_PIDFD the pidfd is stored through parent_tid, so that one
+	 * must be in its place; child_tid and tls are unused (0), so where
+	 * only those two swap places (CLONE_BACKWARDS: i386, arm, powerpc,
+	 * mips, ...) the default order is right as it is.
+	 */
+#if defined(__s390__)
+	/* CLONE_BACKWARDS2 (s390, s390x): stack first, then flags. */
+	pid = syscall(SYS_clone, NULL, flags, pidfd, NULL, NULL);
+#elif defined(__microblaze__)
+	/* CLONE_BACKWARDS3: a stack size between stack and parent_tid. */
+	pid = syscall(SYS_clone, flags, NULL, 0, pidfd, NULL, NULL);
+#else
+	/* flags, stack, parent_tid (the pidfd), then child_tid and tls, both unused. */
+	pid = syscall(SYS_clone, flags, NULL, pidfd, NULL, NULL);
+#endif
 	return pid < 0 ? -errno : (pid_t)pid;
 }
 
@@ -372,7 +393,17 @@ start_fork_fallback(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 	return 0;
 }
 
+/*
+ * sparc's clone returns the parent's pid in the child as well and tells
+ * the child by a second register (%o1), which syscall() drops (glibc has
+ * INLINE_CLONE_SYSCALL for it): clone_copy()'s child would carry on as the
+ * daemon. So there the fork engine always takes fork() + pidfd_open().
+ */
+#if defined(__sparc__)
+static bool clone_pidfd_refused = true;
+#else
 static bool clone_pidfd_refused;
+#endif
 
 static int
 start_fork(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
@@ -419,6 +450,7 @@ start_fork(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
  * registration over to a CLONE_VM child (rseq_fork()), so it never writes
  * into the loop thread's TLS on the child's behalf.
  */
+#if SPAWN_HAVE_VFORK_ENGINE
 static __attribute__((noinline)) pid_t
 clone_vm(const struct child_plan *plan, void *top, int *pidfd)
 {
@@ -428,10 +460,12 @@ clone_vm(const struct child_plan *plan, void *top, int *pidfd)
 
 	return pid < 0 ? -errno : pid;
 }
+#endif
 
 /* start_vm(): nothing was started; fork instead. */
 #define START_USE_FORK 1
 
+#if SPAWN_HAVE_VFORK_ENGINE
 static int
 start_vm(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 {
@@ -463,6 +497,7 @@ start_vm(struct spawn_prepared *sp, pid_t *ret_pid, int *ret_pidfd)
 	*ret_pidfd = pidfd;
 	return 0;
 }
+#endif
 
 /* ---- the shared-table start (docs/architecture.md) ---- */
 
@@ -614,9 +649,18 @@ spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid,
 		return -EINVAL;
 	if (engine != SPAWN_ENGINE_FORK && engine != SPAWN_ENGINE_VFORK)
 		return -EINVAL;
-#ifdef SPAWND_FORCE_FORK
+#if defined(SPAWND_FORCE_FORK) || !SPAWN_HAVE_VFORK_ENGINE
+	/* Built without a vfork engine (child_exec.h): main.c says so. */
 	engine = SPAWN_ENGINE_FORK;
 #endif
+	/*
+	 * A child that resets oom_score_adj never shares our memory: the
+	 * kernel would apply its write to the daemon too (main.c,
+	 * engine_for_oom_score_adj(), which picks the fork engine for such a
+	 * daemon and says so).
+	 */
+	if (sp->plan.write_oom_adj)
+		engine = SPAWN_ENGINE_FORK;
 
 	/*
 	 * Both ends O_NONBLOCK in one call: the parent's read end must not
@@ -633,8 +677,10 @@ spawn_start(struct spawn_prepared *sp, enum spawn_engine engine, pid_t *ret_pid,
 	sp->plan.shared_cut = shared_cut(sp, wfd);
 	(void)clock_gettime(CLOCK_MONOTONIC, &sp->started_at);
 	r = START_USE_FORK;
+#if SPAWN_HAVE_VFORK_ENGINE
 	if (engine == SPAWN_ENGINE_VFORK && !clone_vm_refused)
 		r = start_vm(sp, &pid, &pidfd);
+#endif
 	if (r == START_USE_FORK)
 		r = start_fork(sp, &pid, &pidfd);
 	/* A child on our table (unless the fork fallback cleared the cut). */

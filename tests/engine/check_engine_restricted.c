@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "child_exec.h" /* SPAWN_HAVE_VFORK_ENGINE */
 #include "harness.h"
 
 #ifndef NO_VFORK_PATH
@@ -173,5 +174,13 @@ main(void)
 		fprintf(stderr, "SPAWND_IT_ENGINE=%s: expected fork or vfork\n", engine);
 		return 1;
 	}
+#if defined(SPAWND_FORCE_FORK) || !SPAWN_HAVE_VFORK_ENGINE
+	/* No vfork engine built (child_exec.h): no clone(CLONE_VM) to refuse. */
+	if (strcmp(engine, "vfork") == 0) {
+		fprintf(stderr, "skipped: the vfork engine is not built (SPAWND_FORCE_FORK, or "
+				"not on this architecture)\n");
+		return 77;
+	}
+#endif
 	return harness_main(restricted_suite());
 }

@@ -178,8 +178,8 @@ END_TEST
  * /dev/null (never the daemon's stderr), default signal dispositions and
  * an empty mask although the daemon inherited ignored and blocked signals,
  * a new session without a controlling terminal, RLIMIT_NOFILE soft <= 1024
- * although the daemon's was raised, oom_score_adj 0 although the daemon's
- * is -100, umask 022 although the daemon's is 077, cwd "/" although the
+ * although the daemon's was raised, oom_score_adj 0 (the daemon's is 0
+ * here: test_oom_score_adj_stays_the_daemons starts one with 500), umask 022 although the daemon's is 077, cwd "/" although the
  * daemon runs elsewhere, and an environment built from empty.
  */
 START_TEST(test_child_starts_clean)
@@ -542,6 +542,62 @@ private_extra_group(void)
 	(void)unlink(path);
 	return gid;
 }
+
+/* The daemon's (fx.pid) oom_score_adj, from /proc. */
+static int
+daemon_oom_score_adj(void)
+{
+	char buf[32];
+
+	ck_assert_int_gt(proc_read(fx.pid, "oom_score_adj", buf, sizeof(buf)), 0);
+	return atoi(buf);
+}
+
+/*
+ * Invariant: a daemon started with an oom_score_adj (OOMScoreAdjust= in a
+ * unit) keeps it while its children start at 0. A vfork-engine child's
+ * write of 0 would go to every process on the daemon's shared memory, the
+ * daemon too (__set_oom_adj(), MMF_MULTIPROCESS): such a daemon uses the
+ * fork engine instead, says why when asked for vfork, and reports the
+ * engine it uses.
+ */
+START_TEST(test_oom_score_adj_stays_the_daemons)
+{
+	const char *engine = getenv("SPAWND_IT_ENGINE");
+	const struct fx_daemon d = {.oom_score_adj = 500};
+	const char *probe_argv[] = {NULL, NULL};
+	const char *true_argv[] = {"/bin/true", NULL};
+	spawnd_client *c;
+	struct run r;
+
+	fx_start_with(NULL, &d);
+	probe_argv[0] = fx.probe;
+	ck_assert_int_eq(daemon_oom_score_adj(), 500);
+	c = client_open();
+
+	spawn_simple(c, "nobody", true_argv, &r);
+	ASSERT_EXITED(&r, 0);
+	run_done(&r);
+	ck_assert_msg(daemon_oom_score_adj() == 500,
+		      "the daemon's oom_score_adj is %d after a spawn, not 500",
+		      daemon_oom_score_adj());
+
+	spawn_simple(c, "nobody", probe_argv, &r);
+	ASSERT_EXITED(&r, 0);
+	ck_assert_int_eq(report_num(&r.out, "oom_score_adj", 10), 0);
+	run_done(&r);
+	ck_assert_int_eq(daemon_oom_score_adj(), 500);
+	spawnd_client_close(c);
+
+	ck_assert_msg(log_has("(engine fork)"), "the daemon does not report the fork engine");
+	/* The default engine, or --engine vfork: the daemon says why it forks. */
+	if (!engine || strcmp(engine, "fork") != 0)
+		ck_assert_msg(log_has("oom_score_adj is 500: a vfork-engine child's reset would "
+				      "also reset the daemon's (shared memory); using the fork "
+				      "engine"),
+			      "no warning about the engine in the daemon's log");
+}
+END_TEST
 
 /*
  * Invariant: Spawn.no_groups gives the child no supplementary groups at
@@ -1785,6 +1841,12 @@ daemon_suite(void)
 	tcase_add_checked_fixture(tc, NULL, fx_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_no_groups_is_a_narrowing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("oom");
+	tcase_add_checked_fixture(tc, NULL, fx_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_oom_score_adj_stays_the_daemons);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("setup");

@@ -210,9 +210,12 @@ listen_socket(const char *path)
 /*
  * In the forked child, just before exec: give spawnd the hostile inheritance
  * a careless service manager or admin shell might (ignored and blocked
- * signals, a raised RLIMIT_NOFILE, a protective oom_score_adj, umask 077, a
- * cwd that is not "/"), so that the tests of a child's clean start prove
- * the daemon resets each of them rather than passing on what it got.
+ * signals, a raised RLIMIT_NOFILE, umask 077, a cwd that is not "/"), so
+ * that the tests of a child's clean start prove the daemon resets each of
+ * them rather than passing on what it got. The oom_score_adj is d's (0 by
+ * default): any other value makes the daemon fork its children whatever
+ * engine it is asked for, and the vfork suites must test the vfork engine;
+ * check_daemon's test_oom_score_adj_stays_the_daemons starts one with 500.
  * Then socket activation: the listening socket as fd 3, LISTEN_FDS=1,
  * LISTEN_PID=our pid, nothing else open above 3.
  */
@@ -266,10 +269,9 @@ exec_daemon(int sock, int log, pid_t parent, const struct fx_daemon *d, const gi
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-	if (oom >= 0) {
-		(void)!write(oom, "-100", 4);
-		(void)close(oom);
-	}
+	if (oom < 0 || dprintf(oom, "%d", d->oom_score_adj) < 0)
+		_exit(118);
+	(void)close(oom);
 
 	if (d->as_user) {
 		if (setgroups(n_groups, groups) < 0 || setresgid(d->gid, d->gid, d->gid) < 0 ||

@@ -102,6 +102,12 @@ struct fx_daemon {
 	const char *const *wrapper;
 	/* More spawnd options (NULL-terminated, may be NULL). */
 	const char *const *extra_args;
+	/*
+	 * The oom_score_adj the daemon starts with (written right before
+	 * exec; 0 whatever the test runner has). Not 0 makes the daemon use
+	 * the fork engine (daemon/main.c, engine_for_oom_score_adj()).
+	 */
+	int oom_score_adj;
 };
 void fx_start_with(const char *policy, const struct fx_daemon *d);
 /* fx_start() with more spawnd options (NULL-terminated, may be NULL). */
