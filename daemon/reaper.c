@@ -29,6 +29,14 @@
  *    never made the list), a fallback timer: while the daemon has any
  *    child at all (waitid() does not say ECHILD), a scan comes at least
  *    every REAPER_FALLBACK_SCAN_SEC, activity or not.
+ *  - A tracer can hold a zombie: the pidfd says the child exited (and
+ *    stays readable), but wait4() cannot reap it until the tracer waits
+ *    for it, detaches or exits. Such a child is "held" (child_hold()):
+ *    its pidfd leaves the loop (it is level-triggered and would fire for
+ *    ever) and it joins a held list that every SIGCHLD retries, like the
+ *    abandoned list; the kernel sends the real parent SIGCHLD when the
+ *    tracer lets the zombie go (__ptrace_detach -> do_notify_parent), and
+ *    the full scan (the fallback timer) sees it too once it is ours.
  *  - Started means the program ran (HOSTILE 48, DESIGN.md section 4); see
  *    child_execed() for how EOF on the errpipe is told apart.
  */
@@ -93,6 +101,9 @@ struct reaper {
 	/* Untracked children that were killed and not reaped yet: each still
 	 * counts against its client uid (usage.h) until it is. */
 	struct job *abandoned; /* linked through hash_next: they are not in the table */
+	/* Tracked children whose zombie a tracer holds (child_hold()), linked
+	 * through held_next; they stay in the table. */
+	struct job *held;
 };
 
 static unsigned
@@ -118,6 +129,20 @@ hash_remove(struct reaper *r, struct job *c)
 			*p = c->hash_next;
 			return;
 		}
+}
+
+static void
+held_unlink(struct reaper *r, struct job *c)
+{
+	if (!c->held)
+		return;
+	for (struct job **p = &r->held; *p; p = &(*p)->held_next)
+		if (*p == c) {
+			*p = c->held_next;
+			break;
+		}
+	c->held = false;
+	c->held_next = NULL;
 }
 
 static void
@@ -161,6 +186,7 @@ child_free(struct job *c)
 
 	owner_unlink(c);
 	hash_remove(r, c);
+	held_unlink(r, c);
 	if (c->tracked)
 		r->n_tracked--;
 	if (c->pidfd_high)
@@ -388,6 +414,39 @@ errpipe_process(struct job *c)
 	return true;
 }
 
+static void sigchld_watch(struct reaper *r);
+
+/*
+ * c has exited, but wait4() cannot reap it: a tracer holds its zombie
+ * until it waits for it, detaches or exits, however long that takes (a
+ * client whose program may run its own code can attach a tracer of its
+ * uid). Its pidfd stays readable meanwhile, and the event is
+ * level-triggered: it leaves the loop, which would otherwise spin. The
+ * kernel sends us SIGCHLD when the tracer lets the zombie go
+ * (__ptrace_detach -> do_notify_parent), so the held list is retried on
+ * every SIGCHLD (on_sigchld), read while the list is non-empty
+ * (sigchld_watch()); the full scan (at least every
+ * REAPER_FALLBACK_SCAN_SEC while any child lives) is the net should one
+ * be missed. Nothing else changes: the pid stays ours, signals (a Signal
+ * request, the time limit, a disconnect, the daemon's stop) go to the
+ * zombie harmlessly, and the reap sends Exited as usual.
+ */
+static void
+child_hold(struct job *c)
+{
+	struct reaper *r = c->ctx->reaper;
+
+	if (c->held)
+		return;
+	if (c->ev_pidfd)
+		(void)event_del(c->ev_pidfd);
+	log_debug("Child %d exited but a tracer holds it, reaping it once released", (int)c->pid);
+	c->held = true;
+	c->held_next = r->held;
+	r->held = c;
+	sigchld_watch(r);
+}
+
 /*
  * Reap c, which has exited: its pidfd is readable (the kernel makes it so
  * only once the child is a zombie) or the full scan's waitid(WNOWAIT) saw
@@ -411,8 +470,11 @@ child_collect(struct job *c)
 	do
 		p = wait4(c->pid, &status, WNOHANG, &ru);
 	while (p < 0 && errno == EINTR);
-	if (p == 0)
-		return false; /* not a zombie for us (yet): a tracer holds it */
+	if (p == 0) {
+		/* A zombie (its pidfd said so), but not ours yet: a tracer holds it. */
+		child_hold(c);
+		return false;
+	}
 	if (p < 0) {
 		/* ECHILD cannot happen for a child we track; if it does, the
 		 * bookkeeping is wrong: drop the entry rather than spin. */
@@ -490,8 +552,8 @@ reap_pid(pid_t pid)
 }
 
 /*
- * SIGCHLD is read only while some child is abandoned: the signalfd's event
- * is on the loop exactly while the list is non-empty. SIGCHLD stays
+ * SIGCHLD is read only while some child is abandoned or held: the
+ * signalfd's event is on the loop exactly while either list is non-empty. SIGCHLD stays
  * blocked throughout (main.c), so one that came while nobody read it is
  * pending, and the signalfd reports it as soon as its event is added:
  * no exit of an abandoned child is missed, whenever it happened. A stale
@@ -501,11 +563,12 @@ static void
 sigchld_watch(struct reaper *r)
 {
 	bool on = event_pending(r->sigchld, EV_READ, NULL);
+	bool want = r->abandoned || r->held;
 
-	if (r->abandoned && !on && event_add(r->sigchld, NULL) < 0)
-		/* Never leave an abandoned zombie for want of an event: scan for it. */
+	if (want && !on && event_add(r->sigchld, NULL) < 0)
+		/* Never leave a zombie for want of an event: scan for it. */
 		(void)evtimer_add(r->fallback, &(struct timeval){.tv_sec = 1});
-	else if (!r->abandoned && on)
+	else if (!want && on)
 		(void)event_del(r->sigchld);
 }
 
@@ -559,6 +622,19 @@ reaper_abandon(struct reaper *r, struct job *c)
 	c->hash_next = r->abandoned;
 	r->abandoned = c;
 	sigchld_watch(r);
+}
+
+/* Retry the reap of every held child: O(held). */
+static void
+reap_held(struct reaper *r)
+{
+	struct job *c, *next;
+
+	for (c = r->held; c; c = next) {
+		next = c->held_next;
+		/* Reaped: off the list and freed; else still held. */
+		(void)child_collect(c);
+	}
 }
 
 static void fallback_arm(struct reaper *r);
@@ -672,6 +748,7 @@ on_sigchld(evutil_socket_t fd, short what, void *userdata)
 	while (n < 0 && errno == EINTR);
 	/* Tracked children come through their pidfds; these are the known rest. */
 	reap_abandoned(r);
+	reap_held(r);
 	sigchld_watch(r);
 	scan_request(r);
 }
