@@ -348,7 +348,17 @@ errpipe_process(struct job *c)
 
 	if (c->exec_done)
 		return true;
-	r = spawn_read_report(c->errpipe, &rep);
+	/*
+	 * A shared-table child writes a CHILD_REPORT_UNSHARED record once it
+	 * has its own fd table. It is no report: spawn_start() consumes it
+	 * (await_unshare()), but it returns as soon as the child is dead,
+	 * and when poll() saw only the pidfd readable the record is still
+	 * here. It is never on the wire: skip it, the child's real word (EOF
+	 * or a failure record) follows it.
+	 */
+	do
+		r = spawn_read_report(c->errpipe, &rep);
+	while (r == 1 && rep.stage == CHILD_REPORT_UNSHARED);
 	if (r == -EAGAIN)
 		return false;
 
