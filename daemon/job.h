@@ -78,6 +78,15 @@ struct job {
 	bool timed_out;
 	bool tracked;	 /* in the reaper's table (reaper_track()) */
 	bool pidfd_high; /* pidfd was moved high (spawn_pidfd_raise()) */
+	/* Exited, but a tracer holds the zombie: its pidfd is no longer
+	 * watched, SIGCHLD retries the reap (reaper.c child_hold()). */
+	bool held;
+	struct job *held_next; /* the reaper's held list */
+	/* EOF on the errpipe, but /proc could not tell yet whether it exec'd
+	 * (EMFILE, ENOMEM...): retried on a timer and at the reap
+	 * (reaper.c exec_settle()); exec_done stays false meanwhile. */
+	bool exec_unknown;
+	struct job *unknown_next; /* the reaper's list of those */
 };
 
 /* A job for req (taken on success) and its fds (taken always); NULL on ENOMEM. */

@@ -29,6 +29,14 @@
  *    never made the list), a fallback timer: while the daemon has any
  *    child at all (waitid() does not say ECHILD), a scan comes at least
  *    every REAPER_FALLBACK_SCAN_SEC, activity or not.
+ *  - A tracer can hold a zombie: the pidfd says the child exited (and
+ *    stays readable), but wait4() cannot reap it until the tracer waits
+ *    for it, detaches or exits. Such a child is "held" (child_hold()):
+ *    its pidfd leaves the loop (it is level-triggered and would fire for
+ *    ever) and it joins a held list that every SIGCHLD retries, like the
+ *    abandoned list; the kernel sends the real parent SIGCHLD when the
+ *    tracer lets the zombie go (__ptrace_detach -> do_notify_parent), and
+ *    the full scan (the fallback timer) sees it too once it is ours.
  *  - Started means the program ran (HOSTILE 48, DESIGN.md section 4); see
  *    child_execed() for how EOF on the errpipe is told apart.
  */
@@ -77,6 +85,8 @@
 #define REAPER_SCAN_INTERVAL_USEC 1000000u
 /* While the daemon has any child, a full scan at least this often (see the top comment). */
 #define REAPER_FALLBACK_SCAN_SEC 10
+/* How often /proc is asked again about a child it could not tell about (exec_settle()). */
+#define REAPER_EXEC_RETRY_USEC 100000u
 
 struct reaper {
 	const struct context *ctx;
@@ -93,6 +103,13 @@ struct reaper {
 	/* Untracked children that were killed and not reaped yet: each still
 	 * counts against its client uid (usage.h) until it is. */
 	struct job *abandoned; /* linked through hash_next: they are not in the table */
+	/* Tracked children whose zombie a tracer holds (child_hold()), linked
+	 * through held_next; they stay in the table. */
+	struct job *held;
+	/* Children whose exec /proc could not tell yet (exec_settle()),
+	 * linked through unknown_next, and the timer that asks again. */
+	struct job *unknown;
+	struct event *unknown_timer;
 };
 
 static unsigned
@@ -118,6 +135,34 @@ hash_remove(struct reaper *r, struct job *c)
 			*p = c->hash_next;
 			return;
 		}
+}
+
+static void
+held_unlink(struct reaper *r, struct job *c)
+{
+	if (!c->held)
+		return;
+	for (struct job **p = &r->held; *p; p = &(*p)->held_next)
+		if (*p == c) {
+			*p = c->held_next;
+			break;
+		}
+	c->held = false;
+	c->held_next = NULL;
+}
+
+static void
+unknown_unlink(struct reaper *r, struct job *c)
+{
+	if (!c->exec_unknown)
+		return;
+	for (struct job **p = &r->unknown; *p; p = &(*p)->unknown_next)
+		if (*p == c) {
+			*p = c->unknown_next;
+			break;
+		}
+	c->exec_unknown = false;
+	c->unknown_next = NULL;
 }
 
 static void
@@ -161,6 +206,8 @@ child_free(struct job *c)
 
 	owner_unlink(c);
 	hash_remove(r, c);
+	held_unlink(r, c);
+	unknown_unlink(r, c);
 	if (c->tracked)
 		r->n_tracked--;
 	if (c->pidfd_high)
@@ -279,6 +326,119 @@ child_execed(pid_t pid)
 }
 
 /*
+ * Whether child_execed()'s error e means that /proc can never tell: it
+ * is absent (a bare chroot), not procfs, or of another pid namespace
+ * (ENOENT), unreadable to us, or unparsable. Anything else (EMFILE,
+ * ENFILE, ENOMEM...) is a shortage that passes.
+ */
+static bool
+proc_cannot_tell(int e)
+{
+	return e == -ENOENT || e == -ENOTDIR || e == -EACCES || e == -EPERM || e == -EBADMSG;
+}
+
+/* Started for c, which exec'd. */
+static void
+report_started(struct job *c)
+{
+	struct audit_subject subj = subject(c);
+
+	c->exec_ok = true;
+	audit_started(&subj, c->pid);
+	/* The pidfd is still open here even when the child was just
+	 * reaped (child_collect), so the client always gets one. */
+	tell(c, (struct reply){
+			.kind = REPLY_STARTED,
+			.pid = c->pid,
+			.pidfd = c->req->spawn.want_pidfd ? c->pidfd : -EBADF,
+			.pty_master = c->pty_master,
+		});
+	/* The client has the master now (or is gone): ours goes. */
+	c->pty_master = safe_close(c->pty_master);
+	/* Until the reap only the id, the limits and the exec path are needed. */
+	job_trim(c);
+}
+
+/*
+ * After EOF on c's errpipe, act on e = child_execed(c->pid): Started (1),
+ * a death before exec (0: Failed{EXEC} at the reap), or, for an error,
+ * one of two things.
+ *  - /proc can never tell (proc_cannot_tell()): today's best guess,
+ *    Started, said once in the log. Nothing better is to be had.
+ *  - A passing shortage (EMFILE, ENFILE, ENOMEM): nothing is decided yet
+ *    (c->exec_unknown, exec_done stays false, so a Signal request still
+ *    reaches the child): guessing "exec'd" would send Started for a
+ *    child that may have been killed before exec (HOSTILE 48), and
+ *    guessing "not" would fail a program that runs. /proc is asked
+ *    again every REAPER_EXEC_RETRY_USEC (on_exec_retry()) and at the
+ *    reap, before wait4(): the zombie keeps PF_FORKNOEXEC, so the answer
+ *    is the same as at the EOF. Retrying is what keeps Started (and the
+ *    pty master it carries, which the program may be waiting on) from
+ *    waiting for the child's exit. Should /proc still fail once the
+ *    child is reaped, child_collect() decides from its status.
+ */
+static void
+exec_settle(struct job *c, int e)
+{
+	struct reaper *r = c->ctx->reaper;
+
+	if (e < 0 && !proc_cannot_tell(e)) {
+		if (!c->exec_unknown) {
+			static bool warned;
+
+			if (!warned)
+				log_warning_errno(
+					e,
+					"Cannot tell yet whether child %d exec'd "
+					"(/proc/%d/stat), asking again until it exits: %m",
+					(int)c->pid, (int)c->pid);
+			warned = true;
+			c->exec_unknown = true;
+			c->unknown_next = r->unknown;
+			r->unknown = c;
+		}
+		if (!evtimer_pending(r->unknown_timer, NULL))
+			(void)evtimer_add(r->unknown_timer,
+					  &(struct timeval){.tv_usec = REAPER_EXEC_RETRY_USEC});
+		return;
+	}
+	unknown_unlink(r, c);
+	c->exec_done = true;
+	if (e == 0) {
+		c->died_before_exec = true;
+		return;
+	}
+	if (e < 0) {
+		/* No /proc (a bare chroot?): today's best guess, said once. */
+		static bool warned;
+
+		if (!warned)
+			log_warning_errno(e,
+					  "Cannot tell whether child %d exec'd "
+					  "(/proc/%d/stat), reporting it and others "
+					  "started: %m",
+					  (int)c->pid, (int)c->pid);
+		warned = true;
+	}
+	report_started(c);
+}
+
+static void
+on_exec_retry(evutil_socket_t fd, short what, void *userdata)
+{
+	struct reaper *r = userdata;
+	struct job *c, *next;
+
+	(void)fd;
+	(void)what;
+	for (c = r->unknown; c; c = next) {
+		next = c->unknown_next;
+		/* Decided: off the list; else still on it, and the timer re-armed. */
+		exec_settle(c, child_execed(c->pid));
+	}
+}
+
+/*
  * Failed{EXEC} for a child that died before it exec'd. ETIMEDOUT when the
  * daemon's time limit did it, else ECANCELED; the detail says how it died.
  * docs/protocol.md.
@@ -320,13 +480,22 @@ errpipe_process(struct job *c)
 	const char *detail;
 	int r;
 
-	if (c->exec_done)
+	if (c->exec_done || c->exec_unknown)
 		return true;
-	r = spawn_read_report(c->errpipe, &rep);
+	/*
+	 * A shared-table child writes a CHILD_REPORT_UNSHARED record once it
+	 * has its own fd table. It is no report: spawn_start() consumes it
+	 * (await_unshare()), but it returns as soon as the child is dead,
+	 * and when poll() saw only the pidfd readable the record is still
+	 * here. It is never on the wire: skip it, the child's real word (EOF
+	 * or a failure record) follows it.
+	 */
+	do
+		r = spawn_read_report(c->errpipe, &rep);
+	while (r == 1 && rep.stage == CHILD_REPORT_UNSHARED);
 	if (r == -EAGAIN)
 		return false;
 
-	c->exec_done = true;
 	if (c->ev_errpipe) {
 		event_free(c->ev_errpipe);
 		c->ev_errpipe = NULL;
@@ -334,46 +503,14 @@ errpipe_process(struct job *c)
 	c->errpipe = safe_close(c->errpipe);
 
 	if (r == 0) {
-		int e;
-
 		/* EOF: the child has left our memory (exec or exit) and our plan.
 		 * Not before: after a failure record it still runs on the plan's
 		 * stack until its exit_group(). */
 		job_drop_plan(c);
-		e = child_execed(c->pid);
-
-		if (e == 0) {
-			c->died_before_exec = true;
-			return true;
-		}
-		if (e < 0) {
-			/* No /proc (a bare chroot?): today's best guess, said once. */
-			static bool warned;
-
-			if (!warned)
-				log_warning_errno(e,
-						  "Cannot tell whether child %d exec'd "
-						  "(/proc/%d/stat), reporting it and others "
-						  "started: %m",
-						  (int)c->pid, (int)c->pid);
-			warned = true;
-		}
-		c->exec_ok = true;
-		audit_started(&subj, c->pid);
-		/* The pidfd is still open here even when the child was just
-		 * reaped (child_collect), so the client always gets one. */
-		tell(c, (struct reply){
-				.kind = REPLY_STARTED,
-				.pid = c->pid,
-				.pidfd = c->req->spawn.want_pidfd ? c->pidfd : -EBADF,
-				.pty_master = c->pty_master,
-			});
-		/* The client has the master now (or is gone): ours goes. */
-		c->pty_master = safe_close(c->pty_master);
-		/* Until the reap only the id, the limits and the exec path are needed. */
-		job_trim(c);
+		exec_settle(c, child_execed(c->pid));
 		return true;
 	}
+	c->exec_done = true;
 	if (r < 0) {
 		/* A short record or a read error: the child did not report
 		 * sanely. Refuse rather than claim success. */
@@ -386,6 +523,39 @@ errpipe_process(struct job *c)
 	audit_failed(&subj, rep.stage, rep.err, detail);
 	reply_failed(c, rep.stage, rep.err, detail);
 	return true;
+}
+
+static void sigchld_watch(struct reaper *r);
+
+/*
+ * c has exited, but wait4() cannot reap it: a tracer holds its zombie
+ * until it waits for it, detaches or exits, however long that takes (a
+ * client whose program may run its own code can attach a tracer of its
+ * uid). Its pidfd stays readable meanwhile, and the event is
+ * level-triggered: it leaves the loop, which would otherwise spin. The
+ * kernel sends us SIGCHLD when the tracer lets the zombie go
+ * (__ptrace_detach -> do_notify_parent), so the held list is retried on
+ * every SIGCHLD (on_sigchld), read while the list is non-empty
+ * (sigchld_watch()); the full scan (at least every
+ * REAPER_FALLBACK_SCAN_SEC while any child lives) is the net should one
+ * be missed. Nothing else changes: the pid stays ours, signals (a Signal
+ * request, the time limit, a disconnect, the daemon's stop) go to the
+ * zombie harmlessly, and the reap sends Exited as usual.
+ */
+static void
+child_hold(struct job *c)
+{
+	struct reaper *r = c->ctx->reaper;
+
+	if (c->held)
+		return;
+	if (c->ev_pidfd)
+		(void)event_del(c->ev_pidfd);
+	log_debug("Child %d exited but a tracer holds it, reaping it once released", (int)c->pid);
+	c->held = true;
+	c->held_next = r->held;
+	r->held = c;
+	sigchld_watch(r);
 }
 
 /*
@@ -407,12 +577,18 @@ child_collect(struct job *c)
 	pid_t p;
 
 	(void)errpipe_process(c);
+	/* Ask /proc again while the zombie is there to ask about. */
+	if (c->exec_unknown)
+		exec_settle(c, child_execed(c->pid));
 
 	do
 		p = wait4(c->pid, &status, WNOHANG, &ru);
 	while (p < 0 && errno == EINTR);
-	if (p == 0)
-		return false; /* not a zombie for us (yet): a tracer holds it */
+	if (p == 0) {
+		/* A zombie (its pidfd said so), but not ours yet: a tracer holds it. */
+		child_hold(c);
+		return false;
+	}
 	if (p < 0) {
 		/* ECHILD cannot happen for a child we track; if it does, the
 		 * bookkeeping is wrong: drop the entry rather than spin. */
@@ -424,6 +600,23 @@ child_collect(struct job *c)
 
 	/* Reaped: nothing runs on the plan or its stack any more. */
 	job_drop_plan(c);
+	if (c->exec_unknown) {
+		/*
+		 * /proc never told, and the zombie is gone: its status decides
+		 * (before child_close_fds(): Started carries the pidfd). A
+		 * child that fails before exec exits 127 after its record, or
+		 * dies of a signal; any other exit status is the program's.
+		 * Never Started for a child that may not have exec'd (HOSTILE
+		 * 48): a program that ran and exited 127 or was killed gets
+		 * Failed{EXEC} then, a wrong answer that says so in the log.
+		 */
+		bool ran = WIFEXITED(status) && WEXITSTATUS(status) != 127;
+
+		log_warning("Could not tell whether child %d exec'd, reporting it %s by its "
+			    "status",
+			    (int)c->pid, ran ? "started" : "killed before exec");
+		exec_settle(c, ran ? 1 : 0);
+	}
 	/*
 	 * Nothing of the child stays open once its client reads the final
 	 * reply: a client (or test) counting the daemon's fds right after
@@ -490,8 +683,8 @@ reap_pid(pid_t pid)
 }
 
 /*
- * SIGCHLD is read only while some child is abandoned: the signalfd's event
- * is on the loop exactly while the list is non-empty. SIGCHLD stays
+ * SIGCHLD is read only while some child is abandoned or held: the
+ * signalfd's event is on the loop exactly while either list is non-empty. SIGCHLD stays
  * blocked throughout (main.c), so one that came while nobody read it is
  * pending, and the signalfd reports it as soon as its event is added:
  * no exit of an abandoned child is missed, whenever it happened. A stale
@@ -501,11 +694,12 @@ static void
 sigchld_watch(struct reaper *r)
 {
 	bool on = event_pending(r->sigchld, EV_READ, NULL);
+	bool want = r->abandoned || r->held;
 
-	if (r->abandoned && !on && event_add(r->sigchld, NULL) < 0)
-		/* Never leave an abandoned zombie for want of an event: scan for it. */
+	if (want && !on && event_add(r->sigchld, NULL) < 0)
+		/* Never leave a zombie for want of an event: scan for it. */
 		(void)evtimer_add(r->fallback, &(struct timeval){.tv_sec = 1});
-	else if (!r->abandoned && on)
+	else if (!want && on)
 		(void)event_del(r->sigchld);
 }
 
@@ -559,6 +753,19 @@ reaper_abandon(struct reaper *r, struct job *c)
 	c->hash_next = r->abandoned;
 	r->abandoned = c;
 	sigchld_watch(r);
+}
+
+/* Retry the reap of every held child: O(held). */
+static void
+reap_held(struct reaper *r)
+{
+	struct job *c, *next;
+
+	for (c = r->held; c; c = next) {
+		next = c->held_next;
+		/* Reaped: off the list and freed; else still held. */
+		(void)child_collect(c);
+	}
 }
 
 static void fallback_arm(struct reaper *r);
@@ -672,6 +879,7 @@ on_sigchld(evutil_socket_t fd, short what, void *userdata)
 	while (n < 0 && errno == EINTR);
 	/* Tracked children come through their pidfds; these are the known rest. */
 	reap_abandoned(r);
+	reap_held(r);
 	sigchld_watch(r);
 	scan_request(r);
 }
@@ -751,9 +959,10 @@ reaper_new(const struct context *ctx, struct reaper **ret)
 	}
 	r->scan_timer = evtimer_new(ctx->base, on_scan_timer, r);
 	r->fallback = evtimer_new(ctx->base, on_fallback, r);
+	r->unknown_timer = evtimer_new(ctx->base, on_exec_retry, r);
 	/* Not added: only while a child is abandoned (sigchld_watch()). */
 	r->sigchld = event_new(ctx->base, r->sigchld_fd, EV_READ | EV_PERSIST, on_sigchld, r);
-	if (!r->scan_timer || !r->fallback || !r->sigchld) {
+	if (!r->scan_timer || !r->fallback || !r->unknown_timer || !r->sigchld) {
 		(void)reaper_free(r);
 		return -ENOMEM;
 	}
@@ -781,6 +990,8 @@ reaper_free(struct reaper *r)
 		event_free(r->scan_timer);
 	if (r->fallback)
 		event_free(r->fallback);
+	if (r->unknown_timer)
+		event_free(r->unknown_timer);
 	(void)safe_close(r->sigchld_fd);
 	free(r);
 	return NULL;

@@ -21,11 +21,18 @@
  *  - nofile:  started with RLIMIT_NOFILE 48:4096 the daemon raises its soft
  *             limit and serves many connections; with 48:48 it exits 1 and
  *             says which limit to raise.
+ *  - traced:  a tracer holds a child's zombie (the daemon cannot reap it
+ *             while the tracer neither waits nor detaches): the loop does
+ *             not spin on the readable pidfd; a Signal request, the time
+ *             limit, the client's disconnect and the daemon's stop still
+ *             behave; once the tracer is gone the child is reaped and the
+ *             client gets its Exited.
  */
 #define _GNU_SOURCE
 
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -816,6 +823,171 @@ START_TEST(test_reset_is_a_quiet_disconnect)
 }
 END_TEST
 
+/* ---- traced: a zombie that a tracer holds ---- */
+
+/* The daemon's CPU use over ms milliseconds, as a fraction of one CPU. */
+static double
+daemon_cpu_share(unsigned ms)
+{
+	long long t0 = proc_cpu_ticks(fx.pid), t1;
+	uint64_t w0 = now_usec(), w1;
+
+	ck_assert_int_ge(t0, 0);
+	harness_sleep_ms(ms);
+	t1 = proc_cpu_ticks(fx.pid);
+	w1 = now_usec();
+	ck_assert_int_ge(t1, 0);
+	return (double)(t1 - t0) / (double)sysconf(_SC_CLK_TCK) / ((double)(w1 - w0) / 1e6);
+}
+
+/*
+ * A process (root: CAP_SYS_PTRACE, whatever the Yama scope short of 3)
+ * that PTRACE_SEIZEs pid, says so with one byte on the returned fd, and
+ * then neither waits nor detaches until it is killed. It closes its copy
+ * of close_fd first.
+ */
+static pid_t
+tracer_start(pid_t pid, int close_fd)
+{
+	int sync[2];
+	char b;
+	pid_t t;
+	struct pollfd p;
+
+	ck_assert_int_eq(pipe2(sync, O_CLOEXEC), 0);
+	t = fork();
+	ck_assert_int_ge(t, 0);
+	if (t == 0) {
+		(void)close(sync[0]);
+		(void)close(close_fd);
+		if (ptrace(PTRACE_SEIZE, pid, NULL, NULL) < 0)
+			_exit(1);
+		(void)!write(sync[1], "s", 1);
+		for (;;)
+			(void)pause();
+	}
+	(void)close(sync[1]);
+	p = (struct pollfd){.fd = sync[0], .events = POLLIN};
+	ck_assert_int_eq(poll(&p, 1, 10000), 1);
+	ck_assert_msg(read(sync[0], &b, 1) == 1, "the tracer could not PTRACE_SEIZE child %d",
+		      (int)pid);
+	(void)close(sync[0]);
+	return t;
+}
+
+static void
+tracer_stop(pid_t t)
+{
+	ck_assert_int_eq(kill(t, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(t, NULL, 0), t);
+}
+
+/*
+ * Spawn `sh -c 'read x; exit 7'` as nobody on sock (id 1, stdin a pipe,
+ * time limit timeout_ms), let a tracer seize it, make it exit, and wait
+ * until it is a zombie that the tracer holds. Returns the tracer's pid.
+ */
+static pid_t
+spawn_held_zombie(int sock, uint64_t timeout_ms, pid_t *ret_child)
+{
+	const char *argv[] = {"/bin/sh", "-c", "read x; exit 7", NULL};
+	struct msg *m = msg_spawn(1, "nobody", argv);
+	int in[2];
+	pid_t child, tracer, ppid;
+	char state = 0;
+	uint64_t t0;
+
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	msg_map(m, 0, 0);
+	if (timeout_ms) {
+		m->spawn.has_timeout_ms = true;
+		m->spawn.timeout_ms = timeout_ms;
+	}
+	ck_send_msg(sock, m, &in[0], 1);
+	msg_free(m);
+	(void)close(in[0]);
+	child = ck_expect_started(sock, 1, "the traced child");
+	tracer = tracer_start(child, in[1]);
+	(void)close(in[1]); /* read gets EOF: exit 7 */
+	t0 = now_usec();
+	while (proc_stat(child, &state, &ppid, NULL) == 0 && state != 'Z' &&
+	       now_usec() - t0 < 10 * USEC_PER_SEC)
+		harness_sleep_ms(10);
+	ck_assert_msg(state == 'Z', "child %d is not a zombie (state %c)", (int)child, state);
+	ck_assert_int_eq(ppid, fx.pid);
+	*ret_child = child;
+	return tracer;
+}
+
+/* While the zombie is held the daemon idles: its pidfd must not make the loop spin. */
+static void
+assert_loop_idle(const char *when)
+{
+	double cpu;
+
+	harness_sleep_ms(100);
+	cpu = daemon_cpu_share(1000);
+	ck_assert_msg(cpu < 0.2,
+		      "%s: the daemon used %.0f%% of a CPU while a tracer held its zombie", when,
+		      cpu * 100);
+}
+
+START_TEST(test_traced_zombie_does_not_spin)
+{
+	int sock = ck_connect();
+	pid_t child, tracer = spawn_held_zombie(sock, 1500, &child);
+	struct msg *m;
+	Spawnd__V1__Reply *rep;
+
+	assert_loop_idle("zombie held");
+	/* A Signal request reaches the (held) child as before: SignalSent. */
+	m = msg_signal(2, 1, SIGUSR1, false);
+	ck_send_msg(sock, m, NULL, 0);
+	msg_free(m);
+	rep = ck_reply_nofd(sock, 10000, "Signal to the held child");
+	ck_assert_msg(rep->body_case == SPAWND__V1__REPLY__BODY_SIGNAL_SENT && rep->id == 2,
+		      "Signal to the held child: expected SignalSent id 2, got %s",
+		      reply_describe(rep));
+	wire_reply_free(rep);
+	/* The time limit (1.5 s) fires on the zombie meanwhile: no effect, no spin. */
+	assert_loop_idle("zombie held past its time limit");
+	ck_expect_silence(sock, 200, "while the zombie is held");
+	/* The tracer goes: the zombie is the daemon's to reap (SIGCHLD). */
+	tracer_stop(tracer);
+	ck_expect_exited(sock, 1, 7, 0, "the traced child, released");
+	assert_no_children(10000, "after the tracer let the zombie go");
+	(void)close(sock);
+	assert_daemon_serves();
+}
+END_TEST
+
+START_TEST(test_traced_zombie_disconnect_and_stop)
+{
+	int sock = ck_connect();
+	pid_t child, tracer = spawn_held_zombie(sock, 0, &child);
+
+	/* The client leaves: TERMINATE signals the zombie and arms its kill grace. */
+	(void)close(sock);
+	assert_loop_idle("zombie held, client gone");
+	/* The daemon stops within its bound even though it cannot reap the child. */
+	fx_stop_within(30000);
+	tracer_stop(tracer);
+}
+END_TEST
+
+START_TEST(test_traced_zombie_orphan_reaped)
+{
+	int sock = ck_connect();
+	pid_t child, tracer = spawn_held_zombie(sock, 0, &child);
+
+	(void)close(sock);
+	assert_loop_idle("zombie held, client gone");
+	tracer_stop(tracer);
+	assert_no_children(10000, "after the tracer let the orphaned zombie go");
+	assert_daemon_serves();
+}
+END_TEST
+
 /* ---- nofile: RLIMIT_NOFILE at start ---- */
 
 /* Run spawnd -s sock with RLIMIT_NOFILE soft:hard, stderr to errlog. */
@@ -944,6 +1116,9 @@ loop_suite(void)
 	tcase_add_test(tc, test_reset_is_a_quiet_disconnect);
 	tcase_add_test(tc, test_linger_release_not_on_loop);
 	tcase_add_test(tc, test_nofile_at_start);
+	tcase_add_test(tc, test_traced_zombie_does_not_spin);
+	tcase_add_test(tc, test_traced_zombie_disconnect_and_stop);
+	tcase_add_test(tc, test_traced_zombie_orphan_reaped);
 	suite_add_tcase(s, tc);
 #ifdef FUSE_HANG_PATH
 	if (access("/dev/fuse", R_OK | W_OK) == 0 && access(FUSE_HANG_PATH, X_OK) == 0) {
