@@ -440,9 +440,8 @@ check_sender(struct conn *c, const struct ucred *sender)
 static void
 drop_socket(const struct context *ctx, uid_t uid, int *fd)
 {
-	if (*fd >= 0)
-		closer_take(ctx->closer, uid, fd, 1);
-	*fd = -EBADF;
+	/* Skips an fd < 0, and leaves -EBADF in *fd. */
+	closer_take(ctx->closer, uid, fd, 1);
 }
 
 /* Messages discard_input() reads at most: the rest goes with the socket. */

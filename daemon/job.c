@@ -62,8 +62,7 @@ job_free(struct job *j)
 	 * release of some files waits (a TCP socket with SO_LINGER and data its
 	 * peer does not take): the closer closes the socket, not the loop.
 	 */
-	if (j->park >= 0)
-		closer_take(j->ctx->closer, j->client_uid, &j->park, 1);
+	closer_take(j->ctx->closer, j->client_uid, &j->park, 1);
 	/*
 	 * A child that was started and is not known to be done with its plan
 	 * (no errpipe EOF, not reaped: the daemon stops, or gave up on it)

@@ -2641,6 +2641,29 @@ print_floor_measured(void)
 }
 
 /*
+ * One row of print_placement(): label, then one (pinned) against ref1 per
+ * round, and free_'s own ratios (placed by the scheduler). Nothing without
+ * n rounds of each.
+ */
+static void
+placement_row(const char *label, const struct runner *one, const struct runner *free_,
+	      const struct runner *ref1, unsigned n)
+{
+	double v[256];
+
+	if (!one || !free_ || one->n[0] < n || free_->n[0] < n)
+		return;
+	printf("| %s | ", label);
+	for (unsigned i = 0; i < n; i++)
+		v[i] = one->sec[0][i] / ref1->sec[0][i];
+	print_spread(v, n, 2, false);
+	printf(" | ");
+	memcpy(v, free_->ratio[0], n * sizeof(double));
+	print_spread(v, n, 2, false);
+	printf(" |\n");
+}
+
+/*
  * The persistent connection with every task of a spawn on one CPU, against
  * the reference on that CPU, per round; next to the same without pinning
  * (docs/benchmarks.md, "All on one CPU"). What the scheduler's placement of
@@ -2650,9 +2673,10 @@ print_floor_measured(void)
 static void
 print_placement(void)
 {
-	struct runner *ref = &runners[0], *ref1 = find_runner_on(K_POSIX_SPAWN, NULL, NULL, first_cpu);
+	struct runner *ref = &runners[0],
+		      *ref1 = find_runner_on(K_POSIX_SPAWN, NULL, NULL, first_cpu);
 	const char *users[] = {"root", "nobody"};
-	double v[256];
+	char label[PATH_MAX + 64];
 	unsigned n;
 
 	if (!ref1 || ref1->n[0] == 0)
@@ -2661,42 +2685,22 @@ print_placement(void)
 	printf("\n### All on one CPU (c=1)\n\n");
 	printf("The reference, the persistent connection and spawnctl again, with every task "
 	       "of a spawn on CPU %d: the benchmark's thread (the reference, or the client), "
-	       "spawnctl, the daemon's threads and the children. Each ratio is to the reference of the same "
-	       "placement in the same round: median [25th-75th percentile] over rounds.\n\n",
+	       "spawnctl, the daemon's threads and the children. Each ratio is to the reference of "
+	       "the same placement in the same round: median [25th-75th percentile] over "
+	       "rounds.\n\n",
 	       first_cpu);
 	printf("| runner | on CPU %d only | placed by the scheduler |\n|---|---|---|\n", first_cpu);
 	printf("| the reference, us per spawn | %.0f | %.0f |\n", median_us(ref1, 0),
 	       median_us(ref, 0));
 	for (size_t u = 0; u < 2; u++) {
-		struct runner *one = find_runner_on(K_SPAWND, NULL, users[u], first_cpu),
-			      *free_ = engine_runner(users[u]);
-
-		if (!one || !free_ || one->n[0] < n || free_->n[0] < n)
-			continue;
-		printf("| spawnd %s engine, persistent conn, as %s | ", opt.engine, users[u]);
-		for (unsigned i = 0; i < n; i++)
-			v[i] = one->sec[0][i] / ref1->sec[0][i];
-		print_spread(v, n, 2, false);
-		printf(" | ");
-		memcpy(v, free_->ratio[0], n * sizeof(double));
-		print_spread(v, n, 2, false);
-		printf(" |\n");
+		xsnprintf(label, sizeof(label), "spawnd %s engine, persistent conn, as %s",
+			  opt.engine, users[u]);
+		placement_row(label, find_runner_on(K_SPAWND, NULL, users[u], first_cpu),
+			      engine_runner(users[u]), ref1, n);
 	}
-	{
-		struct runner *one = find_runner_on(K_SPAWNCTL, NULL, "root", first_cpu),
-			      *free_ = find_runner(K_SPAWNCTL, NULL, "root");
-
-		if (one && free_ && one->n[0] >= n && free_->n[0] >= n) {
-			printf("| `spawnctl -u root -- %s` whole process | ", TRUE_PATH);
-			for (unsigned i = 0; i < n; i++)
-				v[i] = one->sec[0][i] / ref1->sec[0][i];
-			print_spread(v, n, 2, false);
-			printf(" | ");
-			memcpy(v, free_->ratio[0], n * sizeof(double));
-			print_spread(v, n, 2, false);
-			printf(" |\n");
-		}
-	}
+	xsnprintf(label, sizeof(label), "`spawnctl -u root -- %s` whole process", TRUE_PATH);
+	placement_row(label, find_runner_on(K_SPAWNCTL, NULL, "root", first_cpu),
+		      find_runner(K_SPAWNCTL, NULL, "root"), ref1, n);
 }
 
 /* ---- set-up ---- */
@@ -3089,8 +3093,9 @@ main(int argc, char **argv)
 			r->seq_only = true;
 		}
 		/* spawnctl inherits the worker's CPU, its child the daemon's. */
-		xsnprintf(name, sizeof(name), "`spawnctl -u root -- %s` whole process, all on CPU %d",
-			  TRUE_PATH, first_cpu);
+		xsnprintf(name, sizeof(name),
+			  "`spawnctl -u root -- %s` whole process, all on CPU %d", TRUE_PATH,
+			  first_cpu);
 		r = runner_add(name, K_SPAWNCTL);
 		r->d = d_one_cpu;
 		r->user = "root";

@@ -54,7 +54,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "child_exec.h" /* SPAWN_HAVE_VFORK_ENGINE */
+#include "engine_env.h"
 #include "harness.h"
 #include "wire.h"
 
@@ -586,32 +586,11 @@ engine_suite(void)
 int
 main(void)
 {
-	const char *engine = getenv("SPAWND_IT_ENGINE");
-
 	/* The thread counts asserted depend on the engine: name it, fork by default. */
-	if (!engine || !*engine) {
-		engine = "fork";
-		if (setenv("SPAWND_IT_ENGINE", engine, 1) < 0) {
-			perror("setenv");
-			return 1;
-		}
-	}
-	if (strcmp(engine, "fork") != 0 && strcmp(engine, "vfork") != 0) {
-		fprintf(stderr, "SPAWND_IT_ENGINE=%s: expected fork or vfork\n", engine);
-		return 1;
-	}
-#if defined(SPAWND_FORCE_FORK) || !SPAWN_HAVE_VFORK_ENGINE
-	/*
-	 * A SPAWND_FORCE_FORK daemon, or one built where there is no vfork
-	 * engine (child_exec.h), forks even with --engine vfork: nothing else
-	 * to test.
-	 */
-	if (strcmp(engine, "vfork") == 0) {
-		fprintf(stderr, "skipped: the vfork engine is not built (SPAWND_FORCE_FORK, or "
-				"not on this architecture)\n");
-		return 77;
-	}
-#endif
+	int r = engine_env_check();
+
+	if (r >= 0)
+		return r;
 	return harness_main_fuse(engine_suite(), FUSE_HANG_PATH);
 }
 

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "child_exec.h" /* SPAWN_HAVE_VFORK_ENGINE */
+#include "engine_env.h"
 #include "harness.h"
 
 #ifndef NO_VFORK_PATH
@@ -161,26 +161,9 @@ restricted_suite(void)
 int
 main(void)
 {
-	const char *engine = getenv("SPAWND_IT_ENGINE");
+	int r = engine_env_check();
 
-	if (!engine || !*engine) {
-		engine = "fork";
-		if (setenv("SPAWND_IT_ENGINE", engine, 1) < 0) {
-			perror("setenv");
-			return 1;
-		}
-	}
-	if (strcmp(engine, "fork") != 0 && strcmp(engine, "vfork") != 0) {
-		fprintf(stderr, "SPAWND_IT_ENGINE=%s: expected fork or vfork\n", engine);
-		return 1;
-	}
-#if defined(SPAWND_FORCE_FORK) || !SPAWN_HAVE_VFORK_ENGINE
-	/* No vfork engine built (child_exec.h): no clone(CLONE_VM) to refuse. */
-	if (strcmp(engine, "vfork") == 0) {
-		fprintf(stderr, "skipped: the vfork engine is not built (SPAWND_FORCE_FORK, or "
-				"not on this architecture)\n");
-		return 77;
-	}
-#endif
+	if (r >= 0)
+		return r;
 	return harness_main(restricted_suite());
 }

@@ -78,19 +78,36 @@ START_TEST(test_eof_and_eagain)
 }
 END_TEST
 
+/* One byte and n fds in one sendmsg(), past wire_send()'s own cap. */
+static void
+send_many_fds(int sock, const int *fds, size_t n)
+{
+	union {
+		struct cmsghdr align;
+		char b[CMSG_SPACE(sizeof(int) * WIRE_RECV_MAX_FDS)];
+	} control;
+	struct iovec iov = {.iov_base = (void *)"x", .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *cm;
+
+	ck_assert_uint_le(n, WIRE_RECV_MAX_FDS);
+	memset(&control, 0, sizeof(control));
+	mh.msg_control = control.b;
+	mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+	ck_assert_int_eq(sendmsg(sock, &mh, 0), 1);
+}
+
 START_TEST(test_too_many_fds_ctrunc)
 {
 	/* More fds than the receive buffer has room for: the kernel sets
 	 * MSG_CTRUNC but installs the fds that fit (systemd#15457). */
 	enum { N = 100 };
 	int sv[2], fds[SPAWND_MAX_FDS], many[N];
-	union {
-		struct cmsghdr align;
-		char b[CMSG_SPACE(sizeof(int) * N)];
-	} control;
-	struct iovec iov = {.iov_base = (void *)"x", .iov_len = 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *cm;
 	size_t len, n = 99;
 	int before, devnull;
 
@@ -98,15 +115,7 @@ START_TEST(test_too_many_fds_ctrunc)
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	for (int i = 0; i < N; i++)
 		many[i] = devnull;
-	memset(&control, 0, sizeof(control));
-	mh.msg_control = control.b;
-	mh.msg_controllen = sizeof(control.b);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int) * N);
-	memcpy(CMSG_DATA(cm), many, sizeof(many));
-	ck_assert_int_eq(sendmsg(sv[0], &mh, 0), 1);
+	send_many_fds(sv[0], many, N);
 
 	before = fd_count(0);
 	ck_assert_int_eq(wire_recv(sv[1], buf, sizeof(buf), &len, fds, &n), -EBADMSG);
@@ -194,30 +203,6 @@ END_TEST
  * 46). More than SPAWND_MAX_FDS is -EBADMSG with all of them left to the
  * caller, open; none is closed here.
  */
-/* One byte and n fds in one sendmsg(), past wire_send()'s own cap. */
-static void
-send_many_fds(int sock, const int *fds, size_t n)
-{
-	union {
-		struct cmsghdr align;
-		char b[CMSG_SPACE(sizeof(int) * WIRE_RECV_MAX_FDS)];
-	} control;
-	struct iovec iov = {.iov_base = (void *)"x", .iov_len = 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *cm;
-
-	ck_assert_uint_le(n, WIRE_RECV_MAX_FDS);
-	memset(&control, 0, sizeof(control));
-	mh.msg_control = control.b;
-	mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
-	memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
-	ck_assert_int_eq(sendmsg(sock, &mh, 0), 1);
-}
-
 START_TEST(test_recv_keeps_every_fd)
 {
 	int sv[2], one = 1, devnull, many[WIRE_RECV_MAX_FDS], fds[WIRE_RECV_MAX_FDS];
