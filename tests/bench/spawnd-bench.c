@@ -27,15 +27,17 @@
  * start of a static PIE that does nothing (bench-nothing, linked as
  * spawnctl is); from them and the loop's system calls (strace -c) it
  * computes the floors of the daemon path and of spawnctl next to the
- * measured ratios. What spawnctl adds to one spawn on a persistent
- * connection is split into parts at c=1, as root, in the main table and
- * in "What spawnctl adds": the same connection passing fds 0-2, a new
- * connection per spawn (connect + spawn + wait + close), both (spawnctl's
- * requests made in-process), and `spawnctl --version` (its own start and
- * exit, no connection). --floor-only runs just those. Concurrency c means c
- * threads, each with its own connection (or spawning its own processes),
- * spawning and waiting one child after the other; the figure is the wall
- * time per spawn of the whole batch, i.e. the inverse of throughput.
+ * measured ratios. The design's floor is also measured whole: spawns
+ * through bench-skeleton, a server that makes the system calls of
+ * spawnd's guarantees (loop, resolver thread and child) with none of
+ * spawnd's code, as root, as nobody and without the guarantees; the
+ * persistent connection minus it is what spawnd's own code costs. What spawnctl adds to one spawn
+ * on a persistent connection is split into parts at c=1, as root, in the main table and in "What
+ * spawnctl adds": the same connection passing fds 0-2, a new connection per spawn (connect + spawn
+ * + wait + close), both (spawnctl's requests made in-process), and `spawnctl --version` (its own
+ * start and exit, no connection). --floor-only runs just those. Concurrency c means c threads, each
+ * with its own connection (or spawning its own processes), spawning and waiting one child after the
+ * other; the figure is the wall time per spawn of the whole batch, i.e. the inverse of throughput.
  *
  * The live children belong to "holder" processes, each a client of its own
  * uid (70000 + i, group of nobody) with 1000 children: the daemon caps
@@ -91,7 +93,7 @@
 
 #define MAX_CONC 8
 #define MAX_CONC_LEVELS 4
-#define MAX_RUNNERS 32
+#define MAX_RUNNERS 40
 #define MAX_DAEMONS 5
 #define MAX_CHECKPOINTS 8
 #define CHILDREN_PER_HOLDER 1000u
@@ -99,6 +101,8 @@
 #define SPAWN_TIMEOUT_USEC (60ull * 1000000ull)
 #define CLONE_STACK (64 * 1024)
 #define TRUE_PATH "/bin/true"
+/* What bench-skeleton drops for its bare variant: every guarantee beyond the spawn itself. */
+#define SKELETON_BARE "lookup,stat,audit,child,eof"
 
 static const char *const small_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL};
 static char *const true_argv[] = {(char *)TRUE_PATH, NULL};
@@ -723,6 +727,7 @@ enum kind {
 	K_LOOKUP_PATH, /* realpath(/bin/true), in this thread */
 	K_SYSCALL,     /* a mix of cheap system calls like the loop's (per call) */
 	K_EXEC_STATIC, /* posix_spawn + waitpid of a static PIE that does nothing */
+	K_SKELETON, /* a spawn through bench-skeleton: the design's system calls, no spawnd code */
 };
 
 /* System calls in one K_SYSCALL operation (syscall_mix()). */
@@ -739,6 +744,7 @@ struct runner {
 	const char *user;
 	const char *program; /* K_S6: s6-sudo, K_PYTHON: python3 */
 	const char *sock;    /* K_S6 */
+	const char *without; /* K_SKELETON: the guarantees it drops (bench-skeleton.c) */
 	unsigned divisor;    /* batch / divisor spawns: slow whole-process peers */
 	unsigned multiplier; /* batch * multiplier: fast runners (the bare round trip) */
 	bool seq_only;	     /* concurrency 1 only */
@@ -749,8 +755,8 @@ struct runner {
 	spawnd_client *clients[MAX_CONC];
 	spawnd_options *opts[MAX_CONC];
 	char *stacks[MAX_CONC];
-	int ipc_fd[MAX_CONC];	  /* K_IPC*: our end of the socket pair */
-	pid_t ipc_pid[MAX_CONC];  /* K_IPC*: the echo server */
+	int ipc_fd[MAX_CONC];	  /* K_IPC*, K_SKELETON: our end of the socket pair */
+	pid_t ipc_pid[MAX_CONC];  /* K_IPC*: the echo server; K_SKELETON: bench-skeleton */
 	int ipc_passed[MAX_CONC]; /* K_IPC_FD: the fd sent with every request */
 	/* Per concurrency level, per round: seconds per spawn and the ratio to the reference. */
 	double *sec[MAX_CONC_LEVELS];
@@ -912,6 +918,77 @@ ipc_stop_all(void)
 {
 	for (unsigned j = 0; j < n_runners; j++)
 		ipc_stop(&runners[j]);
+}
+
+/*
+ * bench-skeleton on a socket pair, as fd 3, its audit lines in the work
+ * directory. exec'd, not forked: it runs a thread of its own.
+ */
+static void
+skeleton_start(struct runner *r, unsigned idx)
+{
+	char log[PATH_MAX];
+	char *argv[] = {(char *)"bench-skeleton", log, (char *)r->without, NULL};
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int sv[2], k;
+
+	xsnprintf(log, sizeof(log), "%s/skeleton.log", workdir);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die("socketpair: %s", strerror(errno));
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+	k = posix_spawn(&pid, SKELETON_PATH, &fa, NULL, argv, (char *const *)small_env);
+	posix_spawn_file_actions_destroy(&fa);
+	if (k != 0)
+		die("posix_spawn %s: %s", SKELETON_PATH, strerror(k));
+	(void)close(sv[1]);
+	r->ipc_fd[idx] = sv[0];
+	r->ipc_pid[idx] = pid;
+}
+
+/* One reply of bench-skeleton: its first letter is kind, or -1 with a message. */
+static int
+skeleton_reply(struct runner *r, int fd, char kind)
+{
+	char buf[64];
+	ssize_t k;
+
+	do
+		k = recv(fd, buf, sizeof(buf) - 1, 0);
+	while (k < 0 && errno == EINTR);
+	if (k <= 0 || buf[0] != kind) {
+		buf[k > 0 ? k : 0] = '\0';
+		fprintf(stderr, "%s: expected %c, got %s\n", r->name, kind,
+			k < 0	 ? strerror(errno)
+			: k == 0 ? "EOF"
+				 : buf);
+		return -1;
+	}
+	buf[k] = '\0';
+	if (kind == 'E' && strcmp(buf, "E0") != 0) {
+		fprintf(stderr, "%s: %s exited with status %s\n", r->name, TRUE_PATH, buf + 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* A spawn of /bin/true as r->user through bench-skeleton, and the wait for it. */
+static int
+skeleton_spawn(struct runner *r, unsigned idx)
+{
+	int fd = r->ipc_fd[idx];
+	size_t len = strlen(r->user);
+	/* Started comes unless the skeleton drops it. */
+	bool started = !strstr(r->without, "started") && !strstr(r->without, "eof");
+
+	if (send(fd, r->user, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		fprintf(stderr, "%s: send: %s\n", r->name, strerror(errno));
+		return -1;
+	}
+	if (started && skeleton_reply(r, fd, 'S') < 0)
+		return -1;
+	return skeleton_reply(r, fd, 'E');
 }
 
 /* One request and its reply over worker idx's socket pair (with an fd for K_IPC_FD). */
@@ -1258,6 +1335,8 @@ one_spawn(struct runner *r, unsigned idx)
 		return ipc_round_trip(r, idx);
 	case K_HOP:
 		return hop_round_trip();
+	case K_SKELETON:
+		return skeleton_spawn(r, idx);
 	case K_LOOKUP_USER:
 		return lookup_user();
 	case K_LOOKUP_PATH:
@@ -1402,6 +1481,8 @@ runner_prepare(struct runner *r)
 			ipc_start(r, i);
 		if (r->kind == K_HOP && i == 0)
 			hop_start();
+		if (r->kind == K_SKELETON && i == 0)
+			skeleton_start(r, i);
 		/* K_SYSCALL: an eventfd and an epoll instance, closed by ipc_stop(). */
 		if (r->kind == K_SYSCALL && i == 0) {
 			r->ipc_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -2506,7 +2587,72 @@ find_part(enum kind kind, bool idle)
 	return NULL;
 }
 
-enum { FL_HOT, FL_IDLE, FL_CTL_HOT, FL_CTL_IDLE, FL_CTL_TODAY, FL_ABOVE, FL_N };
+/* The first bench-skeleton runner spawning as user without what (NULL: any). */
+static struct runner *
+find_skeleton(const char *user, const char *without)
+{
+	for (unsigned j = 0; j < n_runners; j++)
+		if (runners[j].kind == K_SKELETON && strcmp(runners[j].user, user) == 0 &&
+		    strcmp(runners[j].without, without) == 0)
+			return &runners[j];
+	return NULL;
+}
+
+/*
+ * The design's floor, measured: bench-skeleton's spawns (the system calls
+ * of spawnd's guarantees with none of its code) against the reference,
+ * and spawnd's persistent connection above them, per round.
+ */
+static void
+print_design_floor(const struct runner *ref, const struct runner *root, const struct runner *nobody,
+		   unsigned n)
+{
+	const struct runner *sk_root = find_skeleton("root", ""),
+			    *sk_nobody = find_skeleton("nobody", ""),
+			    *sk_bare = find_skeleton("root", SKELETON_BARE);
+	const struct runner *const all[] = {sk_root, sk_nobody, sk_bare, root, nobody};
+	double own[2][256];
+
+	for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+		if (!all[k] || all[k]->n[0] < n)
+			return;
+	for (unsigned i = 0; i < n; i++) {
+		own[0][i] = (root->sec[0][i] - sk_root->sec[0][i]) / ref->sec[0][i];
+		own[1][i] = (nobody->sec[0][i] - sk_nobody->sec[0][i]) / ref->sec[0][i];
+	}
+	printf("\n#### The design's floor, measured (bench-skeleton: the system calls of "
+	       "spawnd's guarantees, none of its code)\n\n");
+	printf("| spawn of %s through | per spawn | ratio to the reference |\n|---|---|---|\n",
+	       TRUE_PATH);
+	floor_part_row("bench-skeleton as root: request with credentials, lookup on a "
+		       "resolver thread, audit, errpipe + clone(CLONE_VM) from the loop, the "
+		       "child's order, EOF + /proc/PID/stat, Started, pidfd + wait4, Exited",
+		       sk_root, 1);
+	floor_part_row("bench-skeleton as nobody", sk_nobody, 1);
+	floor_part_row("spawnd's persistent connection as root (the same rounds)", root, 1);
+	floor_part_row("spawnd's persistent connection as nobody", nobody, 1);
+	floor_part_row("bench-skeleton without the guarantees (" SKELETON_BARE
+		       "): request, clone, exec, pidfd, one reply",
+		       sk_bare, 1);
+	printf("| spawnd's own code: the persistent connection - bench-skeleton, per round, as "
+	       "root / as nobody | | ");
+	print_spread(own[0], n, 3, true);
+	printf(" / ");
+	print_spread(own[1], n, 3, true);
+	printf(" |\n");
+}
+
+enum {
+	FL_HOT,
+	FL_IDLE,
+	FL_CTL_HOT,
+	FL_CTL_IDLE,
+	FL_CTL_TODAY,
+	FL_CTL_DESIGN,
+	FL_ABOVE,
+	FL_ABOVE_DESIGN,
+	FL_N
+};
 
 static void
 print_floor_measured(void)
@@ -2518,9 +2664,11 @@ print_floor_measured(void)
 		      *st = find_part(K_EXEC_STATIC, false), *root = engine_runner("root"),
 		      *nobody = engine_runner("nobody"),
 		      *ctl_root = find_runner(K_SPAWNCTL, NULL, "root"),
-		      *ctl_nobody = find_runner(K_SPAWNCTL, NULL, "nobody");
+		      *ctl_nobody = find_runner(K_SPAWNCTL, NULL, "nobody"),
+		      *sk_root = find_skeleton("root", "");
 	double rest = loop_sc.counted ? loop_sc.total - loop_sc.in_parts : 0;
-	const struct runner *parts[] = {ipc, ipc_idle, hopr, hop_idle, lku, lkp, sysc, st, root};
+	const struct runner *parts[] = {ipc, ipc_idle, hopr, hop_idle, lku,
+					lkp, sysc,     st,   root,     sk_root};
 	double f_us[FL_N][256], f_ratio[FL_N][256];
 	char labels[FL_N][256];
 	unsigned n = ref->n[0];
@@ -2565,6 +2713,7 @@ print_floor_measured(void)
 				      : "start of a program that does nothing (NOT static: "
 					"sanitizer build or no static libc)",
 		       st, 1);
+	print_design_floor(ref, root, nobody, n);
 	if (loop_sc.counted) {
 		printf("\nThe loop thread's system calls per spawn (strace -c, as root, %u spawns "
 		       "after the rounds): %.1f, of which %.1f are inside a component or the "
@@ -2599,7 +2748,9 @@ print_floor_measured(void)
 		f_us[FL_CTL_HOT][i] = s_us + f_us[FL_HOT][i];
 		f_us[FL_CTL_IDLE][i] = s_us + f_us[FL_IDLE][i];
 		f_us[FL_CTL_TODAY][i] = s_us + root->sec[0][i] * 1e6;
+		f_us[FL_CTL_DESIGN][i] = s_us + sk_root->sec[0][i] * 1e6;
 		f_us[FL_ABOVE][i] = root->sec[0][i] * 1e6 - f_us[FL_IDLE][i];
+		f_us[FL_ABOVE_DESIGN][i] = (root->sec[0][i] - sk_root->sec[0][i]) * 1e6;
 		for (unsigned k = 0; k < FL_N; k++)
 			f_ratio[k][i] = f_us[k][i] / r_us;
 	}
@@ -2619,20 +2770,28 @@ print_floor_measured(void)
 		  "spawnctl on today's daemon path = %s + the measured persistent "
 		  "connection (as root)",
 		  start_term);
+	xsnprintf(labels[FL_CTL_DESIGN], sizeof(labels[FL_CTL_DESIGN]),
+		  "spawnctl on the design's floor, measured = %s + bench-skeleton (as root)",
+		  start_term);
+	xsnprintf(labels[FL_ABOVE_DESIGN], sizeof(labels[FL_ABOVE_DESIGN]),
+		  "the daemon path above the design's floor, measured = the persistent connection "
+		  "(as root) - bench-skeleton (as root)");
 	xsnprintf(labels[FL_ABOVE], sizeof(labels[FL_ABOVE]),
 		  "the daemon path above its floor = the measured persistent connection (as root) "
 		  "- its floor after 1 ms idle");
 	printf("\n| computed from the components | per spawn | ratio to the reference | "
 	       "measured in this run (ratio) |\n|---|---|---|---|\n");
 	for (unsigned k = 0; k < FL_N; k++) {
+		bool diff = k == FL_ABOVE || k == FL_ABOVE_DESIGN;
+
 		printf("| %s | ", labels[k]);
-		print_spread(f_us[k], n, 0, k == FL_ABOVE);
+		print_spread(f_us[k], n, 0, diff);
 		printf(" us | ");
-		print_spread(f_ratio[k], n, 2, k == FL_ABOVE);
+		print_spread(f_ratio[k], n, 2, diff);
 		if (k == FL_HOT || k == FL_IDLE)
 			printf(" | spawnd %s engine, as root %.2f, as nobody %.2f |\n", opt.engine,
 			       ratio_c1(root), ratio_c1(nobody));
-		else if (k != FL_ABOVE)
+		else if (!diff)
 			printf(" | spawnctl as root %.2f, as nobody %.2f |\n", ratio_c1(ctl_root),
 			       ratio_c1(ctl_nobody));
 		else
@@ -2994,11 +3153,26 @@ main(int argc, char **argv)
 			{"floor: bare IPC round trip after 1 ms idle", K_IPC, 2, 1},
 			{"floor: thread hop after 1 ms idle", K_HOP, 2, 1},
 		};
+		/* The design's floor, measured (bench-skeleton.c): its spawns, no spawnd code. */
+		static const struct {
+			const char *name, *user, *without;
+		} skeletons[] = {
+			{"floor: design skeleton as root", "root", ""},
+			{"floor: design skeleton as nobody", "nobody", ""},
+			{"floor: skeleton without the guarantees, as root", "root", SKELETON_BARE},
+		};
 
 		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 			r = runner_add(parts[i].name, parts[i].kind);
 			r->multiplier = parts[i].multiplier;
 			r->idle_ms = parts[i].idle_ms;
+			r->seq_only = true;
+			r->floor_part = true;
+		}
+		for (size_t i = 0; i < sizeof(skeletons) / sizeof(skeletons[0]); i++) {
+			r = runner_add(skeletons[i].name, K_SKELETON);
+			r->user = skeletons[i].user;
+			r->without = skeletons[i].without;
 			r->seq_only = true;
 			r->floor_part = true;
 		}
