@@ -3,7 +3,9 @@
  * bench-skeleton: the floor of spawnd's design, as a program (issue 12;
  * docs/benchmarks.md, "The design's floor, measured").
  *
- *   bench-skeleton LOG [WITHOUT[,WITHOUT...]]      (fd 3: a SOCK_SEQPACKET socket)
+ *   bench-skeleton LOG N [WITHOUT[,WITHOUT...]]
+ *
+ * serves N clients, one SOCK_SEQPACKET connection each on fds 3 to 3+N-1.
  *
  * A server with none of spawnd's own code (no libevent, no protobuf, no
  * policy, no job or reaper bookkeeping) that makes, for each request, the
@@ -35,8 +37,11 @@
  *
  * Protocol: each request is a user name ("root" or "nobody"); the replies
  * are "S<pid>" (unless started or eof) and "E<status>", or "F<errno>" for
- * a failed start. One spawn at a time: a client waits for E. Any failure
- * of the skeleton itself ends it (exit 1): it is a measuring tool.
+ * a failed start. One spawn at a time per connection (a client waits for
+ * E); the connections' spawns overlap as the daemon's do: one loop, one
+ * resolver thread with a queue. It exits when every client has hung up.
+ * Any failure of the skeleton itself ends it (exit 1): it is a measuring
+ * tool, not a daemon.
  *
  * The child shares our memory (CLONE_VM) and runs on its own stack, as
  * spawnd's vfork engine does. It calls syscall(), which writes errno only
@@ -70,7 +75,8 @@
 #define CLONE_PIDFD 0x00001000
 #endif
 
-#define SOCK_FD 3
+#define FIRST_SOCK_FD 3
+#define MAX_CONNS 8
 #define STACK_SIZE (64 * 1024)
 #define MAX_GROUPS 64
 #define PF_FORKNOEXEC_FLAG 0x00000040u /* include/linux/sched.h */
@@ -87,14 +93,22 @@ struct account {
 	int ngroups;
 };
 
-/* ---- the resolver thread: one lookup at a time, as the loop asks ---- */
+/* One client connection and its spawn in progress. */
+struct conn {
+	int sock;
+	char target[64];
+	struct account account; /* set before clone, read-only while the child runs */
+	int err_rd, err_wr, pidfd;
+	pid_t pid;
+	char *stack;
+	struct conn *next; /* the resolver's queue or done list */
+};
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-static char asked[64];	       /* under lock */
-static bool pending, answered; /* under lock */
-static struct account answer;  /* under lock */
-static int done_fd = -1;       /* eventfd: the loop watches it edge-triggered */
+static struct conn conns[MAX_CONNS];
+static unsigned n_conns, n_open;
+
+/* What an epoll event is about: the connection's index times 4 plus one of these. */
+enum { EV_REQUEST, EV_EOF, EV_EXIT, EV_RESOLVED };
 
 static _Noreturn void
 fail(const char *what)
@@ -102,6 +116,14 @@ fail(const char *what)
 	fprintf(stderr, "bench-skeleton: %s: %s\n", what, strerror(errno));
 	exit(1);
 }
+
+/* ---- the resolver thread: the loop's lookups in order, as daemon/resolver.c ---- */
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static struct conn *queue_head, **queue_tail = &queue_head; /* under lock */
+static struct conn *done;				    /* under lock, newest first */
+static int done_fd = -1; /* eventfd: the loop watches it edge-triggered */
 
 static void
 lookup(const char *name, struct account *a)
@@ -130,26 +152,31 @@ static void *
 resolver_main(void *arg)
 {
 	(void)arg;
+	pthread_mutex_lock(&lock);
 	for (;;) {
-		struct account a;
-		char name[sizeof(asked)];
+		struct conn *c;
+		bool was_empty;
 		uint64_t one = 1;
 
-		pthread_mutex_lock(&lock);
-		while (!pending)
+		while (!queue_head)
 			pthread_cond_wait(&wake, &lock);
-		pending = false;
-		memcpy(name, asked, sizeof(name));
+		c = queue_head;
+		queue_head = c->next;
+		if (!queue_head)
+			queue_tail = &queue_head;
 		pthread_mutex_unlock(&lock);
 
-		lookup(name, &a);
+		lookup(c->target, &c->account);
 
 		pthread_mutex_lock(&lock);
-		answer = a;
-		answered = true;
+		/* Only a job that finds the done list empty wakes the loop. */
+		was_empty = !done;
+		c->next = done;
+		done = c;
 		pthread_mutex_unlock(&lock);
-		if (write(done_fd, &one, sizeof(one)) != sizeof(one))
+		if (was_empty && write(done_fd, &one, sizeof(one)) != sizeof(one))
 			fail("write eventfd");
+		pthread_mutex_lock(&lock);
 	}
 	return NULL;
 }
@@ -164,8 +191,7 @@ struct kernel_sigaction {
 	uint64_t mask;
 };
 
-static struct account child_account; /* set before clone, read-only while a child runs */
-static int null_fd = -1, err_wr = -1;
+static int null_fd = -1;
 static char *const child_argv[] = {(char *)TRUE_PATH, NULL};
 static char *const child_env[] = {(char *)"PATH=/usr/local/bin:/usr/bin:/bin",
 				  (char *)"HOME=/",
@@ -178,6 +204,8 @@ static int
 child_main(void *arg)
 {
 	static const int handled[] = {SIGINT, SIGQUIT, SIGPIPE, 33 /* glibc's SIGSETXID */};
+	const struct conn *c = arg;
+	const struct account *a = &c->account;
 	struct kernel_sigaction dfl = {0};
 	struct rlimit rl;
 	uid_t r, e, s;
@@ -185,9 +213,8 @@ child_main(void *arg)
 	uint64_t none = 0;
 	int err;
 
-	(void)arg;
 	if (without.child) {
-		syscall(SYS_dup3, err_wr, SOCK_FD, O_CLOEXEC);
+		syscall(SYS_dup3, c->err_wr, FIRST_SOCK_FD, O_CLOEXEC);
 		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none));
 		syscall(SYS_execve, TRUE_PATH, child_argv, child_env);
 		goto failed;
@@ -195,22 +222,22 @@ child_main(void *arg)
 	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
 		syscall(SYS_rt_sigaction, handled[i], &dfl, NULL, sizeof(uint64_t));
 	syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl);
-	/* null_fd < err_wr, both above fd 3 (main()). */
+	/* null_fd < err_wr, both above the sockets (main()). */
 	syscall(SYS_close_range, 0, null_fd - 1, 0);
-	syscall(SYS_close_range, null_fd + 1, err_wr - 1, 0);
-	syscall(SYS_close_range, err_wr + 1, ~0U, 0);
+	syscall(SYS_close_range, null_fd + 1, c->err_wr - 1, 0);
+	syscall(SYS_close_range, c->err_wr + 1, ~0U, 0);
 	syscall(SYS_dup3, null_fd, 0, 0);
 	syscall(SYS_dup3, null_fd, 1, 0);
 	syscall(SYS_dup3, null_fd, 2, 0);
-	syscall(SYS_dup3, err_wr, 3, O_CLOEXEC);
-	syscall(SYS_close, err_wr);
+	syscall(SYS_dup3, c->err_wr, 3, O_CLOEXEC);
+	syscall(SYS_close, c->err_wr);
 	syscall(SYS_close_range, 4, ~0U, 0);
 	syscall(SYS_setsid);
 	syscall(SYS_getresuid, &r, &e, &s);
 	syscall(SYS_getresgid, &gr, &ge, &gs);
-	if (syscall(SYS_setgroups, child_account.ngroups, child_account.groups) < 0 ||
-	    syscall(SYS_setresgid, child_account.gid, child_account.gid, child_account.gid) < 0 ||
-	    syscall(SYS_setresuid, child_account.uid, child_account.uid, child_account.uid) < 0)
+	if (syscall(SYS_setgroups, a->ngroups, a->groups) < 0 ||
+	    syscall(SYS_setresgid, a->gid, a->gid, a->gid) < 0 ||
+	    syscall(SYS_setresuid, a->uid, a->uid, a->uid) < 0)
 		goto failed;
 	syscall(SYS_getresuid, &r, &e, &s);
 	syscall(SYS_getresgid, &gr, &ge, &gs);
@@ -231,24 +258,21 @@ failed:
 
 /* ---- the loop ---- */
 
-static int ep = -1, log_fd = -1, err_rd = -1, pidfd = -1;
-static pid_t child_pid;
-static char target[64];
-static char *stack;
+static int ep = -1, log_fd = -1;
 
-/* A reply: its kind ('S', 'E' or 'F') and a number. */
+/* A reply on c: its kind ('S', 'E' or 'F') and a number. */
 static void
-reply(char kind, long v)
+reply(const struct conn *c, char kind, long v)
 {
 	char msg[64];
 	int n = snprintf(msg, sizeof(msg), "%c%ld", kind, v);
 
-	if (send(SOCK_FD, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n)
+	if (send(c->sock, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n)
 		fail("send");
 }
 
 static void
-audit(const char *what, long v)
+audit(const struct conn *c, const char *what, long v)
 {
 	char line[256];
 	int n;
@@ -258,18 +282,24 @@ audit(const char *what, long v)
 	n = snprintf(line, sizeof(line),
 		     "bench-skeleton: audit: %s client_uid=0 client_pid=1 target=%s "
 		     "cmd=" TRUE_PATH " argv=[" TRUE_PATH "] cwd=/ id=1 value=%ld\n",
-		     what, target, v);
+		     what, c->target, v);
 	if (write(log_fd, line, (size_t)n) != n)
 		fail("write log");
 }
 
 static void
-watch(int fd)
+watch(int fd, uint64_t what, uint32_t events)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+	struct epoll_event ev = {.events = events, .data.u64 = what};
 
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 		fail("epoll_ctl add");
+}
+
+static uint64_t
+what(const struct conn *c, unsigned kind)
+{
+	return (uint64_t)(c - conns) * 4 + kind;
 }
 
 static void
@@ -280,64 +310,65 @@ unwatch(int fd)
 }
 
 static void
-spawn(const struct account *a)
+spawn(struct conn *c)
 {
 	int p[2];
 
-	audit("permit", a->uid);
+	audit(c, "permit", c->account.uid);
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
 		fail("pipe2");
-	child_account = *a;
-	err_rd = p[0];
-	err_wr = p[1];
-	child_pid = clone(child_main, stack + STACK_SIZE, CLONE_VM | CLONE_PIDFD | SIGCHLD, NULL,
-			  &pidfd);
-	if (child_pid < 0)
+	c->err_rd = p[0];
+	c->err_wr = p[1];
+	c->pid = clone(child_main, c->stack + STACK_SIZE, CLONE_VM | CLONE_PIDFD | SIGCHLD, c,
+		       &c->pidfd);
+	if (c->pid < 0)
 		fail("clone");
-	(void)close(err_wr);
-	watch(pidfd);
+	(void)close(c->err_wr);
+	watch(c->pidfd, what(c, EV_EXIT), EPOLLIN);
 	if (without.eof)
 		return;
-	watch(err_rd);
+	watch(c->err_rd, what(c, EV_EOF), EPOLLIN);
 }
 
 static void
-on_request(void)
+on_request(struct conn *c)
 {
-	char name[sizeof(target)];
 	union {
 		struct cmsghdr h;
 		char space[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(64 * sizeof(int))];
 	} u;
-	struct iovec iov = {.iov_base = name, .iov_len = sizeof(name) - 1};
+	struct iovec iov = {.iov_base = c->target, .iov_len = sizeof(c->target) - 1};
 	struct msghdr mh = {.msg_iov = &iov,
 			    .msg_iovlen = 1,
 			    .msg_control = u.space,
 			    .msg_controllen = sizeof(u.space)};
-	struct cmsghdr *c;
-	ssize_t k = recvmsg(SOCK_FD, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	struct cmsghdr *cm;
+	ssize_t k = recvmsg(c->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
-	if (k == 0)
-		exit(0);
+	if (k == 0) { /* the client hung up */
+		unwatch(c->sock);
+		(void)close(c->sock);
+		if (--n_open == 0)
+			exit(0);
+		return;
+	}
 	if (k < 0)
 		fail("recvmsg");
-	c = CMSG_FIRSTHDR(&mh);
-	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_CREDENTIALS) {
+	cm = CMSG_FIRSTHDR(&mh);
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_CREDENTIALS) {
 		errno = EBADMSG;
 		fail("a request without credentials");
 	}
-	name[k] = '\0';
-	memcpy(target, name, (size_t)k + 1);
+	c->target[k] = '\0';
 	if (without.lookup || without.hop) {
-		struct account a;
-
-		lookup(target, &a);
-		spawn(&a);
+		lookup(c->target, &c->account);
+		spawn(c);
 		return;
 	}
 	pthread_mutex_lock(&lock);
-	memcpy(asked, target, sizeof(asked));
-	pending = true;
+	c->next = NULL;
+	*queue_tail = c;
+	queue_tail = &c->next;
 	pthread_mutex_unlock(&lock);
 	/* After the unlock, as daemon/resolver.c does: the woken thread does not block on it. */
 	pthread_cond_signal(&wake);
@@ -346,17 +377,26 @@ on_request(void)
 static void
 on_resolved(void)
 {
-	struct account a;
-	bool got;
+	struct conn *list, *oldest_first = NULL;
 
 	/* Edge-triggered: the counter is never read (daemon/resolver.c). */
 	pthread_mutex_lock(&lock);
-	got = answered;
-	answered = false;
-	a = answer;
+	list = done;
+	done = NULL;
 	pthread_mutex_unlock(&lock);
-	if (got)
-		spawn(&a);
+	while (list) {
+		struct conn *next = list->next;
+
+		list->next = oldest_first;
+		oldest_first = list;
+		list = next;
+	}
+	while (oldest_first) {
+		struct conn *c = oldest_first;
+
+		oldest_first = c->next;
+		spawn(c);
+	}
 }
 
 /* Whether /proc/PID/stat says pid has exec'd (PF_FORKNOEXEC is clear). */
@@ -386,44 +426,50 @@ execed(pid_t pid)
 }
 
 static void
-on_eof(void)
+on_eof(struct conn *c)
 {
 	int err;
-	ssize_t k = read(err_rd, &err, sizeof(err));
+	ssize_t k;
 
-	unwatch(err_rd);
-	(void)close(err_rd);
-	err_rd = -1;
+	if (c->err_rd < 0) /* handled already, at the exit (on_exit_()) */
+		return;
+	k = read(c->err_rd, &err, sizeof(err));
+	unwatch(c->err_rd);
+	(void)close(c->err_rd);
+	c->err_rd = -1;
 	if (k > 0) {
-		reply('F', err);
+		reply(c, 'F', err);
 		return;
 	}
-	if (!without.stat && !execed(child_pid)) {
+	if (!without.stat && !execed(c->pid)) {
 		errno = ECHILD;
 		fail("the child died before exec");
 	}
-	audit("started", child_pid);
+	audit(c, "started", c->pid);
 	if (!without.started)
-		reply('S', child_pid);
+		reply(c, 'S', c->pid);
 }
 
 static void
-on_exit_(void)
+on_exit_(struct conn *c)
 {
 	struct rusage ru;
 	int status;
 
-	if (wait4(child_pid, &status, WNOHANG, &ru) != child_pid)
+	/* An exit reported with its EOF: Started before Exited. */
+	if (c->err_rd >= 0 && !without.eof)
+		on_eof(c);
+	if (wait4(c->pid, &status, WNOHANG, &ru) != c->pid)
 		fail("wait4");
-	unwatch(pidfd);
-	(void)close(pidfd);
-	pidfd = -1;
-	if (err_rd >= 0) { /* eof: never watched */
-		(void)close(err_rd);
-		err_rd = -1;
+	unwatch(c->pidfd);
+	(void)close(c->pidfd);
+	c->pidfd = -1;
+	if (c->err_rd >= 0) { /* eof: never watched */
+		(void)close(c->err_rd);
+		c->err_rd = -1;
 	}
-	audit("exited", status);
-	reply('E', status);
+	audit(c, "exited", status);
+	reply(c, 'E', status);
 }
 
 static void
@@ -461,40 +507,46 @@ main(int argc, char **argv)
 	sigset_t all;
 	int one = 1;
 
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: bench-skeleton LOG [WITHOUT,...]   (fd 3: the socket)\n");
+	if (argc < 3 || argc > 4 || atoi(argv[2]) < 1 || atoi(argv[2]) > MAX_CONNS) {
+		fprintf(stderr, "usage: bench-skeleton LOG N [WITHOUT,...]   (fds 3 to 3+N-1: "
+				"the connections, N <= 8)\n");
 		return 2;
 	}
-	if (argc == 3)
-		parse_without(argv[2]);
-	if (fcntl(SOCK_FD, F_SETFD, FD_CLOEXEC) < 0)
-		fail("fd 3");
+	n_conns = n_open = (unsigned)atoi(argv[2]);
+	if (argc == 4)
+		parse_without(argv[3]);
+	for (unsigned i = 0; i < n_conns; i++) {
+		struct conn *c = &conns[i];
+
+		c->sock = FIRST_SOCK_FD + (int)i;
+		c->err_rd = c->err_wr = c->pidfd = -1;
+		c->stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (c->stack == MAP_FAILED)
+			fail("mmap");
+		if (fcntl(c->sock, F_SETFD, FD_CLOEXEC) < 0)
+			fail("a connection fd");
+		if (setsockopt(c->sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+			fail("SO_PASSCRED");
+	}
 	log_fd = open(argv[1], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (log_fd < 0 || null_fd < 0 || ep < 0 || done_fd < 0 || stack == MAP_FAILED)
+	if (log_fd < 0 || null_fd < 0 || ep < 0 || done_fd < 0)
 		fail("setup");
-	if (null_fd <= SOCK_FD) { /* the child's fd table is rebuilt around it */
+	if (null_fd < FIRST_SOCK_FD + (int)n_conns) { /* the child's table is rebuilt around it */
 		errno = EBADF;
 		fail("fds 0-2 must be open");
 	}
-	if (setsockopt(SOCK_FD, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
-		fail("SO_PASSCRED");
 	if (pthread_create(&resolver, NULL, resolver_main, NULL) != 0)
 		fail("pthread_create");
 	/* As the daemon's loop: every signal blocked (the child clears its mask). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	watch(SOCK_FD);
-	{
-		struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.fd = done_fd};
-
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, done_fd, &ev) < 0)
-			fail("epoll_ctl eventfd");
-	}
+	for (unsigned i = 0; i < n_conns; i++)
+		watch(conns[i].sock, what(&conns[i], EV_REQUEST), EPOLLIN);
+	watch(done_fd, EV_RESOLVED, EPOLLIN | EPOLLET);
 	for (;;) {
 		struct epoll_event ev[16];
 		int n = epoll_wait(ep, ev, 16, -1);
@@ -504,25 +556,18 @@ main(int argc, char **argv)
 				continue;
 			fail("epoll_wait");
 		}
-		/* A child's EOF before its exit: Started before Exited. */
-		for (int i = 1; i < n; i++)
-			if (ev[i].data.fd == err_rd) {
-				struct epoll_event x = ev[0];
-
-				ev[0] = ev[i];
-				ev[i] = x;
-			}
 		for (int i = 0; i < n; i++) {
-			int fd = ev[i].data.fd;
+			uint64_t w = ev[i].data.u64;
+			struct conn *c = &conns[w / 4];
 
-			if (fd == SOCK_FD)
-				on_request();
-			else if (fd == done_fd)
+			if (w == EV_RESOLVED)
 				on_resolved();
-			else if (fd == err_rd)
-				on_eof();
-			else if (fd == pidfd)
-				on_exit_();
+			else if (w % 4 == EV_REQUEST)
+				on_request(c);
+			else if (w % 4 == EV_EOF)
+				on_eof(c);
+			else if (w % 4 == EV_EXIT)
+				on_exit_(c);
 		}
 	}
 }

@@ -93,7 +93,7 @@
 
 #define MAX_CONC 8
 #define MAX_CONC_LEVELS 4
-#define MAX_RUNNERS 40
+#define MAX_RUNNERS 64
 #define MAX_DAEMONS 5
 #define MAX_CHECKPOINTS 8
 #define CHILDREN_PER_HOLDER 1000u
@@ -103,6 +103,8 @@
 #define TRUE_PATH "/bin/true"
 /* What bench-skeleton drops for its bare variant: every guarantee beyond the spawn itself. */
 #define SKELETON_BARE "lookup,stat,audit,child,eof"
+/* Where skeleton_start() moves the skeleton's sockets before they go to fds 3 and up. */
+#define SKELETON_SPARE_FD 900
 
 static const char *const small_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL};
 static char *const true_argv[] = {(char *)TRUE_PATH, NULL};
@@ -899,11 +901,14 @@ ipc_start(struct runner *r, unsigned idx)
 static void
 ipc_stop(struct runner *r)
 {
+	/* Every EOF first: bench-skeleton serves all workers and exits after the last. */
 	for (unsigned i = 0; i < MAX_CONC; i++) {
 		if (r->ipc_fd[i] >= 0)
 			(void)close(r->ipc_fd[i]); /* EOF: the server exits */
 		if (r->ipc_passed[i] >= 0)
 			(void)close(r->ipc_passed[i]);
+	}
+	for (unsigned i = 0; i < MAX_CONC; i++) {
 		if (r->ipc_pid[i] > 0 && wait_deadline(r->ipc_pid[i], 5000) == -1) {
 			(void)kill(r->ipc_pid[i], SIGKILL);
 			(void)waitpid(r->ipc_pid[i], NULL, 0);
@@ -921,30 +926,44 @@ ipc_stop_all(void)
 }
 
 /*
- * bench-skeleton on a socket pair, as fd 3, its audit lines in the work
- * directory. exec'd, not forked: it runs a thread of its own.
+ * One bench-skeleton for all of r's workers, one socket pair each (the
+ * skeleton's fds 3 to 3+n-1), as one daemon serves its clients; its audit
+ * lines in the work directory. exec'd, not forked: it runs a thread.
  */
 static void
-skeleton_start(struct runner *r, unsigned idx)
+skeleton_start(struct runner *r)
 {
-	char log[PATH_MAX];
-	char *argv[] = {(char *)"bench-skeleton", log, (char *)r->without, NULL};
+	char log[PATH_MAX], n_arg[16];
+	char *argv[] = {(char *)"bench-skeleton", log, n_arg, (char *)r->without, NULL};
+	unsigned n = r->seq_only ? 1 : MAX_CONC;
 	posix_spawn_file_actions_t fa;
+	int theirs[MAX_CONC], k;
 	pid_t pid;
-	int sv[2], k;
 
 	xsnprintf(log, sizeof(log), "%s/skeleton.log", workdir);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		die("socketpair: %s", strerror(errno));
+	xsnprintf(n_arg, sizeof(n_arg), "%u", n);
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+	for (unsigned i = 0; i < n; i++) {
+		int sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+			die("socketpair: %s", strerror(errno));
+		r->ipc_fd[i] = sv[0];
+		theirs[i] = sv[1];
+		/* Out of the way of the targets 3..3+n-1 first, then into place. */
+		posix_spawn_file_actions_adddup2(&fa, sv[1], SKELETON_SPARE_FD + (int)i);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		posix_spawn_file_actions_adddup2(&fa, SKELETON_SPARE_FD + (int)i, 3 + (int)i);
+		posix_spawn_file_actions_addclose(&fa, SKELETON_SPARE_FD + (int)i);
+	}
 	k = posix_spawn(&pid, SKELETON_PATH, &fa, NULL, argv, (char *const *)small_env);
 	posix_spawn_file_actions_destroy(&fa);
 	if (k != 0)
 		die("posix_spawn %s: %s", SKELETON_PATH, strerror(k));
-	(void)close(sv[1]);
-	r->ipc_fd[idx] = sv[0];
-	r->ipc_pid[idx] = pid;
+	for (unsigned i = 0; i < n; i++)
+		(void)close(theirs[i]);
+	r->ipc_pid[0] = pid;
 }
 
 /* One reply of bench-skeleton: its first letter is kind, or -1 with a message. */
@@ -1482,7 +1501,7 @@ runner_prepare(struct runner *r)
 		if (r->kind == K_HOP && i == 0)
 			hop_start();
 		if (r->kind == K_SKELETON && i == 0)
-			skeleton_start(r, i);
+			skeleton_start(r);
 		/* K_SYSCALL: an eventfd and an epoll instance, closed by ipc_stop(). */
 		if (r->kind == K_SYSCALL && i == 0) {
 			r->ipc_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -3156,10 +3175,14 @@ main(int argc, char **argv)
 		/* The design's floor, measured (bench-skeleton.c): its spawns, no spawnd code. */
 		static const struct {
 			const char *name, *user, *without;
+			bool floor_part; /* else in the main table too, at every concurrency */
 		} skeletons[] = {
-			{"floor: design skeleton as root", "root", ""},
-			{"floor: design skeleton as nobody", "nobody", ""},
-			{"floor: skeleton without the guarantees, as root", "root", SKELETON_BARE},
+			{"bench-skeleton (the design's system calls, no spawnd code), as root",
+			 "root", "", false},
+			{"bench-skeleton (the design's system calls, no spawnd code), as nobody",
+			 "nobody", "", false},
+			{"floor: skeleton without the guarantees, as root", "root", SKELETON_BARE,
+			 true},
 		};
 
 		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
@@ -3173,8 +3196,7 @@ main(int argc, char **argv)
 			r = runner_add(skeletons[i].name, K_SKELETON);
 			r->user = skeletons[i].user;
 			r->without = skeletons[i].without;
-			r->seq_only = true;
-			r->floor_part = true;
+			r->seq_only = r->floor_part = skeletons[i].floor_part;
 		}
 	}
 	if (py) {
