@@ -60,15 +60,17 @@ _Static_assert(CONN_PAUSE_REPLIES + 2u * SPAWND_MAX_CHILDREN_PER_UID < SPAWND_MA
 
 /*
  * One unsent reply. fds (n_fds of them: none, or a pidfd and/or a pty
- * master for Started) are our own duplicates that ride on the reply as
- * SCM_RIGHTS; they are closed once sent, or when the reply is dropped with
- * the connection.
+ * master for Started) ride on the reply as SCM_RIGHTS: the pidfd is our
+ * own duplicate, closed once sent or when the reply is dropped with the
+ * connection; the pty master (the last of fds when pty is set) is the
+ * job's own, and goes to the closer then instead (job_release_pty()).
  */
 struct outmsg {
 	uint8_t *buf;
 	size_t len;
 	int fds[2];
 	size_t n_fds;
+	bool pty;
 	struct outmsg *next;
 };
 
@@ -78,11 +80,24 @@ static uint8_t recv_buf[SPAWND_MAX_MESSAGE_BYTES + 1];
 
 static void conn_close_later(struct conn *c);
 
+/*
+ * A pty master that leaves us: to the closer, never close()d on the loop.
+ * Even once sent, ours may be the last reference: the client may have
+ * received and closed its copy by then (see job_release_pty()).
+ */
+static void
+release_pty(struct conn *c, int *fd)
+{
+	closer_take(c->cl.ctx->closer, c->cl.cred.uid, fd, 1);
+}
+
 static void
 outmsg_free(struct conn *c, struct outmsg *m)
 {
 	if (m->n_fds > 0)
 		c->n_out_fds--;
+	if (m->pty)
+		release_pty(c, &m->fds[--m->n_fds]);
 	for (size_t i = 0; i < m->n_fds; i++)
 		(void)safe_close(m->fds[i]);
 	c->out_bytes -= m->len;
@@ -175,39 +190,46 @@ flush(struct conn *c)
 }
 
 /*
- * Queue a reply and try to send. Takes fd and fd2 (-EBADF for none): they
- * ride on the reply, in that order, and are closed on every path.
+ * Queue a reply and try to send. Takes fd and pty (-EBADF for none): they
+ * ride on the reply, in that order; fd is closed on every path, pty (a pty
+ * master) goes to the closer (release_pty()).
  */
 static void
-queue_reply2(struct conn *c, Spawnd__V1__Reply *reply, int fd, int fd2)
+queue_reply2(struct conn *c, Spawnd__V1__Reply *reply, int fd, int pty)
 {
-	_cleanup_close_ int owned_fd = fd, owned_fd2 = fd2;
+	_cleanup_close_ int owned_fd = fd;
 	struct outmsg *m;
 	uint8_t *buf;
 	size_t len;
 	int r;
 
-	if (!c || c->cl.closing)
+	if (!c || c->cl.closing) {
+		if (c)
+			release_pty(c, &pty);
 		return;
+	}
 	reply->version = SPAWND_PROTOCOL_VERSION;
 	r = wire_pack(&reply->base, &buf, &len);
 	if (r < 0) {
 		log_error_errno(r, "Failed to pack a reply for pid %d, closing: %m",
 				(int)c->cl.cred.pid);
+		release_pty(c, &pty);
 		conn_close_later(c);
 		return;
 	}
 	if (c->n_out >= SPAWND_MAX_QUEUED_REPLIES ||
-	    ((owned_fd >= 0 || owned_fd2 >= 0) && c->n_out_fds >= SPAWND_MAX_QUEUED_FDS)) {
+	    ((owned_fd >= 0 || pty >= 0) && c->n_out_fds >= SPAWND_MAX_QUEUED_FDS)) {
 		log_warning("Client pid %d does not read its replies, closing",
 			    (int)c->cl.cred.pid);
 		free(buf);
+		release_pty(c, &pty);
 		conn_close_later(c);
 		return;
 	}
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		free(buf);
+		release_pty(c, &pty);
 		conn_close_later(c);
 		return;
 	}
@@ -215,8 +237,10 @@ queue_reply2(struct conn *c, Spawnd__V1__Reply *reply, int fd, int fd2)
 	m->len = len;
 	if (owned_fd >= 0)
 		m->fds[m->n_fds++] = TAKE_FD(owned_fd);
-	if (owned_fd2 >= 0)
-		m->fds[m->n_fds++] = TAKE_FD(owned_fd2);
+	if (pty >= 0) {
+		m->fds[m->n_fds++] = TAKE_FD(pty);
+		m->pty = true;
+	}
 	if (m->n_fds > 0)
 		c->n_out_fds++;
 	if (c->out_tail)
@@ -235,12 +259,13 @@ queue_reply(struct conn *c, Spawnd__V1__Reply *reply, int fd)
 	queue_reply2(c, reply, fd, -EBADF);
 }
 
+/* Started; takes *pty_master (see struct reply). */
 static void
-reply_started(struct conn *c, uint64_t id, pid_t pid, int pidfd, int pty_master)
+reply_started(struct conn *c, uint64_t id, pid_t pid, int pidfd, int *pty_master)
 {
 	Spawnd__V1__Reply reply = SPAWND__V1__REPLY__INIT;
 	Spawnd__V1__Started started = SPAWND__V1__STARTED__INIT;
-	int fd = -EBADF, master = -EBADF;
+	int fd = -EBADF, master = pty_master ? TAKE_FD(*pty_master) : -EBADF;
 
 	if (pidfd >= 0) {
 		/*
@@ -254,15 +279,6 @@ reply_started(struct conn *c, uint64_t id, pid_t pid, int pidfd, int pty_master)
 		if (fd < 0)
 			log_warning_errno(errno,
 					  "Failed to duplicate the pidfd of child %d for client "
-					  "pid %d, sending Started without it: %m",
-					  (int)pid, (int)c->cl.cred.pid);
-	}
-	if (pty_master >= 0) {
-		/* The client's own copy of the child's terminal; the caller closes ours. */
-		master = fcntl(pty_master, F_DUPFD_CLOEXEC, 3);
-		if (master < 0)
-			log_warning_errno(errno,
-					  "Failed to duplicate the terminal of child %d for client "
 					  "pid %d, sending Started without it: %m",
 					  (int)pid, (int)c->cl.cred.pid);
 	}

@@ -48,9 +48,11 @@ struct conn *conn_free(struct conn *c);
 /*
  * struct events' reply: queue r for c (NULL, or closing: ignored). Replies
  * go out in the order they are made; one that does not fit the client's
- * queue waits in ours. Started carries close-on-exec duplicates of the
- * pidfd (want_pidfd) and of the pty master; the caller keeps its own. If no
- * duplicate can be made, Started goes without it and says so.
+ * queue waits in ours. Started carries a close-on-exec duplicate of the
+ * pidfd (want_pidfd; the caller keeps its own: if none can be made,
+ * Started goes without it and says so) and the pty master itself, which
+ * it takes (r->pty_master); once sent or dropped, the daemon's copy of the
+ * master goes to the closer, never to close().
  */
 void conn_reply(struct client *c, const struct reply *r);
 /* struct events' resume: the pending Spawn is over, read requests again. */

@@ -39,8 +39,15 @@ struct reply {
 	enum reply_kind kind;
 	uint64_t id;
 	pid_t pid;
-	/* Started: sent as duplicates (>= 0), the caller keeps its own. */
-	int pidfd, pty_master;
+	/* Started: the pidfd is sent as a duplicate (>= 0), the caller keeps its own. */
+	int pidfd;
+	/*
+	 * Started: the pty master (NULL or < 0: none). The reply takes it
+	 * (*pty_master becomes -EBADF) unless the client is gone; no duplicate
+	 * is made, so that the only pty masters in the fd table are the ones
+	 * pty_open() made (closer_settle(): all masters look alike to statx).
+	 */
+	int *pty_master;
 	/* Failed */
 	int stage, error;
 	const char *detail;

@@ -580,14 +580,25 @@ static bool
 spawn_launch(struct client *c, struct job *j, const struct audit_subject *subj)
 {
 	const struct context *ctx = c->ctx;
-	int r;
+	int own[SPAWND_MAX_FDS + 1], r;
+	size_t n_own = j->n_fds;
+
+	/*
+	 * What this spawn holds was made after every fd handed to the closer.
+	 * The terminal's master too: all pty masters have the same device and
+	 * inode, so one that took the number of a master whose close began
+	 * (and may hang) would pass for it (see struct reply).
+	 */
+	memcpy(own, j->fds, j->n_fds * sizeof(int));
+	if (j->pty_master >= 0)
+		own[n_own++] = j->pty_master;
 
 	/*
 	 * No other request's fd may be left in the table for the child to
 	 * inherit (and close, hanging on the same FLUSH): wait for the closer
 	 * to have begun every close handed to it.
 	 */
-	r = closer_settle(ctx->closer, CLOSER_SETTLE_MSEC, j->fds, j->n_fds);
+	r = closer_settle(ctx->closer, CLOSER_SETTLE_MSEC, own, n_own);
 	if (r < 0) {
 		log_warning("Fds of earlier requests are still waiting to be closed, "
 			    "refusing a spawn of client pid %d",
@@ -622,8 +633,9 @@ spawn_continue(struct client *c, struct job *j)
 {
 	struct audit_subject subj = job_subject(j);
 	const struct policy_rule *rule;
-	_cleanup_close_ int pty_slave = -EBADF;
+	int pty_slave = -EBADF;
 	char why[PATH_MAX + 128];
+	bool owned;
 	int r;
 
 	if (!spawn_admit(c, j, &subj))
@@ -634,10 +646,18 @@ spawn_continue(struct client *c, struct job *j)
 	r = spawn_plan(c, j, rule, &pty_slave, why, sizeof(why));
 	if (r < 0) {
 		refuse(c, &subj, SPAWND__V1__STAGE__STAGE_PREPARE, r, why);
-		return false;
-	}
-	/* The child gets its own copy of the slave; ours goes after the start. */
-	return spawn_launch(c, j, &subj);
+		owned = false;
+	} else
+		owned = spawn_launch(c, j, &subj);
+	/*
+	 * The child has its own copy of the slave by now (or there is none).
+	 * Ours goes to the closer, like the master (job_release_pty()): the
+	 * child may be gone already, and the release of a slave's last file
+	 * waits for the tty's lock, which the target's TIOCSETD can hold for
+	 * seconds at a time while a writer of its sits in the line discipline.
+	 */
+	closer_take(c->ctx->closer, c->cred.uid, &pty_slave, 1);
+	return owned;
 }
 
 /* The pending Spawn of c is over (done, or timed out): read requests again. */

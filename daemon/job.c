@@ -79,7 +79,7 @@ job_free(struct job *j)
 		event_free(j->ev_timer);
 	(void)safe_close(j->pidfd);
 	(void)safe_close(j->errpipe);
-	(void)safe_close(j->pty_master);
+	job_release_pty(j);
 	(void)request_free(j->req);
 	free(j->path);
 	free(j);
@@ -183,6 +183,21 @@ job_release_fds(struct job *j)
 {
 	closer_take(j->ctx->closer, j->client_uid, j->fds, j->n_fds);
 	j->n_fds = 0;
+}
+
+/*
+ * HOSTILE.md 46 for the terminal: dropping the last reference of a pty
+ * master hangs up the slave, and the hangup waits, uninterruptibly, for
+ * everyone inside the slave's line discipline (tty_ldisc_hangup()). The
+ * target, or any process of its uid, can stay in there for ever: a write()
+ * to the slave from a page that a FUSE server never fills. The client may
+ * have closed its copy already, or never get it, so ours may be the last:
+ * it goes to the closer, counted against the client's uid like its fds.
+ */
+void
+job_release_pty(struct job *j)
+{
+	closer_take(j->ctx->closer, j->client_uid, &j->pty_master, 1);
 }
 
 void

@@ -61,7 +61,7 @@ struct job {
 	pid_t pid;
 	int pidfd;
 	int errpipe;	/* read end while exec is not confirmed, else -EBADF */
-	int pty_master; /* the child's terminal until Started carries it, else -EBADF */
+	int pty_master; /* the child's terminal until Started takes it, else -EBADF */
 	struct event *ev_pidfd;
 	struct event *ev_errpipe;
 	struct event
@@ -111,6 +111,8 @@ int job_park_fds(struct job *j);
 int job_unpark_fds(struct job *j);
 /* The table's copies go to the closer (the child has its own by now). */
 void job_release_fds(struct job *j);
+/* Our copy of the child's terminal, if still held, goes to the closer (never close()d here). */
+void job_release_pty(struct job *j);
 /* The plan goes (the errpipe reported, or the child is gone). */
 void job_drop_plan(struct job *j);
 /*

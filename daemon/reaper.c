@@ -195,7 +195,7 @@ child_close_fds(struct job *c)
 	}
 	c->pidfd = safe_close(c->pidfd);
 	c->errpipe = safe_close(c->errpipe);
-	c->pty_master = safe_close(c->pty_master);
+	job_release_pty(c);
 }
 
 /* The child is reaped (or forgotten): its job ends. */
@@ -351,10 +351,10 @@ report_started(struct job *c)
 			.kind = REPLY_STARTED,
 			.pid = c->pid,
 			.pidfd = c->req->spawn.want_pidfd ? c->pidfd : -EBADF,
-			.pty_master = c->pty_master,
+			.pty_master = &c->pty_master,
 		});
-	/* The client has the master now (or is gone): ours goes. */
-	c->pty_master = safe_close(c->pty_master);
+	/* Started took the master, unless the client is gone: then the closer does. */
+	job_release_pty(c);
 	/* Until the reap only the id, the limits and the exec path are needed. */
 	job_trim(c);
 }

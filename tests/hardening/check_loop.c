@@ -21,6 +21,11 @@
  *  - nofile:  started with RLIMIT_NOFILE 48:4096 the daemon raises its soft
  *             limit and serves many connections; with 48:48 it exits 1 and
  *             says which limit to raise.
+ *  - pty:     the last reference of a pty master is dropped while the
+ *             target's child sits in the slave's line discipline (a write
+ *             from a page of a frozen FUSE file): the hangup that the
+ *             release does waits for it, uninterruptibly. Other clients
+ *             must still be answered (HOSTILE.md 46).
  *  - traced:  a tracer holds a child's zombie (the daemon cannot reap it
  *             while the tracer neither waits nor detaches): the loop does
  *             not spin on the readable pidfd; a Signal request, the time
@@ -30,12 +35,14 @@
  */
 #define _GNU_SOURCE
 
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <arpa/inet.h>
@@ -797,6 +804,334 @@ START_TEST(test_linger_release_not_on_loop)
 }
 END_TEST
 
+/* ---- pty: the release of a child's terminal never runs on the loop ---- */
+
+#if defined(FUSE_FILES_PATH) && defined(PTY_STALL_PATH)
+
+/* The spawn's id, and the Signal requests (for no child) that fill the client's queue. */
+#define PTY_SPAWN_ID 1
+#define PTY_FILL_ID 2
+
+struct pty_attack {
+	char file[PATH_MAX], ready[PATH_MAX], go[PATH_MAX];
+};
+
+/* Bytes waiting in sock's receive queue (SIOCINQ: all of them, for SOCK_SEQPACKET). */
+static int
+queued_in(int sock)
+{
+	int n = -1;
+
+	return ioctl(sock, FIONREAD, &n) < 0 ? -1 : n;
+}
+
+/* Whether sock's receive queue stays at n for ms milliseconds. */
+static bool
+queue_stays(int sock, int n, unsigned ms)
+{
+	uint64_t end = now_usec() + (uint64_t)ms * 1000u;
+
+	while (now_usec() < end) {
+		if (queued_in(sock) != n)
+			return false;
+		harness_sleep_ms(2);
+	}
+	return true;
+}
+
+/*
+ * As root: leave the replies unread until the daemon has to queue them
+ * itself (its socket's send buffer is full), so that the Started of a
+ * pty-stall spawn (and the pty master riding on it) waits in the daemon's
+ * queue. On 'c', close the connection: the daemon drops the queued reply,
+ * and with it the last reference of the master.
+ */
+static int
+pty_client(void *arg, int ctl)
+{
+	const struct pty_attack *a = arg;
+	const char *argv[] = {PTY_STALL_PATH, a->file, a->ready, a->go, NULL};
+	Spawnd__V1__PtyRequest pty = SPAWND__V1__PTY_REQUEST__INIT;
+	int sock = rc_connect(fx.sock), held = -1;
+	struct msg *m;
+	uint8_t *buf;
+	size_t len;
+
+	if (sock < 0) {
+		rc_report(ctl, "error=connect: %s", strerror(-sock));
+		return 1;
+	}
+	m = msg_signal(PTY_FILL_ID, 424242, SIGTERM, false);
+	buf = msg_pack(m, &len);
+	msg_free(m);
+	/* One at a time: the first reply that stays out has been queued by the daemon. */
+	for (int i = 0; i < 20000; i++) {
+		int before = queued_in(sock);
+		uint64_t t0 = now_usec();
+		int r = before < 0 ? -errno : rc_send(sock, buf, len, NULL, 0);
+
+		if (r < 0) {
+			rc_report(ctl, "error=send: %s", strerror(-r));
+			return 1;
+		}
+		while (queued_in(sock) == before && now_usec() - t0 < 1000000)
+			harness_sleep_ms(1);
+		if (queued_in(sock) == before) {
+			held = before;
+			break;
+		}
+	}
+	free(buf);
+	/* And the queue stays there: the daemon does not just lag behind. */
+	if (held < 0 || !queue_stays(sock, held, 500)) {
+		rc_report(ctl, "error=the daemon never queued a reply of ours");
+		return 1;
+	}
+	m = msg_spawn(PTY_SPAWN_ID, "nobody", argv);
+	pty.rows = 24;
+	pty.cols = 80;
+	m->spawn.pty = &pty;
+	buf = msg_pack(m, &len);
+	m->spawn.pty = NULL;
+	msg_free(m);
+	if (rc_send(sock, buf, len, NULL, 0) < 0) {
+		rc_report(ctl, "error=cannot send the spawn");
+		return 1;
+	}
+	free(buf);
+	rc_report(ctl, "spawned");
+	if (rc_wait_go(ctl) <= 0)
+		return 1;
+	/* Started (with the master) must still be in the daemon's queue, not in ours. */
+	if (queued_in(sock) != held) {
+		rc_report(ctl, "error=a reply reached us (%d bytes queued, not %d)", queued_in(sock),
+			  held);
+		return 1;
+	}
+	(void)close(sock);
+	rc_report(ctl, "closed");
+	(void)rc_wait_go(ctl);
+	return 0;
+}
+
+/* Start fuse-files on mnt serving one file, "page" (a copy of src); its stderr goes to log. */
+static pid_t
+pty_fuse_start(const char *mnt, const char *src, const char *log)
+{
+	char ready[PATH_MAX], arg[PATH_MAX + 8];
+	pid_t pid;
+	int fd;
+
+	xsnprintf(ready, sizeof(ready), "%s.ready", mnt);
+	xsnprintf(arg, sizeof(arg), "page=%s", src);
+	ck_assert_msg(mkdir(mnt, 0755) == 0, "mkdir %s: %s", mnt, strerror(errno));
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+	ck_assert_msg(fd >= 0, "open %s: %s", log, strerror(errno));
+	(void)fflush(NULL);
+	pid = fork();
+	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		/* If the test dies, the server dies too, and every stuck close returns. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || null < 0 || dup2(null, 1) < 0 ||
+		    dup2(fd, 2) < 0)
+			_exit(126);
+		execl(FUSE_FILES_PATH, "fuse-files", mnt, ready, arg, (char *)NULL);
+		_exit(127);
+	}
+	(void)close(fd);
+	for (int i = 0; i < 1000 && access(ready, F_OK) < 0; i++) {
+		ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "fuse-files exited at start-up");
+		harness_sleep_ms(10);
+	}
+	ck_assert_msg(access(ready, F_OK) == 0, "fuse-files did not get ready");
+	return pid;
+}
+
+/* Whether the file at path has a line containing needle. */
+static bool
+file_has_line(const char *path, const char *needle)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen(path, "re");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	if (f)
+		(void)fclose(f);
+	return found;
+}
+
+/* The system call pid is in (/proc/PID/syscall), or -1. */
+static long
+proc_syscall(pid_t pid)
+{
+	char path[64];
+	long nr = -1;
+	FILE *f;
+
+	xsnprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%ld", &nr) != 1)
+			nr = -1;
+		(void)fclose(f);
+	}
+	return nr;
+}
+
+/* Threads of the daemon's closer in uninterruptible sleep (state D), or -1 without a closer. */
+static int
+closer_threads_in_d(pid_t daemon)
+{
+	pid_t closer = find_closer(daemon);
+	char path[64];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	if (closer <= 0)
+		return -1;
+	xsnprintf(path, sizeof(path), "/proc/%d/task", (int)closer);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		char state = 0;
+		pid_t ppid, tid = (pid_t)strtol(de->d_name, NULL, 10);
+
+		if (tid > 0 && proc_stat(tid, &state, &ppid, NULL) == 0 && state == 'D')
+			n++;
+	}
+	(void)closedir(d);
+	return n;
+}
+
+/* Whether another client's spawn is answered (Started, then Exited 0) within timeout_ms. */
+static bool
+answered_within(unsigned timeout_ms)
+{
+	const char *argv[] = {"/bin/true", NULL};
+	spawnd_client *c = client_open();
+	spawnd_options *o = opts_new("nobody", argv);
+	struct spawn_reply rep = {0};
+	bool answered;
+
+	ck_assert_int_eq(spawnd_spawn_async(c, o, spawn_reply_cb, &rep, NULL), 0);
+	spawnd_options_free(o);
+	spawn_reply_pump(c, &rep, 1, timeout_ms);
+	answered = rep.state != SPAWND_STATE_PENDING;
+	spawnd_client_close(c);
+	return answered;
+}
+
+/*
+ * HOSTILE 46 for the terminal. The last close of a pty master hangs up
+ * the slave, and the hangup waits, uninterruptibly, until every task
+ * inside the slave's line discipline has left (tty_ldisc_hangup() takes
+ * the ldisc lock for writing, without a timeout). The target's own child
+ * (pty-stall) sits in there: a write() to its terminal from a page of a
+ * file whose FUSE server is frozen, all signals blocked. The Started that
+ * carries the master waits in the daemon's reply queue (its client reads
+ * nothing), and the client closes the connection: the daemon drops the
+ * last reference of the master. On the loop, the loop would hang until the
+ * FUSE server dies; other clients must be answered at once.
+ */
+START_TEST(test_pty_release_not_on_loop)
+{
+	struct pty_attack a;
+	char mnt[PATH_MAX], src[PATH_MAX], log[PATH_MAX], line[128], pidline[32] = "";
+	int ctl, ready_fd, go_fd = -1;
+	pid_t fuse, client, stalled = 0;
+	int stuck;
+	bool answered;
+	ssize_t n = 0;
+
+	xsnprintf(mnt, sizeof(mnt), "%s/mnt", fx.dir);
+	xsnprintf(src, sizeof(src), "%s/page.src", fx.dir);
+	xsnprintf(log, sizeof(log), "%s/fuse-files.log", fx.dir);
+	xsnprintf(a.file, sizeof(a.file), "%s/page", mnt);
+	xsnprintf(a.ready, sizeof(a.ready), "%s/ready.fifo", fx.dir);
+	xsnprintf(a.go, sizeof(a.go), "%s/go.fifo", fx.dir);
+	{
+		char text[8193];
+
+		memset(text, 'p', sizeof(text) - 1);
+		text[sizeof(text) - 1] = '\0';
+		write_file(src, text, 0644);
+	}
+	ck_assert_int_eq(mkfifo(a.ready, 0600), 0);
+	ck_assert_int_eq(chmod(a.ready, 0666), 0);
+	ck_assert_int_eq(mkfifo(a.go, 0600), 0);
+	ck_assert_int_eq(chmod(a.go, 0666), 0);
+	ready_fd = open(a.ready, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ck_assert_int_ge(ready_fd, 0);
+	fuse = pty_fuse_start(mnt, src, log);
+
+	client = fork_client(0, 0, pty_client, &a, &ctl);
+	ck_client_line(ctl, line, sizeof(line), 60000, "pty client");
+	ck_assert_msg(strcmp(line, "spawned") == 0, "pty client: %s", line);
+	/* pty-stall's child has mapped the page: its pid comes through the fifo. */
+	for (int i = 0; i < 1000 && !strchr(pidline, '\n'); i++) {
+		ssize_t k = read(ready_fd, pidline + n, sizeof(pidline) - 1 - (size_t)n);
+
+		if (k > 0)
+			n += k;
+		else
+			harness_sleep_ms(10);
+	}
+	ck_assert_msg(sscanf(pidline, "%d", &stalled) == 1 && stalled > 0,
+		      "pty-stall did not report its child ('%s')", pidline);
+	/* Freeze the server, then let the child write from the page it never touched. */
+	ck_assert_int_eq(kill(fuse, SIGUSR1), 0);
+	for (int i = 0; i < 250 && !file_has_line(log, "fuse-files: frozen"); i++)
+		harness_sleep_ms(20);
+	ck_assert_msg(file_has_line(log, "fuse-files: frozen"), "fuse-files did not freeze");
+	for (int i = 0; i < 500 && go_fd < 0; i++) {
+		go_fd = open(a.go, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (go_fd < 0)
+			harness_sleep_ms(10); /* ENXIO: the child has not opened it yet */
+	}
+	ck_assert_int_ge(go_fd, 0);
+	ck_assert_int_eq(write(go_fd, "g", 1), 1);
+	(void)close(go_fd);
+	for (int i = 0; i < 500 && proc_syscall(stalled) != SYS_write; i++)
+		harness_sleep_ms(10);
+	ck_assert_msg(proc_syscall(stalled) == SYS_write, "pty-stall's child %d is not in write()",
+		      (int)stalled);
+	harness_sleep_ms(200);
+	ck_assert_msg(proc_syscall(stalled) == SYS_write,
+		      "pty-stall's child %d left write() (the page was read?)", (int)stalled);
+
+	/* The client goes, its Started unsent: the daemon drops the master. */
+	ck_client_go(ctl, 'c');
+	ck_client_line(ctl, line, sizeof(line), 10000, "pty client");
+	ck_assert_msg(strcmp(line, "closed") == 0, "pty client: %s", line);
+	harness_sleep_ms(300);
+	answered = answered_within(5000);
+	/* The release did happen, and hangs: in a thread of the closer. */
+	stuck = closer_threads_in_d(fx.pid);
+
+	/* The server goes: the write fails, the hangup ends, wherever it waits. */
+	(void)kill(fuse, SIGTERM);
+	ck_assert_msg(wait_pid_deadline(fuse, 10000) != -1, "fuse-files did not exit");
+	(void)umount2(mnt, MNT_DETACH);
+	ck_assert_msg(proc_wait_gone(stalled, 10000), "pty-stall's child %d did not exit",
+		      (int)stalled);
+	ck_client_go(ctl, 'q');
+	ck_client_done(client, ctl, "pty client");
+	(void)close(ready_fd);
+	ck_assert_msg(answered, "another client got no answer within 5 s while the daemon dropped "
+				"the last reference of a pty master whose slave a writer holds");
+	ck_assert_msg(stuck >= 1, "no closer thread was stuck in the release of the pty master");
+	assert_daemon_serves();
+}
+END_TEST
+
+#endif
+
 /* ---- reset: unread replies at disconnect are no protocol error ---- */
 
 START_TEST(test_reset_is_a_quiet_disconnect)
@@ -1131,6 +1466,18 @@ loop_suite(void)
 		fprintf(stderr, "fuse: skipped (needs /dev/fuse and %s)\n", FUSE_HANG_PATH);
 #else
 	fprintf(stderr, "fuse: skipped (fuse-hang was not built: libfuse3 missing)\n");
+#endif
+#if defined(FUSE_FILES_PATH) && defined(PTY_STALL_PATH)
+	if (access("/dev/fuse", R_OK | W_OK) == 0 && access(FUSE_FILES_PATH, X_OK) == 0) {
+		tc = tcase_create("pty");
+		tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+		tcase_set_timeout(tc, 120);
+		tcase_add_test(tc, test_pty_release_not_on_loop);
+		suite_add_tcase(s, tc);
+	} else
+		fprintf(stderr, "pty: skipped (needs /dev/fuse and %s)\n", FUSE_FILES_PATH);
+#else
+	fprintf(stderr, "pty: skipped (fuse-files was not built: libfuse3 missing)\n");
 #endif
 	return s;
 }
