@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench-skeleton: the floor of spawnd's design, as a program (issue 12;
- * docs/benchmarks.md, "The design's floor, measured").
+ * docs/benchmarks.md, "The design's floor, measured whole").
  *
  *   bench-skeleton LOG N [WITHOUT[,WITHOUT...]]
  *
@@ -38,15 +38,17 @@
  * Protocol: each request is a user name ("root" or "nobody"); the replies
  * are "S<pid>" (unless started or eof) and "E<status>", or "F<errno>" for
  * a failed start. One spawn at a time per connection (a client waits for
- * E); the connections' spawns overlap as the daemon's do: one loop, one
- * resolver thread with a queue. It exits when every client has hung up.
- * Any failure of the skeleton itself ends it (exit 1): it is a measuring
- * tool, not a daemon.
+ * E); the connections' spawns overlap as the daemon's do: one loop, and
+ * one resolver thread with a queue (spawnd adds threads when lookups
+ * queue up, so at high concurrency the skeleton's lookups wait more). It exits when every client
+ * has hung up. Any failure of the skeleton itself ends it (exit 1): it is a measuring tool, not a
+ * daemon.
  *
  * The child shares our memory (CLONE_VM) and runs on its own stack, as
- * spawnd's vfork engine does. It calls syscall(), which writes errno only
- * when a call fails, and then it only reports and exits; the loop thread
- * reads errno only on its own failures, which end the program.
+ * spawnd's vfork engine does. It calls syscall(), which writes errno (the
+ * loop thread's: no CLONE_SETTLS) only when a call fails, which none of
+ * these does here; the loop thread reads errno only after failures of its
+ * own, which end the program.
  */
 #define _GNU_SOURCE
 #include <sys/epoll.h>

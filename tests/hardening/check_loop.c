@@ -914,41 +914,6 @@ pty_client(void *arg, int ctl)
 	return 0;
 }
 
-/* Start fuse-files on mnt serving one file, "page" (a copy of src); its stderr goes to log. */
-static pid_t
-pty_fuse_start(const char *mnt, const char *src, const char *log)
-{
-	char ready[PATH_MAX], arg[PATH_MAX + 8];
-	pid_t pid;
-	int fd;
-
-	xsnprintf(ready, sizeof(ready), "%s.ready", mnt);
-	xsnprintf(arg, sizeof(arg), "page=%s", src);
-	ck_assert_msg(mkdir(mnt, 0755) == 0, "mkdir %s: %s", mnt, strerror(errno));
-	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-	ck_assert_msg(fd >= 0, "open %s: %s", log, strerror(errno));
-	(void)fflush(NULL);
-	pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-		/* If the test dies, the server dies too, and every stuck close returns. */
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || null < 0 || dup2(null, 1) < 0 ||
-		    dup2(fd, 2) < 0)
-			_exit(126);
-		execl(FUSE_FILES_PATH, "fuse-files", mnt, ready, arg, (char *)NULL);
-		_exit(127);
-	}
-	(void)close(fd);
-	for (int i = 0; i < 1000 && access(ready, F_OK) < 0; i++) {
-		ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "fuse-files exited at start-up");
-		harness_sleep_ms(10);
-	}
-	ck_assert_msg(access(ready, F_OK) == 0, "fuse-files did not get ready");
-	return pid;
-}
-
 /* Whether the file at path has a line containing needle. */
 static bool
 file_has_line(const char *path, const char *needle)
@@ -1068,7 +1033,13 @@ START_TEST(test_pty_release_not_on_loop)
 	ck_assert_int_eq(chmod(a.go, 0666), 0);
 	ready_fd = open(a.ready, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	ck_assert_int_ge(ready_fd, 0);
-	fuse = pty_fuse_start(mnt, src, log);
+	{
+		char page[PATH_MAX + 8];
+		const char *const files[] = {page, NULL};
+
+		xsnprintf(page, sizeof(page), "page=%s", src);
+		fuse = fuse_files_start(FUSE_FILES_PATH, mnt, log, files);
+	}
 
 	client = fork_client(0, 0, pty_client, &a, &ctl);
 	ck_client_line(ctl, line, sizeof(line), 60000, "pty client");

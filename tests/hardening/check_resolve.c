@@ -76,40 +76,16 @@ private_mounts(void)
 
 /* Start fuse-files on mnt serving passwd, group and a files-only nsswitch.conf. */
 static pid_t
-fuse_files_start(const char *mnt)
+start_account_files(const char *mnt)
 {
-	char ready[PATH_MAX], nss[PATH_MAX], nss_arg[PATH_MAX + 32];
-	pid_t pid;
-	int log;
+	char nss[PATH_MAX], nss_arg[PATH_MAX + 32];
+	const char *const files[] = {"passwd=/etc/passwd", "group=/etc/group", nss_arg, NULL};
 
-	xsnprintf(ready, sizeof(ready), "%s.ready", mnt);
 	xsnprintf(nss, sizeof(nss), "%s.nsswitch", mnt);
 	xsnprintf(nss_arg, sizeof(nss_arg), "nsswitch.conf=%s", nss);
 	xsnprintf(fuse_log, sizeof(fuse_log), "%s.log", mnt);
 	write_file(nss, "passwd: files\ngroup: files\nshadow: files\n", 0644);
-	ck_assert_msg(mkdir(mnt, 0755) == 0, "mkdir %s: %s", mnt, strerror(errno));
-	log = open(fuse_log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-	ck_assert_msg(log >= 0, "open %s: %s", fuse_log, strerror(errno));
-	(void)fflush(NULL);
-	pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || null < 0 || dup2(null, 1) < 0 ||
-		    dup2(log, 2) < 0)
-			_exit(126);
-		execl(FUSE_FILES_PATH, "fuse-files", mnt, ready, "passwd=/etc/passwd",
-		      "group=/etc/group", nss_arg, (char *)NULL);
-		_exit(127);
-	}
-	(void)close(log);
-	for (int i = 0; i < 1000 && access(ready, F_OK) < 0; i++) {
-		ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "fuse-files exited at start-up");
-		harness_sleep_ms(10);
-	}
-	ck_assert_msg(access(ready, F_OK) == 0, "fuse-files did not get ready");
-	return pid;
+	return fuse_files_start(FUSE_FILES_PATH, mnt, fuse_log, files);
 }
 
 static void
@@ -347,7 +323,7 @@ START_TEST(test_nss_hangs_loop_serves)
 	private_mounts();
 	fx_start_args(policy, args);
 	xsnprintf(mnt, sizeof(mnt), "%s/nss", fx.dir);
-	fuse_pid = fuse_files_start(mnt);
+	fuse_pid = start_account_files(mnt);
 	bind_over(mnt, "passwd", "/etc/passwd");
 	bind_over(mnt, "group", "/etc/group");
 	bind_over(mnt, "nsswitch.conf", "/etc/nsswitch.conf");

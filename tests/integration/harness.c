@@ -929,6 +929,51 @@ proc_children_pre_exec(pid_t ppid, const char *exe)
 	return n;
 }
 
+/* ---- fuse-files ---- */
+
+pid_t
+fuse_files_start(const char *helper, const char *mnt, const char *log, const char *const files[])
+{
+	char ready[PATH_MAX];
+	const char *argv[16];
+	size_t n = 0;
+	pid_t pid;
+	int fd;
+
+	xsnprintf(ready, sizeof(ready), "%s.ready", mnt);
+	argv[n++] = "fuse-files";
+	argv[n++] = mnt;
+	argv[n++] = ready;
+	for (size_t i = 0; files[i]; i++) {
+		ck_assert_msg(n < sizeof(argv) / sizeof(argv[0]) - 1, "too many fuse-files files");
+		argv[n++] = files[i];
+	}
+	argv[n] = NULL;
+	ck_assert_msg(mkdir(mnt, 0755) == 0, "mkdir %s: %s", mnt, strerror(errno));
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+	ck_assert_msg(fd >= 0, "open %s: %s", log, strerror(errno));
+	(void)fflush(NULL);
+	pid = fork();
+	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		/* If the test dies, the server dies too, and every stuck request fails. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || null < 0 || dup2(null, 1) < 0 ||
+		    dup2(fd, 2) < 0)
+			_exit(126);
+		execv(helper, (char *const *)argv);
+		_exit(127);
+	}
+	(void)close(fd);
+	for (int i = 0; i < 1000 && access(ready, F_OK) < 0; i++) {
+		ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "fuse-files exited at start-up");
+		harness_sleep_ms(10);
+	}
+	ck_assert_msg(access(ready, F_OK) == 0, "fuse-files did not get ready");
+	return pid;
+}
+
 /* ---- fuse-hang ---- */
 
 pid_t

@@ -208,6 +208,16 @@ int fuse_hang_unanswered(const char *log);
 /* An errno a stuck chdir or exec may end with once the FUSE server is gone. */
 bool fuse_errno_is_dead(int e);
 /*
+ * tests/helpers/fuse-files (at path helper): create the directory mnt,
+ * mount it there serving files (a NULL-terminated list of "NAME=SOURCE"
+ * arguments) and wait for it to be ready; fails the test otherwise. Its
+ * stdout goes to /dev/null, its stderr to the file log (created or
+ * truncated). It gets SIGTERM when the calling thread dies. Returns its pid
+ * (fuse_hang_stop() stops it as well).
+ */
+pid_t fuse_files_start(const char *helper, const char *mnt, const char *log,
+		       const char *const files[]);
+/*
  * harness_main() for suites that mount fuse-hang (helper): as root, exits 77
  * (skipped) unless /dev/fuse and the helper are usable.
  */
