@@ -30,14 +30,18 @@
  * measured ratios. The design's floor is also measured whole: spawns
  * through bench-skeleton, a server that makes the system calls of
  * spawnd's guarantees (loop, resolver thread and child) with none of
- * spawnd's code, as root, as nobody and without the guarantees; the
- * persistent connection minus it is what spawnd's own code costs. What spawnctl adds to one spawn
- * on a persistent connection is split into parts at c=1, as root, in the main table and in "What
- * spawnctl adds": the same connection passing fds 0-2, a new connection per spawn (connect + spawn
- * + wait + close), both (spawnctl's requests made in-process), and `spawnctl --version` (its own
- * start and exit, no connection). --floor-only runs just those. Concurrency c means c threads, each
- * with its own connection (or spawning its own processes), spawning and waiting one child after the
- * other; the figure is the wall time per spawn of the whole batch, i.e. the inverse of throughput.
+ * spawnd's code, at every concurrency as root and as nobody, and at c=1
+ * without the guarantees; the persistent connection minus it is what
+ * spawnd's own code costs. What spawnctl adds to one spawn on a
+ * persistent connection is split into parts at c=1, as root, in the main
+ * table and in "What spawnctl adds": the same connection passing fds
+ * 0-2, a new connection per spawn (connect + spawn + wait + close), both
+ * (spawnctl's requests made in-process), and `spawnctl --version` (its
+ * own start and exit, no connection). --floor-only runs just those.
+ * Concurrency c means c threads, each with its own connection (or
+ * spawning its own processes), spawning and waiting one child after the
+ * other; the figure is the wall time per spawn of the whole batch, i.e.
+ * the inverse of throughput.
  *
  * The live children belong to "holder" processes, each a client of its own
  * uid (70000 + i, group of nobody) with 1000 children: the daemon caps
@@ -2606,7 +2610,7 @@ find_part(enum kind kind, bool idle)
 	return NULL;
 }
 
-/* The first bench-skeleton runner spawning as user without what (NULL: any). */
+/* The bench-skeleton runner that spawns as user and drops the guarantees in without. */
 static struct runner *
 find_skeleton(const char *user, const char *without)
 {
