@@ -81,14 +81,21 @@ static uint8_t recv_buf[SPAWND_MAX_MESSAGE_BYTES + 1];
 static void conn_close_later(struct conn *c);
 
 /*
- * A pty master that leaves us: to the closer, never close()d on the loop.
- * Even once sent, ours may be the last reference: the client may have
- * received and closed its copy by then (see job_release_pty()).
+ * Hand *fd to the closer, counted against uid: for the files whose last
+ * release can wait, which the loop never close()s (HOSTILE 46).
+ *  - A client's socket: messages still queued on it may carry fds,
+ *    closing the socket drops them, and a drop that ends a file's last
+ *    reference runs the file's release on this thread (a TCP socket with
+ *    SO_LINGER whose peer takes no data waits out its linger time).
+ *  - A pty master, even once sent: the client may have received and
+ *    closed its copy by then, and the last close hangs up the slave (see
+ *    job_release_pty()).
+ * Skips an fd < 0, and leaves -EBADF in *fd.
  */
 static void
-release_pty(struct conn *c, int *fd)
+to_closer(const struct context *ctx, uid_t uid, int *fd)
 {
-	closer_take(c->cl.ctx->closer, c->cl.cred.uid, fd, 1);
+	closer_take(ctx->closer, uid, fd, 1);
 }
 
 static void
@@ -97,7 +104,7 @@ outmsg_free(struct conn *c, struct outmsg *m)
 	if (m->n_fds > 0)
 		c->n_out_fds--;
 	if (m->pty)
-		release_pty(c, &m->fds[--m->n_fds]);
+		to_closer(c->cl.ctx, c->cl.cred.uid, &m->fds[--m->n_fds]);
 	for (size_t i = 0; i < m->n_fds; i++)
 		(void)safe_close(m->fds[i]);
 	c->out_bytes -= m->len;
@@ -192,7 +199,7 @@ flush(struct conn *c)
 /*
  * Queue a reply and try to send. Takes fd and pty (-EBADF for none): they
  * ride on the reply, in that order; fd is closed on every path, pty (a pty
- * master) goes to the closer (release_pty()).
+ * master) goes to the closer (to_closer()).
  */
 static void
 queue_reply2(struct conn *c, Spawnd__V1__Reply *reply, int fd, int pty)
@@ -205,7 +212,7 @@ queue_reply2(struct conn *c, Spawnd__V1__Reply *reply, int fd, int pty)
 
 	if (!c || c->cl.closing) {
 		if (c)
-			release_pty(c, &pty);
+			to_closer(c->cl.ctx, c->cl.cred.uid, &pty);
 		return;
 	}
 	reply->version = SPAWND_PROTOCOL_VERSION;
@@ -213,7 +220,7 @@ queue_reply2(struct conn *c, Spawnd__V1__Reply *reply, int fd, int pty)
 	if (r < 0) {
 		log_error_errno(r, "Failed to pack a reply for pid %d, closing: %m",
 				(int)c->cl.cred.pid);
-		release_pty(c, &pty);
+		to_closer(c->cl.ctx, c->cl.cred.uid, &pty);
 		conn_close_later(c);
 		return;
 	}
@@ -222,14 +229,14 @@ queue_reply2(struct conn *c, Spawnd__V1__Reply *reply, int fd, int pty)
 		log_warning("Client pid %d does not read its replies, closing",
 			    (int)c->cl.cred.pid);
 		free(buf);
-		release_pty(c, &pty);
+		to_closer(c->cl.ctx, c->cl.cred.uid, &pty);
 		conn_close_later(c);
 		return;
 	}
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		free(buf);
-		release_pty(c, &pty);
+		to_closer(c->cl.ctx, c->cl.cred.uid, &pty);
 		conn_close_later(c);
 		return;
 	}
@@ -446,20 +453,6 @@ check_sender(struct conn *c, const struct ucred *sender)
 	return false;
 }
 
-/*
- * A client's socket is never closed on the loop: messages still queued on
- * it may carry fds, closing the socket drops them, and a drop that ends a
- * file's last reference runs the file's release on this thread, which can
- * wait (a TCP socket with SO_LINGER whose peer takes no data waits out its
- * linger time; HOSTILE 46). The closer closes it, as it closes the fds.
- */
-static void
-drop_socket(const struct context *ctx, uid_t uid, int *fd)
-{
-	/* Skips an fd < 0, and leaves -EBADF in *fd. */
-	closer_take(ctx->closer, uid, fd, 1);
-}
-
 /* Messages discard_input() reads at most: the rest goes with the socket. */
 #define DISCARD_MAX 64
 
@@ -470,7 +463,7 @@ drop_socket(const struct context *ctx, uid_t uid, int *fd)
  * already, as long as no fds ride on it: each message is first peeked at
  * with room for the credentials only, so a message with fds installs none
  * and says so (MSG_CTRUNC), and is left for the closer with the socket
- * (drop_socket()). Reading it here would install them, or make the kernel
+ * (to_closer()). Reading it here would install them, or make the kernel
  * drop them on this thread.
  */
 static void
@@ -751,7 +744,7 @@ conn_new(const struct context *ctx, int fd, struct conn **ret)
 	int r;
 
 	if (!c) {
-		drop_socket(ctx, (uid_t)-1, &fd);
+		to_closer(ctx, (uid_t)-1, &fd);
 		return -ENOMEM;
 	}
 	c->cl.ctx = ctx;
@@ -809,7 +802,7 @@ fail:
 		event_free(c->ev_hangup);
 	free(c->cl.user_name);
 	free(c->groups);
-	drop_socket(ctx, c->cl.cred.uid, &c->fd);
+	to_closer(ctx, c->cl.cred.uid, &c->fd);
 	free(c);
 	return r;
 }
@@ -832,7 +825,7 @@ conn_free(struct conn *c)
 	event_free(c->ev_write);
 	event_free(c->ev_close);
 	event_free(c->ev_hangup);
-	drop_socket(c->cl.ctx, c->cl.cred.uid, &c->fd);
+	to_closer(c->cl.ctx, c->cl.cred.uid, &c->fd);
 	free(c->cl.user_name);
 	free(c->groups);
 	ev->conn_gone(ev->server, c);

@@ -596,8 +596,8 @@ server_add_events(struct server *s)
 
 /*
  * The most fds the caps let the daemon hold: its own few, a socket and a
- * park socket per connection, per live child its pidfd and the copies of
- * it and of its terminal's master that a Started may hold queued, the
+ * park socket per connection, per live child its pidfd, the copy of it
+ * that a queued Started may hold and its terminal's master, the
  * closer's backlog, and a message of WIRE_RECV_MAX_FDS being received,
  * plus the clients' reserve. Below that, clients together could fill the
  * table, and the kernel then drops the fds of a message it cannot install
