@@ -107,8 +107,16 @@
 #define TRUE_PATH "/bin/true"
 /* What bench-skeleton drops for its bare variant: every guarantee beyond the spawn itself. */
 #define SKELETON_BARE "lookup,stat,audit,child,eof"
+/* bench-skeleton "listen" without them and without the fd guarantees (bench-skeleton.c). */
+#define SKELCTL_BARE SKELETON_BARE ",fds"
 /* Where skeleton_start() moves the skeleton's sockets before they go to fds 3 and up. */
 #define SKELETON_SPARE_FD 900
+/* How bench-nothing and bench-skelctl are linked (tests/bench/CMakeLists.txt). */
+#if NOTHING_STATIC
+#define NOTHING_LINK "static PIEs, as spawnctl"
+#else
+#define NOTHING_LINK "NOT static: sanitizer build or no static libc"
+#endif
 
 static const char *const small_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL};
 static char *const true_argv[] = {(char *)TRUE_PATH, NULL};
@@ -734,6 +742,7 @@ enum kind {
 	K_SYSCALL,     /* a mix of cheap system calls like the loop's (per call) */
 	K_EXEC_STATIC, /* posix_spawn + waitpid of a static PIE that does nothing */
 	K_SKELETON, /* a spawn through bench-skeleton: the design's system calls, no spawnd code */
+	K_SKELCTL,  /* bench-skelctl on bench-skeleton "listen": spawnctl's request, none of ours */
 };
 
 /* System calls in one K_SYSCALL operation (syscall_mix()). */
@@ -749,8 +758,8 @@ struct runner {
 	struct daemon *d;
 	const char *user;
 	const char *program; /* K_S6: s6-sudo, K_PYTHON: python3 */
-	const char *sock;    /* K_S6 */
-	const char *without; /* K_SKELETON: the guarantees it drops (bench-skeleton.c) */
+	const char *sock;    /* K_S6, K_SKELCTL */
+	const char *without; /* K_SKELETON*: the guarantees it drops (bench-skeleton.c) */
 	unsigned divisor;    /* batch / divisor spawns: slow whole-process peers */
 	unsigned multiplier; /* batch * multiplier: fast runners (the bare round trip) */
 	bool seq_only;	     /* concurrency 1 only */
@@ -762,7 +771,7 @@ struct runner {
 	spawnd_options *opts[MAX_CONC];
 	char *stacks[MAX_CONC];
 	int ipc_fd[MAX_CONC];	  /* K_IPC*, K_SKELETON: our end of the socket pair */
-	pid_t ipc_pid[MAX_CONC];  /* K_IPC*: the echo server; K_SKELETON: bench-skeleton */
+	pid_t ipc_pid[MAX_CONC];  /* K_IPC*: the echo server; K_SKELETON*: bench-skeleton */
 	int ipc_passed[MAX_CONC]; /* K_IPC_FD: the fd sent with every request */
 	/* Per concurrency level, per round: seconds per spawn and the ratio to the reference. */
 	double *sec[MAX_CONC_LEVELS];
@@ -905,6 +914,9 @@ ipc_start(struct runner *r, unsigned idx)
 static void
 ipc_stop(struct runner *r)
 {
+	/* bench-skeleton "listen" serves until killed (its closer dies with it). */
+	if (r->kind == K_SKELCTL && r->ipc_pid[0] > 0)
+		(void)kill(r->ipc_pid[0], SIGKILL);
 	/* Every EOF first: bench-skeleton serves all workers and exits after the last. */
 	for (unsigned i = 0; i < MAX_CONC; i++) {
 		if (r->ipc_fd[i] >= 0)
@@ -968,6 +980,43 @@ skeleton_start(struct runner *r)
 	for (unsigned i = 0; i < n; i++)
 		(void)close(theirs[i]);
 	r->ipc_pid[0] = pid;
+}
+
+/*
+ * bench-skeleton in "listen" mode for r's bench-skelctl processes, on a
+ * socket of its own in the work directory (a new connection per spawn, as
+ * spawnctl's). It serves until ipc_stop() kills it.
+ */
+static void
+skelctl_start(struct runner *r)
+{
+	static char socks[MAX_RUNNERS][PATH_MAX];
+	char *sock = socks[r - runners], log[PATH_MAX];
+	char *argv[] = {(char *)"bench-skeleton", log, (char *)"listen", (char *)r->without, NULL};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int fd, k;
+
+	xsnprintf(sock, PATH_MAX, "%s/skeleton-%u.sock", workdir, (unsigned)(r - runners));
+	xsnprintf(log, sizeof(log), "%s/skeleton.log", workdir);
+	if (strlen(sock) >= sizeof(sa.sun_path))
+		die("%s: path too long", sock);
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0)
+		die("listen %s: %s", sock, strerror(errno));
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd, SKELETON_SPARE_FD);
+	posix_spawn_file_actions_adddup2(&fa, SKELETON_SPARE_FD, 3);
+	posix_spawn_file_actions_addclose(&fa, SKELETON_SPARE_FD);
+	k = posix_spawn(&pid, SKELETON_PATH, &fa, NULL, argv, (char *const *)small_env);
+	posix_spawn_file_actions_destroy(&fa);
+	(void)close(fd);
+	if (k != 0)
+		die("posix_spawn %s: %s", SKELETON_PATH, strerror(k));
+	r->ipc_pid[0] = pid;
+	r->sock = sock;
 }
 
 /* One reply of bench-skeleton: its first letter is kind, or -1 with a message. */
@@ -1360,6 +1409,16 @@ one_spawn(struct runner *r, unsigned idx)
 		return hop_round_trip();
 	case K_SKELETON:
 		return skeleton_spawn(r, idx);
+	case K_SKELCTL: {
+		char *argv[] = {(char *)"bench-skelctl", (char *)r->sock, (char *)r->user, NULL};
+
+		k = posix_spawn(&pid, SKELCTL_PATH, NULL, NULL, argv, (char *const *)small_env);
+		if (k != 0) {
+			fprintf(stderr, "posix_spawn %s: %s\n", SKELCTL_PATH, strerror(k));
+			return -1;
+		}
+		return wait_ok(pid, r->name);
+	}
 	case K_LOOKUP_USER:
 		return lookup_user();
 	case K_LOOKUP_PATH:
@@ -1506,6 +1565,8 @@ runner_prepare(struct runner *r)
 			hop_start();
 		if (r->kind == K_SKELETON && i == 0)
 			skeleton_start(r);
+		if (r->kind == K_SKELCTL && i == 0)
+			skelctl_start(r);
 		/* K_SYSCALL: an eventfd and an epoll instance, closed by ipc_stop(). */
 		if (r->kind == K_SYSCALL && i == 0) {
 			r->ipc_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -2610,15 +2671,60 @@ find_part(enum kind kind, bool idle)
 	return NULL;
 }
 
-/* The bench-skeleton runner that spawns as user and drops the guarantees in without. */
+/*
+ * The bench-skeleton runner (K_SKELETON, or K_SKELCTL on it) that spawns as
+ * user and drops the guarantees in without.
+ */
 static struct runner *
-find_skeleton(const char *user, const char *without)
+find_skeleton(enum kind kind, const char *user, const char *without)
 {
 	for (unsigned j = 0; j < n_runners; j++)
-		if (runners[j].kind == K_SKELETON && strcmp(runners[j].user, user) == 0 &&
+		if (runners[j].kind == kind && strcmp(runners[j].user, user) == 0 &&
 		    strcmp(runners[j].without, without) == 0)
 			return &runners[j];
 	return NULL;
+}
+
+/*
+ * spawnctl's floor, measured whole: bench-skelctl on bench-skeleton
+ * "listen" (spawnctl's request, a new connection passing fds 0-2, the
+ * daemon's work for it, two static processes' start and exit, none of our
+ * code), against `spawnctl` itself in the same rounds.
+ */
+static void
+print_spawnctl_floor(const struct runner *ref, unsigned n)
+{
+	const struct runner *sc_root = find_skeleton(K_SKELCTL, "root", ""),
+			    *sc_nobody = find_skeleton(K_SKELCTL, "nobody", ""),
+			    *sc_bare = find_skeleton(K_SKELCTL, "root", SKELCTL_BARE),
+			    *ctl_root = find_runner(K_SPAWNCTL, NULL, "root"),
+			    *ctl_nobody = find_runner(K_SPAWNCTL, NULL, "nobody");
+	const struct runner *const all[] = {sc_root, sc_nobody, sc_bare, ctl_root, ctl_nobody};
+	double own[2][256];
+
+	for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+		if (!all[k] || all[k]->n[0] < n)
+			return;
+	for (unsigned i = 0; i < n; i++) {
+		own[0][i] = (ctl_root->sec[0][i] - sc_root->sec[0][i]) / ref->sec[0][i];
+		own[1][i] = (ctl_nobody->sec[0][i] - sc_nobody->sec[0][i]) / ref->sec[0][i];
+	}
+	floor_part_row("bench-skelctl on bench-skeleton as root, whole process: spawnctl's request "
+		       "(a new connection, fds 0-2, a signalfd) with none of our code, the "
+		       "skeleton's accept, fd checks, park and closer (" NOTHING_LINK ")",
+		       sc_root, 1);
+	floor_part_row("bench-skelctl on bench-skeleton as nobody", sc_nobody, 1);
+	floor_part_row("`spawnctl -u root -- " TRUE_PATH "` (the same rounds)", ctl_root, 1);
+	floor_part_row("`spawnctl -u nobody -- " TRUE_PATH "`", ctl_nobody, 1);
+	floor_part_row("bench-skelctl on bench-skeleton without the guarantees (" SKELCTL_BARE
+		       "): connect, request with fds 0-2, clone, exec, pidfd, one reply",
+		       sc_bare, 1);
+	printf("| spawnd's and spawnctl's own code: spawnctl - bench-skelctl, per round, as root "
+	       "/ as nobody | | ");
+	print_spread(own[0], n, 3, true);
+	printf(" / ");
+	print_spread(own[1], n, 3, true);
+	printf(" |\n");
 }
 
 /*
@@ -2630,9 +2736,9 @@ static void
 print_design_floor(const struct runner *ref, const struct runner *root, const struct runner *nobody,
 		   unsigned n)
 {
-	const struct runner *sk_root = find_skeleton("root", ""),
-			    *sk_nobody = find_skeleton("nobody", ""),
-			    *sk_bare = find_skeleton("root", SKELETON_BARE);
+	const struct runner *sk_root = find_skeleton(K_SKELETON, "root", ""),
+			    *sk_nobody = find_skeleton(K_SKELETON, "nobody", ""),
+			    *sk_bare = find_skeleton(K_SKELETON, "root", SKELETON_BARE);
 	const struct runner *const all[] = {sk_root, sk_nobody, sk_bare, root, nobody};
 	double own[2][256];
 
@@ -2663,6 +2769,7 @@ print_design_floor(const struct runner *ref, const struct runner *root, const st
 	printf(" / ");
 	print_spread(own[1], n, 3, true);
 	printf(" |\n");
+	print_spawnctl_floor(ref, n);
 }
 
 enum {
@@ -2688,7 +2795,7 @@ print_floor_measured(void)
 		      *nobody = engine_runner("nobody"),
 		      *ctl_root = find_runner(K_SPAWNCTL, NULL, "root"),
 		      *ctl_nobody = find_runner(K_SPAWNCTL, NULL, "nobody"),
-		      *sk_root = find_skeleton("root", "");
+		      *sk_root = find_skeleton(K_SKELETON, "root", "");
 	double rest = loop_sc.counted ? loop_sc.total - loop_sc.in_parts : 0;
 	const struct runner *parts[] = {ipc, ipc_idle, hopr, hop_idle, lku,
 					lkp, sysc,     st,   root,     sk_root};
@@ -3247,6 +3354,24 @@ main(int argc, char **argv)
 			r->user = users[u].user;
 			r->divisor = 2;
 		}
+		/* spawnctl's floor, measured whole: its request, no code of ours on either side. */
+		for (size_t u = 0; u < 2; u++) {
+			xsnprintf(name, sizeof(name),
+				  "bench-skelctl on bench-skeleton (spawnctl's request, no code of "
+				  "ours), as %s",
+				  users[u].user);
+			r = runner_add(name, K_SKELCTL);
+			r->user = users[u].user;
+			r->without = "";
+			r->divisor = 2;
+		}
+		r = runner_add(
+			"floor: bench-skelctl on the skeleton without the guarantees, as root",
+			K_SKELCTL);
+		r->user = "root";
+		r->without = SKELCTL_BARE;
+		r->divisor = 2;
+		r->seq_only = r->floor_part = true;
 		/*
 		 * What spawnctl adds to (static start + one spawn on a persistent
 		 * connection), one part at a time, as root at c=1 (docs/benchmarks.md,
