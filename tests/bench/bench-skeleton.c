@@ -41,14 +41,16 @@
  *   fds      ("listen") received fds and sockets closed by the loop itself:
  *            no checks, no park, no closer, no settle.
  *
- * Protocol: each request is a user name ("root" or "nobody"); the replies
- * are "S<pid>" (unless started or eof) and "E<status>", or "F<errno>" for
- * a failed start. One spawn at a time per connection (a client waits for
- * E); the connections' spawns overlap as the daemon's do: one loop, and
- * one resolver thread with a queue (spawnd adds threads when lookups
- * queue up, so at high concurrency the skeleton's lookups wait more). It exits when every client
- * has hung up. Any failure of the skeleton itself ends it (exit 1): it is a measuring tool, not a
- * daemon.
+ * Protocol: each request is a user name ("root" or "nobody"), followed
+ * ("listen") by a NUL, the client's environment and up to three fds; the
+ * replies are "S<pid>" (unless started or eof) and "E<status>", or
+ * "F<errno>" for a failed start. One spawn at a time per connection (a
+ * client waits for E); the connections' spawns overlap as the daemon's
+ * do: one loop, and one resolver thread with a queue (spawnd adds threads
+ * when lookups queue up, so at high concurrency the skeleton's lookups
+ * wait more). With N connections it exits when every client has hung up.
+ * Any failure of the skeleton itself ends it (exit 1): it is a measuring
+ * tool, not a daemon.
  *
  * A connection per spawn ("listen"; bench-skelctl is its client, the
  * request spawnctl makes with none of spawnctl's code): what spawnd does
@@ -362,6 +364,7 @@ static void
 closer_settle(void)
 {
 	for (;;) {
+		struct pollfd p = {.fd = closer_done_rd, .events = POLLIN};
 		bool all_gone = true;
 
 		for (unsigned i = 0; i < MAX_CLOSING && n_closing; i++) {
@@ -379,8 +382,6 @@ closer_settle(void)
 		}
 		if (all_gone)
 			return;
-		struct pollfd p = {.fd = closer_done_rd, .events = POLLIN};
-
 		(void)poll(&p, 1, 1);
 		closer_done();
 	}
