@@ -3071,8 +3071,9 @@ usage(void)
 	       "                   system calls (strace -c) of the loop and of the daemon\n"
 	       "  --floor-only     only the runners of the floor section (c=1): the\n"
 	       "                   reference, the bare round trips, the floor's components,\n"
-	       "                   spawnd (--engine), spawnctl and its parts; no peers,\n"
-	       "                   fork, live\n",
+	       "                   bench-skeleton and bench-skelctl (the design's floor\n"
+	       "                   and spawnctl's, measured whole), spawnd (--engine),\n"
+	       "                   spawnctl and its parts; no peers, fork, live\n",
 	       opt.rounds, opt.batch, opt.live);
 }
 
