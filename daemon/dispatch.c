@@ -445,9 +445,14 @@ spawn_decide(struct client *c, struct job *j, struct audit_subject *subj)
 {
 	const struct policy *policy = c->ctx->policy;
 	const struct target_user *target = &j->lookup->target;
-	struct policy_command command = {.path = j->path, .canonical = j->lookup->canonical};
+	/* With exec_path, argv[0] is the client's choice of name: a permit judges it too. */
+	struct policy_command command = {
+		.path = j->path,
+		.canonical = j->lookup->canonical,
+		.name = j->req->spawn.exec_path ? j->req->spawn.argv[0] : NULL,
+	};
 	const struct policy_rule *rule;
-	char detail[PATH_MAX * 3 + 512], location[PATH_MAX + 16];
+	char detail[PATH_MAX * 3 + 512], location[PATH_MAX + 16], name[300] = "";
 
 	/* Exec what the policy judged: the canonical path when there is one. */
 	subj->exec_path = job_exec_path(j);
@@ -456,13 +461,16 @@ spawn_decide(struct client *c, struct job *j, struct audit_subject *subj)
 		(void)snprintf(location, sizeof(location), "%s:%u", policy->path, rule->line);
 	if (!rule || !rule->permit) {
 		audit_decision(subj, false, rule ? location : NULL);
+		/* A permit may have failed on the name alone: say which name was judged. */
+		if (command.name)
+			(void)snprintf(name, sizeof(name), " (argv[0] \"%.256s\")", command.name);
 		if (command.canonical && strcmp(command.canonical, command.path) != 0)
-			(void)snprintf(detail, sizeof(detail), "%s (%s) as %s: %s%s", command.path,
-				       command.canonical, target->name,
+			(void)snprintf(detail, sizeof(detail), "%s (%s)%s as %s: %s%s",
+				       command.path, command.canonical, name, target->name,
 				       rule ? "rule " : "no matching rule", rule ? location : "");
 		else
-			(void)snprintf(detail, sizeof(detail), "%s as %s: %s%s", command.path,
-				       target->name, rule ? "rule " : "no matching rule",
+			(void)snprintf(detail, sizeof(detail), "%s%s as %s: %s%s", command.path,
+				       name, target->name, rule ? "rule " : "no matching rule",
 				       rule ? location : "");
 		reply_failed(c, j->req->id, SPAWND__V1__STAGE__STAGE_POLICY, EPERM, detail);
 		return NULL;

@@ -106,7 +106,11 @@ cmd_matches(const struct policy_rule *rule, const struct policy_command *command
 		       streq_opt(rule->cmd_canonical, command->canonical);
 	if (!same_program)
 		return false;
-	return !rule->permit || same_last_component(rule->cmd, command->path);
+	if (!rule->permit)
+		return true;
+	/* The name a multi-call program acts on: the path's, or argv[0] (exec_path). */
+	return same_last_component(rule->cmd, command->path) &&
+	       (!command->name || same_last_component(rule->cmd, command->name));
 }
 
 static bool

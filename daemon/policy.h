@@ -88,11 +88,14 @@ struct peer_cred {
  * path the client asked for (a bare name resolved on the fixed PATH) in
  * lexical normal form; canonical is the same with its symlinks resolved
  * with the client's file access rights (command_canonicalize()), or NULL
- * when that failed or was not needed (policy_wants_canonical()).
+ * when that failed or was not needed (policy_wants_canonical()). name is
+ * argv[0] when the client chose it apart from the path (Spawn.exec_path),
+ * else NULL: the name the program will see itself run under.
  */
 struct policy_command {
 	const char *path;
 	const char *canonical;
+	const char *name;
 };
 
 /*
@@ -105,9 +108,11 @@ struct policy_command {
  * canonical). So `deny ... cmd /bin/sh` also catches /bin//sh, sh,
  * /usr/bin/sh and, where /bin/sh -> dash, dash itself. A permit must
  * moreover have the same last component as the request's path (sudo's
- * rule): a multi-call program (busybox) picks what it does by argv[0], so
- * "permit cmd /bin/ls" with /bin/ls -> busybox must not let a link named
- * "sh" run busybox's shell. A NULL command never matches a `cmd` rule.
+ * rule), and as its name when the client chose one (exec_path): a
+ * multi-call program (busybox, bash as rbash, vim as rvim) picks what it
+ * does by argv[0], so "permit cmd /bin/ls" with /bin/ls -> busybox must
+ * not let a link named "sh", nor argv[0] "sh", run busybox's shell. A deny
+ * never looks at the name. A NULL command never matches a `cmd` rule.
  */
 const struct policy_rule *policy_match(const struct policy *p, const struct peer_cred *who,
 				       uid_t target_uid, const struct policy_command *command,

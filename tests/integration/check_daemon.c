@@ -423,19 +423,27 @@ log_has(const char *needle)
  * the policy judges it (normal form and canonical path, a bare name on the
  * fixed PATH), the daemon execs it and the audit log names it, while the
  * program gets argv, argv[0] included, as sent. So argv[0] can neither
- * sneak a program past a `cmd` rule nor dodge a deny.
+ * sneak a program past a `cmd` rule nor dodge a deny. A `cmd` permit also
+ * judges argv[0]'s last component, as it does the path's: a multi-call
+ * program acts on its name (bash as rbash, vim as rvim, busybox), so a
+ * permitted rbash must not run as "bash" (hostile review 2026-12-08).
  */
 START_TEST(test_exec_path_is_the_program)
 {
 	struct nobody_case cases[] = {
-		/* 0: the permitted probe, under another argv[0] */
-		{"nobody", {"renamed-argv0", "--exit", "0", NULL}, fx.probe},
+		/* 0: the permitted probe, argv[0] its own name in another directory */
+		{"nobody", {"/elsewhere/spawn-probe", "--exit", "0", NULL}, fx.probe},
 		/* 1: argv[0] names the permitted probe, the program is a shell */
 		{"nobody", {fx.probe, "-c", "id", NULL}, "/bin/sh"},
 		/* 2: a bare name is resolved on the fixed PATH, then judged */
-		{"nobody", {"/bin/sh", NULL}, "id"},
+		{"nobody", {"id", NULL}, "id"},
+		/* 3: the permitted probe under another name: the cmd permit refuses it */
+		{"nobody", {"renamed-argv0", "--exit", "0", NULL}, fx.probe},
+		/* 4: a permitted id under a shell's name */
+		{"nobody", {"sh", NULL}, "/usr/bin/id"},
 		{NULL, {NULL}, NULL},
 	};
+	const char *renamed_argv[] = {"renamed-argv0", "--exit", "0", NULL};
 	const char *false_argv[] = {"/usr/bin/id", NULL};
 	const char *id_argv[] = {"/bin/false", NULL};
 	struct user_ids nobody;
@@ -452,7 +460,7 @@ START_TEST(test_exec_path_is_the_program)
 		report_dump(&rep);
 	ck_assert_int_eq(status, 0);
 	assert_case(&rep, 0, SPAWND_STATE_STARTED, 0, 0, NULL);
-	ASSERT_STREQ_REPORT(&rep, "case0.out.argv.0", "renamed-argv0");
+	ASSERT_STREQ_REPORT(&rep, "case0.out.argv.0", "/elsewhere/spawn-probe");
 	ASSERT_STREQ_REPORT(&rep, "case0.out.argv.1", "--exit");
 	ASSERT_STREQ_REPORT(&rep, "case0.out.execfn", fx.probe);
 	assert_case(&rep, 1, SPAWND_STATE_FAILED, SPAWND_STAGE_POLICY, EPERM, "no matching rule");
@@ -465,10 +473,28 @@ START_TEST(test_exec_path_is_the_program)
 		xsnprintf(prefix, sizeof(prefix), "%u(nobody) ", (unsigned)nobody.uid);
 		ck_assert_msg(strncmp(v, prefix, strlen(prefix)) == 0, "id printed uid=%s", v);
 	}
+	assert_case(&rep, 3, SPAWND_STATE_FAILED, SPAWND_STAGE_POLICY, EPERM, "no matching rule");
+	{
+		const char *d = report_need(&rep, "case3.detail");
+
+		ck_assert_msg(strstr(d, "(argv[0] \"renamed-argv0\")"), "detail '%s' names no argv[0]",
+			      d);
+	}
+	assert_case(&rep, 4, SPAWND_STATE_FAILED, SPAWND_STAGE_POLICY, EPERM, "no matching rule");
 	report_done(&rep);
 
-	/* As root: RULE_ROOT_FALSE_DENY judges the program, whatever argv[0] says. */
+	/* As root, under "permit root" (no cmd): any argv[0], passed on unchanged. */
 	c = client_open();
+	o = opts_new("nobody", renamed_argv);
+	ck_assert_int_eq(spawnd_options_set_executable(o, fx.probe), 0);
+	run_spawn(c, o, true, &r);
+	ASSERT_EXITED(&r, 0);
+	ck_assert_str_eq(report_need(&r.out, "argv.0"), "renamed-argv0");
+	ck_assert_str_eq(report_need(&r.out, "execfn"), fx.probe);
+	run_done(&r);
+	spawnd_options_free(o);
+
+	/* As root: RULE_ROOT_FALSE_DENY judges the program, whatever argv[0] says. */
 	o = opts_new("nobody", false_argv);
 	ck_assert_int_eq(spawnd_options_set_executable(o, "/bin/false"), 0);
 	run_spawn(c, o, true, &r);

@@ -250,6 +250,37 @@ START_TEST(test_program_not_spelling)
 }
 END_TEST
 
+/*
+ * With exec_path the client names the program (argv[0]) apart from its
+ * path: a permit judges that name's last component too, a deny never.
+ */
+static const struct {
+	const char *what;
+	uid_t uid;
+	const char *path, *canonical, *name;
+	unsigned line; /* 0 = no rule */
+} named[] = {
+	{"permit: argv[0] picks another applet", 8, "/bin/ls", "/bin/busybox", "sh", 0},
+	{"permit: argv[0] of the rule's name, elsewhere", 8, "/bin/ls", "/bin/busybox", "/x/ls", 3},
+	{"permit: bare argv[0] of the rule's name", 9, "/usr/bin/true", "/usr/bin/true", "true", 4},
+	{"permit: a login shell's -name is another name", 9, "/bin/true", NULL, "-true", 0},
+	{"deny: argv[0] does not dodge a deny", 7, "/bin/sh", "/usr/bin/dash", "bash", 2},
+	{"deny: nor trigger one", 7, "/usr/bin/bash", "/usr/bin/bash", "sh", 1},
+};
+
+START_TEST(test_exec_path_name)
+{
+	struct policy p = {.rules = spelling_rules, .n_rules = ELEMENTSOF(spelling_rules)};
+	struct peer_cred who = {.uid = named[_i].uid, .gid = named[_i].uid};
+	struct policy_command command = {
+		.path = named[_i].path, .canonical = named[_i].canonical, .name = named[_i].name};
+	const struct policy_rule *rule = policy_match(&p, &who, 0, &command, AV(ARGV("x")));
+
+	ck_assert_msg((rule ? rule->line : 0) == named[_i].line, "%s: line %u, expected %u",
+		      named[_i].what, rule ? rule->line : 0, named[_i].line);
+}
+END_TEST
+
 /* Only a client that some `cmd` rule names needs its command resolved. */
 START_TEST(test_wants_canonical)
 {
@@ -318,6 +349,7 @@ policy_suite(void)
 	tcase_add_test(tc, test_empty_and_null);
 	tcase_add_test(tc, test_args_without_cmd);
 	tcase_add_loop_test(tc, test_program_not_spelling, 0, (int)ELEMENTSOF(spellings));
+	tcase_add_loop_test(tc, test_exec_path_name, 0, (int)ELEMENTSOF(named));
 	tcase_add_test(tc, test_wants_canonical);
 	suite_add_tcase(s, tc);
 
