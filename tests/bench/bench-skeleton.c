@@ -141,7 +141,6 @@ struct conn {
 	unsigned n_fds;
 	int park_rd;	       /* the parked fds wait here during the lookup, or -1 */
 	int keep[MAX_FDS + 1]; /* what the child keeps: its fds 0-2 and err_wr, ascending */
-	unsigned n_keep;
 	int err_rd, err_wr, pidfd;
 	pid_t pid;
 	char *stack;
@@ -428,8 +427,8 @@ child_main(void *arg)
 	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
 		syscall(SYS_rt_sigaction, handled[i], &dfl, NULL, sizeof(uint64_t));
 	syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl);
-	/* Everything but what the child keeps (spawn(): above fds 0-2, ascending). */
-	for (unsigned i = 0; i < c->n_keep; i++) {
+	/* All but what the child keeps (spawn(): ascending; a repeated fd closes nothing). */
+	for (int i = 0; i <= MAX_FDS; i++) {
 		if (c->keep[i] > from)
 			syscall(SYS_close_range, from, c->keep[i] - 1, 0);
 		from = c->keep[i] + 1;
@@ -557,22 +556,13 @@ spawn(struct conn *c)
 		fail("pipe2");
 	c->err_rd = p[0];
 	c->err_wr = p[1];
-	/* The child keeps its fds 0-2 (or /dev/null) and err_wr: ascending. */
-	c->n_keep = 0;
+	/* The child keeps its fds 0-2 (or /dev/null, maybe more than once) and err_wr: sorted. */
 	for (int i = 0; i <= MAX_FDS; i++) {
-		int fd = i < MAX_FDS ? (c->fds[i] >= 0 ? c->fds[i] : null_fd) : c->err_wr;
-		unsigned j = c->n_keep;
+		int fd = i < MAX_FDS ? (c->fds[i] >= 0 ? c->fds[i] : null_fd) : c->err_wr, j = i;
 
-		while (j > 0 && c->keep[j - 1] > fd) {
+		for (; j > 0 && c->keep[j - 1] > fd; j--)
 			c->keep[j] = c->keep[j - 1];
-			j--;
-		}
-		if (j > 0 && c->keep[j - 1] == fd) { /* /dev/null twice */
-			memmove(&c->keep[j], &c->keep[j + 1], (c->n_keep - j) * sizeof(int));
-			continue;
-		}
 		c->keep[j] = fd;
-		c->n_keep++;
 	}
 	if (n_closing)
 		closer_settle();
