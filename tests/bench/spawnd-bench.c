@@ -2685,6 +2685,38 @@ find_skeleton(enum kind kind, const char *user, const char *without)
 	return NULL;
 }
 
+/* Whether each of the k runners in r exists and has n rounds at c=1. */
+static bool
+have_rounds(const struct runner *const *r, size_t k, unsigned n)
+{
+	for (size_t i = 0; i < k; i++)
+		if (!r[i] || r[i]->n[0] < n)
+			return false;
+	return true;
+}
+
+/*
+ * A row of per-round differences against the reference, as root / as
+ * nobody: (above - below) / reference, round by round (same rounds).
+ */
+static void
+own_code_row(const char *label, const struct runner *ref, const struct runner *above_root,
+	     const struct runner *below_root, const struct runner *above_nobody,
+	     const struct runner *below_nobody, unsigned n)
+{
+	double own[2][256];
+
+	for (unsigned i = 0; i < n; i++) {
+		own[0][i] = (above_root->sec[0][i] - below_root->sec[0][i]) / ref->sec[0][i];
+		own[1][i] = (above_nobody->sec[0][i] - below_nobody->sec[0][i]) / ref->sec[0][i];
+	}
+	printf("| %s, per round, as root / as nobody | | ", label);
+	print_spread(own[0], n, 3, true);
+	printf(" / ");
+	print_spread(own[1], n, 3, true);
+	printf(" |\n");
+}
+
 /*
  * spawnctl's floor, measured whole: bench-skelctl on bench-skeleton
  * "listen" (spawnctl's request, a new connection passing fds 0-2, the
@@ -2700,15 +2732,9 @@ print_spawnctl_floor(const struct runner *ref, unsigned n)
 			    *ctl_root = find_runner(K_SPAWNCTL, NULL, "root"),
 			    *ctl_nobody = find_runner(K_SPAWNCTL, NULL, "nobody");
 	const struct runner *const all[] = {sc_root, sc_nobody, sc_bare, ctl_root, ctl_nobody};
-	double own[2][256];
 
-	for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
-		if (!all[k] || all[k]->n[0] < n)
-			return;
-	for (unsigned i = 0; i < n; i++) {
-		own[0][i] = (ctl_root->sec[0][i] - sc_root->sec[0][i]) / ref->sec[0][i];
-		own[1][i] = (ctl_nobody->sec[0][i] - sc_nobody->sec[0][i]) / ref->sec[0][i];
-	}
+	if (!have_rounds(all, sizeof(all) / sizeof(all[0]), n))
+		return;
 	floor_part_row("bench-skelctl on bench-skeleton as root, whole process: spawnctl's request "
 		       "(a new connection, fds 0-2, a signalfd) with none of our code, the "
 		       "skeleton's accept, fd checks, park and closer (" NOTHING_LINK ")",
@@ -2719,12 +2745,8 @@ print_spawnctl_floor(const struct runner *ref, unsigned n)
 	floor_part_row("bench-skelctl on bench-skeleton without the guarantees (" SKELCTL_BARE
 		       "): connect, request with fds 0-2, clone, exec, pidfd, one reply",
 		       sc_bare, 1);
-	printf("| spawnd's and spawnctl's own code: spawnctl - bench-skelctl, per round, as root "
-	       "/ as nobody | | ");
-	print_spread(own[0], n, 3, true);
-	printf(" / ");
-	print_spread(own[1], n, 3, true);
-	printf(" |\n");
+	own_code_row("spawnd's and spawnctl's own code: spawnctl - bench-skelctl", ref, ctl_root,
+		     sc_root, ctl_nobody, sc_nobody, n);
 }
 
 /*
@@ -2740,15 +2762,9 @@ print_design_floor(const struct runner *ref, const struct runner *root, const st
 			    *sk_nobody = find_skeleton(K_SKELETON, "nobody", ""),
 			    *sk_bare = find_skeleton(K_SKELETON, "root", SKELETON_BARE);
 	const struct runner *const all[] = {sk_root, sk_nobody, sk_bare, root, nobody};
-	double own[2][256];
 
-	for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
-		if (!all[k] || all[k]->n[0] < n)
-			return;
-	for (unsigned i = 0; i < n; i++) {
-		own[0][i] = (root->sec[0][i] - sk_root->sec[0][i]) / ref->sec[0][i];
-		own[1][i] = (nobody->sec[0][i] - sk_nobody->sec[0][i]) / ref->sec[0][i];
-	}
+	if (!have_rounds(all, sizeof(all) / sizeof(all[0]), n))
+		return;
 	printf("\n#### The design's floor, measured (bench-skeleton: the system calls of "
 	       "spawnd's guarantees, none of its code)\n\n");
 	printf("| spawn of %s through | per spawn | ratio to the reference |\n|---|---|---|\n",
@@ -2763,12 +2779,8 @@ print_design_floor(const struct runner *ref, const struct runner *root, const st
 	floor_part_row("bench-skeleton without the guarantees (" SKELETON_BARE
 		       "): request, clone, exec, pidfd, one reply",
 		       sk_bare, 1);
-	printf("| spawnd's own code: the persistent connection - bench-skeleton, per round, as "
-	       "root / as nobody | | ");
-	print_spread(own[0], n, 3, true);
-	printf(" / ");
-	print_spread(own[1], n, 3, true);
-	printf(" |\n");
+	own_code_row("spawnd's own code: the persistent connection - bench-skeleton", ref, root,
+		     sk_root, nobody, sk_nobody, n);
 	print_spawnctl_floor(ref, n);
 }
 
