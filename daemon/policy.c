@@ -90,6 +90,21 @@ same_last_component(const char *a, const char *b)
 	return strcspn(x, "/") == strcspn(y, "/") && strncmp(x, y, strcspn(x, "/")) == 0;
 }
 
+/*
+ * Whether name (argv[0]) ends in the rule's last component, exactly: what a
+ * multi-call program reads is the text after the last '/', so "rbash/"
+ * names "" to bash (no restricted shell), not "rbash".
+ */
+static bool
+name_is(const char *cmd, const char *name)
+{
+	const char *x = last_component(cmd), *slash = strrchr(name, '/');
+	size_t n = strcspn(x, "/");
+
+	name = slash ? slash + 1 : name;
+	return strlen(name) == n && strncmp(x, name, n) == 0;
+}
+
 /* See policy_match() in policy.h for the rules. */
 static bool
 cmd_matches(const struct policy_rule *rule, const struct policy_command *command)
@@ -110,7 +125,7 @@ cmd_matches(const struct policy_rule *rule, const struct policy_command *command
 		return true;
 	/* The name a multi-call program acts on: the path's, or argv[0] (exec_path). */
 	return same_last_component(rule->cmd, command->path) &&
-	       (!command->name || same_last_component(rule->cmd, command->name));
+	       (!command->name || name_is(rule->cmd, command->name));
 }
 
 static bool

@@ -111,7 +111,8 @@ struct policy_command {
  * rule), and as its name when the client chose one (exec_path): a
  * multi-call program (busybox, bash as rbash, vim as rvim) picks what it
  * does by argv[0], so "permit cmd /bin/ls" with /bin/ls -> busybox must
- * not let a link named "sh", nor argv[0] "sh", run busybox's shell. A deny
+ * not let a link named "sh", nor argv[0] "sh", run busybox's shell (the
+ * name is judged exactly by what follows its last '/'). A deny
  * never looks at the name. A NULL command never matches a `cmd` rule.
  */
 const struct policy_rule *policy_match(const struct policy *p, const struct peer_cred *who,

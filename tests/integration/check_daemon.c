@@ -441,6 +441,8 @@ START_TEST(test_exec_path_is_the_program)
 		{"nobody", {"renamed-argv0", "--exit", "0", NULL}, fx.probe},
 		/* 4: a permitted id under a shell's name */
 		{"nobody", {"sh", NULL}, "/usr/bin/id"},
+		/* 5: under "/x/id/": empty after the last slash (bash as "/bin/rbash/") */
+		{"nobody", {"/x/id/", NULL}, "/usr/bin/id"},
 		{NULL, {NULL}, NULL},
 	};
 	const char *renamed_argv[] = {"renamed-argv0", "--exit", "0", NULL};
@@ -481,6 +483,7 @@ START_TEST(test_exec_path_is_the_program)
 			      d);
 	}
 	assert_case(&rep, 4, SPAWND_STATE_FAILED, SPAWND_STAGE_POLICY, EPERM, "no matching rule");
+	assert_case(&rep, 5, SPAWND_STATE_FAILED, SPAWND_STAGE_POLICY, EPERM, "no matching rule");
 	report_done(&rep);
 
 	/* As root, under "permit root" (no cmd): any argv[0], passed on unchanged. */

@@ -264,6 +264,8 @@ static const struct {
 	{"permit: argv[0] of the rule's name, elsewhere", 8, "/bin/ls", "/bin/busybox", "/x/ls", 3},
 	{"permit: bare argv[0] of the rule's name", 9, "/usr/bin/true", "/usr/bin/true", "true", 4},
 	{"permit: a login shell's -name is another name", 9, "/bin/true", NULL, "-true", 0},
+	{"permit: a trailing slash leaves the program no name", 9, "/bin/true", NULL, "true/", 0},
+	{"permit: nor does a bare slash", 9, "/bin/true", NULL, "/", 0},
 	{"deny: argv[0] does not dodge a deny", 7, "/bin/sh", "/usr/bin/dash", "bash", 2},
 	{"deny: nor trigger one", 7, "/usr/bin/bash", "/usr/bin/bash", "sh", 1},
 };
